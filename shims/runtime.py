@@ -1,0 +1,360 @@
+"""Small runtime helpers that converted flows import.
+
+Pure Python (plus Jinja): importing this module needs neither Airflow nor a Prefect server.
+Converted code uses it only where a construct has no plain Prefect equivalent:
+
+* :func:`airflow_context` builds a :class:`RunContext` from a flow's ``logical_date`` and params,
+  deriving ``ds``, ``ts`` and the data interval the way Airflow derives them for a manual run;
+* :func:`run_bash` runs a ``BashOperator`` command the way Airflow does (``bash -c``, env
+  handling, last stdout line as result, non-zero exit fails, skip exit code skips);
+* :func:`render_template` renders a Jinja template that could not be turned into an f-string,
+  with Airflow's names (``ds``, ``params``, ``ti.xcom_pull``, ``macros``, ``var`` ...).
+
+Example:
+    >>> ctx = airflow_context("2024-01-31", params={"region": "eu"})
+    >>> ctx.ds, ctx.ds_nodash, ctx.params["region"]
+    ('2024-01-31', '20240131', 'eu')
+    >>> render_template("{{ macros.ds_add(ds, 1) }}", ctx)
+    '2024-02-01'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from types import SimpleNamespace
+from typing import Any, Mapping
+
+import jinja2
+
+__all__ = [
+    "RunContext",
+    "airflow_context",
+    "run_bash",
+    "render_template",
+    "BashCommandFailed",
+    "UpstreamXComs",
+    "xcom_value",
+]
+
+
+# --------------------------------------------------------------------------- dates and macros
+def ds_add(ds: str, days: int) -> str:
+    """Airflow's ``macros.ds_add``: add ``days`` to a ``YYYY-MM-DD`` date string."""
+    if not days:
+        return str(ds)
+    return (datetime.strptime(str(ds), "%Y-%m-%d") + timedelta(days=days)).strftime("%Y-%m-%d")
+
+
+def ds_format(ds: str, input_format: str, output_format: str) -> str:
+    """Airflow's ``macros.ds_format``: reformat a date string."""
+    return datetime.strptime(str(ds), input_format).strftime(output_format)
+
+
+MACROS = SimpleNamespace(
+    ds_add=ds_add,
+    ds_format=ds_format,
+    datetime=datetime,
+    timedelta=timedelta,
+    date=date,
+    time=time,
+    uuid=uuid,
+    random=random,
+    json=json,
+)
+
+
+def _parse_date(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, date):
+        dt = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    else:
+        raise TypeError(f"logical_date must be a datetime, a date or an ISO string, not {type(value).__name__}")
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt
+
+
+def _default_logical_date() -> datetime:
+    """The flow run's scheduled start when inside a Prefect flow run, else now (UTC)."""
+    try:  # prefect is optional here
+        from prefect.runtime import flow_run
+
+        scheduled = flow_run.scheduled_start_time
+        if scheduled is not None:
+            return _parse_date(scheduled)
+    except Exception:  # noqa: BLE001 - outside a flow run, or no prefect
+        pass
+    return datetime.now(timezone.utc)
+
+
+class _VariableAccessor:
+    """``var.value.x`` / ``var.json.x``: a Prefect Variable ``x``, else env ``AIRFLOW_VAR_X``."""
+
+    def __init__(self, deserialize_json: bool) -> None:
+        self._json = deserialize_json
+
+    def get(self, key: str, default_var: Any = None) -> Any:
+        value = os.environ.get(f"AIRFLOW_VAR_{key.upper()}")
+        if value is None:
+            try:
+                from prefect.variables import Variable
+
+                value = Variable.get(key, default=None)
+            except Exception:  # noqa: BLE001 - no prefect or no server
+                value = None
+        if value is None:
+            if default_var is not None:
+                return default_var
+            raise KeyError(f"Variable {key!r} is not set (Prefect Variable or env AIRFLOW_VAR_{key.upper()})")
+        if self._json and isinstance(value, str):
+            return json.loads(value)
+        return value
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("_"):
+            raise AttributeError(key)
+        return self.get(key)
+
+
+VAR = SimpleNamespace(value=_VariableAccessor(False), json=_VariableAccessor(True))
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """The run-time values an Airflow task could read from its context.
+
+    Attributes mirror Airflow's context keys (``ds``, ``ts``, ``params``, ``dag_run.conf`` ...).
+    """
+
+    logical_date: datetime
+    params: dict = field(default_factory=dict)
+    conf: dict = field(default_factory=dict)
+    dag_id: str | None = None
+    run_id: str = ""
+    data_interval_start: datetime | None = None
+    data_interval_end: datetime | None = None
+
+    @property
+    def ds(self) -> str:
+        return self.logical_date.strftime("%Y-%m-%d")
+
+    @property
+    def ds_nodash(self) -> str:
+        return self.logical_date.strftime("%Y%m%d")
+
+    @property
+    def ts(self) -> str:
+        return self.logical_date.isoformat()
+
+    @property
+    def ts_nodash(self) -> str:
+        return self.logical_date.strftime("%Y%m%dT%H%M%S")
+
+    @property
+    def ts_nodash_with_tz(self) -> str:
+        return self.ts.replace("-", "").replace(":", "")
+
+    @property
+    def macros(self) -> SimpleNamespace:
+        return MACROS
+
+    @property
+    def var(self) -> SimpleNamespace:
+        return VAR
+
+    @property
+    def dag_run(self) -> SimpleNamespace:
+        return SimpleNamespace(
+            conf=self.conf, run_id=self.run_id, logical_date=self.logical_date, dag_id=self.dag_id
+        )
+
+    def template_context(self, upstream: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+        """The names Airflow puts in a Jinja template's context."""
+        ti = UpstreamXComs(upstream or {})
+        return {
+            "ds": self.ds,
+            "ds_nodash": self.ds_nodash,
+            "ts": self.ts,
+            "ts_nodash": self.ts_nodash,
+            "ts_nodash_with_tz": self.ts_nodash_with_tz,
+            "logical_date": self.logical_date,
+            "data_interval_start": self.data_interval_start,
+            "data_interval_end": self.data_interval_end,
+            "params": self.params,
+            "conf": self.conf,
+            "dag_run": self.dag_run,
+            "run_id": self.run_id,
+            "macros": self.macros,
+            "var": self.var,
+            "ti": ti,
+            "task_instance": ti,
+        }
+
+
+def airflow_context(
+    logical_date: Any = None,
+    params: Mapping[str, Any] | None = None,
+    conf: Mapping[str, Any] | None = None,
+    dag_id: str | None = None,
+    run_id: str | None = None,
+) -> RunContext:
+    """Build the run context a converted flow hands to its tasks.
+
+    Args:
+        logical_date: the run's logical date (datetime, date or ISO string); ``None`` means the
+            Prefect flow run's scheduled start time, or now outside a flow run.
+        params: the DAG's params as the flow received them.
+        conf: ``dag_run.conf``.
+        dag_id: the original DAG id.
+        run_id: defaults to ``manual__<logical date>`` as Airflow names manual runs.
+
+    Returns:
+        A frozen :class:`RunContext`. As for a manual Airflow run, the data interval starts and
+        ends at the logical date.
+    """
+    when = _default_logical_date() if logical_date is None else _parse_date(logical_date)
+    return RunContext(
+        logical_date=when,
+        params=dict(params or {}),
+        conf=dict(conf or {}),
+        dag_id=dag_id,
+        run_id=run_id or f"manual__{when.isoformat()}",
+        data_interval_start=when,
+        data_interval_end=when,
+    )
+
+
+# --------------------------------------------------------------------------- xcom views
+class UpstreamXComs:
+    """A read-only ``ti`` for templates: ``xcom_pull`` answers from upstream task results.
+
+    ``upstream`` maps task_id -> {xcom key: value}. A missing task or key gives ``None``, as in
+    Airflow.
+    """
+
+    def __init__(self, upstream: Mapping[str, Mapping[str, Any]]) -> None:
+        self._upstream = upstream
+
+    def xcom_pull(self, task_ids: Any = None, key: str = "return_value", **_: Any) -> Any:
+        if task_ids is None:
+            raise ValueError("xcom_pull without task_ids cannot be answered after conversion")
+        if isinstance(task_ids, str):
+            return (self._upstream.get(task_ids) or {}).get(key)
+        return [(self._upstream.get(t) or {}).get(key) for t in task_ids]
+
+
+def xcom_value(result: Any, key: str = "return_value", structured: bool = False) -> Any:
+    """The XCom ``key`` of an upstream task's result.
+
+    Args:
+        result: the upstream task's return value.
+        key: the XCom key.
+        structured: True when the upstream returns a dict of all its XComs (a task that pushed
+            several keys, or a shimmed operator).
+    """
+    if structured:
+        return (result or {}).get(key)
+    return result if key == "return_value" else None
+
+
+# --------------------------------------------------------------------------- bash
+class BashCommandFailed(RuntimeError):
+    """A converted ``BashOperator`` command exited with a non-zero code."""
+
+    def __init__(self, exit_code: int, command: str, output_tail: str) -> None:
+        self.exit_code = exit_code
+        super().__init__(f"Bash command failed with exit code {exit_code}. Last output: {output_tail!r}")
+
+
+def run_bash(
+    command: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    append_env: bool = False,
+    cwd: str | None = None,
+    skip_on_exit_code: int | list[int] | None = 99,
+    output_encoding: str = "utf-8",
+) -> Any:
+    """Run a shell command as Airflow's ``BashOperator`` does.
+
+    Args:
+        command: the (already rendered) command, run with ``bash -c``.
+        env: environment for the command; ``None`` inherits this process's environment.
+        append_env: with ``env``, add it to the inherited environment instead of replacing it.
+        cwd: working directory; default a fresh temporary directory, as in Airflow.
+        skip_on_exit_code: exit code(s) that mark the task skipped instead of failed.
+        output_encoding: encoding of the command's output.
+
+    Returns:
+        The last line of standard output (Airflow's ``return_value`` XCom). When the command
+        exits with a skip code and this runs inside Prefect, a ``Completed`` state named
+        ``Skipped`` (Prefect records the task as skipped-but-not-failed).
+
+    Raises:
+        BashCommandFailed: on any other non-zero exit code.
+    """
+    import tempfile
+
+    if env is None:
+        run_env = dict(os.environ)
+    elif append_env:
+        run_env = {**os.environ, **env}
+    else:
+        run_env = dict(env)
+    skip_codes = [] if skip_on_exit_code is None else (
+        [skip_on_exit_code] if isinstance(skip_on_exit_code, int) else list(skip_on_exit_code)
+    )
+    with tempfile.TemporaryDirectory(prefix="interop-bash-") as tmp:
+        proc = subprocess.run(
+            ["bash", "-c", command],
+            cwd=cwd or tmp,
+            env=run_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+    output = proc.stdout.decode(output_encoding, errors="replace")
+    lines = output.rstrip("\n").split("\n") if output else [""]
+    last = lines[-1] if lines else ""
+    if output:
+        print(output, end="" if output.endswith("\n") else "\n")
+    if proc.returncode in skip_codes:
+        try:
+            from prefect.states import Completed
+
+            return Completed(name="Skipped", message=f"Bash command returned exit code {proc.returncode}")
+        except ImportError:  # pragma: no cover - prefect is the target runtime
+            return None
+    if proc.returncode != 0:
+        raise BashCommandFailed(proc.returncode, command, last)
+    return last
+
+
+# --------------------------------------------------------------------------- templates
+_ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, cache_size=0)
+
+
+def render_template(
+    template: str,
+    ctx: RunContext,
+    upstream: Mapping[str, Mapping[str, Any]] | None = None,
+    **extra: Any,
+) -> str:
+    """Render an Airflow Jinja template at run time.
+
+    Used for templates the converter could not turn into f-strings (loops, filters,
+    conditionals). The context has Airflow's names; ``ti.xcom_pull`` answers from
+    ``upstream`` (task_id -> {key: value}).
+    """
+    context = ctx.template_context(upstream)
+    context.update(extra)
+    return _ENV.from_string(template).render(**context)

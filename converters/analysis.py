@@ -1,0 +1,909 @@
+"""Build the analysed model of a DAG file from its libcst tree.
+
+One pass over the module: an import table (local name -> qualified name), module constants,
+top-level functions, then every DAG found (``with DAG(...)``, ``dag = DAG(...)`` with
+``dag=dag``, ``@dag`` functions). A DAG body is evaluated statically: loops over literal
+iterables are unrolled, lists of tasks and ``>>`` chains become edges. Nothing is imported or
+executed.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import libcst as cst
+from libcst.metadata import PositionProvider
+
+from converters import names
+from converters.model import Const, Dag, Finding, GroupRef, Task, TaskRef, XComArgRef
+
+
+class ConversionError(Exception):
+    """A file-level problem that stops conversion of that file (reported, never raised out)."""
+
+    def __init__(self, code: str, line: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.line = line
+        self.message = message
+
+
+@dataclass
+class FileModel:
+    """Everything the rules know about one DAG file."""
+
+    module: cst.Module
+    imports: dict[str, str]
+    import_nodes: list[cst.SimpleStatementLine]
+    constants: dict[str, Any]
+    functions: dict[str, cst.FunctionDef]
+    taskflow_functions: dict[str, cst.FunctionDef]
+    dags: list[Dag] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    positions: Any = None
+
+    def line_of(self, node: cst.CSTNode) -> int:
+        try:
+            return self.positions[node].start.line
+        except KeyError:
+            return 0
+
+
+def dotted(node: cst.BaseExpression | None) -> str | None:
+    """``a.b.c`` for Name/Attribute chains, else None."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = dotted(node.value)
+        return f"{base}.{node.attr.value}" if base else None
+    return None
+
+
+def code_of(node: cst.CSTNode) -> str:
+    return cst.Module(body=[]).code_for_node(node)
+
+
+def literal(node: cst.BaseExpression) -> Any:
+    """The Python value of a literal expression, or raise ValueError."""
+    return ast.literal_eval(code_of(node).strip())
+
+
+def _import_table(module: cst.Module) -> tuple[dict[str, str], list[cst.SimpleStatementLine]]:
+    table: dict[str, str] = {}
+    nodes: list[cst.SimpleStatementLine] = []
+    for stmt in module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative:
+                mod = dotted(small.module)
+                if mod is None or isinstance(small.names, cst.ImportStar):
+                    continue
+                for alias in small.names:
+                    name = dotted(alias.name)
+                    local = alias.asname.name.value if alias.asname else name  # type: ignore[union-attr]
+                    table[local] = f"{mod}.{name}"
+                nodes.append(stmt)
+            elif isinstance(small, cst.Import):
+                for alias in small.names:
+                    name = dotted(alias.name) or ""
+                    if alias.asname:
+                        table[alias.asname.name.value] = name  # type: ignore[union-attr]
+                    else:
+                        table[name.split(".")[0]] = name.split(".")[0]
+                nodes.append(stmt)
+    return table, nodes
+
+
+class Analyzer:
+    """Evaluates a DAG file statically into a :class:`FileModel`."""
+
+    def __init__(self, module: cst.Module, path: str) -> None:
+        self.path = path
+        wrapper = cst.MetadataWrapper(module, unsafe_skip_copy=True)
+        self.positions = wrapper.resolve(PositionProvider)
+        self.module = wrapper.module
+        imports, import_nodes = _import_table(self.module)
+        self.model = FileModel(
+            module=self.module,
+            imports=imports,
+            import_nodes=import_nodes,
+            constants={},
+            functions={},
+            taskflow_functions={},
+            positions=self.positions,
+        )
+
+    # ------------------------------------------------------------------ names
+    def qualname(self, node: cst.BaseExpression | None) -> str | None:
+        """The qualified name of ``node`` through the import table."""
+        name = dotted(node)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        if head in self.model.imports:
+            base = self.model.imports[head]
+            return f"{base}.{rest}" if rest else base
+        return name
+
+    def line(self, node: cst.CSTNode) -> int:
+        return self.model.line_of(node)
+
+    def finding(self, code: str, node: cst.CSTNode | int, message: str, manual: bool = False) -> None:
+        line = node if isinstance(node, int) else self.line(node)
+        self.model.findings.append(Finding(code, line, message, manual))
+
+    # ------------------------------------------------------------------ entry
+    def run(self) -> FileModel:
+        body = self.module.body
+        for stmt in body:
+            if isinstance(stmt, cst.FunctionDef):
+                self.model.functions[stmt.name.value] = stmt
+                if self._taskflow_decorator(stmt) is not None:
+                    self.model.taskflow_functions[stmt.name.value] = stmt
+            elif isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                        target = small.targets[0].target
+                        if isinstance(target, cst.Name):
+                            try:
+                                self.model.constants[target.value] = literal(small.value)
+                            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                                pass
+        for stmt in body:
+            self._find_dags(stmt)
+        self._check_dynamic_dags()
+        return self.model
+
+    # ------------------------------------------------------------------ DAG discovery
+    def _is_dag_call(self, node: cst.BaseExpression) -> bool:
+        return isinstance(node, cst.Call) and self.qualname(node.func) in names.DAG_CLASSES
+
+    def _dag_decorator(self, func: cst.FunctionDef) -> cst.Decorator | None:
+        for dec in func.decorators:
+            target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+            if self.qualname(target) in names.DAG_DECORATORS:
+                return dec
+        return None
+
+    def _taskflow_decorator(self, func: cst.FunctionDef) -> cst.Decorator | None:
+        for dec in func.decorators:
+            target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+            qn = self.qualname(target) or ""
+            base = qn.rsplit(".", 1)[0] if qn.count(".") > 2 else qn
+            if qn in names.TASK_DECORATORS or base in names.TASK_DECORATORS:
+                return dec
+        return None
+
+    def _find_dags(self, stmt: cst.CSTNode) -> None:
+        if isinstance(stmt, cst.With):
+            for item in stmt.items:
+                if self._is_dag_call(item.item):
+                    var = item.asname.name.value if item.asname and isinstance(item.asname.name, cst.Name) else None
+                    dag = self._new_dag(stmt, item.item, "with", var)
+                    self._eval_body(dag, stmt.body.body, {}, group=None)
+                    return
+        elif isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Assign) and self._is_dag_call(small.value):
+                    target = small.targets[0].target
+                    var = target.value if isinstance(target, cst.Name) else None
+                    dag = self._new_dag(stmt, small.value, "assign", var)
+                    dag.owned_statements.append(stmt)
+                    self._collect_assign_style(dag)
+                    return
+        elif isinstance(stmt, cst.FunctionDef):
+            dec = self._dag_decorator(stmt)
+            if dec is not None:
+                call = dec.decorator if isinstance(dec.decorator, cst.Call) else None
+                dag = self._new_dag(stmt, call, "decorator", None, default_id=stmt.name.value)
+                dag.decorator_func = stmt
+                self._decorator_params(dag, stmt)
+                self._eval_body(dag, stmt.body.body, {}, group=None)
+
+    def _check_dynamic_dags(self) -> None:
+        """DAGs built in a function or a loop: the converter cannot know how many there are."""
+        analyzer = self
+
+        class Finder(cst.CSTVisitor):
+            def __init__(self) -> None:
+                self.depth = 0
+
+            def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+                self.depth += 1
+
+            def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+                self.depth -= 1
+
+            def visit_For(self, node: cst.For) -> None:
+                self.depth += 1
+
+            def leave_For(self, node: cst.For) -> None:
+                self.depth -= 1
+
+            def visit_While(self, node: cst.While) -> None:
+                self.depth += 1
+
+            def leave_While(self, node: cst.While) -> None:
+                self.depth -= 1
+
+            def visit_Call(self, node: cst.Call) -> None:
+                if self.depth and analyzer._is_dag_call(node):
+                    raise ConversionError(
+                        "IX003",
+                        analyzer.line(node),
+                        "DAG built inside a function or a loop (a DAG factory): the number of DAGs "
+                        "and their ids are only known at run time; convert one generated DAG by hand "
+                        "or run the DAG through the shim (`airflow_dag`)",
+                    )
+
+        for stmt in self.module.body:
+            if isinstance(stmt, cst.FunctionDef) and self._dag_decorator(stmt) is not None:
+                continue
+            stmt.visit(Finder())
+        # A @dag function called in a loop is a factory too.
+        if not self.model.dags:
+            for stmt in self.module.body:
+                if isinstance(stmt, cst.FunctionDef) and any(
+                    self._is_dag_call(n) for n in _calls_in(stmt)
+                ):
+                    raise ConversionError("IX003", self.line(stmt), "DAG built inside a function")
+
+    def _new_dag(
+        self,
+        node: cst.CSTNode,
+        call: cst.Call | None,
+        style: str,
+        var: str | None,
+        default_id: str | None = None,
+    ) -> Dag:
+        kwargs: dict[str, cst.BaseExpression] = {}
+        dag_id = default_id
+        if call is not None:
+            for i, arg in enumerate(call.args):
+                if arg.keyword is None and i == 0 and not arg.star:
+                    kwargs["dag_id"] = arg.value
+                elif arg.keyword is not None:
+                    kwargs[arg.keyword.value] = arg.value
+        if "dag_id" in kwargs:
+            value = self.eval(kwargs["dag_id"], {})
+            if not isinstance(value, Const) or not isinstance(value.value, str):
+                raise ConversionError(
+                    "IX003", self.line(kwargs["dag_id"]), "dag_id is computed at run time; cannot convert statically"
+                )
+            dag_id = value.value
+        if dag_id is None:
+            raise ConversionError("IX003", self.line(node), "DAG without a dag_id")
+        dag = Dag(dag_id=dag_id, style=style, line=self.line(node), node=node, dag_var=var, kwargs=kwargs)  # type: ignore[arg-type]
+        if "default_args" in kwargs:
+            dag.default_args, dag.default_args_name = self._dict_of(kwargs["default_args"])
+        if "params" in kwargs:
+            dag.params_dict, _ = self._dict_of(kwargs["params"])
+        self.model.dags.append(dag)
+        return dag
+
+    def _dict_of(self, node: cst.BaseExpression) -> tuple[dict[str, cst.BaseExpression], str | None]:
+        name = None
+        if isinstance(node, cst.Name):
+            name = node.value
+            found = self._module_assignment(node.value)
+            if found is None:
+                return {}, name
+            node = found
+        result: dict[str, cst.BaseExpression] = {}
+        if isinstance(node, cst.Dict):
+            for el in node.elements:
+                if isinstance(el, cst.DictElement):
+                    try:
+                        key = literal(el.key)
+                    except (ValueError, SyntaxError):
+                        continue
+                    result[str(key)] = el.value
+        elif isinstance(node, cst.Call) and dotted(node.func) == "dict":
+            for arg in node.args:
+                if arg.keyword is not None:
+                    result[arg.keyword.value] = arg.value
+        return result, name
+
+    def _module_assignment(self, name: str) -> cst.BaseExpression | None:
+        for stmt in self.module.body:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if (
+                        isinstance(small, cst.Assign)
+                        and len(small.targets) == 1
+                        and isinstance(small.targets[0].target, cst.Name)
+                        and small.targets[0].target.value == name
+                    ):
+                        return small.value
+        return None
+
+    def _decorator_params(self, dag: Dag, func: cst.FunctionDef) -> None:
+        """``@dag`` function parameters are the DAG's params."""
+        for param in func.params.params + func.params.kwonly_params:
+            default = param.default
+            if default is not None:
+                dag.params_dict.setdefault(param.name.value, default)
+            else:
+                dag.params_dict.setdefault(param.name.value, cst.Name("None"))
+
+    def _collect_assign_style(self, dag: Dag) -> None:
+        """``dag = DAG(...)``: operators with ``dag=dag`` and the wiring between them."""
+        env: dict[str, Any] = {}
+        for stmt in self.module.body:
+            if stmt is dag.node:
+                continue
+            if isinstance(stmt, cst.SimpleStatementLine) and self._statement_mentions_dag(stmt, dag):
+                dag.owned_statements.append(stmt)
+                self._eval_statement(dag, stmt, env, group=None, keep=False)
+            elif isinstance(stmt, cst.SimpleStatementLine) and self._statement_wires_tasks(stmt, env):
+                dag.owned_statements.append(stmt)
+                self._eval_statement(dag, stmt, env, group=None, keep=False)
+            elif isinstance(stmt, cst.For) and self._statement_mentions_dag(stmt, dag):
+                dag.owned_statements.append(stmt)
+                self._eval_statement(dag, stmt, env, group=None, keep=False)
+            elif isinstance(stmt, cst.If) and _is_main_guard(stmt) and dag.dag_var and dag.dag_var in _names_in(stmt):
+                dag.owned_statements.append(stmt)
+
+    def _statement_mentions_dag(self, stmt: cst.CSTNode, dag: Dag) -> bool:
+        if not dag.dag_var:
+            return False
+        for node in _calls_in(stmt):
+            for arg in node.args:
+                if arg.keyword is not None and arg.keyword.value == "dag" and dotted(arg.value) == dag.dag_var:
+                    return True
+        return False
+
+    def _statement_wires_tasks(self, stmt: cst.SimpleStatementLine, env: dict[str, Any]) -> bool:
+        refs = _names_in(stmt)
+        if not any(isinstance(env.get(n), (TaskRef, list, XComArgRef, GroupRef)) for n in refs):
+            return False
+        for small in stmt.body:
+            if isinstance(small, cst.Expr):
+                return True
+        return False
+
+    # ------------------------------------------------------------------ DAG body evaluation
+    def _eval_body(self, dag: Dag, body: Iterable[cst.BaseStatement], env: dict[str, Any], group: str | None) -> None:
+        for stmt in body:
+            self._eval_statement(dag, stmt, env, group, keep=True)
+
+    def _eval_statement(self, dag: Dag, stmt: cst.CSTNode, env: dict[str, Any], group: str | None, keep: bool) -> None:
+        before_tasks = len(dag.tasks)
+        before_edges = len(dag.edges)
+        if isinstance(stmt, cst.SimpleStatementLine):
+            consumed = True
+            for small in stmt.body:
+                if not self._eval_small(dag, small, env, group):
+                    consumed = False
+            if not consumed and keep:
+                if len(dag.tasks) != before_tasks or len(dag.edges) != before_edges:
+                    self.finding(
+                        "IX101",
+                        stmt,
+                        f"statement mixes task creation with other code in DAG {dag.dag_id!r}; left in the flow",
+                        manual=True,
+                    )
+                dag.preamble.append(stmt)  # type: ignore[arg-type]
+            return
+        if isinstance(stmt, cst.For):
+            items = self.eval(stmt.iter, env)
+            if isinstance(items, Const) and isinstance(items.value, (list, tuple, range, str, dict)):
+                items = [Const(v) for v in items.value]
+            if isinstance(items, list):
+                for item in items:
+                    local = dict(env)
+                    if not self._bind(stmt.target, item, local):
+                        break
+                    self._eval_body(dag, stmt.body.body, local, group)
+                    for key, value in local.items():
+                        if key not in env or env[key] is not value:
+                            env[key] = value
+                return
+            self.finding(
+                "IX101",
+                stmt,
+                f"loop over a value only known at run time in DAG {dag.dag_id!r}: tasks created in it are not converted",
+                manual=True,
+            )
+            if keep:
+                dag.preamble.append(stmt)  # type: ignore[arg-type]
+            return
+        if isinstance(stmt, cst.With):
+            for item in stmt.items:
+                call = item.item
+                if isinstance(call, cst.Call) and self.qualname(call.func) in names.TASK_GROUP_CLASSES:
+                    gid_node = call.args[0].value if call.args and call.args[0].keyword is None else None
+                    for arg in call.args:
+                        if arg.keyword is not None and arg.keyword.value == "group_id":
+                            gid_node = arg.value
+                    gid = self.eval(gid_node, env) if gid_node is not None else None
+                    if not isinstance(gid, Const):
+                        break
+                    full = f"{group}.{gid.value}" if group else str(gid.value)
+                    ref = GroupRef(full)
+                    if item.asname and isinstance(item.asname.name, cst.Name):
+                        env[item.asname.name.value] = ref
+                    start = len(dag.tasks)
+                    self._eval_body(dag, stmt.body.body, env, full)
+                    ref.task_ids.extend(list(dag.tasks)[start:])
+                    return
+            self.finding("IX101", stmt, f"`with` block in DAG {dag.dag_id!r} not understood; left in the flow", manual=True)
+            if keep:
+                dag.preamble.append(stmt)  # type: ignore[arg-type]
+            return
+        if isinstance(stmt, cst.FunctionDef):
+            if self._taskflow_decorator(stmt) is not None:
+                self.model.taskflow_functions[stmt.name.value] = stmt
+            else:
+                self.model.functions.setdefault(stmt.name.value, stmt)
+            if keep:
+                dag.preamble.append(stmt)
+            return
+        if isinstance(stmt, (cst.If, cst.Try, cst.While)):
+            self.finding(
+                "IX101",
+                stmt,
+                f"control flow in DAG {dag.dag_id!r} left in the flow body: tasks inside it are not converted",
+                manual=True,
+            )
+        if keep:
+            dag.preamble.append(stmt)  # type: ignore[arg-type]
+
+    def _bind(self, target: cst.BaseAssignTargetExpression, value: Any, env: dict[str, Any]) -> bool:
+        if isinstance(target, cst.Name):
+            env[target.value] = value
+            return True
+        if isinstance(target, (cst.Tuple, cst.List)):
+            seq = value.value if isinstance(value, Const) else value
+            if not isinstance(seq, (list, tuple)) or len(seq) != len(target.elements):
+                return False
+            for el, v in zip(target.elements, seq):
+                if not self._bind(el.value, v if not isinstance(value, Const) else Const(v), env):  # type: ignore[arg-type]
+                    return False
+            return True
+        return False
+
+    def _eval_small(self, dag: Dag, small: cst.BaseSmallStatement, env: dict[str, Any], group: str | None) -> bool:
+        """Evaluate one small statement; True when it is fully consumed by the model."""
+        self._dag = dag
+        self._group = group
+        if isinstance(small, cst.Assign):
+            value = self.eval(small.value, env)
+            if _holds_tasks(value):
+                for t in small.targets:
+                    self._bind(t.target, value, env)
+                    if isinstance(t.target, cst.Name) and isinstance(value, TaskRef):
+                        task = dag.tasks.get(value.task_id)
+                        if task is not None and task.var is None:
+                            task.var = t.target.value
+                return True
+            for t in small.targets:
+                if isinstance(t.target, cst.Name):
+                    env[t.target.value] = value if isinstance(value, Const) else None
+                # assignments to attributes of the DAG (dag.doc_md = ...) are dropped
+                if isinstance(t.target, cst.Attribute) and dag.dag_var and dotted(t.target.value) == dag.dag_var:
+                    self.finding("IX401", small, f"DAG attribute `{code_of(t.target)}` dropped (no Prefect meaning)")
+                    return True
+            return False
+        if isinstance(small, cst.Expr):
+            before = (len(dag.tasks), len(dag.edges))
+            value = self.eval(small.value, env)
+            if (len(dag.tasks), len(dag.edges)) != before or _holds_tasks(value):
+                return True
+            if isinstance(small.value, cst.SimpleString):  # a docstring
+                return True
+            return False
+        if isinstance(small, cst.Pass):
+            return True
+        return False
+
+    # ------------------------------------------------------------------ expressions
+    def eval(self, node: cst.BaseExpression | None, env: dict[str, Any]) -> Any:  # noqa: C901 - one dispatcher
+        """Evaluate ``node`` statically; tasks are created as a side effect."""
+        if node is None:
+            return None
+        if isinstance(node, cst.Name):
+            if node.value in env:
+                return env[node.value]
+            if node.value in self.model.constants:
+                return Const(self.model.constants[node.value])
+            if node.value in ("None", "True", "False"):
+                return Const({"None": None, "True": True, "False": False}[node.value])
+            return None
+        if isinstance(node, (cst.SimpleString, cst.Integer, cst.Float, cst.ConcatenatedString)):
+            try:
+                return Const(literal(node))
+            except (ValueError, SyntaxError):
+                return None
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+            inner = self.eval(node.expression, env)
+            return Const(-inner.value) if isinstance(inner, Const) and isinstance(inner.value, (int, float)) else None
+        if isinstance(node, cst.FormattedString):
+            out = []
+            for part in node.parts:
+                if isinstance(part, cst.FormattedStringText):
+                    out.append(part.value)
+                else:
+                    v = self.eval(part.expression, env)
+                    if not isinstance(v, Const) or part.format_spec or part.conversion:
+                        return None
+                    out.append(str(v.value))
+            return Const("".join(out).replace("{{", "{").replace("}}", "}"))
+        if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+            values: list[Any] = []
+            for el in node.elements:
+                v = self.eval(el.value, env)
+                if isinstance(el, cst.StarredElement):
+                    if isinstance(v, list):
+                        values.extend(v)
+                        continue
+                    if isinstance(v, Const) and isinstance(v.value, (list, tuple)):
+                        values.extend(Const(x) for x in v.value)
+                        continue
+                    return None
+                values.append(v)
+            if all(isinstance(v, Const) for v in values):
+                seq = [v.value for v in values]
+                return Const(tuple(seq) if isinstance(node, cst.Tuple) else seq)
+            return values
+        if isinstance(node, cst.ListComp):
+            return self._eval_comp(node, env)
+        if isinstance(node, cst.BinaryOperation):
+            if isinstance(node.operator, (cst.RightShift, cst.LeftShift)):
+                left = self.eval(node.left, env)
+                right = self.eval(node.right, env)
+                if isinstance(node.operator, cst.RightShift):
+                    self._add_edges(left, right, node)
+                else:
+                    self._add_edges(right, left, node)
+                return right
+            left = self.eval(node.left, env)
+            right = self.eval(node.right, env)
+            if isinstance(left, Const) and isinstance(right, Const):
+                try:
+                    return Const(_binop(node.operator, left.value, right.value))
+                except Exception:  # noqa: BLE001
+                    return None
+            if isinstance(left, list) and isinstance(right, list) and isinstance(node.operator, cst.Add):
+                return left + right
+            return None
+        if isinstance(node, cst.Attribute):
+            base = self.eval(node.value, env)
+            if isinstance(base, TaskRef) and node.attr.value == "output":
+                return XComArgRef(base.task_id)
+            return None
+        if isinstance(node, cst.Subscript):
+            base = self.eval(node.value, env)
+            if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+                idx = self.eval(node.slice[0].slice.value, env)
+                if isinstance(base, list) and isinstance(idx, Const) and isinstance(idx.value, int):
+                    try:
+                        return base[idx.value]
+                    except IndexError:
+                        return None
+                if isinstance(base, Const) and isinstance(idx, Const):
+                    try:
+                        return Const(base.value[idx.value])
+                    except Exception:  # noqa: BLE001
+                        return None
+                if isinstance(base, XComArgRef) and isinstance(idx, Const) and isinstance(idx.value, str):
+                    return XComArgRef(base.task_id, idx.value)
+            return None
+        if isinstance(node, cst.Call):
+            return self._eval_call(node, env)
+        return None
+
+    def _eval_comp(self, node: cst.ListComp, env: dict[str, Any]) -> Any:
+        comp = node.for_in
+        if comp.inner_for_in is not None or comp.ifs:
+            return None
+        items = self.eval(comp.iter, env)
+        if isinstance(items, Const) and isinstance(items.value, (list, tuple, range, str)):
+            items = [Const(v) for v in items.value]
+        if not isinstance(items, list):
+            return None
+        out = []
+        for item in items:
+            local = dict(env)
+            if not self._bind(comp.target, item, local):
+                return None
+            out.append(self.eval(node.elt, local))
+        return out
+
+    def _eval_call(self, node: cst.Call, env: dict[str, Any]) -> Any:
+        func = node.func
+        qn = self.qualname(func) or ""
+        dag = self._dag
+        if qn == "range":
+            args = [self.eval(a.value, env) for a in node.args]
+            if all(isinstance(a, Const) and isinstance(a.value, int) for a in args):
+                return Const(list(range(*[a.value for a in args])))
+            return None
+        if qn in ("str", "len", "int") and len(node.args) == 1:
+            v = self.eval(node.args[0].value, env)
+            if isinstance(v, Const):
+                try:
+                    return Const({"str": str, "len": len, "int": int}[qn](v.value))
+                except Exception:  # noqa: BLE001
+                    return None
+            if qn == "len" and isinstance(v, list):
+                return Const(len(v))
+            return None
+        if qn in names.CHAIN_FUNCTIONS:
+            parts = [self.eval(a.value, env) for a in node.args]
+            for up, down in zip(parts, parts[1:]):
+                if isinstance(up, list) and isinstance(down, list) and len(up) == len(down):
+                    for u, d in zip(up, down):
+                        self._add_edges(u, d, node)
+                else:
+                    self._add_edges(up, down, node)
+            return Const(None)
+        if qn in names.CROSS_DOWNSTREAM_FUNCTIONS:
+            kw = {a.keyword.value: a.value for a in node.args if a.keyword}
+            pos = [a.value for a in node.args if not a.keyword]
+            ups = self.eval(kw.get("from_tasks", pos[0] if pos else None), env)
+            downs = self.eval(kw.get("to_tasks", pos[1] if len(pos) > 1 else None), env)
+            for u in _flat(ups):
+                for d in _flat(downs):
+                    self._add_edges(u, d, node)
+            return Const(None)
+        if isinstance(func, cst.Attribute) and func.attr.value in ("set_downstream", "set_upstream"):
+            base = self.eval(func.value, env)
+            other = self.eval(node.args[0].value, env) if node.args else None
+            if _holds_tasks(base):
+                if func.attr.value == "set_downstream":
+                    self._add_edges(base, other, node)
+                else:
+                    self._add_edges(other, base, node)
+                return Const(None)
+            return None
+        if isinstance(func, cst.Attribute) and func.attr.value in ("expand", "expand_kwargs", "partial"):
+            self.finding(
+                "IX105",
+                node,
+                f"dynamic task mapping (`.{func.attr.value}`) in DAG {dag.dag_id!r} is not converted yet; "
+                "use Prefect's `.map()` with `unmapped()` by hand",
+                manual=True,
+            )
+            return None
+        # TaskFlow: my_task(...), my_task.override(...)(...)
+        tf_name, override = self._taskflow_target(func)
+        if tf_name is not None:
+            return self._taskflow_task(node, tf_name, override, env)
+        if qn in names.TASK_GROUP_CLASSES or qn in names.DAG_CLASSES:
+            return None
+        # An operator: a class called with task_id=
+        kw = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+        if "task_id" in kw and (qn[:1].isupper() or qn.rsplit(".", 1)[-1][:1].isupper()):
+            return self._operator_task(node, qn, kw, env)
+        for a in node.args:  # evaluate nested expressions for their side effects (tasks in lists)
+            self.eval(a.value, env)
+        return None
+
+    def _taskflow_target(self, func: cst.BaseExpression) -> tuple[str | None, dict[str, cst.BaseExpression]]:
+        if isinstance(func, cst.Name) and func.value in self.model.taskflow_functions:
+            return func.value, {}
+        if (
+            isinstance(func, cst.Call)
+            and isinstance(func.func, cst.Attribute)
+            and func.func.attr.value == "override"
+            and isinstance(func.func.value, cst.Name)
+            and func.func.value.value in self.model.taskflow_functions
+        ):
+            return func.func.value.value, {a.keyword.value: a.value for a in func.args if a.keyword}
+        return None, {}
+
+    def _task_id(self, base: str, node: cst.CSTNode) -> str:
+        task_id = f"{self._group}.{base}" if self._group else base
+        if task_id in self._dag.tasks:
+            # Airflow's TaskFlow de-duplicates repeated calls as id__1, id__2 ...
+            n = 1
+            while f"{task_id}__{n}" in self._dag.tasks:
+                n += 1
+            task_id = f"{task_id}__{n}"
+        return task_id
+
+    def _taskflow_task(
+        self, node: cst.Call, func_name: str, override: dict[str, cst.BaseExpression], env: dict[str, Any]
+    ) -> Any:
+        dag = self._dag
+        fdef = self.model.taskflow_functions[func_name]
+        dec = self._taskflow_decorator(fdef)
+        dec_kwargs: dict[str, cst.BaseExpression] = {}
+        dec_name = ""
+        if dec is not None:
+            if isinstance(dec.decorator, cst.Call):
+                dec_kwargs = {a.keyword.value: a.value for a in dec.decorator.args if a.keyword}
+                dec_name = code_of(dec.decorator.func)
+            else:
+                dec_name = code_of(dec.decorator)
+        base_id = func_name
+        tid_node = override.get("task_id") or dec_kwargs.get("task_id")
+        if tid_node is not None:
+            tid = self.eval(tid_node, env)
+            if isinstance(tid, Const):
+                base_id = str(tid.value)
+        kind = "taskflow"
+        suffix = dec_name.rsplit(".", 1)[-1]
+        if suffix in ("branch", "short_circuit"):
+            kind = "branch"
+        elif suffix in ("bash",):
+            kind = "taskflow_bash"
+        elif suffix not in ("task", "python", "python_task"):
+            kind = "unsupported"
+        task_id = self._task_id(base_id, node)
+        kwargs = {**dec_kwargs, **override}
+        task = Task(
+            task_id=task_id,
+            kind=kind,
+            operator=f"@{dec_name or 'task'}",
+            qualname=self.qualname(cst.parse_expression(dec_name)) if dec_name else "task",  # type: ignore[arg-type]
+            line=self.line(node),
+            call=node,
+            kwargs=kwargs,
+            pos_args=list(node.args),
+            taskflow_func=func_name,
+            override=override,
+            group=self._group,
+        )
+        dag.tasks[task_id] = task
+        # data edges from XComArgs passed as arguments
+        for arg in node.args:
+            for ref in _flat(self.eval(arg.value, env)):
+                if isinstance(ref, (TaskRef, XComArgRef)):
+                    dag.edges.append((ref.task_id, task_id))
+        self._env_snapshot(task, env)
+        return XComArgRef(task_id)
+
+    def _operator_task(self, node: cst.Call, qn: str, kw: dict[str, cst.BaseExpression], env: dict[str, Any]) -> Any:
+        dag = self._dag
+        tid = self.eval(kw["task_id"], env)
+        if not isinstance(tid, Const):
+            self.finding(
+                "IX106",
+                node,
+                f"task_id computed at run time in DAG {dag.dag_id!r}: `{code_of(kw['task_id'])}`; task not converted",
+                manual=True,
+            )
+            return None
+        if qn in names.PYTHON_OPERATORS:
+            kind = "python"
+        elif qn in names.BASH_OPERATORS:
+            kind = "bash"
+        elif qn in names.EMPTY_OPERATORS:
+            kind = "empty"
+        elif qn in names.BRANCH_OPERATORS:
+            kind = "branch"
+        elif qn in names.UNSUPPORTED_OPERATORS:
+            kind = "unsupported"
+        else:
+            kind = "shim"
+        task_id = self._task_id(str(tid.value), node)
+        task = Task(
+            task_id=task_id,
+            kind=kind,
+            operator=(dotted(node.func) or code_of(node.func)).rsplit(".", 1)[-1],
+            qualname=qn,
+            line=self.line(node),
+            call=node,
+            kwargs=dict(kw),
+            pos_args=[a for a in node.args if a.keyword is None],
+            group=self._group,
+        )
+        callable_node = kw.get("python_callable")
+        if callable_node is not None:
+            task.callable_expr = callable_node
+            task.callable_name = callable_node.value if isinstance(callable_node, cst.Name) else None
+        dag.tasks[task_id] = task
+        # XComArgs passed as operator arguments are data edges, as in Airflow
+        for key, value in kw.items():
+            if key in ("task_id", "dag", "python_callable"):
+                continue
+            for ref in _flat_deep(self.eval(value, env)):
+                if isinstance(ref, XComArgRef):
+                    dag.edges.append((ref.task_id, task_id))
+        self._env_snapshot(task, env)
+        return TaskRef(task_id)
+
+    def _env_snapshot(self, task: Task, env: dict[str, Any]) -> None:
+        """Constants bound by loops at creation time: substituted into the task's arguments."""
+        consts = {k: v.value for k, v in env.items() if isinstance(v, Const)}
+        task.options["_loop_env"] = consts
+        task.options["_env"] = dict(env)
+
+    def _add_edges(self, up: Any, down: Any, node: cst.CSTNode) -> None:
+        ups = self._task_ids_of(up, last=True)
+        downs = self._task_ids_of(down, last=False)
+        if (up is not None and not ups) or (down is not None and not downs):
+            if not _holds_tasks(up) or not _holds_tasks(down):
+                self.finding(
+                    "IX107",
+                    node,
+                    f"dependency `{code_of(node).strip()[:80]}` in DAG {self._dag.dag_id!r} refers to something "
+                    "that is not a task known statically; edge not converted",
+                    manual=True,
+                )
+                return
+        for u in ups:
+            for d in downs:
+                self._dag.edges.append((u, d))
+
+    def _task_ids_of(self, value: Any, last: bool) -> list[str]:
+        out: list[str] = []
+        for v in _flat(value):
+            if isinstance(v, (TaskRef, XComArgRef)):
+                out.append(v.task_id)
+            elif isinstance(v, GroupRef):
+                out.extend(self._group_ends(v, last))
+        return out
+
+    def _group_ends(self, group: GroupRef, last: bool) -> list[str]:
+        inside = set(group.task_ids)
+        edges = [(u, d) for u, d in self._dag.edges if u in inside and d in inside]
+        if last:
+            return [t for t in group.task_ids if not any(u == t for u, _ in edges)]
+        return [t for t in group.task_ids if not any(d == t for _, d in edges)]
+
+
+# ---------------------------------------------------------------------- helpers
+def _flat(value: Any) -> list[Any]:
+    if isinstance(value, list):
+        out: list[Any] = []
+        for v in value:
+            out.extend(_flat(v))
+        return out
+    return [] if value is None else [value]
+
+
+def _flat_deep(value: Any) -> list[Any]:
+    return _flat(value)
+
+
+def _holds_tasks(value: Any) -> bool:
+    return any(isinstance(v, (TaskRef, XComArgRef, GroupRef)) for v in _flat(value))
+
+
+def _binop(op: cst.BaseBinaryOp, a: Any, b: Any) -> Any:
+    if isinstance(op, cst.Add):
+        return a + b
+    if isinstance(op, cst.Subtract):
+        return a - b
+    if isinstance(op, cst.Multiply):
+        return a * b
+    if isinstance(op, cst.Modulo):
+        return a % b
+    raise ValueError(op)
+
+
+def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
+    found: list[cst.Call] = []
+
+    class V(cst.CSTVisitor):
+        def visit_Call(self, n: cst.Call) -> None:
+            found.append(n)
+
+    node.visit(V())
+    return found
+
+
+def _names_in(node: cst.CSTNode) -> set[str]:
+    found: set[str] = set()
+
+    class V(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            found.add(n.value)
+
+    node.visit(V())
+    return found
+
+
+def _is_main_guard(stmt: cst.If) -> bool:
+    return "__main__" in code_of(stmt.test)
+
+
+def analyse(module: cst.Module, path: str) -> FileModel:
+    """Build the :class:`FileModel` of a parsed DAG file."""
+    return Analyzer(module, path).run()

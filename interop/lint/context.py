@@ -1,0 +1,242 @@
+"""What every rule may ask about the file being linted, computed once per file.
+
+The :class:`FileContext` is built from one parse of the file by walking statements only
+(never expressions), which is cheap: the import table (local name -> qualified name), the
+Prefect tasks and flows the file defines, and the conversion report when ``--report`` was
+given. Rules share it instead of re-deriving it (the Fixit/LibCST lesson: resolve once per
+file, share with every rule; full scope analysis is not needed and costs ~7x).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import libcst as cst
+
+from interop.lint import names
+
+
+@dataclass
+class TaskDef:
+    """A function the file decorates with Prefect's ``@task`` or ``@flow``.
+
+    Attributes:
+        function: The function's name in the file.
+        name: The ``name=`` given to the decorator (``None`` if none was given).
+        decorator: The decorator node (``@task`` or ``@task(...)``).
+        kwargs: The decorator's keyword arguments, by name.
+        node: The function definition.
+    """
+
+    function: str
+    name: str | None
+    decorator: cst.Decorator
+    kwargs: dict[str, cst.Arg]
+    node: cst.FunctionDef
+    #: made by ``t = task(f)``: ``decorator`` and ``node`` are stand-ins, not in the tree
+    synthetic: bool = False
+
+
+@dataclass
+class ReportIndex:
+    """The per-task options of a conversion report, by DAG id then task id."""
+
+    dags: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "ReportIndex":
+        """Index a report as written by ``interop convert --report``.
+
+        Raises:
+            ValueError: The data has no ``files`` list (not a conversion report).
+        """
+        if not isinstance(data, dict) or not isinstance(data.get("files"), list):
+            found = sorted(data) if isinstance(data, dict) else type(data).__name__
+            raise ValueError(f"not a conversion report: expected a 'files' list, found keys {found}")
+        dags: dict[str, dict[str, dict[str, Any]]] = {}
+        for entry in data["files"]:
+            for dag in entry.get("dags") or []:
+                tasks = dags.setdefault(str(dag.get("dag_id")), {})
+                for t in dag.get("tasks") or []:
+                    tasks[str(t.get("task_id"))] = dict(t.get("options") or {})
+        return cls(dags)
+
+
+class FileContext:
+    """Facts about one file, shared by every rule that lints it.
+
+    Args:
+        path: The file's path as it is shown in findings.
+        source: The file's text.
+        module: The parsed module (parsed once, by the engine).
+        report: The conversion report index, when ``--report`` was given.
+    """
+
+    def __init__(self, path: str, source: str, module: cst.Module, report: ReportIndex | None = None):
+        self.path = path
+        self.source = source
+        self.module = module
+        self.report = report
+        #: local name -> qualified name, from every import statement of the file
+        self.imports: dict[str, str] = {}
+        #: Prefect tasks by function name
+        self.tasks: dict[str, TaskDef] = {}
+        #: Prefect flows by function name
+        self.flows: dict[str, TaskDef] = {}
+        self._scan(module.body, top=True)
+
+    # -- name resolution -------------------------------------------------------------
+    def qualified(self, expr: cst.BaseExpression) -> str | None:
+        """The dotted name ``expr`` refers to, through the file's imports.
+
+        ``PO`` after ``from airflow.operators.python import PythonOperator as PO`` gives
+        ``airflow.operators.python.PythonOperator``; a name not imported gives itself;
+        anything that is not a name or attribute chain gives ``None``.
+        """
+        dotted = dotted_name(expr)
+        if dotted is None:
+            return None
+        head, _, rest = dotted.partition(".")
+        target = self.imports.get(head)
+        if target is None:
+            return dotted
+        return f"{target}.{rest}" if rest else target
+
+    def is_task_call(self, call: cst.Call) -> bool:
+        """Whether ``call`` calls a task or flow of this file (plainly, ``.submit`` or ``.map``)."""
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value in ("submit", "map"):
+            func = func.value
+        return isinstance(func, cst.Name) and (func.value in self.tasks or func.value in self.flows)
+
+    def is_submit_call(self, call: cst.Call) -> bool:
+        """Whether ``call`` is ``<task>.submit(...)`` or ``<task>.map(...)``: it returns futures."""
+        func = call.func
+        return (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in ("submit", "map")
+            and isinstance(func.value, cst.Name)
+            and func.value.value in self.tasks
+        )
+
+    # -- the statement walk --------------------------------------------------------------
+    def _scan(self, body: Any, top: bool) -> None:
+        for stmt in iter_statements(body):
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, (cst.Import, cst.ImportFrom)):
+                        self._add_import(small)
+                    elif top and isinstance(small, cst.Assign):
+                        self._add_assigned_task(small)
+            elif isinstance(stmt, cst.FunctionDef) and top:
+                self._add_function(stmt)
+
+    def _add_import(self, node: cst.Import | cst.ImportFrom) -> None:
+        if isinstance(node, cst.Import):
+            for alias in node.names:
+                full = dotted_name(alias.name) or ""
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    self.imports[alias.asname.name.value] = full
+                else:
+                    head = full.split(".")[0]
+                    self.imports.setdefault(head, head)
+            return
+        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+            return
+        module = dotted_name(node.module) or ""
+        for alias in node.names:
+            name = dotted_name(alias.name) or ""
+            local = name
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                local = alias.asname.name.value
+            self.imports[local] = f"{module}.{name}"
+
+    def _decorator_kind(self, deco: cst.Decorator) -> str | None:
+        expr = deco.decorator
+        if isinstance(expr, cst.Call):
+            expr = expr.func
+        dotted = dotted_name(expr)
+        if dotted is None:
+            return None
+        qual = self.qualified(expr)
+        if qual in names.PREFECT_TASK or (dotted == "task" and "task" not in self.imports):
+            return "task"
+        if qual in names.PREFECT_FLOW or (dotted == "flow" and "flow" not in self.imports):
+            return "flow"
+        return None
+
+    def _add_function(self, fn: cst.FunctionDef) -> None:
+        for deco in fn.decorators:
+            kind = self._decorator_kind(deco)
+            if kind is None:
+                continue
+            kwargs: dict[str, cst.Arg] = {}
+            if isinstance(deco.decorator, cst.Call):
+                kwargs = {a.keyword.value: a for a in deco.decorator.args if a.keyword is not None}
+            name = string_value(kwargs["name"].value) if "name" in kwargs else None
+            td = TaskDef(fn.name.value, name, deco, kwargs, fn)
+            (self.tasks if kind == "task" else self.flows)[fn.name.value] = td
+            return
+
+    def _add_assigned_task(self, assign: cst.Assign) -> None:
+        # t = task(f) / t = task(name="x")(f) / t = airflow_task(Op(...), name="x")
+        value = assign.value
+        if len(assign.targets) != 1 or not isinstance(assign.targets[0].target, cst.Name):
+            return
+        if not isinstance(value, cst.Call):
+            return
+        func = value.func.func if isinstance(value.func, cst.Call) else value.func
+        qual = self.qualified(func)
+        if qual in names.PREFECT_TASK or self.qualified(value.func) in names.TASK_FACTORIES:
+            target = assign.targets[0].target.value
+            fake = cst.FunctionDef(name=cst.Name(target), params=cst.Parameters(), body=cst.IndentedBlock(body=[]))
+            self.tasks[target] = TaskDef(target, None, cst.Decorator(decorator=func), {}, fake, synthetic=True)
+
+
+def iter_statements(body: Any) -> Iterator[cst.CSTNode]:
+    """Every statement under ``body``, recursing into compound statements (not functions)."""
+    stack = list(reversed(list(body)))
+    while stack:
+        stmt = stack.pop()
+        yield stmt
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            # imports inside functions matter (the shim pattern imports operators there)
+            inner = stmt.body.body if isinstance(stmt.body, cst.IndentedBlock) else []
+            stack.extend(reversed([s for s in iter_statements(inner) if not isinstance(s, cst.FunctionDef)]))
+            continue
+        children: list[Any] = []
+        for attr in ("body", "orelse", "finalbody"):
+            part = getattr(stmt, attr, None)
+            if isinstance(part, (cst.IndentedBlock, cst.SimpleStatementSuite)):
+                children.extend(part.body)
+            elif isinstance(part, (cst.Else, cst.Finally, cst.If)):
+                if isinstance(part, cst.If):
+                    children.append(part)
+                else:
+                    children.extend(part.body.body)
+        for handler in getattr(stmt, "handlers", ()) or ():
+            children.extend(handler.body.body)
+        for case in getattr(stmt, "cases", ()) or ():
+            children.extend(case.body.body)
+        stack.extend(reversed(children))
+
+
+def dotted_name(expr: cst.CSTNode) -> str | None:
+    """``a.b.c`` for a Name/Attribute chain, else ``None``."""
+    parts: list[str] = []
+    while isinstance(expr, cst.Attribute):
+        parts.append(expr.attr.value)
+        expr = expr.value
+    if not isinstance(expr, cst.Name):
+        return None
+    parts.append(expr.value)
+    return ".".join(reversed(parts))
+
+
+def string_value(expr: cst.BaseExpression) -> str | None:
+    """The value of a plain string literal (or concatenation of them), else ``None``."""
+    if isinstance(expr, (cst.SimpleString, cst.ConcatenatedString)):
+        value = expr.evaluated_value
+        return value if isinstance(value, str) else None
+    return None

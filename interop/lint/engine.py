@@ -1,0 +1,298 @@
+"""Run the lint rules over files: one parse per file, one traversal for all rules.
+
+Positions (line, column) are resolved only for files that have something to report, once,
+through libcst's ``PositionProvider``; clean files never pay for it.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from interop.lint.comments import Suppressions, extract_comments
+from interop.lint.config import ConfigError, LintConfig, find_config
+from interop.lint.context import FileContext, ReportIndex
+from interop.lint.rule import LintRule, Report
+
+#: Folder names never walked into.
+SKIP_DIRS = frozenset({"__pycache__", "node_modules", "venv", "site-packages", "build", "dist"})
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One finding: where, which rule, what. Columns are 1-based."""
+
+    path: str
+    line: int
+    col: int
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "line": self.line, "col": self.col, "code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class LintError:
+    """A file that could not be linted (unparsable, unreadable)."""
+
+    path: str
+    line: int
+    col: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}: error: {self.message}"
+
+
+@dataclass
+class FileResult:
+    """The outcome of linting one file."""
+
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    error: LintError | None = None
+    #: the file's text after ``--fix`` (``None`` when nothing was fixed)
+    fixed_source: str | None = None
+    fixes_applied: int = 0
+
+
+@dataclass
+class LintRun:
+    """The outcome of linting many files."""
+
+    files: list[FileResult] = field(default_factory=list)
+
+    @property
+    def findings(self) -> list[Finding]:
+        return sorted(f for r in self.files for f in r.findings)
+
+    @property
+    def errors(self) -> list[LintError]:
+        return [r.error for r in self.files if r.error is not None]
+
+    @property
+    def fixes_applied(self) -> int:
+        return sum(r.fixes_applied for r in self.files)
+
+    @property
+    def exit_code(self) -> int:
+        """0 clean, 1 findings, 2 errors (errors win)."""
+        if self.errors:
+            return 2
+        return 1 if self.findings else 0
+
+
+def all_rules() -> list[type[LintRule]]:
+    """Every rule class, in code order."""
+    from interop.lint.rules import ALL_RULES
+
+    return list(ALL_RULES)
+
+
+def select_rules(config: LintConfig, rules: Sequence[type[LintRule]] | None = None) -> list[type[LintRule]]:
+    """The rules ``config`` enables."""
+    return [r for r in (rules if rules is not None else all_rules()) if config.enabled(r.CODE)]
+
+
+class _Replacer(cst.CSTTransformer):
+    def __init__(self, replacements: dict[int, Any]) -> None:
+        super().__init__()
+        self.replacements = replacements
+
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> Any:
+        replacement = self.replacements.get(id(original_node))
+        return updated_node if replacement is None else replacement
+
+
+def lint_source(
+    source: str,
+    path: str = "<string>",
+    *,
+    rules: Sequence[type[LintRule]] | None = None,
+    report: ReportIndex | dict[str, Any] | None = None,
+    fix: bool = False,
+) -> FileResult:
+    """Lint one file's text.
+
+    Args:
+        source: The file's text.
+        path: The path shown in findings.
+        rules: The rule classes to run (default: every rule).
+        report: A conversion report (index or raw JSON) for rules that need one.
+        fix: Apply the safe fixes; the result's ``fixed_source`` holds the new text and its
+            findings are those left after fixing.
+
+    Returns:
+        The findings (sorted), or the error when the file does not parse.
+    """
+    if isinstance(report, dict):
+        report = ReportIndex.from_json(report)
+    rule_classes = list(rules) if rules is not None else all_rules()
+    result = FileResult(path)
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        result.error = _syntax_error(source, path, exc)
+        return result
+    except (RecursionError, ValueError) as exc:  # pragma: no cover - pathological input
+        result.error = LintError(path, 1, 1, f"cannot parse: {exc}")
+        return result
+
+    reports, suppressions = _run_rules(module, source, path, rule_classes, report)
+    positioned = _positions(module, reports)
+    kept: list[tuple[Report, int, int]] = [
+        (r, line, col) for r, line, col in positioned if not suppressions.suppresses(line, r.code)
+    ]
+    if fix:
+        replacements = {id(r.node): r.replacement for r, _, _ in kept if r.replacement is not None and r.node is not None}
+        if replacements:
+            new_module = module.visit(_Replacer(replacements))
+            new_source = new_module.code
+            if new_source != source:
+                again = lint_source(new_source, path, rules=rule_classes, report=report, fix=False)
+                if again.error is None:  # never write a fix that breaks the file
+                    again.fixed_source = new_source
+                    again.fixes_applied = len(replacements)
+                    return again
+    result.findings = sorted({Finding(path, line, col, r.code, r.message) for r, line, col in kept})
+    return result
+
+
+def _syntax_error(source: str, path: str, exc: cst.ParserSyntaxError) -> LintError:
+    """Where and why ``source`` does not parse (Python's own message when it has one)."""
+    try:
+        ast.parse(source, filename=path)
+    except SyntaxError as err:
+        return LintError(path, err.lineno or 1, err.offset or 1, f"cannot parse: {err.msg}")
+    except (ValueError, RecursionError):  # pragma: no cover
+        pass
+    msg = exc.message.strip().splitlines()[0] if exc.message.strip() else "syntax error"
+    return LintError(path, exc.raw_line, exc.raw_column + 1, f"cannot parse: {msg}")
+
+
+def _run_rules(
+    module: cst.Module,
+    source: str,
+    path: str,
+    rule_classes: list[type[LintRule]],
+    report: ReportIndex | None,
+) -> tuple[list[Report], Suppressions]:
+    context = FileContext(path, source, module, report)
+    instances = [cls(context) for cls in rule_classes]
+    deps = set().union(*(r.get_inherited_dependencies() for r in instances)) if instances else set()
+    if deps:
+        MetadataWrapper(module, unsafe_skip_copy=True).visit_batched(instances)
+    elif instances:
+        cst.visit_batched(module, instances)
+    comments = extract_comments(source)
+    for rule in instances:
+        if comments:
+            rule.check_comments(comments)
+        rule.finish()
+    reports = [r for rule in instances for r in rule.reports]
+    return reports, Suppressions.from_comments(comments)
+
+
+def _positions(module: cst.Module, reports: list[Report]) -> list[tuple[Report, int, int]]:
+    if not reports:
+        return []
+    positions = None
+    out: list[tuple[Report, int, int]] = []
+    for r in reports:
+        if r.node is None:
+            out.append((r, r.line or 1, r.col or 1))
+            continue
+        if positions is None:
+            positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        start = positions[r.node].start
+        out.append((r, start.line, start.column + 1))
+    return out
+
+
+# -- files and folders ---------------------------------------------------------------------
+def iter_python_files(paths: Iterable[str | os.PathLike[str]]) -> Iterable[tuple[str, Path | None, str | None]]:
+    """``(shown path, path, problem)`` for every file to lint; folders are walked."""
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            for root, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS)
+                for name in sorted(files):
+                    if name.endswith(".py"):
+                        fp = Path(root) / name
+                        yield str(fp), fp, None
+        elif p.is_file():
+            yield str(p), p, None
+        else:
+            yield str(p), None, "no such file or directory"
+
+
+def lint_paths(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    fix: bool = False,
+    report: ReportIndex | dict[str, Any] | str | os.PathLike[str] | None = None,
+    select: tuple[str, ...] = (),
+    ignore: tuple[str, ...] = (),
+    rules: Sequence[type[LintRule]] | None = None,
+) -> LintRun:
+    """Lint files and folders; each file ends with findings or an error, never an exception.
+
+    Args:
+        paths: Files and folders (folders are walked for ``*.py``).
+        fix: Apply safe fixes and write the files back.
+        report: A conversion report: a path to its JSON, the parsed JSON, or an index.
+        select: Codes or prefixes to run, on top of ``[tool.interop.lint]``.
+        ignore: Codes or prefixes not to run, on top of ``[tool.interop.lint]``.
+        rules: The rule classes to choose from (default: every rule).
+
+    Raises:
+        ValueError: The report cannot be read (named in the message).
+    """
+    index = load_report(report) if report is not None and not isinstance(report, ReportIndex) else report
+    run = LintRun()
+    for shown, path, problem in iter_python_files(paths):
+        if path is None:
+            run.files.append(FileResult(shown, error=LintError(shown, 1, 1, problem or "cannot read")))
+            continue
+        try:
+            config = find_config(path.parent).merged(select, ignore)
+        except ConfigError as exc:
+            run.files.append(FileResult(shown, error=LintError(shown, 1, 1, str(exc))))
+            continue
+        try:
+            source = path.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            run.files.append(FileResult(shown, error=LintError(shown, 1, 1, f"cannot read: {exc}")))
+            continue
+        result = lint_source(source, shown, rules=select_rules(config, rules), report=index, fix=fix)
+        if fix and result.fixed_source is not None:
+            path.write_bytes(result.fixed_source.encode("utf-8"))
+        run.files.append(result)
+    return run
+
+
+def load_report(report: dict[str, Any] | str | os.PathLike[str]) -> ReportIndex:
+    """Read a conversion report (``interop convert --report FILE``).
+
+    Raises:
+        ValueError: The file is missing, not JSON, or not a conversion report.
+    """
+    if isinstance(report, dict):
+        return ReportIndex.from_json(report)
+    try:
+        data = json.loads(Path(report).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"cannot read conversion report {report}: {exc}") from exc
+    try:
+        return ReportIndex.from_json(data)
+    except ValueError as exc:
+        raise ValueError(f"{report}: {exc}") from exc

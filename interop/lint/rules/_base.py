@@ -1,0 +1,98 @@
+"""Context tracking shared by rules: enclosing functions, shim calls, ``__main__`` guards."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from interop.lint import names
+from interop.lint.rule import LintRule
+
+
+def is_main_guard(node: cst.If) -> bool:
+    """Whether ``node`` is ``if __name__ == "__main__":``."""
+    test = node.test
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return False
+    left, right = test.left, test.comparisons[0].comparator
+    if not isinstance(test.comparisons[0].operator, cst.Equal):
+        return False
+    pair = {type(left), type(right)}
+    if pair != {cst.Name, cst.SimpleString}:
+        return False
+    name = left if isinstance(left, cst.Name) else right
+    string = right if isinstance(right, cst.SimpleString) else left
+    return name.value == "__name__" and string.evaluated_value == "__main__"  # type: ignore[union-attr]
+
+
+class ScopedRule(LintRule):
+    """A rule that knows where it is: in which functions, in a shim call, under ``__main__``.
+
+    Subclasses that override a tracked ``visit_``/``leave_`` method must call ``super()``.
+    """
+
+    def __init__(self, context) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(context)
+        #: enclosing function definitions, innermost last
+        self.functions: list[cst.FunctionDef] = []
+        self.lambda_depth = 0
+        #: depth inside the arguments of ``run_operator(...)``
+        self.shim_depth = 0
+        #: depth inside the arguments of ``render_template(...)``
+        self.render_depth = 0
+        self.main_guard_depth = 0
+        self._shim_calls: list[bool] = []
+
+    # functions
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.functions.append(node)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self.functions.pop()
+
+    def visit_Lambda(self, node: cst.Lambda) -> None:
+        self.lambda_depth += 1
+
+    def leave_Lambda(self, original_node: cst.Lambda) -> None:
+        self.lambda_depth -= 1
+
+    # shim calls
+    def visit_Call(self, node: cst.Call) -> None:
+        qual = self.context.qualified(node.func)
+        kind = "shim" if qual in names.RUN_OPERATOR else "render" if qual in names.RENDER_TEMPLATE else ""
+        self._shim_calls.append(kind)  # type: ignore[arg-type]
+        if kind == "shim":
+            self.shim_depth += 1
+        elif kind == "render":
+            self.render_depth += 1
+
+    def leave_Call(self, original_node: cst.Call) -> None:
+        kind = self._shim_calls.pop()
+        if kind == "shim":
+            self.shim_depth -= 1
+        elif kind == "render":
+            self.render_depth -= 1
+
+    # __main__
+    def visit_If(self, node: cst.If) -> None:
+        if is_main_guard(node):
+            self.main_guard_depth += 1
+
+    def leave_If(self, original_node: cst.If) -> None:
+        if is_main_guard(original_node):
+            self.main_guard_depth -= 1
+
+    @property
+    def at_module_level(self) -> bool:
+        """Code that runs at import time (not in a function, lambda or ``__main__`` block)."""
+        return not self.functions and not self.lambda_depth and not self.main_guard_depth
+
+    @property
+    def in_task_or_flow(self) -> bool:
+        """Whether the current code is inside a Prefect task or flow function of the file."""
+        for fn in self.functions:
+            n = fn.name.value
+            if (n in self.context.tasks and self.context.tasks[n].node is fn) or (
+                n in self.context.flows and self.context.flows[n].node is fn
+            ):
+                return True
+        return False

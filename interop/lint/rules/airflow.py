@@ -1,0 +1,833 @@
+"""IXL1xx: Airflow leftovers in a converted flow file."""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from interop.lint import names
+from interop.lint.context import dotted_name
+from interop.lint.rule import Invalid, Valid
+from interop.lint.rules._base import ScopedRule
+
+
+class AirflowImport(ScopedRule):
+    """
+    ## What it does
+    Reports an `airflow` import in a flow file, unless every name it brings in is only
+    used the shim way: an operator class constructed as the first argument of
+    `shims.operator.run_operator(...)`. An Airflow import nothing uses is reported too,
+    and `--fix` removes it.
+
+    ## Why is this bad?
+    A converted flow must run where only Prefect is installed. An Airflow import drags
+    Airflow's runtime back in (`Variable`, `DAG`, hooks) and hides work the migration has
+    not done yet.
+
+    ## Example
+    ```python
+    from airflow.models import Variable
+    from prefect import flow, task
+
+
+    @task
+    def load():
+        return Variable.get("bucket")
+    ```
+
+    ## Use instead
+    ```python
+    import os
+
+    from prefect import flow, task
+
+
+    @task
+    def load():
+        return os.environ["BUCKET"]
+    ```
+
+    ## Fix safety
+    Safe for unused imports only: removing an import nothing uses does not change what
+    the flow does. An import that is used is never touched.
+    """
+
+    CODE = "IXL101"
+    NAME = "airflow-import"
+    MESSAGE = "Airflow import left in a flow file"
+    FIXABLE = True
+    VALID = [
+        Valid(
+            """
+from prefect import flow, task
+
+
+@task
+def extract():
+    return [1, 2, 3]
+
+
+@flow(name="etl")
+def etl():
+    extract()
+"""
+        ),
+        Valid(
+            """
+from prefect import task
+from shims.operator import run_operator
+from shims.runtime import airflow_context
+
+
+@task(name="notify")
+def notify(upstream=None):
+    from airflow.providers.http.operators.http import HttpOperator
+
+    return run_operator(HttpOperator(task_id="notify", endpoint="/hook"), ctx=airflow_context(), upstream=upstream)
+"""
+        ),
+    ]
+    INVALID = [
+        Invalid(
+            """
+from airflow.models import Variable
+from prefect import flow, task
+
+
+@task
+def load():
+    return Variable.get("bucket")
+""",
+            line=2,
+        ),
+        Invalid(
+            """
+import airflow
+from prefect import flow
+
+
+@flow
+def etl():
+    return airflow.__version__
+""",
+            line=2,
+        ),
+        Invalid(
+            """
+from airflow import DAG
+from prefect import flow
+
+
+@flow
+def etl():
+    return 1
+""",
+            line=2,
+            expected_replacement="""
+from prefect import flow
+
+
+@flow
+def etl():
+    return 1
+""",
+        ),
+        Invalid(
+            """
+from prefect import task
+from shims.operator import run_operator
+
+
+@task
+def notify():
+    from airflow.providers.http.operators.http import HttpOperator, HttpSensor
+
+    return run_operator(HttpOperator(task_id="notify"), ctx=None)
+""",
+            line=8,
+            expected_replacement="""
+from prefect import task
+from shims.operator import run_operator
+
+
+@task
+def notify():
+    from airflow.providers.http.operators.http import HttpOperator
+
+    return run_operator(HttpOperator(task_id="notify"), ctx=None)
+""",
+        ),
+    ]
+
+    def __init__(self, context) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(context)
+        #: (import node, {local name: qualified name})
+        self.imports: list[tuple[cst.Import | cst.ImportFrom, dict[str, str]]] = []
+        self.uses: dict[str, list[bool]] = {}  # local name -> [is shim use, ...]
+        self._skip: set[int] = set()
+        self._shim_ok: set[int] = set()
+        self._in_import = 0
+
+    def visit_Import(self, node: cst.Import) -> None:
+        self._in_import += 1
+        bound: dict[str, str] = {}
+        for alias in node.names:
+            full = dotted_name(alias.name) or ""
+            if not names.is_airflow(full):
+                continue
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                bound[alias.asname.name.value] = full
+            else:
+                bound[full.split(".")[0]] = full
+        if bound:
+            self.imports.append((node, bound))
+
+    def leave_Import(self, original_node: cst.Import) -> None:
+        self._in_import -= 1
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        self._in_import += 1
+        if node.relative or node.module is None:
+            return
+        module = dotted_name(node.module) or ""
+        if not names.is_airflow(module):
+            return
+        bound: dict[str, str] = {}
+        if isinstance(node.names, cst.ImportStar):
+            bound["*"] = f"{module}.*"
+        else:
+            for alias in node.names:
+                name = dotted_name(alias.name) or ""
+                local = name
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    local = alias.asname.name.value
+                bound[local] = f"{module}.{name}"
+        self.imports.append((node, bound))
+
+    def leave_ImportFrom(self, original_node: cst.ImportFrom) -> None:
+        self._in_import -= 1
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self._skip.add(id(node.attr))
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        if node.keyword is not None:
+            self._skip.add(id(node.keyword))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        super().visit_Call(node)
+        if self.context.qualified(node.func) in names.RUN_OPERATOR and node.args:
+            first = node.args[0].value
+            if isinstance(first, cst.Call):
+                head = first.func
+                while isinstance(head, cst.Attribute):
+                    head = head.value
+                if isinstance(head, cst.Name):
+                    self._shim_ok.add(id(head))
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if self._in_import or id(node) in self._skip:
+            return
+        self.uses.setdefault(node.value, []).append(id(node) in self._shim_ok)
+
+    def finish(self) -> None:
+        for node, bound in self.imports:
+            outside = [local for local in bound if any(not shim for shim in self.uses.get(local, []))]
+            if "*" in bound:
+                outside.append("*")
+            unused = [local for local in bound if local != "*" and not self.uses.get(local)]
+            if outside:
+                shown = ", ".join(f"`{bound[n]}`" for n in outside)
+                self.report(node, f"Airflow import left in a flow file: {shown} used outside the operator shim")
+            elif unused:
+                shown = ", ".join(f"`{bound[n]}`" for n in unused)
+                self.report(node, f"unused Airflow import {shown} in a flow file", replacement=_without(node, unused))
+
+
+def _without(node: cst.Import | cst.ImportFrom, unused: list[str]) -> cst.CSTNode | cst.RemovalSentinel:
+    """``node`` minus the aliases binding ``unused`` (removed entirely if none is left)."""
+    assert not isinstance(node.names, cst.ImportStar)
+
+    def local(alias: cst.ImportAlias) -> str:
+        if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+            return alias.asname.name.value
+        full = dotted_name(alias.name) or ""
+        return full.split(".")[0] if isinstance(node, cst.Import) else full
+
+    keep = [a for a in node.names if local(a) not in unused]
+    if not keep:
+        return cst.RemovalSentinel.REMOVE
+    keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    if isinstance(node, cst.ImportFrom):
+        return node.with_changes(names=keep, lpar=node.lpar if len(keep) > 1 else None, rpar=node.rpar if len(keep) > 1 else None)
+    return node.with_changes(names=keep)
+
+
+class AirflowDagObject(ScopedRule):
+    """
+    ## What it does
+    Reports an Airflow `DAG` built in a flow file: `DAG(...)`, `with DAG(...)` or the
+    `@dag` decorator.
+
+    ## Why is this bad?
+    In the converted file the `@flow` function is the pipeline. A DAG object next to it
+    is a second, Airflow-only definition of the same pipeline that drifts from the flow.
+
+    ## Example
+    ```python
+    from airflow import DAG
+    from prefect import flow
+
+    with DAG("etl") as dag:
+        pass
+
+
+    @flow(name="etl")
+    def etl():
+        pass
+    ```
+
+    ## Use instead
+    ```python
+    from prefect import flow
+
+
+    @flow(name="etl")
+    def etl():
+        pass
+    ```
+
+    ## Fix safety
+    No fix: what the DAG object still does (schedule, callbacks) has to move by hand.
+    """
+
+    CODE = "IXL102"
+    NAME = "airflow-dag-object"
+    MESSAGE = "Airflow DAG object left in a flow file; the @flow function is the pipeline"
+    VALID = [
+        Valid(
+            """
+from prefect import flow
+
+
+@flow(name="etl")
+def etl():
+    pass
+"""
+        ),
+        Valid(
+            """
+def DAG(name):
+    return name
+
+
+x = DAG("not airflow")
+"""
+        ),
+    ]
+    INVALID = [
+        Invalid(
+            """
+from airflow import DAG
+from prefect import flow
+
+with DAG("etl") as dag:
+    pass
+
+
+@flow(name="etl")
+def etl():
+    pass
+""",
+            line=5,
+        ),
+        Invalid(
+            """
+import pendulum
+from airflow.sdk import dag
+
+
+@dag(schedule=None, start_date=pendulum.datetime(2024, 1, 1))
+def etl():
+    pass
+""",
+            line=6,
+        ),
+        Invalid(
+            """
+from airflow.models.dag import DAG as AirflowDAG
+
+dag = AirflowDAG(dag_id="etl")
+""",
+            line=4,
+        ),
+    ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        super().visit_Call(node)
+        qual = self.context.qualified(node.func)
+        if qual in names.DAG_CONSTRUCTORS and names.is_airflow(qual):
+            self.report(node, f"Airflow DAG object `{dotted_name(node.func)}(...)` left in a flow file; the @flow function is the pipeline")
+
+    def visit_Decorator(self, node: cst.Decorator) -> None:
+        expr = node.decorator
+        if isinstance(expr, cst.Call):
+            return  # reported by visit_Call
+        qual = self.context.qualified(expr)
+        if qual in names.DAG_CONSTRUCTORS:
+            self.report(node, f"Airflow `@{dotted_name(expr)}` decorator left in a flow file; use @flow")
+
+
+class AirflowOperatorOutsideShim(ScopedRule):
+    """
+    ## What it does
+    Reports an Airflow operator or sensor constructed anywhere but as the operator
+    argument of `shims.operator.run_operator(...)`.
+
+    ## Why is this bad?
+    An operator constructed in a flow does nothing: nobody schedules it, so its work
+    silently never happens. The shim is the one place where an unconverted operator runs.
+
+    ## Example
+    ```python
+    from airflow.providers.standard.operators.bash import BashOperator
+    from prefect import task
+
+
+    @task
+    def report():
+        BashOperator(task_id="report", bash_command="echo done")
+    ```
+
+    ## Use instead
+    ```python
+    from prefect import task
+    from shims.runtime import run_bash
+
+
+    @task
+    def report():
+        return run_bash("echo done")
+    ```
+
+    ## Fix safety
+    No fix: whether to convert the operator or run it through the shim is a choice.
+    """
+
+    CODE = "IXL103"
+    NAME = "airflow-operator-outside-shim"
+    MESSAGE = "Airflow operator constructed outside the operator shim: it never runs"
+    VALID = [
+        Valid(
+            """
+from airflow.providers.http.operators.http import HttpOperator
+from prefect import task
+from shims.operator import run_operator
+
+
+@task(name="notify")
+def notify(ctx=None):
+    return run_operator(HttpOperator(task_id="notify", endpoint="/hook"), ctx=ctx, upstream={})
+"""
+        ),
+    ]
+    INVALID = [
+        Invalid(
+            """
+from airflow.providers.standard.operators.bash import BashOperator
+from prefect import task
+
+
+@task
+def report():
+    BashOperator(task_id="report", bash_command="echo done")
+""",
+            line=8,
+        ),
+        Invalid(
+            """
+from airflow.providers.http.operators.http import HttpOperator as Http
+
+op = Http(task_id="notify", endpoint="/hook")
+""",
+            line=4,
+        ),
+    ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        is_shim_arg = False
+        if self.shim_depth and self._shim_calls and self._shim_calls[-1] == "shim":
+            is_shim_arg = True  # directly inside run_operator(...)'s arguments
+        super().visit_Call(node)
+        qual = self.context.qualified(node.func)
+        if names.is_airflow_operator(qual) and not is_shim_arg:
+            self.report(node, f"Airflow operator `{dotted_name(node.func)}` constructed outside the operator shim: it never runs")
+
+
+class XComCall(ScopedRule):
+    """
+    ## What it does
+    Reports `xcom_pull` and `xcom_push` calls.
+
+    ## Why is this bad?
+    Prefect has no XCom store: in a flow, data moves as task return values and
+    parameters. An XCom call either fails or reads nothing.
+
+    ## Example
+    ```python
+    from prefect import task
+
+
+    @task
+    def load(ti=None):
+        rows = ti.xcom_pull(task_ids="extract")
+        return len(rows)
+    ```
+
+    ## Use instead
+    ```python
+    from prefect import task
+
+
+    @task
+    def load(rows):
+        return len(rows)
+    ```
+
+    ## Fix safety
+    No fix: the upstream result has to be wired in as a parameter in the flow.
+    """
+
+    CODE = "IXL104"
+    NAME = "xcom-call"
+    MESSAGE = "XCom call in a flow file: pass task results as parameters instead"
+    VALID = [
+        Valid(
+            """
+from prefect import flow, task
+
+
+@task
+def extract():
+    return [1, 2]
+
+
+@task
+def load(rows):
+    return len(rows)
+
+
+@flow
+def etl():
+    load(extract())
+"""
+        ),
+    ]
+    INVALID = [
+        Invalid(
+            """
+from prefect import task
+
+
+@task
+def load(ti=None):
+    rows = ti.xcom_pull(task_ids="extract")
+    return len(rows)
+""",
+            line=7,
+        ),
+        Invalid(
+            """
+from prefect import task
+
+
+@task
+def extract(**context):
+    context["ti"].xcom_push(key="rows", value=[1, 2])
+""",
+            line=7,
+        ),
+    ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        super().visit_Call(node)
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in ("xcom_pull", "xcom_push"):
+            self.report(node, f"`{func.attr.value}` call in a flow file: Prefect has no XCom; pass task results as parameters")
+
+
+class AirflowContextAccess(ScopedRule):
+    """
+    ## What it does
+    Reports reads of the Airflow task context: `get_current_context()`, `context["ds"]`
+    or `kwargs["ti"]` (any context key), and attribute access on `ti` / `task_instance`.
+
+    ## Why is this bad?
+    Prefect does not inject an Airflow context into tasks. Code that reads it fails at
+    run time, or reads a shim's stand-in values where real inputs were meant.
+
+    ## Example
+    ```python
+    from prefect import task
+
+
+    @task
+    def stamp(**context):
+        return context["ds"]
+    ```
+
+    ## Use instead
+    ```python
+    from prefect import task
+
+
+    @task
+    def stamp(ds: str):
+        return ds
+    ```
+
+    ## Fix safety
+    No fix: the value has to become a parameter of the task.
+    """
+
+    CODE = "IXL105"
+    NAME = "airflow-context-access"
+    MESSAGE = "Airflow task context read in a flow file"
+    VALID = [
+        Valid(
+            """
+from prefect import task
+
+
+@task
+def stamp(ds: str, params: dict):
+    return ds + params["suffix"]
+"""
+        ),
+        Valid(
+            """
+from prefect import task
+from shims.operator import run_operator
+from shims.runtime import airflow_context
+from airflow.providers.standard.operators.python import PythonOperator
+
+
+@task
+def legacy(upstream=None):
+    return run_operator(PythonOperator(task_id="legacy", python_callable=lambda ti: ti.try_number), ctx=airflow_context(), upstream=upstream)
+"""
+        ),
+    ]
+    INVALID = [
+        Invalid(
+            """
+from prefect import task
+
+
+@task
+def stamp(**context):
+    return context["ds"]
+""",
+            line=7,
+        ),
+        Invalid(
+            """
+from airflow.sdk import get_current_context
+from prefect import task
+
+
+@task
+def stamp():
+    return get_current_context()["logical_date"]
+""",
+            line=8,
+        ),
+        Invalid(
+            """
+from prefect import task
+
+
+@task
+def attempt(ti=None):
+    return ti.try_number
+""",
+            line=7,
+        ),
+        Invalid(
+            """
+from prefect import task
+
+
+@task
+def stamp(**kw):
+    return kw["dag_run"].conf
+""",
+            line=7,
+        ),
+    ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        super().visit_Call(node)
+        if self.shim_depth:
+            return
+        qual = self.context.qualified(node.func)
+        if qual in names.GET_CURRENT_CONTEXT:
+            self.report(node, "`get_current_context()` reads the Airflow task context: Prefect has none; pass values in as parameters")
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        if self.shim_depth or not isinstance(node.value, cst.Name) or len(node.slice) != 1:
+            return
+        index = node.slice[0].slice
+        if not isinstance(index, cst.Index) or not isinstance(index.value, cst.SimpleString):
+            return
+        key = index.value.evaluated_value
+        if key not in names.CONTEXT_KEYS:
+            return
+        holder = node.value.value
+        if holder in names.CONTEXT_PARAM_NAMES or holder in self._star_kwargs():
+            self.report(node, f'Airflow context read `{holder}["{key}"]`: Prefect injects no context; pass `{key}` in as a parameter')
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if self.shim_depth or not isinstance(node.value, cst.Name):
+            return
+        if node.value.value in names.TASK_INSTANCE_NAMES and node.attr.value not in ("xcom_pull", "xcom_push"):
+            self.report(node, f"Airflow task instance read `{node.value.value}.{node.attr.value}`: Prefect has no task instance to read")
+
+    def _star_kwargs(self) -> set[str]:
+        out: set[str] = set()
+        for fn in self.functions:
+            star = fn.params.star_kwarg
+            if star is not None:
+                out.add(star.name.value)
+        return out
+
+
+JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
+
+
+class JinjaInString(ScopedRule):
+    """
+    ## What it does
+    Reports a string literal holding a Jinja template (`{{ ... }}` or `{% ... %}`),
+    except in the arguments of `shims.runtime.render_template(...)` and of operators run
+    through `shims.operator.run_operator(...)`, which render them at run time. Docstrings
+    are not reported.
+
+    ## Why is this bad?
+    Airflow rendered templated fields before a task ran; Prefect renders nothing. The
+    literal text `{{ ds }}` reaches the command or query, and the task quietly does the
+    wrong thing.
+
+    ## Example
+    ```python
+    from prefect import task
+    from shims.runtime import run_bash
+
+
+    @task
+    def export():
+        return run_bash("export.sh {{ ds }}")
+    ```
+
+    ## Use instead
+    ```python
+    from prefect import task
+    from shims.runtime import run_bash
+
+
+    @task
+    def export(ds: str):
+        return run_bash(f"export.sh {ds}")
+    ```
+
+    ## Fix safety
+    No fix: which value the template meant depends on the run.
+    """
+
+    CODE = "IXL106"
+    NAME = "jinja-template-string"
+    MESSAGE = "Jinja template in a string: nothing renders it in a Prefect flow"
+    VALID = [
+        Valid(
+            """
+from prefect import task
+from shims.runtime import render_template, run_bash
+
+
+@task
+def export(ctx):
+    return run_bash(render_template("export.sh {{ ds }}", ctx))
+"""
+        ),
+        Valid(
+            '''
+from prefect import task
+
+
+@task
+def export(ds: str):
+    """Runs what was `export.sh {{ ds }}` in Airflow."""
+    return f"export.sh {ds} {{literal braces}}"
+'''
+        ),
+    ]
+    INVALID = [
+        Invalid(
+            """
+from prefect import task
+from shims.runtime import run_bash
+
+
+@task
+def export():
+    return run_bash("export.sh {{ ds }}")
+""",
+            line=8,
+        ),
+        Invalid(
+            """
+from prefect import flow, task
+
+
+@task
+def query(sql):
+    return sql
+
+
+@flow
+def etl():
+    query("SELECT * FROM t WHERE day = '{{ ds_nodash }}'")
+""",
+            line=12,
+        ),
+    ]
+
+    def __init__(self, context) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(context)
+        self._docstrings: set[int] = set()
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+        for small in node.body:
+            if isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)):
+                self._docstrings.add(id(small.value))
+                if isinstance(small.value, cst.ConcatenatedString):
+                    for part in (small.value.left, small.value.right):
+                        self._docstrings.add(id(part))
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        if self.render_depth or self.shim_depth or id(node) in self._docstrings:
+            return
+        try:
+            value = node.evaluated_value
+        except Exception:  # pragma: no cover - libcst evaluates every valid literal
+            return
+        if not isinstance(value, str):
+            return
+        m = JINJA.search(value)
+        if m:
+            shown = m.group(0) if len(m.group(0)) <= 40 else m.group(0)[:37] + "..."
+            self.report(node, f"Jinja template `{shown}` in a string: nothing renders it in a Prefect flow; pass the value in, or use shims.runtime.render_template")
+
+
+RULES = [AirflowImport, AirflowDagObject, AirflowOperatorOutsideShim, XComCall, AirflowContextAccess, JinjaInString]

@@ -431,6 +431,21 @@ def notify(ctx=None):
     return run_operator(HttpOperator(task_id="notify", endpoint="/hook"), ctx=ctx, upstream={})
 """
         ),
+        Valid(
+            """
+from airflow.providers.http.operators.http import HttpOperator
+from prefect import flow
+from shims.operator import airflow_task
+from shims.runtime import airflow_context
+
+notify = airflow_task(HttpOperator(task_id="notify", endpoint="/hook"), retries=2)
+
+
+@flow(name="alerts")
+def alerts():
+    return notify(ctx=airflow_context(), upstream={})
+"""
+        ),
     ]
     INVALID = [
         Invalid(

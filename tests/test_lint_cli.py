@@ -1,0 +1,352 @@
+"""``interop lint`` end to end: exit codes, folders, errors, suppressions, --fix, --report."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from interop.cli import main
+from interop.lint import lint_paths, lint_source
+
+LEFTOVERS = textwrap.dedent(
+    """\
+    from airflow.models import Variable
+    from prefect import flow, task
+
+
+    @task
+    def extract():
+        return Variable.get("bucket")
+
+
+    @task
+    def load(rows, ti=None):
+        previous = ti.xcom_pull(task_ids="extract")
+        return run("load.sh {{ ds }}", rows, previous)
+
+
+    @flow(name="etl")
+    def etl():
+        a = extract.submit()
+        b = load.submit(a)
+        a >> b
+        return b
+    """
+)
+
+CLEAN = textwrap.dedent(
+    """\
+    from prefect import flow, task
+
+
+    @task(name="extract", retries=2)
+    def extract():
+        return [1, 2, 3]
+
+
+    @task(name="load")
+    def load(rows):
+        return len(rows)
+
+
+    @flow(name="etl")
+    def etl():
+        return load(extract())
+    """
+)
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["lint", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_flow_with_airflow_leftovers_exits_1_with_a_finding_for_each(tmp_path: Path) -> None:
+    """The issue's acceptance case, through the real console script."""
+    flow = write(tmp_path / "etl_flow.py", LEFTOVERS)
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "interop"), "lint", str(flow)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stdout.splitlines()
+    by_code = {line.split(" ")[1]: line for line in lines}
+    assert by_code["IXL101"].startswith(f"{flow}:1:1 IXL101 ")  # the airflow import
+    assert by_code["IXL104"].startswith(f"{flow}:12:16 IXL104 ")  # ti.xcom_pull
+    assert "`{{ ds }}`" in by_code["IXL106"] and by_code["IXL106"].startswith(f"{flow}:13:16 ")
+    assert by_code["IXL201"].startswith(f"{flow}:20:5 IXL201 ")  # a >> b
+    assert len(lines) == 4
+
+
+def test_clean_file_exits_0_and_prints_nothing(tmp_path: Path) -> None:
+    flow = write(tmp_path / "clean.py", CLEAN)
+    code, out, err = run_cli(str(flow))
+    assert code == 0
+    assert out == ""
+    assert "0 findings in 1 file" in err
+
+
+def test_folders_are_walked_and_hidden_folders_skipped(tmp_path: Path) -> None:
+    write(tmp_path / "flows" / "a.py", CLEAN)
+    write(tmp_path / "flows" / "nested" / "b.py", LEFTOVERS)
+    write(tmp_path / "flows" / ".venv" / "c.py", LEFTOVERS)
+    write(tmp_path / "flows" / "__pycache__" / "d.py", LEFTOVERS)
+    write(tmp_path / "flows" / "notes.txt", "{{ ds }}")
+    run = lint_paths([tmp_path / "flows"])
+    assert [r.path for r in run.files] == [str(tmp_path / "flows" / "a.py"), str(tmp_path / "flows" / "nested" / "b.py")]
+    assert {f.path for f in run.findings} == {str(tmp_path / "flows" / "nested" / "b.py")}
+    assert run.exit_code == 1
+
+
+def test_unparsable_file_is_an_error_with_file_and_line_and_others_are_still_linted(tmp_path: Path) -> None:
+    broken = write(tmp_path / "broken.py", "from prefect import flow\n\n\ndef f(:\n    pass\n")
+    flow = write(tmp_path / "etl.py", LEFTOVERS)
+    code, out, err = run_cli(str(broken), str(flow))
+    assert code == 2
+    assert f"{broken}:4:7: error: cannot parse: " in err
+    assert f"{flow}:1:1 IXL101" in out  # the other file was linted
+
+
+def test_missing_path_is_an_error(tmp_path: Path) -> None:
+    code, _, err = run_cli(str(tmp_path / "nope.py"))
+    assert code == 2
+    assert f"{tmp_path / 'nope.py'}:1:1: error: no such file or directory" in err
+
+
+def test_json_output_has_exactly_the_documented_shape(tmp_path: Path) -> None:
+    flow = write(tmp_path / "etl.py", LEFTOVERS)
+    code, out, _ = run_cli("--format", "json", str(flow))
+    assert code == 1
+    data = json.loads(out)
+    assert list(data) == ["findings"]
+    assert len(data["findings"]) == 4
+    for f in data["findings"]:
+        assert list(f) == ["path", "line", "col", "code", "message"]
+        assert f["path"] == str(flow)
+        assert isinstance(f["line"], int) and isinstance(f["col"], int)
+    assert [f["code"] for f in data["findings"]] == ["IXL101", "IXL104", "IXL106", "IXL201"]
+
+
+def test_json_output_of_a_clean_run(tmp_path: Path) -> None:
+    flow = write(tmp_path / "clean.py", CLEAN)
+    code, out, _ = run_cli("--format", "json", str(flow))
+    assert (code, json.loads(out)) == (0, {"findings": []})
+
+
+SUPPRESSED = textwrap.dedent(
+    """\
+    from datetime import datetime
+
+    from prefect import flow
+
+
+    @flow
+    def etl():
+        a = datetime.now()  # interop: ignore[IXL301]
+        # interop: ignore[IXL106, IXL301]
+        b = (datetime.now(), "{{ ds }}")
+        c = datetime.now()  # interop: ignore
+        d = datetime.now()  # interop: ignore[IXL101]
+        e = datetime.now()
+        return a, b, c, d, e
+    """
+)
+
+
+def test_ignore_comments_on_the_line_or_alone_on_the_line_above() -> None:
+    result = lint_source(SUPPRESSED, "etl.py")
+    # d: ignores another code; e: the comment on d's line does not reach the next line
+    assert [(f.line, f.code) for f in result.findings] == [(12, "IXL301"), (13, "IXL301")]
+
+
+def test_converter_markers_are_reported_with_their_code_and_message() -> None:
+    source = textwrap.dedent(
+        """\
+        from prefect import flow
+
+
+        @flow(name="etl")
+        def etl():
+            # interop: TODO(IX203): trigger_rule="one_failed" kept as a comment
+            return 1
+        """
+    )
+    (finding,) = lint_source(source, "etl.py").findings
+    assert (finding.line, finding.col, finding.code) == (6, 5, "IXL401")
+    assert finding.message == 'unresolved converter marker IX203: trigger_rule="one_failed" kept as a comment'
+
+
+def test_fix_rewrites_the_file_and_reports_what_is_left(tmp_path: Path) -> None:
+    flow = write(
+        tmp_path / "etl.py",
+        "from airflow import DAG\nfrom airflow.models import Variable\nfrom prefect import flow\n\n\n@flow\ndef etl():\n    return Variable.get('x')\n",
+    )
+    code, out, err = run_cli("--fix", str(flow))
+    assert code == 1
+    assert flow.read_text() == "from airflow.models import Variable\nfrom prefect import flow\n\n\n@flow\ndef etl():\n    return Variable.get('x')\n"
+    assert out == f"{flow}:1:1 IXL101 Airflow import left in a flow file: `airflow.models.Variable` used outside the operator shim\n"
+    assert "1 fixed" in err
+
+
+def test_fix_of_everything_exits_0(tmp_path: Path) -> None:
+    flow = write(tmp_path / "etl.py", "import airflow\nfrom prefect import flow\n\n\n@flow\ndef etl():\n    return 1\n")
+    code, out, _ = run_cli("--fix", str(flow))
+    assert (code, out) == (0, "")
+    assert flow.read_text() == "from prefect import flow\n\n\n@flow\ndef etl():\n    return 1\n"
+
+
+def test_fix_keeps_crlf_line_endings(tmp_path: Path) -> None:
+    flow = tmp_path / "etl.py"
+    flow.write_bytes(b"from airflow import DAG\r\nfrom prefect import flow\r\n\r\n\r\n@flow\r\ndef etl():\r\n    return 1\r\n")
+    code, _, _ = run_cli("--fix", str(flow))
+    assert code == 0
+    assert flow.read_bytes() == b"from prefect import flow\r\n\r\n\r\n@flow\r\ndef etl():\r\n    return 1\r\n"
+
+
+REPORT = {
+    "files": [
+        {
+            "path": "dags/etl.py",
+            "status": "converted",
+            "dags": [
+                {
+                    "dag_id": "etl",
+                    "tasks": [
+                        {
+                            "task_id": "extract",
+                            "operator": "PythonOperator",
+                            "line": 10,
+                            "disposition": "converted",
+                            "options": {"retries": 2, "retry_delay_seconds": None, "timeout_seconds": 120.0},
+                        },
+                        {
+                            "task_id": "load",
+                            "operator": "PythonOperator",
+                            "line": 14,
+                            "disposition": "converted",
+                            "options": {"retries": None, "retry_delay_seconds": None, "timeout_seconds": None},
+                        },
+                    ],
+                    "edges": [["extract", "load"]],
+                }
+            ],
+            "findings": [],
+        }
+    ],
+    "summary": {"files": 1},
+}
+
+
+def test_report_finds_lost_timeout_and_fix_restores_it(tmp_path: Path) -> None:
+    flow = write(tmp_path / "etl.py", CLEAN)
+    report = write(tmp_path / "report.json", json.dumps(REPORT))
+    code, out, _ = run_cli("--report", str(report), str(flow))
+    assert code == 1
+    assert out == f"{flow}:4:1 IXL402 task `extract` lost what its DAG task had: timeout_seconds=120 (from the conversion report)\n"
+    # without --report the rule has nothing to compare with
+    assert run_cli(str(flow))[0] == 0
+    code, out, _ = run_cli("--report", str(report), "--fix", str(flow))
+    assert (code, out) == (0, "")
+    assert '@task(name="extract", retries=2, timeout_seconds=120)' in flow.read_text()
+
+
+def test_unreadable_report_is_an_error(tmp_path: Path) -> None:
+    flow = write(tmp_path / "etl.py", CLEAN)
+    bad = write(tmp_path / "report.json", json.dumps({"dags": []}))
+    code, _, err = run_cli("--report", str(bad), str(flow))
+    assert code == 2
+    assert "not a conversion report: expected a 'files' list, found keys ['dags']" in err
+    code, _, err = run_cli("--report", str(tmp_path / "missing.json"), str(flow))
+    assert code == 2 and "cannot read conversion report" in err
+
+
+def test_shim_pattern_is_not_an_airflow_leftover() -> None:
+    source = textwrap.dedent(
+        """\
+        from prefect import flow, task
+        from shims.operator import run_operator
+        from shims.runtime import airflow_context, render_template, run_bash
+
+
+        @task(name="notify", retries=1)
+        def notify(ctx, upstream=None):
+            from airflow.providers.http.operators.http import HttpOperator
+
+            return run_operator(
+                HttpOperator(task_id="notify", endpoint="/hook/{{ ds }}", data="{{ ti.xcom_pull(task_ids='load') }}"),
+                ctx=ctx,
+                upstream=upstream,
+            )
+
+
+        @task(name="report")
+        def report(ctx):
+            return run_bash(render_template("report.sh {{ ds }} {{ params.region }}", ctx))
+
+
+        @flow(name="etl")
+        def etl(logical_date=None):
+            ctx = airflow_context(logical_date)
+            first = notify.submit(ctx, upstream={})
+            return report.submit(ctx, wait_for=[first])
+        """
+    )
+    result = lint_source(source, "etl.py")
+    assert result.error is None
+    assert result.findings == []
+
+
+def test_leftovers_source_gives_exactly_the_four_codes() -> None:
+    run_all = lint_source(LEFTOVERS)
+    assert {f.code for f in run_all.findings} == {"IXL101", "IXL104", "IXL106", "IXL201"}
+
+
+def test_cli_select_and_ignore(tmp_path: Path) -> None:
+    flow = write(tmp_path / "etl.py", LEFTOVERS)
+    _, out, _ = run_cli("--select", "IXL1", "--ignore", "IXL106", str(flow))
+    assert [line.split(" ")[1] for line in out.splitlines()] == ["IXL101", "IXL104"]
+
+
+def test_pre_commit_hook_definition_runs_the_lint(tmp_path: Path, repo_root: Path) -> None:
+    import yaml
+
+    (hook,) = yaml.safe_load((repo_root / ".pre-commit-hooks.yaml").read_text())
+    assert hook["id"] == "interop-lint"
+    assert hook["language"] == "python"
+    assert hook["types"] == ["python"]
+    # pre-commit runs `entry + args + filenames`: do the same with the installed script
+    entry = hook["entry"].split()
+    assert entry[:2] == ["interop", "lint"]
+    flow = write(tmp_path / "etl.py", LEFTOVERS)
+    clean = write(tmp_path / "clean.py", CLEAN)
+    script = str(Path(sys.executable).parent / entry[0])
+    env = dict(os.environ)
+    bad = subprocess.run([script, *entry[1:], *hook.get("args", []), str(flow), str(clean)], capture_output=True, text=True, env=env)
+    good = subprocess.run([script, *entry[1:], *hook.get("args", []), str(clean)], capture_output=True, text=True, env=env)
+    assert bad.returncode == 1 and "IXL104" in bad.stdout
+    assert good.returncode == 0
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif"])
+def test_every_format_keeps_the_exit_codes(tmp_path: Path, fmt: str) -> None:
+    flow = write(tmp_path / "etl.py", LEFTOVERS)
+    clean = write(tmp_path / "clean.py", CLEAN)
+    broken = write(tmp_path / "broken.py", "def (")
+    assert run_cli("--format", fmt, str(clean))[0] == 0
+    assert run_cli("--format", fmt, str(flow))[0] == 1
+    assert run_cli("--format", fmt, str(flow), str(broken))[0] == 2

@@ -102,6 +102,9 @@ class Analyzer:
 
     def __init__(self, module: cst.Module, path: str) -> None:
         self.path = path
+        self._loop_vars: list[set[str]] = []
+        self._dag: Dag | None = None
+        self._group: str | None = None
         wrapper = cst.MetadataWrapper(module, unsafe_skip_copy=True)
         self.positions = wrapper.resolve(PositionProvider)
         self.module = wrapper.module
@@ -393,6 +396,7 @@ class Analyzer:
             if isinstance(items, Const) and isinstance(items.value, (list, tuple, range, str, dict)):
                 items = [Const(v) for v in items.value]
             if isinstance(items, list):
+                self._loop_vars.append(_target_names(stmt.target))
                 for item in items:
                     local = dict(env)
                     if not self._bind(stmt.target, item, local):
@@ -401,6 +405,7 @@ class Analyzer:
                     for key, value in local.items():
                         if key not in env or env[key] is not value:
                             env[key] = value
+                self._loop_vars.pop()
                 return
             self.finding(
                 "IX101",
@@ -606,11 +611,15 @@ class Analyzer:
         if not isinstance(items, list):
             return None
         out = []
-        for item in items:
-            local = dict(env)
-            if not self._bind(comp.target, item, local):
-                return None
-            out.append(self.eval(node.elt, local))
+        self._loop_vars.append(_target_names(comp.target))
+        try:
+            for item in items:
+                local = dict(env)
+                if not self._bind(comp.target, item, local):
+                    return None
+                out.append(self.eval(node.elt, local))
+        finally:
+            self._loop_vars.pop()
         return out
 
     def _eval_call(self, node: cst.Call, env: dict[str, Any]) -> Any:
@@ -813,6 +822,7 @@ class Analyzer:
         consts = {k: v.value for k, v in env.items() if isinstance(v, Const)}
         task.options["_loop_env"] = consts
         task.options["_env"] = dict(env)
+        task.options["_loop_vars"] = set().union(*self._loop_vars) if self._loop_vars else set()
 
     def _add_edges(self, up: Any, down: Any, node: cst.CSTNode) -> None:
         ups = self._task_ids_of(up, last=True)
@@ -898,6 +908,10 @@ def _names_in(node: cst.CSTNode) -> set[str]:
 
     node.visit(V())
     return found
+
+
+def _target_names(target: cst.CSTNode) -> set[str]:
+    return _names_in(target)
 
 
 def _is_main_guard(stmt: cst.If) -> bool:

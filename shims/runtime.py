@@ -358,3 +358,50 @@ def render_template(
     context = ctx.template_context(upstream)
     context.update(extra)
     return _ENV.from_string(template).render(**context)
+
+
+# --------------------------------------------------------------------------- small helpers
+def seconds(value: Any) -> float | None:
+    """A ``timedelta`` or a number of seconds as seconds (Airflow accepts both)."""
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value)
+
+
+def xcom_lookup(upstream_xcoms: Mapping[str, Mapping[str, Any]], task_ids: Any, key: str = "return_value") -> Any:
+    """Answer an ``xcom_pull`` whose task ids or key were only known at run time.
+
+    ``upstream_xcoms`` maps every upstream task id to {key: value}; the converted flow passes
+    it (report entry IX201).
+    """
+    return UpstreamXComs(upstream_xcoms).xcom_pull(task_ids=task_ids, key=key)
+
+
+def airflow_callback(callback: Any) -> Any:
+    """Wrap an Airflow ``on_*_callback(context)`` as a Prefect state hook.
+
+    The callback receives a dict with ``task_instance``-like information, ``exception`` and
+    the hook's Prefect objects under ``prefect_task``, ``prefect_task_run`` and ``state``.
+    """
+
+    def hook(task: Any, task_run: Any, state: Any) -> None:
+        exception = None
+        if getattr(state, "is_failed", lambda: False)():
+            try:
+                state.result(raise_on_failure=True)
+            except BaseException as exc:  # noqa: BLE001 - handed to the callback
+                exception = exc
+        context = {
+            "task_instance": SimpleNamespace(task_id=getattr(task, "name", None), state=getattr(state, "name", None)),
+            "exception": exception,
+            "prefect_task": task,
+            "prefect_task_run": task_run,
+            "state": state,
+        }
+        context["ti"] = context["task_instance"]
+        callback(context)
+
+    hook.__name__ = getattr(callback, "__name__", "airflow_callback")
+    return hook

@@ -1,0 +1,153 @@
+"""Rule: ``BashOperator`` -> a task running the command in a subprocess.
+
+What: ``BashOperator(task_id="load", bash_command="echo {{ ds }}", env={...}, cwd=...)`` becomes
+
+    @task(name="load")
+    def load(ctx):
+        return run_bash(f"echo {ctx.ds}", env={...}, cwd=...)
+
+``{{ ti.xcom_pull(task_ids='t') }}`` becomes a parameter bound to ``t``'s result.
+
+Why: ``shims.runtime.run_bash`` runs ``bash -c`` the way Airflow does: env and ``append_env``
+kept, the last line of output is the result, a non-zero exit fails the task, the skip exit
+code (99 by default) ends it as ``Skipped``.
+
+Safety: templates that are not plain expressions (loops, filters) are rendered at run time with
+``render_template`` (IX301); a command given as a ``.sh`` file path (a template file in
+Airflow) is marked IX302.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from converters import templates
+from converters.analysis import code_of
+from converters.callables import ident, result_param
+from converters.model import Const, Dag, Task
+from converters.plan import Plan, const_value
+from converters.python_operator import upstream_xcoms_source
+from converters.task_options import decorator_kwargs
+
+ORDER = 40
+
+
+class _Params:
+    """Parameters of a generated task: name -> source passed by the flow."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, str] = {}
+
+    def add(self, name: str, source: str) -> str:
+        self.items.setdefault(name, source)
+        return name
+
+
+def template_expr(
+    value: cst.BaseExpression, task: Task, dag: Dag, plan: Plan, params: _Params, what: str
+) -> str:
+    """Python source (inside the generated task) of a templated argument."""
+    const = const_value(value, task, plan.analyzer)
+    if isinstance(const, Const) and isinstance(const.value, str):
+        text = const.value
+        if not templates.has_jinja(text):
+            return repr(text)
+
+        def pull_expr(pull: templates.Pull) -> str | None:
+            ids = [pull.task_ids] if isinstance(pull.task_ids, str) else pull.task_ids
+            exprs = []
+            for tid in ids:
+                up = dag.tasks.get(tid)
+                if up is None:
+                    return None
+                if up.kind in ("empty", "unsupported"):
+                    exprs.append("None")
+                    continue
+                fut = plan.future(dag, tid)
+                params.add(result_param(tid), fut)
+                task.data_inputs[fut] = tid
+                p = result_param(tid)
+                if up.returns == "xcoms":
+                    exprs.append(f"{p}.get('{pull.key}')")
+                else:
+                    exprs.append(p if pull.key == "return_value" else "None")
+            return exprs[0] if isinstance(pull.task_ids, str) else "[" + ", ".join(exprs) + "]"
+
+        tr = templates.translate(text, pull_expr)
+        params.add("ctx", "ctx")
+        dag.uses_ctx = True
+        if tr.fstring is not None:
+            return tr.fstring
+        plan.finding("IX301", task.line, f"task {task.task_id!r}: {what} rendered at run time (Jinja beyond plain expressions)")
+        plan.need("shims.runtime", "render_template")
+        ups = []
+        for pull in tr.pulls:
+            for tid in [pull.task_ids] if isinstance(pull.task_ids, str) else pull.task_ids:
+                up = dag.tasks.get(tid)
+                if up is None or up.kind in ("empty", "unsupported"):
+                    continue
+                p = params.add(result_param(tid), plan.future(dag, tid))
+                task.data_inputs[plan.future(dag, tid)] = tid
+                ups.append(f"{tid!r}: {p}" if up.returns == "xcoms" else f"{tid!r}: {{'return_value': {p}}}")
+        upstream = "{" + ", ".join(dict.fromkeys(ups)) + "}"
+        return f"render_template({text!r}, ctx, upstream={upstream})"
+    # not a literal: evaluated in the flow and rendered at run time in the task
+    name = params.add(ident(what), plan.substitute(value, task, dag))
+    params.add("ctx", "ctx")
+    dag.uses_ctx = True
+    params.add("upstream_xcoms", upstream_xcoms_source(plan, dag, task, ancestors=False))
+    plan.need("shims.runtime", "render_template")
+    plan.finding("IX301", task.line, f"task {task.task_id!r}: {what} is not a literal; rendered at run time")
+    return f"render_template({name}, ctx, upstream=upstream_xcoms)"
+
+
+def apply(plan: Plan, dag: Dag) -> None:
+    for task in dag.tasks.values():
+        if task.kind != "bash":
+            continue
+        params = _Params()
+        command_node = task.kwargs.get("bash_command")
+        if command_node is None and task.pos_args:
+            command_node = task.pos_args[0].value
+        if command_node is None:
+            plan.manual(task, "IX302", "BashOperator without a bash_command")
+            command = "''"
+        else:
+            const = const_value(command_node, task, plan.analyzer)
+            if isinstance(const, Const) and isinstance(const.value, str) and const.value.strip().endswith((".sh", ".bash")):
+                plan.manual(task, "IX302", "bash_command names a script template file; render and run it by hand")
+            command = template_expr(command_node, task, dag, plan, params, "bash_command")
+        extra = []
+        env = task.kwargs.get("env")
+        if env is not None:
+            if isinstance(env, cst.Dict) and all(isinstance(e, cst.DictElement) for e in env.elements):
+                items = [
+                    f"{code_of(e.key).strip()}: {template_expr(e.value, task, dag, plan, params, 'env')}"  # type: ignore[union-attr]
+                    for e in env.elements
+                ]
+                extra.append("env={" + ", ".join(items) + "}")
+            else:
+                extra.append(f"env={params.add('env', plan.substitute(env, task, dag))}")
+        for arg in ("append_env", "cwd", "output_encoding"):
+            if arg in task.kwargs:
+                extra.append(f"{arg}={params.add(arg, plan.substitute(task.kwargs[arg], task, dag))}")
+        skip = task.kwargs.get("skip_on_exit_code", task.kwargs.get("skip_exit_code"))
+        if skip is not None:
+            extra.append(f"skip_on_exit_code={params.add('skip_on_exit_code', plan.substitute(skip, task, dag))}")
+        fname = plan.unique(ident(task.task_id))
+        decorator = ", ".join(decorator_kwargs(task, task.task_id))
+        sig = ", ".join(params.items)
+        body_args = ", ".join([command, *extra])
+        source = (
+            f"@task({decorator})\n"
+            f"def {fname}({sig}):\n"
+            f'    """{task.operator} {task.task_id!r}, converted by interop."""\n'
+            f"    return run_bash({body_args})\n"
+        )
+        plan.generated.setdefault(dag.dag_id, []).append(source)
+        plan.need("prefect", "task")
+        plan.need("shims.runtime", "run_bash")
+        task.function_name = fname
+        task.call_kwargs = dict(params.items)
+        task.returns = "value"
+        task.options["_generated"] = True

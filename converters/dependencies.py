@@ -1,0 +1,51 @@
+"""Rule: ``>>``, ``<<``, lists, ``chain``, ``cross_downstream``, ``set_up/downstream`` -> call order.
+
+What: each task is submitted after its upstream tasks; an upstream whose result the task
+receives is a data edge (the future is an argument), any other upstream goes in
+``wait_for=[...]``. Tasks are submitted in topological order (ties kept in the DAG's own order),
+so ``a >> [b, c] >> d`` submits ``b`` and ``c`` side by side and ``d`` waits for both.
+
+Why: Prefect records futures passed as arguments and ``wait_for`` as the task run's inputs:
+the executed graph is the DAG's graph, and independent branches stay concurrent.
+
+Safety: edges through removed tasks (Empty) are contracted first; a cycle (a pull from a
+downstream task) is reported IX108 and the order of the DAG file is kept.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from converters.model import Dag
+from converters.plan import Plan
+
+ORDER = 60
+
+
+def apply(plan: Plan, dag: Dag) -> list[str]:
+    """Set each task's ``wait_for``; return the task ids in submission order."""
+    live = [t for t in dag.tasks.values() if t.disposition != "removed" and t.kind not in ("empty", "unsupported")]
+    order_index = {t.task_id: i for i, t in enumerate(dag.tasks.values())}
+    edges = [(u, d) for u, d in getattr(dag, "options_flow_edges", dag.edge_set())]
+    graph = nx.DiGraph()
+    graph.add_nodes_from(t.task_id for t in live)
+    live_ids = {t.task_id for t in live}
+    for u, d in edges:
+        if u in live_ids and d in live_ids:
+            graph.add_edge(u, d)
+    order_graph = graph.copy()
+    for t in live:
+        for up in list(t.data_inputs.values()) + t.blocking_inputs:
+            if up in live_ids and up != t.task_id:
+                order_graph.add_edge(up, t.task_id)
+    try:
+        order = list(nx.lexicographical_topological_sort(order_graph, key=lambda n: order_index[n]))
+    except nx.NetworkXUnfeasible:
+        plan.finding("IX108", dag.line, f"DAG {dag.dag_id!r}: the data flow has a cycle (a pull from a downstream task)", manual=True)
+        order = [t.task_id for t in live]
+    for t in live:
+        data = set(t.data_inputs.values())
+        ups = [u for u in graph.predecessors(t.task_id) if u not in data]
+        ups += [u for u in t.blocking_inputs if u not in ups]
+        t.options["_wait_for"] = sorted(set(ups), key=lambda n: order_index[n])
+    return order

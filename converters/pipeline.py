@@ -1,0 +1,235 @@
+"""The conversion pipeline: source text -> model -> rules in a stated order -> module -> report.
+
+Order (each rule reads the model and the plan the earlier rules left):
+
+1. ``analysis``         DAGs, tasks, edges, loops unrolled (static, once per file)
+2. ``task_options``     default_args and per-task retries/timeouts/callbacks
+3. ``empty``            Empty/Dummy removed, edges contracted
+4. result shapes        which tasks return a value, which a dict of XComs
+5. ``python_operator``  callables: context and XCom rewritten, call arguments
+6. ``taskflow``         TaskFlow @task calls
+7. ``bash``             BashOperator -> run_bash tasks, Jinja -> f-strings
+8. ``shimmed``          any other operator -> run_operator
+9. ``dependencies``     wait_for and submission order
+10. ``dags``            the flow function and the deployment block
+11. ``imports``         Airflow imports dropped or moved, Prefect/shims imports added
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+from converters import bash, dags, dependencies, empty, imports, python_operator, shimmed, task_options, taskflow
+from converters.analysis import Analyzer, ConversionError, _names_in, code_of
+from converters.model import Dag, Finding
+from converters.plan import Plan
+
+MANUAL_PREVIEW = 5
+
+
+@dataclass
+class ConversionResult:
+    """The outcome of converting one file: never raises, always says what happened."""
+
+    path: str
+    source: str
+    output: str
+    status: str  # converted | partial | skipped | failed
+    dags: list[Dag] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    error: bool = False  # unreadable / unparsable / internal error (exit code 2)
+
+    @property
+    def changed(self) -> bool:
+        return self.output != self.source
+
+    @property
+    def needs_hand(self) -> bool:
+        return self.status in ("partial", "failed") and not self.error
+
+    def report(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "status": self.status,
+            "dags": [d.report() for d in self.dags],
+            "findings": [f.as_dict() for f in sorted(self.findings, key=lambda f: (f.line, f.code))],
+        }
+
+
+def convert_source(source: str, path: str = "<string>") -> ConversionResult:
+    """Convert the text of one DAG file into a Prefect flow module.
+
+    Args:
+        source: the file's text.
+        path: shown in findings and the report.
+
+    Returns:
+        A :class:`ConversionResult`; ``status`` is ``converted`` (every task converted or
+        shimmed), ``partial`` (some task needs a hand: see the ``# interop: TODO`` markers),
+        ``skipped`` (no DAG in the file, e.g. an already converted flow) or ``failed``.
+    """
+    if not source.strip():
+        return ConversionResult(path, source, source, "skipped", findings=[Finding("IX004", 1, "empty file: no DAG")])
+    try:
+        module = cst.parse_module(source)
+    except cst.ParserSyntaxError as exc:
+        return ConversionResult(
+            path, source, source, "failed", error=True,
+            findings=[Finding("IX001", exc.raw_line, f"syntax error: {exc.message} (line {exc.raw_line}, column {exc.raw_column})")],
+        )
+    except Exception as exc:  # noqa: BLE001 - libcst raises a few kinds on odd input
+        return ConversionResult(path, source, source, "failed", error=True, findings=[Finding("IX001", 1, f"cannot parse: {exc}")])
+    try:
+        return _convert(module, source, path)
+    except ConversionError as exc:
+        return ConversionResult(path, source, source, "failed", findings=[Finding(exc.code, exc.line, exc.message, True)])
+    except Exception as exc:  # noqa: BLE001 - one bad file never stops a batch
+        tb = traceback.format_exc(limit=-3)
+        return ConversionResult(
+            path, source, source, "failed", error=True,
+            findings=[Finding("IX999", 0, f"internal error: {type(exc).__name__}: {exc}\n{tb}")],
+        )
+
+
+def _convert(module: cst.Module, source: str, path: str) -> ConversionResult:
+    analyzer = Analyzer(module, path)
+    model = analyzer.run()
+    if not model.dags:
+        return ConversionResult(path, source, source, "skipped", findings=[Finding("IX002", 1, "no Airflow DAG in this file")])
+    plan = Plan(analyzer=analyzer, model=model, path=path)
+    plan.taken_names |= _names_in(model.module)
+    module = analyzer.module
+
+    orders: dict[str, list[str]] = {}
+    for dag in model.dags:
+        task_options.apply(plan, dag)
+        empty.apply(plan, dag)
+        _shapes(plan, dag)
+    for dag in model.dags:
+        python_operator.apply(plan, dag)
+        taskflow.apply(plan, dag)
+        bash.apply(plan, dag)
+        shimmed.apply(plan, dag)
+        _mark_leftovers(plan, dag)
+    python_operator.decorate(plan, model.dags[0])
+    for dag in model.dags:
+        orders[dag.dag_id] = dependencies.apply(plan, dag)
+
+    new_body: list[cst.BaseStatement] = []
+    owned = {id(s) for d in model.dags for s in d.owned_statements}
+    default_args_names = {d.default_args_name for d in model.dags if d.default_args_name}
+    dag_nodes = {id(d.node): d for d in model.dags}
+    decorator_calls = {d.decorator_func.name.value for d in model.dags if d.decorator_func is not None}
+    for stmt in module.body:
+        if id(stmt) in dag_nodes:
+            dag = dag_nodes[id(stmt)]
+            for src in plan.generated.get(dag.dag_id, []):
+                new_body.append(_spaced(cst.parse_statement(src)))
+            func = dags.flow_function(plan, dag, orders[dag.dag_id])
+            new_body.append(_spaced(func))
+            plan.serve.append((dag, dags.schedule(plan, dag)))
+            continue
+        if id(stmt) in owned:
+            continue
+        if isinstance(stmt, cst.FunctionDef) and id(stmt) in plan.functions:
+            new_body.append(plan.functions[id(stmt)])
+            continue
+        if _is_dag_function_call(stmt, decorator_calls):
+            continue
+        if _is_main_guard(stmt) and _mentions_airflow_runtime(stmt, model):
+            continue
+        new_body.append(stmt)
+    new_body = _drop_unused_assignments(new_body, default_args_names)
+    guard = dags.main_guard(plan)
+    if guard is not None:
+        new_body.append(_spaced(guard))
+    new_module = module.with_changes(body=new_body)
+    new_module = imports.apply(plan, new_module)
+    output = new_module.code
+    # the output must compile
+    try:
+        compile(output, path, "exec")
+    except SyntaxError as exc:
+        return ConversionResult(
+            path, source, source, "failed", error=True,
+            findings=[Finding("IX999", exc.lineno or 0, f"internal error: generated code does not compile: {exc}")],
+        )
+    manual = any(f.manual for f in model.findings) or any(t.disposition == "manual" for d in model.dags for t in d.tasks.values())
+    return ConversionResult(path, source, output, "partial" if manual else "converted", dags=model.dags, findings=model.findings)
+
+
+def _spaced(stmt: cst.BaseStatement) -> cst.BaseStatement:
+    """Two blank lines before a top-level definition (keeping its comments)."""
+    lines = [line for line in stmt.leading_lines if line.comment is not None]
+    return stmt.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *lines])
+
+
+def _shapes(plan: Plan, dag: Dag) -> None:
+    for task in dag.tasks.values():
+        if task.kind == "shim" or (task.kind == "branch" and task.callable_expr is None and task.taskflow_func is None):
+            task.returns = "xcoms"
+        elif task.kind in ("empty", "unsupported"):
+            task.returns = None
+    python_operator.shapes(plan, dag)
+
+
+def _mark_leftovers(plan: Plan, dag: Dag) -> None:
+    """Statements kept in the flow body that still build Airflow objects."""
+    airflow_names = {local for local, qn in plan.model.imports.items() if qn.startswith("airflow")}
+    for i, stmt in enumerate(dag.preamble):
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            continue
+        used = _names_in(stmt) & airflow_names
+        task_vars = {t.var for t in dag.tasks.values() if t.var}
+        if dag.dag_var:
+            task_vars.add(dag.dag_var)
+        used_tasks = _names_in(stmt) & task_vars
+        if used or used_tasks:
+            what = ", ".join(sorted(used | used_tasks))
+            message = f"statement uses Airflow objects ({what}) at flow run time; convert it by hand"
+            plan.finding("IX101", plan.model.line_of(stmt), f"DAG {dag.dag_id!r}: {message}", manual=True)
+            comment = cst.EmptyLine(comment=cst.Comment(f"# interop: TODO(IX101): {message}"))
+            dag.preamble[i] = stmt.with_changes(leading_lines=[*stmt.leading_lines, comment])
+
+
+def _is_dag_function_call(stmt: cst.BaseStatement, names: set[str]) -> bool:
+    if not names or not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return False
+    small = stmt.body[0]
+    value = small.value if isinstance(small, (cst.Expr, cst.Assign)) else None
+    return isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value in names
+
+
+def _is_main_guard(stmt: cst.BaseStatement) -> bool:
+    return isinstance(stmt, cst.If) and "__main__" in code_of(stmt.test)
+
+
+def _mentions_airflow_runtime(stmt: cst.BaseStatement, model: Any) -> bool:
+    text = code_of(stmt)
+    dag_vars = {d.dag_var for d in model.dags if d.dag_var} | {d.decorator_func.name.value for d in model.dags if d.decorator_func}
+    return any(v and v in _names_in(stmt) for v in dag_vars) or ".test(" in text or ".cli(" in text
+
+
+def _drop_unused_assignments(body: list[cst.BaseStatement], candidates: set[str]) -> list[cst.BaseStatement]:
+    """``default_args = {...}`` goes once nothing else reads it."""
+    if not candidates:
+        return body
+    out = []
+    for stmt in body:
+        if (
+            isinstance(stmt, cst.SimpleStatementLine)
+            and len(stmt.body) == 1
+            and isinstance(stmt.body[0], cst.Assign)
+            and len(stmt.body[0].targets) == 1
+            and isinstance(stmt.body[0].targets[0].target, cst.Name)
+            and stmt.body[0].targets[0].target.value in candidates
+        ):
+            name = stmt.body[0].targets[0].target.value
+            if not any(name in _names_in(other) for other in body if other is not stmt):
+                continue
+        out.append(stmt)
+    return out

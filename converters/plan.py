@@ -1,0 +1,135 @@
+"""The conversion plan that rules fill in and the emitter turns into a module."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import libcst as cst
+
+from converters.analysis import Analyzer, FileModel, code_of
+from converters.callables import MARKER, ident
+from converters.model import Const, Dag, Finding, Task, XComArgRef, TaskRef
+
+
+@dataclass
+class Plan:
+    """Shared state of one file's conversion."""
+
+    analyzer: Analyzer
+    model: FileModel
+    path: str
+    #: id(module-level statement) -> statements that replace it ([] removes it)
+    replace: dict[int, list[cst.BaseStatement]] = field(default_factory=dict)
+    #: id(FunctionDef anywhere) -> its rewritten form
+    functions: dict[int, cst.FunctionDef] = field(default_factory=dict)
+    #: generated @task functions placed before each DAG's flow, by dag_id
+    generated: dict[str, list[str]] = field(default_factory=dict)
+    imports: dict[str, set[str]] = field(default_factory=dict)
+    #: callable name -> tasks that use it
+    callable_uses: dict[str, list[Task]] = field(default_factory=dict)
+    future_names: dict[tuple[str, str], str] = field(default_factory=dict)
+    taken_names: set[str] = field(default_factory=set)
+    serve: list[tuple[Dag, dict[str, str]]] = field(default_factory=list)
+
+    def need(self, module: str, *names: str) -> None:
+        self.imports.setdefault(module, set()).update(names)
+
+    def finding(self, code: str, line: int, message: str, manual: bool = False) -> None:
+        self.model.findings.append(Finding(code, line, message, manual))
+
+    def manual(self, task: Task, code: str, message: str) -> None:
+        task.disposition = "manual"
+        self.finding(code, task.line, f"task {task.task_id!r}: {message}", manual=True)
+        task.options.setdefault("_markers", []).append(MARKER.format(code=code, message=message))
+
+    def unique(self, base: str) -> str:
+        name = base
+        n = 2
+        while name in self.taken_names:
+            name = f"{base}_{n}"
+            n += 1
+        self.taken_names.add(name)
+        return name
+
+    def future(self, dag: Dag, task_id: str) -> str:
+        key = (dag.dag_id, task_id)
+        if key not in self.future_names:
+            self.future_names[key] = self.unique(f"{ident(task_id)}_future")
+        return self.future_names[key]
+
+    def function_for(self, name: str) -> cst.FunctionDef | None:
+        return self.model.functions.get(name) or self.model.taskflow_functions.get(name)
+
+    def substitute(self, node: cst.BaseExpression, task: Task, dag: Dag, blocking: list[str] | None = None) -> str:
+        """Source of ``node`` for the flow body: loop constants inlined, XComArgs -> futures."""
+        env: dict[str, Any] = task.options.get("_env", {})
+        plan = self
+
+        class Sub(cst.CSTTransformer):
+            def _ref(self, original: cst.BaseExpression) -> Any:
+                if isinstance(original, cst.Name):
+                    return env.get(original.value)
+                if isinstance(original, cst.Attribute) and original.attr.value == "output":
+                    base = self._ref(original.value)
+                    return XComArgRef(base.task_id) if isinstance(base, TaskRef) else None
+                if (
+                    isinstance(original, cst.Subscript)
+                    and len(original.slice) == 1
+                    and isinstance(original.slice[0].slice, cst.Index)
+                    and isinstance(original.slice[0].slice.value, cst.SimpleString)
+                ):
+                    base = self._ref(original.value)
+                    if isinstance(base, XComArgRef) and base.key == "return_value":
+                        return XComArgRef(base.task_id, original.slice[0].slice.value.evaluated_value)
+                return None
+
+            def _replace(self, original: cst.BaseExpression, updated: cst.BaseExpression) -> cst.BaseExpression:
+                ref = self._ref(original)
+                if isinstance(ref, (XComArgRef, TaskRef)) and ref.task_id in dag.tasks:
+                    up = dag.tasks[ref.task_id]
+                    fut = plan.future(dag, ref.task_id)
+                    key = ref.key if isinstance(ref, XComArgRef) else "return_value"
+                    if key == "return_value" and up.returns != "xcoms":
+                        task.data_inputs[fut] = ref.task_id
+                        return cst.Name(fut)
+                    if blocking is not None:
+                        blocking.append(ref.task_id)
+                    return cst.parse_expression(f"{fut}.result()[{key!r}]")
+                if isinstance(original, cst.Name) and isinstance(ref, Const) and original.value in task.options.get("_loop_vars", set()):
+                    try:
+                        return cst.parse_expression(repr(ref.value))
+                    except Exception:  # noqa: BLE001
+                        return updated
+                return updated
+
+            def leave_Name(self, original, updated):  # noqa: ANN001
+                return self._replace(original, updated)
+
+            def leave_Attribute(self, original, updated):  # noqa: ANN001
+                return self._replace(original, updated)
+
+            def leave_Subscript(self, original, updated):  # noqa: ANN001
+                return self._replace(original, updated)
+
+            def visit_Arg(self, node: cst.Arg) -> bool:
+                return True
+
+            def leave_Arg(self, original, updated):  # noqa: ANN001
+                return updated
+
+        new = node.visit(Sub())
+        return code_of(new).strip()
+
+
+def const_value(node: cst.BaseExpression | None, task: Task | None, analyzer: Analyzer) -> Any:
+    """The static value of an argument, with the task's loop constants bound; or None."""
+    if node is None:
+        return None
+    env = dict(task.options.get("_env", {})) if task else {}
+    analyzer._dag = None  # type: ignore[assignment]
+    try:
+        value = analyzer.eval(node, env)
+    except Exception:  # noqa: BLE001
+        return None
+    return value

@@ -1,0 +1,221 @@
+"""Rule: ``PythonOperator`` (every import path) -> the callable as a Prefect ``@task``.
+
+What: ``PythonOperator(task_id="t", python_callable=f, op_args=[...], op_kwargs={...})``
+becomes ``@task(name="t")`` on ``f`` and ``f.submit(*op_args, **op_kwargs)`` in the flow; the
+callable's context and XCom use is rewritten by :mod:`converters.callables`; templated
+``op_kwargs`` / ``templates_dict`` values become f-strings over the run context.
+``provide_context`` is dropped (context values arrive as parameters).
+
+Why: a Prefect task is the function itself; no operator object is needed.
+
+Safety: a callable used by several tasks keeps a bare ``@task`` and each call gets
+``.with_options(name=task_id, ...)``. A callable defined elsewhere (imported, a lambda) is
+wrapped with ``task(f, name=...)`` and reported (IX206): its context use cannot be checked.
+``BranchPythonOperator`` / ``ShortCircuitOperator`` convert the same way but are marked
+IX103: the ``if``/``else`` on the result is written by hand.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from converters import names, templates
+from converters.analysis import code_of
+from converters.callables import PullResolver, RewriteResult, result_param, rewrite_callable, scan_callable
+from converters.model import Const, Dag, Task
+from converters.plan import Plan, const_value
+from converters.task_options import decorator_kwargs
+
+ORDER = 30
+
+
+def shapes(plan: Plan, dag: Dag) -> None:
+    """Set ``task.returns`` for python tasks: a dict of XComs when the callable pushes."""
+    for task in dag.tasks.values():
+        if task.kind not in ("python", "branch") or task.callable_name is None:
+            continue
+        fdef = plan.function_for(task.callable_name)
+        if fdef is None:
+            continue
+        scan = scan_callable(fdef, plan.analyzer.qualname)
+        task.options["_scan"] = scan
+        if scan.pushes:
+            task.returns = "xcoms"
+            task.options["_pushed"] = scan.pushed_keys
+
+
+def resolver(dag: Dag) -> PullResolver:
+    return PullResolver(
+        shapes={t.task_id: (None if t.kind in ("empty", "unsupported") else t.returns) for t in dag.tasks.values()},
+        pushed={t.task_id: set(t.options.get("_pushed", ())) | ({"return_value"} if t.kind in ("bash",) else set()) for t in dag.tasks.values()},
+    )
+
+
+def flow_template(value: cst.BaseExpression, task: Task, dag: Dag, plan: Plan) -> str:
+    """Source of an argument evaluated in the flow body; Jinja strings become f-strings."""
+    const = const_value(value, task, plan.analyzer)
+    if isinstance(const, Const) and isinstance(const.value, str) and templates.has_jinja(const.value):
+        tr = templates.translate(const.value, lambda pull: None)
+        if tr.fstring is not None:
+            dag.uses_ctx = True
+            return tr.fstring
+        if not tr.pulls:
+            dag.uses_ctx = True
+            plan.need("shims.runtime", "render_template")
+            plan.finding("IX301", task.line, f"task {task.task_id!r}: template rendered at run time: {const.value[:60]!r}")
+            return f"render_template({const.value!r}, ctx)"
+        plan.manual(task, "IX301", "an XCom pulled in a templated argument; pass the upstream result in by hand")
+    return plan.substitute(value, task, dag)
+
+
+def apply(plan: Plan, dag: Dag) -> None:
+    res = resolver(dag)
+    known = set(dag.tasks)
+    for task in dag.tasks.values():
+        if task.kind not in ("python", "branch"):
+            continue
+        if task.kind == "branch" and task.callable_expr is None:
+            continue  # other branch operators are shimmed (converters.branching)
+        if task.kind == "branch":
+            plan.manual(
+                task,
+                "IX103",
+                f"{task.operator}: its result chooses which downstream tasks run; write the if/else "
+                "on the result and record skipped tasks by hand",
+            )
+        if "provide_context" in task.kwargs:
+            plan.finding("IX401", task.line, f"task {task.task_id!r}: provide_context dropped (context values are parameters now)")
+        _convert(plan, dag, task, res, known)
+
+
+def _convert(plan: Plan, dag: Dag, task: Task, res: PullResolver, known: set[str]) -> None:
+    name = task.callable_name
+    fdef = plan.function_for(name) if name else None
+    call_args: list[str] = []
+    call_kwargs: dict[str, str] = {}
+    rewrite: RewriteResult | None = None
+    uses = plan.callable_uses.setdefault(name or f"<{task.task_id}>", [])
+    uses.append(task)
+    if fdef is not None:
+        cache = plan.model.__dict__.setdefault("_rewrites", {})
+        if name not in cache:
+            scan = task.options.get("_scan") or scan_callable(fdef, plan.analyzer.qualname)
+            keep_var_kw = _passes_unknown_kwargs(task, fdef)
+            cache[name] = rewrite_callable(fdef, scan, res, known, plan.analyzer.qualname, keep_var_kw)
+            for code, message, manual in cache[name].findings:
+                if manual:
+                    plan.manual(task, code, message)
+                else:
+                    plan.finding(code, task.line, f"task {task.task_id!r}: {message}")
+        rewrite = cache[name]
+        task.function_name = name
+    else:
+        src = code_of(task.callable_expr).strip() if task.callable_expr is not None else "None"
+        plan.finding(
+            "IX206",
+            task.line,
+            f"task {task.task_id!r}: callable `{src}` is defined elsewhere; its use of the run context and XCom was not checked",
+        )
+        opts = ", ".join(decorator_kwargs(task, task.task_id))
+        task.function_name = f"task({src}, {opts})"
+    # op_args / op_kwargs / templates_dict
+    op_args = task.kwargs.get("op_args")
+    if op_args is not None:
+        if isinstance(op_args, (cst.List, cst.Tuple)):
+            call_args.extend(flow_template(el.value, task, dag, plan) for el in op_args.elements)
+        else:
+            call_args.append("*" + plan.substitute(op_args, task, dag))
+    op_kwargs = task.kwargs.get("op_kwargs")
+    if op_kwargs is not None:
+        if isinstance(op_kwargs, cst.Dict) and all(isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString) for e in op_kwargs.elements):
+            for el in op_kwargs.elements:
+                call_kwargs[el.key.evaluated_value] = flow_template(el.value, task, dag, plan)  # type: ignore[union-attr]
+        else:
+            call_kwargs["**"] = plan.substitute(op_kwargs, task, dag)
+    td = task.kwargs.get("templates_dict")
+    if td is not None:
+        if isinstance(td, cst.Dict) and all(isinstance(e, cst.DictElement) for e in td.elements):
+            items = [f"{code_of(e.key).strip()}: {flow_template(e.value, task, dag, plan)}" for e in td.elements]  # type: ignore[union-attr]
+            call_kwargs["templates_dict"] = "{" + ", ".join(items) + "}"
+        else:
+            call_kwargs["templates_dict"] = plan.substitute(td, task, dag)
+    if rewrite is not None:
+        for key in rewrite.context_params:
+            if key == "templates_dict":
+                call_kwargs.setdefault("templates_dict", "None")
+                continue
+            call_kwargs[key] = names.CONTEXT_KEYS[key]
+            dag.uses_ctx = True
+            if key in ("dag_run", "conf"):
+                dag.uses_conf = True
+        for param, upstream in rewrite.data_params.items():
+            fut = plan.future(dag, upstream)
+            call_kwargs[param] = fut
+            task.data_inputs[fut] = upstream
+        if rewrite.needs_upstream_xcoms:
+            plan.need("shims.runtime", "xcom_lookup")
+            call_kwargs["upstream_xcoms"] = upstream_xcoms_source(plan, dag, task, ancestors=True)
+    task.call_args = call_args
+    task.call_kwargs = call_kwargs
+
+
+def upstream_xcoms_source(plan: Plan, dag: Dag, task: Task, ancestors: bool) -> str:
+    """``{"t": {"return_value": t_future}, "u": u_future}`` over the task's upstream tasks."""
+    import networkx as nx
+
+    graph = nx.DiGraph(dag.edges)
+    if task.task_id not in graph:
+        ups: set[str] = set()
+    elif ancestors:
+        ups = nx.ancestors(graph, task.task_id)
+    else:
+        ups = set(graph.predecessors(task.task_id))
+    parts = []
+    for tid in [t for t in dag.tasks if t in ups]:
+        up = dag.tasks[tid]
+        if up.kind in ("empty", "unsupported"):
+            continue
+        fut = plan.future(dag, tid)
+        task.data_inputs[fut] = tid
+        parts.append(f"{tid!r}: {fut}" if up.returns == "xcoms" else f"{tid!r}: {{'return_value': {fut}}}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def _passes_unknown_kwargs(task: Task, fdef: cst.FunctionDef) -> bool:
+    """Does op_kwargs pass keys the callable only receives through ``**kwargs``?"""
+    if fdef.params.star_kwarg is None:
+        return False
+    op_kwargs = task.kwargs.get("op_kwargs")
+    if op_kwargs is None:
+        return False
+    named = {p.name.value for p in fdef.params.params + fdef.params.kwonly_params}
+    if isinstance(op_kwargs, cst.Dict):
+        for el in op_kwargs.elements:
+            if not isinstance(el, cst.DictElement) or not isinstance(el.key, cst.SimpleString):
+                return True
+            if el.key.evaluated_value not in named:
+                return True
+        return False
+    return True
+
+
+def decorate(plan: Plan, dag: Dag) -> None:
+    """Put ``@task`` on each module-level or DAG-body callable (after all DAGs are planned)."""
+    cache = plan.model.__dict__.get("_rewrites", {})
+    for name, rewrite in cache.items():
+        uses = plan.callable_uses.get(name, [])
+        fdef = plan.function_for(name)
+        if fdef is None or id(fdef) in plan.functions:
+            continue
+        if len(uses) == 1:
+            opts = decorator_kwargs(uses[0], uses[0].task_id)
+        else:
+            opts = []
+            for t in uses:
+                t.with_options = dict(p.split("=", 1) for p in decorator_kwargs(t, t.task_id))
+        dec = cst.Decorator(cst.parse_expression(f"task({', '.join(opts)})" if opts else "task"))
+        plan.functions[id(fdef)] = rewrite.function.with_changes(decorators=[dec, *rewrite.function.decorators])
+        plan.need("prefect", "task")
+
+
+__all__ = ["apply", "shapes", "decorate", "result_param"]

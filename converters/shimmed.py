@@ -1,0 +1,75 @@
+"""Rule: any other operator (providers, in-house, sensors) -> the real operator through a shim.
+
+What: ``S3ToRedshiftOperator(task_id="load", schema="x", ...)`` becomes
+
+    @task(name="load")
+    def load(ctx, upstream_xcoms):
+        return run_operator(S3ToRedshiftOperator(task_id="load", schema="x", ...), ctx=ctx, upstream=upstream_xcoms)
+
+Why: the operator keeps doing exactly what it did; ``shims.operator.run_operator`` renders its
+templated fields with Airflow's own rendering and calls ``execute(context)`` in-process. The
+task returns a dict of every XCom the operator pushed.
+
+Safety: the operator class is imported from its current path (the moved-names table); the
+report says ``shimmed``. Arguments that are names bound in the DAG body are inlined when
+their value is known statically.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from converters.analysis import code_of
+from converters.callables import ident
+from converters.model import Dag
+from converters.plan import Plan
+from converters.python_operator import upstream_xcoms_source
+from converters.task_options import decorator_kwargs
+
+ORDER = 50
+
+#: arguments handled by Prefect (or meaningless without a DAG) and left out of the operator
+_DROP = {"dag", "retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay", "execution_timeout"}
+
+
+def apply(plan: Plan, dag: Dag) -> None:
+    for task in dag.tasks.values():
+        if task.kind not in ("shim",) and not (task.kind == "branch" and task.callable_expr is None):
+            continue
+        if task.kind == "branch":
+            plan.manual(task, "IX103", f"{task.operator} chooses downstream tasks at run time; write the if/else by hand")
+        call = task.call
+        assert call is not None
+        args = []
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value in _DROP:
+                continue
+            value = plan.substitute(arg.value, task, dag)
+            if arg.keyword is not None:
+                args.append(f"{arg.keyword.value}={value}")
+            else:
+                args.append(("*" * len(arg.star) if isinstance(arg.star, str) else "") + value)
+        operator_src = f"{code_of(call.func).strip()}({', '.join(args)})"
+        upstream = upstream_xcoms_source(plan, dag, task, ancestors=False)
+        fname = plan.unique(ident(task.task_id))
+        decorator = ", ".join(decorator_kwargs(task, task.task_id))
+        source = (
+            f"@task({decorator})\n"
+            f"def {fname}(ctx, upstream_xcoms):\n"
+            f'    """{task.operator} {task.task_id!r}, run through the interop operator shim."""\n'
+            f"    return run_operator(\n"
+            f"        {operator_src},\n"
+            f"        ctx=ctx,\n"
+            f"        upstream=upstream_xcoms,\n"
+            f"    )\n"
+        )
+        plan.generated.setdefault(dag.dag_id, []).append(source)
+        plan.need("prefect", "task")
+        plan.need("shims.operator", "run_operator")
+        dag.uses_ctx = True
+        task.function_name = fname
+        task.call_kwargs = {"ctx": "ctx", "upstream_xcoms": upstream}
+        task.returns = "xcoms"
+        if task.disposition != "manual":
+            task.disposition = "shimmed"
+        plan.finding("IX501", task.line, f"task {task.task_id!r}: {task.operator} runs through the operator shim")

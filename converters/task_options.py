@@ -1,0 +1,159 @@
+"""Rule: ``default_args`` and per-task scheduling arguments -> Prefect task options.
+
+What: ``retries``, ``retry_delay``, ``retry_exponential_backoff``, ``max_retry_delay`` and
+``execution_timeout`` (from ``default_args`` or the operator, the operator winning) become
+``@task(retries=..., retry_delay_seconds=..., timeout_seconds=...)``; with exponential backoff
+the delays are listed (``[300, 600, 1200]``, capped by ``max_retry_delay``).
+``on_failure_callback`` / ``on_success_callback`` become ``on_failure=`` / ``on_completion=``
+state hooks through ``shims.runtime.airflow_callback`` (the callback still gets a context dict).
+
+Why: Prefect's retry and timeout options are the same guarantees under other names.
+
+Safety: values are computed statically (``timedelta(minutes=5)`` -> ``300``); a value only
+known at run time is passed as an expression (``.total_seconds()``). Arguments with no Prefect
+meaning (owner, email, pool, depends_on_past ...) are listed in the report (IX401).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+import libcst as cst
+
+from converters import names
+from converters.analysis import code_of
+from converters.model import Const, Dag, Task
+from converters.plan import Plan, const_value
+
+ORDER = 10
+
+
+def _seconds(node: cst.BaseExpression, task: Task, plan: Plan) -> tuple[float | None, str | None]:
+    """(static seconds, or None with the source of a run-time expression)."""
+    src = code_of(node).strip()
+    if isinstance(node, cst.Call):
+        func = plan.analyzer.qualname(node.func) or ""
+        if func.endswith("timedelta"):
+            kwargs: dict[str, Any] = {}
+            ok = True
+            for i, arg in enumerate(node.args):
+                value = const_value(arg.value, task, plan.analyzer)
+                if not isinstance(value, Const) or not isinstance(value.value, (int, float)):
+                    ok = False
+                    break
+                key = arg.keyword.value if arg.keyword else ["days", "seconds", "microseconds", "milliseconds", "minutes", "hours", "weeks"][i]
+                kwargs[key] = value.value
+            if ok:
+                return _dt.timedelta(**kwargs).total_seconds(), None
+        plan.need("shims.runtime", "seconds")
+        return None, f"seconds({src})"
+    value = const_value(node, task, plan.analyzer)
+    if isinstance(value, Const) and isinstance(value.value, (int, float)):
+        return float(value.value), None
+    if isinstance(value, Const) and value.value is None:
+        return None, None
+    plan.need("shims.runtime", "seconds")
+    return None, f"seconds({src})"
+
+
+def _num(x: float) -> int | float:
+    return int(x) if float(x).is_integer() else x
+
+
+def apply(plan: Plan, dag: Dag) -> None:
+    for task in dag.tasks.values():
+        merged: dict[str, cst.BaseExpression] = dict(dag.default_args)
+        merged.update(task.kwargs)
+        opts: dict[str, Any] = {}
+        src: dict[str, str] = {}
+        if "retries" in merged:
+            value = const_value(merged["retries"], task, plan.analyzer)
+            if isinstance(value, Const) and isinstance(value.value, int):
+                opts["retries"] = value.value
+                src["retries"] = str(value.value)
+            else:
+                src["retries"] = code_of(merged["retries"]).strip()
+        delay = None
+        if "retry_delay" in merged:
+            delay, expr = _seconds(merged["retry_delay"], task, plan)
+            if delay is not None:
+                opts["retry_delay_seconds"] = _num(delay)
+                src["retry_delay_seconds"] = repr(_num(delay))
+            elif expr:
+                src["retry_delay_seconds"] = expr
+        elif opts.get("retries"):
+            # Airflow's default retry_delay is 300 s
+            delay = 300.0
+            opts["retry_delay_seconds"] = 300
+            src["retry_delay_seconds"] = "300"
+        backoff = const_value(merged.get("retry_exponential_backoff"), task, plan.analyzer)
+        if isinstance(backoff, Const) and backoff.value and isinstance(opts.get("retries"), int) and delay is not None:
+            cap = None
+            if "max_retry_delay" in merged:
+                cap, _ = _seconds(merged["max_retry_delay"], task, plan)
+            delays = [delay * 2**i for i in range(opts["retries"])]
+            if cap is not None:
+                delays = [min(d, cap) for d in delays]
+            opts["retry_delay_seconds"] = [_num(d) for d in delays]
+            src["retry_delay_seconds"] = repr([_num(d) for d in delays])
+            if backoff.value:
+                plan.finding(
+                    "IX402",
+                    task.line,
+                    f"task {task.task_id!r}: exponential retry backoff listed as fixed delays {opts['retry_delay_seconds']} "
+                    "(Airflow adds jitter)",
+                )
+        if "execution_timeout" in merged:
+            timeout, expr = _seconds(merged["execution_timeout"], task, plan)
+            if timeout is not None:
+                opts["timeout_seconds"] = _num(timeout)
+                src["timeout_seconds"] = repr(_num(timeout))
+            elif expr:
+                src["timeout_seconds"] = expr
+        for arg, hook in names.CALLBACK_ARGS.items():
+            if arg in merged:
+                if hook is None:
+                    plan.finding("IX402", task.line, f"task {task.task_id!r}: `{arg}` has no Prefect hook; dropped")
+                    continue
+                plan.need("shims.runtime", "airflow_callback")
+                task.hooks[hook] = f"[airflow_callback({code_of(merged[arg]).strip()})]"
+        dropped = sorted(a for a in merged if a in names.LEDGER_ONLY_ARGS and a in task.kwargs)
+        if dropped:
+            plan.finding(
+                "IX401",
+                task.line,
+                f"task {task.task_id!r}: arguments with no Prefect meaning not carried over: {', '.join(dropped)}",
+            )
+        trigger = const_value(merged.get("trigger_rule"), task, plan.analyzer)
+        if "trigger_rule" in merged:
+            rule = trigger.value if isinstance(trigger, Const) else code_of(merged["trigger_rule"]).strip()
+            rule = str(rule).rsplit(".", 1)[-1].lower()
+            if rule not in ("all_success",):
+                plan.manual(
+                    task,
+                    "IX104",
+                    f"trigger_rule={rule}: run it with allow_failure()/return_state=True and state checks by hand",
+                )
+        task.options.update(opts)
+        task.option_sources.update(src)
+    unused_defaults = sorted(a for a in dag.default_args if a in names.LEDGER_ONLY_ARGS)
+    if unused_defaults:
+        plan.finding(
+            "IX401",
+            dag.line,
+            f"DAG {dag.dag_id!r}: default_args with no Prefect meaning not carried over: {', '.join(unused_defaults)}",
+        )
+
+
+def decorator_kwargs(task: Task, name: str | None) -> list[str]:
+    """``name=..., retries=...`` source fragments for ``@task(...)`` or ``.with_options(...)``."""
+    parts = []
+    if name is not None:
+        parts.append(f"name={name!r}")
+    for key in ("retries", "retry_delay_seconds", "timeout_seconds"):
+        if key in task.option_sources:
+            parts.append(f"{key}={task.option_sources[key]}")
+    for hook, src in task.hooks.items():
+        parts.append(f"{hook}={src}")
+    return parts

@@ -1,0 +1,103 @@
+"""Rule: TaskFlow ``@task`` / ``@dag`` (``airflow.decorators``, ``airflow.sdk``) -> Prefect.
+
+What: ``@task(retries=2, multiple_outputs=True)`` becomes ``@task(name="f", retries=2, ...)``
+from Prefect; calls in the ``@dag`` body become ``f.submit(...)`` with upstream futures as
+arguments (data edges), ``f.override(task_id="x")(...)`` becomes
+``f.with_options(name="x").submit(...)``. ``@task.bash`` keeps the function and runs the
+command it returns with ``run_bash``.
+
+Why: both are decorator APIs over plain functions; XComArgs are futures.
+
+Safety: ``multiple_outputs`` needs nothing (the dict is returned as is; ``result["k"]``
+resolves the future at that point, IX207). ``@task.branch`` / ``@task.short_circuit`` are marked
+IX103; other decorators (``virtualenv``, ``docker``, ``sensor`` ...) are converted to a plain
+task and marked IX208 (the isolation they gave is gone).
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from converters.callables import ident
+from converters.model import Dag, Task
+from converters.plan import Plan
+from converters.task_options import decorator_kwargs
+
+ORDER = 35
+
+
+def apply(plan: Plan, dag: Dag) -> None:
+    by_func: dict[str, list[Task]] = {}
+    for task in dag.tasks.values():
+        if task.taskflow_func is not None:
+            by_func.setdefault(task.taskflow_func, []).append(task)
+    for func_name, tasks in by_func.items():
+        fdef = plan.model.taskflow_functions[func_name]
+        first = tasks[0]
+        if first.kind == "branch":
+            for t in tasks:
+                plan.manual(t, "IX103", f"{t.operator}: write the if/else on this task's result by hand")
+        elif first.kind == "unsupported":
+            for t in tasks:
+                plan.manual(t, "IX208", f"{t.operator} ran the function in isolation; it now runs as a plain Prefect task")
+        for t in tasks:
+            if "multiple_outputs" in t.kwargs:
+                pass
+        same_ids = len(tasks) == 1
+        dec_opts = decorator_kwargs(first, first.task_id if same_ids else func_name)
+        if first.kind == "taskflow_bash":
+            _bash(plan, dag, fdef, tasks, dec_opts)
+            continue
+        if id(fdef) not in plan.functions:
+            decorators = [d for d in fdef.decorators if not _is_airflow_task(plan, d)]
+            dec = cst.Decorator(cst.parse_expression(f"task({', '.join(dec_opts)})"))
+            plan.functions[id(fdef)] = fdef.with_changes(decorators=[dec, *decorators])
+            plan.need("prefect", "task")
+        for t in tasks:
+            t.function_name = func_name
+            if not same_ids or t.override:
+                t.with_options = dict(p.split("=", 1) for p in decorator_kwargs(t, t.task_id))
+            _call(plan, dag, t)
+
+
+def _is_airflow_task(plan: Plan, dec: cst.Decorator) -> bool:
+    target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+    qn = plan.analyzer.qualname(target) or ""
+    return qn.startswith("airflow.")
+
+
+def _call(plan: Plan, dag: Dag, task: Task) -> None:
+    blocking: list[str] = []
+    for arg in task.pos_args:
+        src = plan.substitute(arg.value, task, dag, blocking)
+        if arg.keyword is not None:
+            task.call_kwargs[arg.keyword.value] = src
+        else:
+            task.call_args.append(("*" * len(arg.star) if isinstance(arg.star, str) else "") + src)
+    if blocking:
+        task.blocking_inputs.extend(blocking)
+        plan.finding(
+            "IX207",
+            task.line,
+            f"task {task.task_id!r}: reads one key of an upstream result; the flow waits for "
+            f"{', '.join(sorted(set(blocking)))} before submitting it",
+        )
+
+
+def _bash(plan: Plan, dag: Dag, fdef: cst.FunctionDef, tasks: list[Task], dec_opts: list[str]) -> None:
+    if id(fdef) not in plan.functions:
+        decorators = [d for d in fdef.decorators if not _is_airflow_task(plan, d)]
+        plan.functions[id(fdef)] = fdef.with_changes(decorators=decorators)
+    for t in tasks:
+        fname = plan.unique(ident(t.task_id) + "_bash")
+        source = (
+            f"@task({', '.join(decorator_kwargs(t, t.task_id))})\n"
+            f"def {fname}(*args, **kwargs):\n"
+            f'    """@task.bash {t.task_id!r}: runs the command that {fdef.name.value}() returns."""\n'
+            f"    return run_bash({fdef.name.value}(*args, **kwargs))\n"
+        )
+        plan.generated.setdefault(dag.dag_id, []).append(source)
+        plan.need("prefect", "task")
+        plan.need("shims.runtime", "run_bash")
+        t.function_name = fname
+        _call(plan, dag, t)

@@ -94,6 +94,23 @@ class LintRule(cst.BatchableCSTVisitor):
         self.context = context
         self.reports: list[Report] = []
 
+    # -- dispatch ----------------------------------------------------------------------
+    def get_visitors(self) -> dict[str, Any]:
+        """The ``visit_*``/``leave_*`` methods, found once per class (libcst's default
+        ``inspect.getmembers`` per instance costs more than the traversal itself)."""
+        cls = type(self)
+        names = cls.__dict__.get("_visitor_names")
+        if names is None:
+            names = tuple(
+                name
+                for name in dir(cls)
+                if name.startswith(("visit_", "leave_"))
+                and callable(getattr(cls, name))
+                and not getattr(getattr(cls, name), "_is_no_op", False)
+            )
+            cls._visitor_names = names  # type: ignore[attr-defined]
+        return {name: getattr(self, name) for name in names}
+
     # -- reporting -----------------------------------------------------------------
     def report(
         self,

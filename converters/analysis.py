@@ -42,6 +42,8 @@ class FileModel:
     taskflow_functions: dict[str, cst.FunctionDef]
     dags: list[Dag] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    #: id(Call node) -> task id it created (operator instantiation or TaskFlow call)
+    call_tasks: dict[int, str] = field(default_factory=dict)
     positions: Any = None
 
     def line_of(self, node: cst.CSTNode) -> int:
@@ -67,7 +69,7 @@ def code_of(node: cst.CSTNode) -> str:
 
 def literal(node: cst.BaseExpression) -> Any:
     """The Python value of a literal expression, or raise ValueError."""
-    return ast.literal_eval(code_of(node).strip())
+    return ast.literal_eval("(" + code_of(node).strip() + "\n)")
 
 
 def _import_table(module: cst.Module) -> tuple[dict[str, str], list[cst.SimpleStatementLine]]:
@@ -684,6 +686,16 @@ class Analyzer:
             return self._taskflow_task(node, tf_name, override, env)
         if qn in names.TASK_GROUP_CLASSES or qn in names.DAG_CLASSES:
             return None
+        if qn.rsplit(".", 1)[-1] in ("XComArg", "PlainXComArg") and node.args:
+            base = self.eval(node.args[0].value, env)
+            key = "return_value"
+            for a in node.args[1:]:
+                v = self.eval(a.value, env)
+                if (a.keyword is None or a.keyword.value == "key") and isinstance(v, Const):
+                    key = str(v.value)
+            if isinstance(base, TaskRef):
+                return XComArgRef(base.task_id, key)
+            return None
         # An operator: a class called with task_id=
         kw = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
         if "task_id" in kw and (qn[:1].isupper() or qn.rsplit(".", 1)[-1][:1].isupper()):
@@ -759,6 +771,7 @@ class Analyzer:
             group=self._group,
         )
         dag.tasks[task_id] = task
+        self.model.call_tasks[id(node)] = task_id
         # data edges from XComArgs passed as arguments
         for arg in node.args:
             for ref in _flat(self.eval(arg.value, env)):
@@ -807,6 +820,7 @@ class Analyzer:
             task.callable_expr = callable_node
             task.callable_name = callable_node.value if isinstance(callable_node, cst.Name) else None
         dag.tasks[task_id] = task
+        self.model.call_tasks[id(node)] = task_id
         # XComArgs passed as operator arguments are data edges, as in Airflow
         for key, value in kw.items():
             if key in ("task_id", "dag", "python_callable"):

@@ -74,6 +74,8 @@ def template_expr(
             return exprs[0] if isinstance(pull.task_ids, str) else "[" + ", ".join(exprs) + "]"
 
         tr = templates.translate(text, pull_expr)
+        if tr.pushes:
+            plan.manual(task, "IX303", f"{what} pushes an XCom from its template; return the value instead")
         params.add("ctx", "ctx")
         dag.uses_ctx = True
         if tr.fstring is not None:
@@ -92,7 +94,10 @@ def template_expr(
         upstream = "{" + ", ".join(dict.fromkeys(ups)) + "}"
         return f"render_template({text!r}, ctx, upstream={upstream})"
     # not a literal: evaluated in the flow and rendered at run time in the task
-    name = params.add(ident(what), plan.substitute(value, task, dag))
+    name = ident(what)
+    if name in params.items:
+        name = f"{name}_{len(params.items)}"
+    params.add(name, plan.substitute(value, task, dag))
     params.add("ctx", "ctx")
     dag.uses_ctx = True
     params.add("upstream_xcoms", upstream_xcoms_source(plan, dag, task, ancestors=False))

@@ -74,6 +74,8 @@ def _rewrite_import(small: cst.BaseSmallStatement, used: set[str]) -> list[cst.B
 
 def apply(plan: Plan, module: cst.Module) -> cst.Module:
     used = _used_names(module)
+    # names the converted code now imports from Prefect/shims shadow Airflow's (``task``)
+    used -= {n for names in plan.imports.values() for n in names}
     body: list[cst.BaseStatement] = []
     last_import = -1
     for stmt in module.body:

@@ -70,6 +70,8 @@ class Plan:
             def _ref(self, original: cst.BaseExpression) -> Any:
                 if isinstance(original, cst.Name):
                     return env.get(original.value)
+                if isinstance(original, cst.Call) and plan.model.call_tasks.get(id(original)):
+                    return None
                 if isinstance(original, cst.Attribute) and original.attr.value == "output":
                     base = self._ref(original.value)
                     return XComArgRef(base.task_id) if isinstance(base, TaskRef) else None
@@ -101,6 +103,33 @@ class Plan:
                         return cst.parse_expression(repr(ref.value))
                     except Exception:  # noqa: BLE001
                         return updated
+                return updated
+
+            def leave_Call(self, original, updated):  # noqa: ANN001
+                if (code_of(original.func).strip().rsplit(".", 1)[-1]) in ("XComArg", "PlainXComArg"):
+                    plan.analyzer._dag = dag
+                    ref = plan.analyzer.eval(original, dict(env))
+                    if isinstance(ref, XComArgRef) and ref.task_id in dag.tasks:
+                        up = dag.tasks[ref.task_id]
+                        fut = plan.future(dag, ref.task_id)
+                        if ref.key == "return_value" and up.returns != "xcoms":
+                            task.data_inputs[fut] = ref.task_id
+                            return cst.Name(fut)
+                        if blocking is not None:
+                            blocking.append(ref.task_id)
+                        if up.returns != "xcoms":
+                            return cst.Name("None")
+                        return cst.parse_expression(f"{fut}.result().get({ref.key!r})")
+                tid = plan.model.call_tasks.get(id(original))
+                if tid is not None and tid in dag.tasks:
+                    up = dag.tasks[tid]
+                    fut = plan.future(dag, tid)
+                    if up.returns != "xcoms":
+                        task.data_inputs[fut] = tid
+                        return cst.Name(fut)
+                    if blocking is not None:
+                        blocking.append(tid)
+                    return cst.parse_expression(f"{fut}.result()['return_value']")
                 return updated
 
             def leave_Name(self, original, updated):  # noqa: ANN001

@@ -32,6 +32,12 @@ ORDER = 30
 def shapes(plan: Plan, dag: Dag) -> None:
     """Set ``task.returns`` for python tasks: a dict of XComs when the callable pushes."""
     for task in dag.tasks.values():
+        if task.taskflow_func is not None and task.kind != "taskflow_bash":
+            scan = scan_callable(plan.model.taskflow_functions[task.taskflow_func], plan.analyzer.qualname)
+            if scan.pushes:
+                task.returns = "xcoms"
+                task.options["_pushed"] = scan.pushed_keys | {"return_value"}
+            continue
         if task.kind not in ("python", "branch") or task.callable_name is None:
             continue
         fdef = plan.function_for(task.callable_name)

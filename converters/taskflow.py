@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from converters.callables import ident
+from converters import names
+from converters.callables import ident, rewrite_callable, scan_callable
+from converters.python_operator import resolver, upstream_xcoms_source
 from converters.model import Dag, Task
 from converters.plan import Plan
 from converters.task_options import decorator_kwargs
@@ -48,16 +50,46 @@ def apply(plan: Plan, dag: Dag) -> None:
         if first.kind == "taskflow_bash":
             _bash(plan, dag, fdef, tasks, dec_opts)
             continue
+        rewrite = _rewrite(plan, dag, fdef, first)
         if id(fdef) not in plan.functions:
-            decorators = [d for d in fdef.decorators if not _is_airflow_task(plan, d)]
+            new = rewrite.function
+            decorators = [d for d in new.decorators if not _is_airflow_task(plan, d)]
             dec = cst.Decorator(cst.parse_expression(f"task({', '.join(dec_opts)})"))
-            plan.functions[id(fdef)] = fdef.with_changes(decorators=[dec, *decorators])
+            plan.functions[id(fdef)] = new.with_changes(decorators=[dec, *decorators])
             plan.need("prefect", "task")
         for t in tasks:
             t.function_name = func_name
+            for key in rewrite.context_params:
+                if key == "templates_dict":
+                    continue
+                t.call_kwargs[key] = names.CONTEXT_KEYS[key]
+                dag.uses_ctx = True
+                if key in ("dag_run", "conf"):
+                    dag.uses_conf = True
+            for param, upstream in rewrite.data_params.items():
+                fut = plan.future(dag, upstream)
+                t.call_kwargs[param] = fut
+                t.data_inputs[fut] = upstream
+            if rewrite.needs_upstream_xcoms:
+                plan.need("shims.runtime", "xcom_lookup")
+                t.call_kwargs["upstream_xcoms"] = upstream_xcoms_source(plan, dag, t, ancestors=True)
             if not same_ids or t.override:
                 t.with_options = dict(p.split("=", 1) for p in decorator_kwargs(t, t.task_id))
             _call(plan, dag, t)
+
+
+def _rewrite(plan: Plan, dag: Dag, fdef: cst.FunctionDef, first: Task):
+    cache = plan.model.__dict__.setdefault("_tf_rewrites", {})
+    key = id(fdef)
+    if key not in cache:
+        scan = scan_callable(fdef, plan.analyzer.qualname)
+        cache[key] = rewrite_callable(fdef, scan, resolver(dag), set(dag.tasks), plan.analyzer.qualname, False)
+        for code, message, manual in cache[key].findings:
+            if manual:
+                plan.manual(first, code, message)
+            else:
+                plan.finding(code, first.line, f"task {first.task_id!r}: {message}")
+    return cache[key]
 
 
 def _is_airflow_task(plan: Plan, dec: cst.Decorator) -> bool:

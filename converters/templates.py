@@ -42,6 +42,7 @@ class Translation:
     pulls: list[Pull] = field(default_factory=list)
     names: set[str] = field(default_factory=set)  # context names used
     has_jinja: bool = False
+    pushes: bool = False  # the template calls ti.xcom_push
 
 
 class _NotTranslatable(Exception):
@@ -113,6 +114,9 @@ def translate(text: str, pull_expr: Callable[[Pull], str | None]) -> Translation
     except jinja2.TemplateSyntaxError:
         return result
     result.pulls = find_pulls(text)
+    for call in tree.find_all(nodes.Call):
+        if isinstance(call.node, nodes.Getattr) and call.node.attr == "xcom_push":
+            result.pushes = True
     parts: list[str] = []
     try:
         for node in tree.body:

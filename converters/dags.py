@@ -131,7 +131,11 @@ def flow_function(plan: Plan, dag: Dag, order: list[str]) -> cst.FunctionDef:
             items = ", ".join(f"{k!r}: {_param_default(v, plan)}" for k, v in dag.params_dict.items())
             param_src.append("params=None")
             dag.options_params_dict = "{" + items + "}"  # type: ignore[attr-defined]
-    if getattr(dag, "options_params_dict", None):
+    if dag.style == "decorator" and dag.decorator_func is not None:
+        fn_params = {p.name.value for p in dag.decorator_func.params.params + dag.decorator_func.params.kwonly_params}
+        items = [f"{k!r}: {k}" if k in fn_params else f"{k!r}: {_param_default(v, plan)}" for k, v in dag.params_dict.items()]
+        params_expr = "{" + ", ".join(items) + "}"
+    elif getattr(dag, "options_params_dict", None):
         params_expr = f"{{**{dag.options_params_dict}, **(params or {{}})}}"  # type: ignore[attr-defined]
     else:
         params_expr = "{" + ", ".join(f"{n!r}: {n}" for n in param_names) + "}"

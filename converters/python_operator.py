@@ -70,7 +70,26 @@ def flow_template(value: cst.BaseExpression, task: Task, dag: Dag, plan: Plan) -
             plan.need("shims.runtime", "render_template")
             plan.finding("IX301", task.line, f"task {task.task_id!r}: template rendered at run time: {const.value[:60]!r}")
             return f"render_template({const.value!r}, ctx)"
-        plan.manual(task, "IX301", "an XCom pulled in a templated argument; pass the upstream result in by hand")
+        ups = []
+        for pull in tr.pulls:
+            for tid in [pull.task_ids] if isinstance(pull.task_ids, str) else pull.task_ids:
+                up = dag.tasks.get(tid)
+                if up is None:
+                    plan.manual(task, "IX301", f"template pulls from {tid!r}, which is not a task of this DAG")
+                    return plan.substitute(value, task, dag)
+                if up.kind in ("empty", "unsupported"):
+                    continue
+                fut = plan.future(dag, tid)
+                task.blocking_inputs.append(tid)
+                ups.append(f"{tid!r}: {fut}.result()" if up.returns == "xcoms" else f"{tid!r}: {{'return_value': {fut}.result()}}")
+        dag.uses_ctx = True
+        plan.need("shims.runtime", "render_template")
+        plan.finding(
+            "IX207",
+            task.line,
+            f"task {task.task_id!r}: templated argument pulls XComs; the flow waits for the upstream result and renders it",
+        )
+        return f"render_template({const.value!r}, ctx, upstream={{{', '.join(dict.fromkeys(ups))}}})"
     return plan.substitute(value, task, dag)
 
 

@@ -37,6 +37,8 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -287,6 +289,79 @@ def contracted_edges(edges: Iterable[Sequence[str]], removed: Iterable[str]) -> 
 
     nodes = {n for edge in edges for n in edge}
     return {(up, down) for up in nodes - removed for down in kept_successors(up, set())}
+
+
+# ----------------------------------------------------------------------------- the sample corpus
+# Which DAG lives in which sample file and which Airflow gives its truth; shared by
+# test_samples_truth.py and test_samples_equivalence.py.
+SAMPLE_DAGS = Path(__file__).resolve().parent.parent / "sample_dags"
+
+#: The logical date every sample runs at (unless its start date moves with the calendar).
+LOGICAL_DATE = "2024-01-15"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One DAG of the corpus.
+
+    Attributes:
+        file: file name under ``sample_dags/``.
+        dag_id: the DAG's id (also the converted flow's name).
+        airflow: Airflow major version that gives its ground truth (``"2"``: does not import
+            under Airflow 3).
+        rolling_start: the DAG's ``start_date`` is ``days_ago(n)``, so Airflow runs nothing at
+            a fixed past date; such a sample runs at yesterday's date (UTC) instead.
+    """
+
+    file: str
+    dag_id: str
+    airflow: str = "3"
+    rolling_start: bool = False
+
+    @property
+    def path(self) -> Path:
+        return SAMPLE_DAGS / self.file
+
+    @property
+    def id(self) -> str:
+        return f"{Path(self.file).stem}::{self.dag_id}"
+
+    @property
+    def logical_date(self) -> str:
+        if self.rolling_start:
+            return (datetime.now(timezone.utc).date() - timedelta(days=1)).isoformat()
+        return LOGICAL_DATE
+
+    def request(self) -> tuple[Path, str, str, str]:
+        """The ``(dag_file, dag_id, logical_date, airflow)`` tuple the truth harness takes."""
+        return (self.path, self.dag_id, self.logical_date, self.airflow)
+
+
+SAMPLES: list[Sample] = [
+    Sample("etl_xcom.py", "etl_orders_xcom"),
+    Sample("diamond.py", "customer_diamond"),
+    Sample("legacy_provide_context.py", "legacy_sales_rollup", airflow="2", rolling_start=True),
+    Sample("taskflow.py", "weather_taskflow"),
+    Sample("fanout_loop.py", "regional_exports_fanout"),
+    Sample("retries_timeouts.py", "billing_sync_retries"),
+    Sample("provider_shimmed.py", "shipments_inhouse_operator"),
+    Sample("dag_assign_style.py", "catalogue_mart_assign_style"),
+    Sample("multi_dag.py", "inventory_snapshot"),
+    Sample("multi_dag.py", "inventory_alerts"),
+    Sample("empty_join.py", "attribution_empty_join"),
+    Sample("xcomarg_output.py", "web_digest_xcomarg"),
+]
+
+def sample_truths() -> dict[str, dict]:
+    """Ground truth of every sample in :data:`SAMPLES`, by :attr:`Sample.id` (one batch, cached)."""
+    return {s.id: t for s, t in zip(SAMPLES, dag_truths([s.request() for s in SAMPLES]))}
+
+
+#: Task pairs the DAG lets run side by side and that each take about a second: a conversion
+#: that runs them one after the other (even without an edge between them) is caught here.
+CONCURRENT_PAIRS: dict[str, list[tuple[str, str]]] = {
+    "customer_diamond": [("add_segments", "add_scores")],
+}
 
 
 # ----------------------------------------------------------------------------- worker side

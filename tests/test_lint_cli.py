@@ -191,6 +191,35 @@ def test_converter_markers_are_reported_with_their_code_and_message() -> None:
     assert finding.message == 'unresolved converter marker IX203: trigger_rule="one_failed" kept as a comment'
 
 
+MARKED = textwrap.dedent(
+    """\
+    from airflow.sdk import TriggerRule
+    from airflow.sdk import Variable
+    from prefect import flow
+
+
+    @flow(name="etl")
+    def etl():
+        # interop: TODO(IX101): statement uses Airflow objects (TriggerRule) at flow run time; convert it by hand
+        wire(
+            "1",
+            TriggerRule.ALL_SUCCESS,
+            "{{ ds }}",
+        )
+        return Variable.get("x")
+    """
+)
+
+
+def test_a_marker_speaks_for_the_statement_below_it_and_imports_used_only_there() -> None:
+    result = lint_source(MARKED, "etl.py")
+    assert [(f.line, f.code) for f in result.findings] == [(2, "IXL101"), (8, "IXL401")]
+    assert "`airflow.sdk.Variable`" in result.findings[0].message
+    # with the marker suppressed, what it covered is reported again
+    unmarked = lint_source(MARKED.replace("    # interop: TODO", "    # interop: ignore[IXL401]\n    # interop: TODO"), "etl.py")
+    assert [(f.line, f.code) for f in unmarked.findings] == [(1, "IXL101"), (2, "IXL101"), (13, "IXL106")]
+
+
 def test_fix_rewrites_the_file_and_reports_what_is_left(tmp_path: Path) -> None:
     flow = write(
         tmp_path / "etl.py",

@@ -103,22 +103,37 @@ class FileContext:
             return dotted
         return f"{target}.{rest}" if rest else target
 
+    def called_task(self, call: cst.Call) -> tuple[str, str] | None:
+        """``(function name, how)`` when ``call`` calls a task or flow of this file.
+
+        ``how`` is ``"call"``, ``"submit"`` or ``"map"``; ``t(...)``, ``t.submit(...)``,
+        ``t.map(...)`` and ``t.with_options(...).submit(...)`` are recognised.
+        """
+        func = call.func
+        how = "call"
+        if isinstance(func, cst.Attribute) and func.attr.value in ("submit", "map"):
+            how = func.attr.value
+            func = func.value
+        if (
+            isinstance(func, cst.Call)
+            and isinstance(func.func, cst.Attribute)
+            and func.func.attr.value == "with_options"
+        ):
+            func = func.func.value
+            if how == "call":
+                return None  # t.with_options(...) makes a task, it does not run one
+        if isinstance(func, cst.Name) and (func.value in self.tasks or func.value in self.flows):
+            return func.value, how
+        return None
+
     def is_task_call(self, call: cst.Call) -> bool:
         """Whether ``call`` calls a task or flow of this file (plainly, ``.submit`` or ``.map``)."""
-        func = call.func
-        if isinstance(func, cst.Attribute) and func.attr.value in ("submit", "map"):
-            func = func.value
-        return isinstance(func, cst.Name) and (func.value in self.tasks or func.value in self.flows)
+        return self.called_task(call) is not None
 
     def is_submit_call(self, call: cst.Call) -> bool:
         """Whether ``call`` is ``<task>.submit(...)`` or ``<task>.map(...)``: it returns futures."""
-        func = call.func
-        return (
-            isinstance(func, cst.Attribute)
-            and func.attr.value in ("submit", "map")
-            and isinstance(func.value, cst.Name)
-            and func.value.value in self.tasks
-        )
+        found = self.called_task(call)
+        return found is not None and found[1] != "call" and found[0] in self.tasks
 
     # -- the statement walk --------------------------------------------------------------
     def _scan(self, body: Any, top: bool) -> None:
@@ -127,9 +142,9 @@ class FileContext:
                 for small in stmt.body:
                     if isinstance(small, (cst.Import, cst.ImportFrom)):
                         self._add_import(small)
-                    elif top and isinstance(small, cst.Assign):
+                    elif isinstance(small, cst.Assign):
                         self._add_assigned_task(small)
-            elif isinstance(stmt, cst.FunctionDef) and top:
+            elif isinstance(stmt, cst.FunctionDef):
                 self._add_function(stmt)
 
     def _add_import(self, node: cst.Import | cst.ImportFrom) -> None:
@@ -195,31 +210,28 @@ class FileContext:
 
 
 def iter_statements(body: Any) -> Iterator[cst.CSTNode]:
-    """Every statement under ``body``, recursing into compound statements (not functions)."""
-    stack = list(reversed(list(body)))
-    while stack:
-        stmt = stack.pop()
+    """Every statement under ``body``, in source order, recursing into compound statements,
+    functions and classes (expressions are never walked)."""
+    for stmt in body:
         yield stmt
-        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
-            # imports inside functions matter (the shim pattern imports operators there)
-            inner = stmt.body.body if isinstance(stmt.body, cst.IndentedBlock) else []
-            stack.extend(reversed([s for s in iter_statements(inner) if not isinstance(s, cst.FunctionDef)]))
-            continue
-        children: list[Any] = []
-        for attr in ("body", "orelse", "finalbody"):
-            part = getattr(stmt, attr, None)
-            if isinstance(part, (cst.IndentedBlock, cst.SimpleStatementSuite)):
-                children.extend(part.body)
-            elif isinstance(part, (cst.Else, cst.Finally, cst.If)):
-                if isinstance(part, cst.If):
-                    children.append(part)
-                else:
-                    children.extend(part.body.body)
-        for handler in getattr(stmt, "handlers", ()) or ():
-            children.extend(handler.body.body)
-        for case in getattr(stmt, "cases", ()) or ():
-            children.extend(case.body.body)
-        stack.extend(reversed(children))
+        yield from iter_statements(_child_statements(stmt))
+
+
+def _child_statements(stmt: cst.CSTNode) -> list[cst.CSTNode]:
+    children: list[cst.CSTNode] = []
+    for attr in ("body", "orelse", "finalbody"):
+        part = getattr(stmt, attr, None)
+        if isinstance(part, (cst.IndentedBlock, cst.SimpleStatementSuite)):
+            children.extend(part.body)
+        elif isinstance(part, cst.If):  # elif
+            children.append(part)
+        elif isinstance(part, (cst.Else, cst.Finally)):
+            children.extend(part.body.body)
+    for handler in getattr(stmt, "handlers", ()) or ():
+        children.extend(handler.body.body)
+    for case in getattr(stmt, "cases", ()) or ():
+        children.extend(case.body.body)
+    return children
 
 
 def dotted_name(expr: cst.CSTNode) -> str | None:

@@ -7,6 +7,7 @@ through libcst's ``PositionProvider``; clean files never pay for it.
 from __future__ import annotations
 
 import ast
+import bisect
 import json
 import os
 from dataclasses import dataclass, field
@@ -18,8 +19,11 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from interop.lint.comments import Suppressions, extract_comments
 from interop.lint.config import ConfigError, LintConfig, find_config
-from interop.lint.context import FileContext, ReportIndex
+from interop.lint.context import FileContext, ReportIndex, iter_statements
 from interop.lint.rule import LintRule, Report
+
+#: The code of the rule that reports converter markers.
+MARKER_CODE = "IXL401"
 
 #: Folder names never walked into.
 SKIP_DIRS = frozenset({"__pycache__", "node_modules", "venv", "site-packages", "build", "dist"})
@@ -147,10 +151,13 @@ def lint_source(
         return result
 
     reports, suppressions = _run_rules(module, source, path, rule_classes, report)
-    positioned = _positions(module, reports)
-    kept: list[tuple[Report, int, int]] = [
-        (r, line, col) for r, line, col in positioned if not suppressions.suppresses(line, r.code)
-    ]
+    positions = _positions(module) if reports else None
+    kept: list[tuple[Report, int, int]] = []
+    for r in reports:
+        line, col = _start(r, positions)
+        if not suppressions.suppresses(line, r.code):
+            kept.append((r, line, col))
+    kept = _fold_into_markers(module, kept, positions)
     if fix:
         replacements = {id(r.node): r.replacement for r, _, _ in kept if r.replacement is not None and r.node is not None}
         if replacements:
@@ -201,19 +208,55 @@ def _run_rules(
     return reports, Suppressions.from_comments(comments)
 
 
-def _positions(module: cst.Module, reports: list[Report]) -> list[tuple[Report, int, int]]:
-    if not reports:
-        return []
-    positions = None
-    out: list[tuple[Report, int, int]] = []
-    for r in reports:
-        if r.node is None:
-            out.append((r, r.line or 1, r.col or 1))
-            continue
-        if positions is None:
-            positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-        start = positions[r.node].start
-        out.append((r, start.line, start.column + 1))
+def _positions(module: cst.Module) -> Any:
+    """Start and end of every node (one code-generation pass; only for files with reports)."""
+    return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+
+
+def _start(r: Report, positions: Any) -> tuple[int, int]:
+    if r.node is None:
+        return r.line or 1, r.col or 1
+    start = positions[r.node].start
+    return start.line, start.column + 1
+
+
+def _fold_into_markers(
+    module: cst.Module, kept: list[tuple[Report, int, int]], positions: Any
+) -> list[tuple[Report, int, int]]:
+    """Drop findings inside a statement a reported converter marker covers.
+
+    A marker (``# interop: TODO(CODE): ...``, reported as IXL401) stands on the line above
+    the statement the converter left unconverted; the marker is the finding for everything
+    in that statement, and for an import used only there.
+    """
+    marker_lines = sorted({line for r, line, _ in kept if r.code == MARKER_CODE})
+    if not marker_lines or positions is None:
+        return kept
+    spans: list[tuple[int, int]] = []
+    statements = [
+        (positions[s].start.line, positions[s].end.line)
+        for s in iter_statements(module.body)
+        if s in positions
+    ]
+    statements.sort()
+    starts = [start for start, _ in statements]
+    for line in marker_lines:
+        i = bisect.bisect_left(starts, line)  # the statement below, or the one a trailing marker ends
+        if i < len(statements):
+            spans.append(statements[i])
+
+    def covered(line: int) -> bool:
+        return any(start <= line <= end for start, end in spans)
+
+    out = []
+    for r, line, col in kept:
+        if r.code != MARKER_CODE:
+            if r.related:
+                if all(covered(positions[n].start.line) for n in r.related if n in positions):
+                    continue
+            elif covered(line):
+                continue
+        out.append((r, line, col))
     return out
 
 

@@ -71,6 +71,9 @@ class Report:
     line: int | None = None
     col: int | None = None
     replacement: cst.CSTNode | cst.RemovalSentinel | None = None
+    #: nodes the report is about besides ``node`` (an import's uses): when every one of
+    #: them lies in a statement a converter marker covers, the marker speaks for the report
+    related: list[cst.CSTNode] | None = None
 
 
 class LintRule(cst.BatchableCSTVisitor):
@@ -118,11 +121,18 @@ class LintRule(cst.BatchableCSTVisitor):
         message: str | None = None,
         *,
         replacement: cst.CSTNode | cst.RemovalSentinel | None = None,
+        related: list[cst.CSTNode] | None = None,
     ) -> None:
-        """Report ``node``; with ``replacement`` the report carries a fix."""
+        """Report ``node``; with ``replacement`` the report carries a fix.
+
+        ``related`` names the nodes the report is really about when ``node`` is only where
+        it is shown (an import, reported for its uses).
+        """
         if replacement is not None and not self.FIXABLE:
             raise TypeError(f"rule {self.CODE} is not FIXABLE but offered a replacement")
-        self.reports.append(Report(self.CODE, message or self.MESSAGE, node=node, replacement=replacement))
+        self.reports.append(
+            Report(self.CODE, message or self.MESSAGE, node=node, replacement=replacement, related=related)
+        )
 
     def report_at(self, line: int, col: int, message: str | None = None) -> None:
         """Report a position that is not a node (a comment)."""

@@ -164,7 +164,7 @@ def notify():
         super().__init__(context)
         #: (import node, {local name: qualified name})
         self.imports: list[tuple[cst.Import | cst.ImportFrom, dict[str, str]]] = []
-        self.uses: dict[str, list[bool]] = {}  # local name -> [is shim use, ...]
+        self.uses: dict[str, list[tuple[cst.Name, bool]]] = {}  # local name -> [(use, is shim use)]
         self._skip: set[int] = set()
         self._shim_ok: set[int] = set()
         self._in_import = 0
@@ -229,17 +229,18 @@ def notify():
     def visit_Name(self, node: cst.Name) -> None:
         if self._in_import or id(node) in self._skip:
             return
-        self.uses.setdefault(node.value, []).append(id(node) in self._shim_ok)
+        self.uses.setdefault(node.value, []).append((node, id(node) in self._shim_ok))
 
     def finish(self) -> None:
         for node, bound in self.imports:
-            outside = [local for local in bound if any(not shim for shim in self.uses.get(local, []))]
-            if "*" in bound:
-                outside.append("*")
+            outside = [local for local in bound if any(not shim for _, shim in self.uses.get(local, []))]
             unused = [local for local in bound if local != "*" and not self.uses.get(local)]
-            if outside:
+            if "*" in bound:
+                self.report(node, f"Airflow import left in a flow file: `{bound['*']}`")
+            elif outside:
                 shown = ", ".join(f"`{bound[n]}`" for n in outside)
-                self.report(node, f"Airflow import left in a flow file: {shown} used outside the operator shim")
+                uses = [use for n in outside for use, shim in self.uses[n] if not shim]
+                self.report(node, f"Airflow import left in a flow file: {shown} used outside the operator shim", related=uses)
             elif unused:
                 shown = ", ".join(f"`{bound[n]}`" for n in unused)
                 self.report(node, f"unused Airflow import {shown} in a flow file", replacement=_without(node, unused))

@@ -78,6 +78,9 @@ def schedule(plan: Plan, dag: Dag) -> dict[str, str]:
                 plan.finding("IX401", dag.line, f"DAG {dag.dag_id!r}: `{key}` read as the schedule")
             break
     out: dict[str, str] = {}
+    tags = const_value(dag.kwargs.get("tags"), None, plan.analyzer)
+    if isinstance(tags, Const) and isinstance(tags.value, (list, tuple, set)) and tags.value:
+        out["tags"] = repr(sorted(str(t) for t in tags.value))
     if node is None:
         return out
     value = const_value(node, None, plan.analyzer)
@@ -176,9 +179,9 @@ def flow_function(plan: Plan, dag: Dag, order: list[str]) -> cst.FunctionDef:
         dec = cst.Decorator(cst.parse_expression(f"flow({', '.join(flow_kwargs)})"))
         extra = []
         if dag.uses_ctx or True:
-            extra.append(cst.Param(cst.Name("logical_date"), default=cst.Name("None")))
+            extra.append(cst.Param(cst.Name("logical_date"), default=cst.Name("None"), equal=_EQ))
         if dag.uses_conf:
-            extra.append(cst.Param(cst.Name("conf"), default=cst.Name("None")))
+            extra.append(cst.Param(cst.Name("conf"), default=cst.Name("None"), equal=_EQ))
         params = func.params
         if params.star_kwarg is None and not params.kwonly_params and not isinstance(params.star_arg, cst.Param):
             params = params.with_changes(params=[*params.params, *extra])
@@ -199,6 +202,9 @@ def flow_function(plan: Plan, dag: Dag, order: list[str]) -> cst.FunctionDef:
     skeleton = cst.parse_statement(header)
     assert isinstance(skeleton, cst.FunctionDef)
     return skeleton.with_changes(body=skeleton.body.with_changes(body=body))
+
+
+_EQ = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
 
 
 def _is_airflow(plan: Plan, dec: cst.Decorator) -> bool:

@@ -157,12 +157,12 @@ SUPPRESSED = textwrap.dedent(
 
     @flow
     def etl():
-        a = datetime.now()  # interop: ignore[IXL301]
+        a = datetime.today()  # interop: ignore[IXL301]
         # interop: ignore[IXL106, IXL301]
-        b = (datetime.now(), "{{ ds }}")
-        c = datetime.now()  # interop: ignore
-        d = datetime.now()  # interop: ignore[IXL101]
-        e = datetime.now()
+        b = (datetime.today(), "{{ ds }}")
+        c = datetime.today()  # interop: ignore
+        d = datetime.today()  # interop: ignore[IXL101]
+        e = datetime.today()
         return a, b, c, d, e
     """
 )

@@ -21,7 +21,7 @@ FLOW = textwrap.dedent(
 
     @flow
     def etl():
-        return airflow.__version__, datetime.now(), "{{ ds }}"
+        return airflow.__version__, datetime.today(), "{{ ds }}"
     """
 )
 

@@ -98,19 +98,55 @@ CONTEXT_PARAM_NAMES = frozenset({"context", "kwargs", "ti", "task_instance"})
 #: Parameter names that are the task instance itself.
 TASK_INSTANCE_NAMES = frozenset({"ti", "task_instance"})
 
-#: Calls that read the wall clock (not reproducible on a backfill).
-WALL_CLOCK_CALLS = frozenset(
+#: Calls that give today's date: always a stand-in for the run's date.
+TODAY_CALLS = frozenset(
+    {
+        "datetime.datetime.today",
+        "datetime.date.today",
+        "pendulum.today",
+        "pendulum.DateTime.today",
+    }
+)
+#: Calls that read the wall clock: a stand-in for the run's date when used as a date.
+NOW_CALLS = frozenset(
     {
         "datetime.datetime.now",
         "datetime.datetime.utcnow",
-        "datetime.datetime.today",
-        "datetime.date.today",
         "pendulum.now",
-        "pendulum.today",
         "pendulum.DateTime.now",
         "pendulum.DateTime.utcnow",
     }
 )
+WALL_CLOCK_CALLS = TODAY_CALLS | NOW_CALLS
+#: Methods that turn a point in time into a date (string).
+DATE_METHODS = frozenset({"date", "strftime", "to_date_string", "format", "to_datetime_string"})
+#: Methods that keep a point in time a point in time (followed through).
+TIME_METHODS = frozenset({"replace", "astimezone", "in_timezone", "in_tz", "start_of", "end_of", "subtract", "add"})
+#: Names that hold the date a run is for.
+DATE_NAMES = frozenset(
+    {
+        "ds",
+        "ds_nodash",
+        "ts",
+        "logical_date",
+        "execution_date",
+        "run_date",
+        "date",
+        "day",
+        "today",
+        "data_interval_start",
+        "data_interval_end",
+        "partition",
+        "as_of",
+    }
+)
+DATE_NAME_SUFFIXES = ("_date", "_day", "_ds")
+
+
+def is_date_name(name: str) -> bool:
+    """Whether a variable or parameter name says it holds the run's date."""
+    lowered = name.lower()
+    return lowered in DATE_NAMES or lowered.endswith(DATE_NAME_SUFFIXES)
 
 
 def is_airflow(qualified: str | None) -> bool:

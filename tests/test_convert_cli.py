@@ -1,0 +1,147 @@
+"""`interop convert`: outputs, exit codes, the JSON ledger, bad input, batches."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from converters import convert_source
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURE = REPO / "tests" / "fixtures" / "convert" / "xcom_push_pull.before.py"
+MARKED = REPO / "tests" / "fixtures" / "convert" / "shim_and_markers.before.py"
+
+
+def interop(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "interop.cli", *args], capture_output=True, text=True, cwd=cwd or REPO
+    )
+
+
+def test_single_file_prints_flow_and_ledger():
+    proc = interop("convert", str(FIXTURE))
+    assert proc.returncode == 0, proc.stderr
+    assert "@flow(name='xcoms')" in proc.stdout
+    assert "converted extract (PythonOperator, line 24)" in proc.stderr
+    assert "1 file(s): 1 converted" in proc.stderr
+
+
+def test_report_json_shape_and_manual_exit_code(tmp_path):
+    report = tmp_path / "report.json"
+    proc = interop("convert", str(MARKED), "--report", str(report))
+    assert proc.returncode == 1  # a task needs a hand
+    data = json.loads(report.read_text())
+    (entry,) = data["files"]
+    assert set(entry) >= {"path", "status", "dags", "findings"}
+    assert entry["status"] == "partial"
+    (dag,) = entry["dags"]
+    assert dag["dag_id"] == "marked"
+    by_id = {t["task_id"]: t for t in dag["tasks"]}
+    assert by_id["wait_for_file"]["disposition"] == "shimmed"
+    assert by_id["pick"]["disposition"] == "manual"
+    assert by_id["small"]["disposition"] == "manual"
+    assert all(set(t) >= {"task_id", "operator", "line", "disposition"} for t in dag["tasks"])
+    assert dag["edges"] == [["wait_for_file", "pick"], ["pick", "small"]]
+    codes = {f["code"] for f in entry["findings"]}
+    assert {"IX103", "IX104", "IX501"} <= codes
+    assert all(set(f) == {"code", "line", "message"} for f in entry["findings"])
+    assert data["summary"]["tasks"] == {"converted": 0, "shimmed": 1, "manual": 2}
+
+
+def test_out_mirrors_relative_paths_and_batch_survives_bad_files(tmp_path):
+    src = tmp_path / "dags"
+    (src / "team").mkdir(parents=True)
+    (src / "team" / "etl.py").write_text(FIXTURE.read_text())
+    (src / "broken.py").write_text("with DAG(:\n")
+    (src / "helpers.py").write_text("X = 1\n")
+    out = tmp_path / "flows"
+    proc = interop("convert", str(src), "--out", str(out))
+    assert proc.returncode == 2  # the syntax error
+    assert (out / "team" / "etl.py").read_text().count("@flow(") == 1
+    assert (out / "helpers.py").read_text() == "X = 1\n"  # no DAG: copied unchanged
+    assert not (out / "broken.py").exists()
+    assert "broken.py:1: IX001 syntax error" in proc.stderr
+    assert "[3/3]" in proc.stderr  # progress on batches
+
+
+def test_in_place_check_and_idempotence(tmp_path):
+    dag = tmp_path / "etl.py"
+    dag.write_text(FIXTURE.read_text())
+    assert interop("convert", str(dag), "--check").returncode == 1
+    assert dag.read_text() == FIXTURE.read_text()  # --check writes nothing
+    assert interop("convert", str(dag), "--in-place").returncode == 0
+    converted = dag.read_text()
+    assert "from prefect import flow, task" in converted
+    assert not list(tmp_path.glob(".*.tmp"))  # atomic write left no temp file
+    assert interop("convert", str(dag), "--check").returncode == 0  # nothing left to change
+    assert interop("convert", str(dag), "--in-place").returncode == 0
+    assert dag.read_text() == converted
+
+
+def test_diff_prints_unified_diff(tmp_path):
+    proc = interop("convert", str(FIXTURE), "--diff")
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("--- a/")
+    assert "+@flow(name='xcoms')" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "content, code, needle",
+    [
+        pytest.param(b"", "IX004", "empty file", id="empty"),
+        pytest.param(b"\x00\x01binary", "IX004", "binary file", id="binary"),
+        pytest.param(b"def f(:\n  pass\n", "IX001", "syntax error", id="syntax-error"),
+    ],
+)
+def test_bad_files_are_reported_with_code(tmp_path, content, code, needle):
+    path = tmp_path / "bad.py"
+    path.write_bytes(content)
+    report = tmp_path / "r.json"
+    proc = interop("convert", str(path), "--report", str(report))
+    assert "Traceback" not in proc.stderr
+    (entry,) = json.loads(report.read_text())["files"]
+    assert entry["findings"][0]["code"] == code
+    assert needle in entry["findings"][0]["message"]
+    assert proc.returncode == (0 if code == "IX004" and content == b"" else 2)
+
+
+def test_missing_file_is_an_error(tmp_path):
+    proc = interop("convert", str(tmp_path / "nope.py"))
+    assert proc.returncode == 2
+    assert "cannot read" in proc.stderr or "no such file" in proc.stderr
+
+
+FACTORY = '''
+from airflow import DAG
+from airflow.operators.empty import EmptyOperator
+
+def make(name):
+    with DAG(name) as dag:
+        EmptyOperator(task_id="x")
+    return dag
+
+for n in ["a", "b"]:
+    globals()[n] = make(n)
+'''
+
+LOOP = '''
+from airflow import DAG
+
+for n in ["a", "b"]:
+    dag = DAG(f"dag_{n}")
+'''
+
+
+@pytest.mark.parametrize("source, line", [pytest.param(FACTORY, 6, id="factory"), pytest.param(LOOP, 5, id="loop")])
+def test_dynamic_dags_are_refused_with_file_and_line(source, line):
+    result = convert_source(source, "dyn.py")
+    assert result.status == "failed"
+    assert result.output == source
+    (finding,) = result.findings
+    assert finding.code == "IX003"
+    assert finding.line == line
+    assert "factory" in finding.message or "inside a function or a loop" in finding.message

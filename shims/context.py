@@ -43,9 +43,13 @@ def coerce_logical_date(value: Any) -> datetime:
     return dt
 
 
-def manual_run_id(logical_date: datetime) -> str:
-    """The run id Airflow gives a manual run (``manual__<ISO logical date>``)."""
-    return f"manual__{logical_date.isoformat()}"
+def manual_run_id(run_after: datetime) -> str:
+    """The run id Airflow gives a manual run: ``manual__<ISO run-after time>``.
+
+    ``airflow dags test`` and a manual trigger both name the run after *when* it was
+    triggered (``run_after``), not after its logical date.
+    """
+    return f"manual__{run_after.isoformat()}"
 
 
 def infer_data_interval(dag: Any, logical_date: datetime) -> tuple[datetime, datetime]:
@@ -78,7 +82,7 @@ def make_dag_run(
     start, end = data_interval or (logical_date, logical_date)
     return DagRun(
         dag_id=dag_id,
-        run_id=run_id or manual_run_id(logical_date),
+        run_id=run_id or manual_run_id(datetime.now(timezone.utc)),
         logical_date=logical_date,
         data_interval_start=start,
         data_interval_end=end,

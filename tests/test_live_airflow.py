@@ -1,0 +1,477 @@
+"""shims.live against a REAL Airflow 3.3 started by this test session.
+
+The ``live_airflow`` fixture (session scope, defined here so that it starts only when these
+tests run) starts ``airflow api-server``, ``airflow scheduler`` and ``airflow dag-processor``
+on 127.0.0.1 with SQLite and LocalExecutor, an AIRFLOW_HOME in a temporary folder and
+``tests/live_dags/`` as the dags folder; SimpleAuthManager with one admin user whose
+password is written to the passwords file before start-up. If the server is not up with all
+test DAGs parsed within ``LIVE_AIRFLOW_STARTUP_TIMEOUT`` seconds (120), the tests fail with
+the tail of each component's log. Everything is torn down at session end.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pickle
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shims.live import (
+    ENV_PASSWORD,
+    ENV_TOKEN,
+    ENV_URL,
+    ENV_USERNAME,
+    PREFECT_STATE_NAMES,
+    AirflowAuthError,
+    AirflowClient,
+    AirflowCredentials,
+    DagNotFoundError,
+    DagPausedError,
+    DagRunFailedError,
+    DagRunTimeoutError,
+    LiveAirflowError,
+    TaskNotFoundError,
+    prefect_state_name,
+)
+
+pytestmark = pytest.mark.airflow
+
+LIVE_DAGS = Path(__file__).resolve().parent / "live_dags"
+LIVE_DAG_IDS = {"interop_live_xcom", "interop_live_fail", "interop_live_paused", "interop_live_unpause"}
+STARTUP_TIMEOUT = float(os.environ.get("LIVE_AIRFLOW_STARTUP_TIMEOUT", "120"))
+USERNAME = "interop-test"
+PASSWORD = "pw-" + os.urandom(8).hex()
+
+
+# ----------------------------------------------------------------------------- fixture
+
+
+@dataclass
+class LiveAirflow:
+    url: str
+    username: str
+    password: str
+    home: Path
+    logs: dict[str, Path] = field(default_factory=dict)
+    startup_seconds: float = 0.0
+
+    def client(self, **kwargs) -> AirflowClient:
+        creds = AirflowCredentials(username=self.username, password=self.password)
+        return AirflowClient(self.url, credentials=kwargs.pop("credentials", creds), **kwargs)
+
+    def log_tails(self, chars: int = 3000) -> str:
+        parts = []
+        for name, path in self.logs.items():
+            text = path.read_text(errors="replace") if path.exists() else "<no log>"
+            parts.append(f"----- {name} ({path}) -----\n{text[-chars:]}")
+        return "\n".join(parts)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _airflow_env(home: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    base = f"http://127.0.0.1:{port}"
+    env.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(LIVE_DAGS),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{USERNAME}:admin",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{base}/execution/",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(port),
+            "AIRFLOW__API__BASE_URL": base,
+            "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW__API__SECRET_KEY": os.urandom(16).hex(),
+            "AIRFLOW__API_AUTH__JWT_SECRET": os.urandom(16).hex(),
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        }
+    )
+    return env
+
+
+def _stop(procs: dict[str, subprocess.Popen]) -> None:
+    """Stop the processes this fixture started (each leads its own process group)."""
+    for proc in procs.values():
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + 20
+    for proc in procs.values():
+        try:
+            proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait(timeout=10)
+
+
+def _wait_until_ready(server: LiveAirflow, procs: dict[str, subprocess.Popen], deadline: float) -> None:
+    client = server.client(timeout=5.0)
+    try:
+        while True:
+            dead = {n: p.returncode for n, p in procs.items() if p.poll() is not None}
+            if dead:
+                raise RuntimeError(f"Airflow component(s) exited during start-up: {dead}")
+            try:
+                found = set(client.list_dag_ids())
+                if LIVE_DAG_IDS <= found:
+                    return
+            except LiveAirflowError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"Airflow not ready within {STARTUP_TIMEOUT:g} s "
+                    "(API up with all test DAGs parsed)"
+                )
+            time.sleep(0.5)
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def live_airflow(tmp_path_factory) -> LiveAirflow:
+    """A real Airflow 3 (api-server + scheduler + dag-processor) on 127.0.0.1."""
+    home = tmp_path_factory.mktemp("live-airflow-home")
+    (home / "passwords.json").write_text(json.dumps({USERNAME: PASSWORD}))
+    port = _free_port()
+    env = _airflow_env(home, port)
+    server = LiveAirflow(url=f"http://127.0.0.1:{port}", username=USERNAME, password=PASSWORD, home=home)
+    airflow = [sys.executable, "-m", "airflow"]
+    started = time.monotonic()
+    deadline = started + STARTUP_TIMEOUT
+
+    server.logs["db migrate"] = home / "db-migrate.log"
+    with open(server.logs["db migrate"], "w") as out:
+        migrate = subprocess.run(
+            [*airflow, "db", "migrate"], env=env, stdout=out, stderr=subprocess.STDOUT,
+            timeout=STARTUP_TIMEOUT, check=False,
+        )
+    if migrate.returncode != 0:
+        pytest.fail(f"`airflow db migrate` failed ({migrate.returncode}):\n{server.log_tails()}")
+
+    procs: dict[str, subprocess.Popen] = {}
+    commands = {
+        "api-server": [*airflow, "api-server", "--host", "127.0.0.1", "--port", str(port)],
+        "scheduler": [*airflow, "scheduler"],
+        "dag-processor": [*airflow, "dag-processor"],
+    }
+    try:
+        for name, cmd in commands.items():
+            server.logs[name] = home / f"{name}.log"
+            out = open(server.logs[name], "w")  # noqa: SIM115 - closed with the process
+            procs[name] = subprocess.Popen(
+                cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=home
+            )
+            out.close()
+        _wait_until_ready(server, procs, deadline)
+    except Exception as exc:
+        _stop(procs)
+        pytest.fail(f"Live Airflow did not start: {exc}\n{server.log_tails()}")
+    server.startup_seconds = time.monotonic() - started
+    print(f"\nlive Airflow ready at {server.url} in {server.startup_seconds:.1f} s")
+    try:
+        yield server
+    finally:
+        _stop(procs)
+
+
+@pytest.fixture()
+def client(live_airflow: LiveAirflow):
+    with live_airflow.client() as c:
+        yield c
+
+
+# --------------------------------------------------------------------- version and auth
+
+
+def test_detects_api_v2_and_server_version(client: AirflowClient):
+    """The client finds /api/v2 on Airflow 3 and reports the server's real version."""
+    from airflow import __version__ as installed
+
+    assert client.detect_version() == "v2"
+    assert client.api_prefix == "/api/v2"
+    assert client.airflow_version == installed
+
+
+def test_url_suffix_pins_api_version_and_env_supplies_credentials(live_airflow: LiveAirflow):
+    """AIRFLOW_API_URL with /api/v2 pins the version; username/password come from the env."""
+    environ = {
+        ENV_URL: f"{live_airflow.url}/api/v2/",
+        ENV_USERNAME: live_airflow.username,
+        ENV_PASSWORD: live_airflow.password,
+    }
+    with AirflowClient(environ=environ) as c:
+        assert c.base_url == live_airflow.url
+        assert c.api_version == "v2"
+        assert "interop_live_xcom" in c.list_dag_ids()
+
+
+def test_token_from_env_is_used_as_bearer(live_airflow: LiveAirflow):
+    """A JWT in AIRFLOW_API_TOKEN (got from /auth/token) authenticates without a password."""
+    token = httpx.post(
+        f"{live_airflow.url}/auth/token",
+        json={"username": live_airflow.username, "password": live_airflow.password},
+    ).json()["access_token"]
+    with AirflowClient(environ={ENV_URL: live_airflow.url, ENV_TOKEN: token}) as c:
+        assert c.get_dag("interop_live_xcom")["dag_id"] == "interop_live_xcom"
+        assert token not in repr(c)
+
+
+def test_missing_url_names_the_variable():
+    with pytest.raises(LiveAirflowError, match=ENV_URL):
+        AirflowClient(environ={})
+
+
+def test_secrets_never_in_logs_repr_or_errors(live_airflow: LiveAirflow, caplog):
+    """Passwords and tokens appear in no log record, repr or exception text."""
+    caplog.set_level(logging.DEBUG)
+    good = AirflowCredentials(username=live_airflow.username, password=live_airflow.password)
+    with AirflowClient(live_airflow.url, credentials=good) as c:
+        result = c.run("interop_live_xcom", conf={"n": 2}, xcom_task_ids=["double"], poll_interval=0.5)
+        login_token = c._login_token
+        texts = [repr(c), repr(good), str(result), json.dumps(result.to_dict())]
+    assert result.state == "success"
+    assert login_token
+
+    wrong_password = "wrong-" + os.urandom(6).hex()
+    bad = AirflowCredentials(username=live_airflow.username, password=wrong_password)
+    with AirflowClient(live_airflow.url, credentials=bad) as c, pytest.raises(AirflowAuthError) as bad_login:
+        c.get_dag("interop_live_xcom")
+    texts += [str(bad_login.value), repr(bad_login.value), str(bad_login.value.detail)]
+    assert bad_login.value.status_code == 401
+    assert live_airflow.username in str(bad_login.value)
+
+    bad_token = "not-a-jwt-" + os.urandom(6).hex()
+    with AirflowClient(live_airflow.url, credentials=AirflowCredentials(token=bad_token)) as c:
+        with pytest.raises(AirflowAuthError) as bad_bearer:
+            c.get_dag("interop_live_xcom")
+    texts += [str(bad_bearer.value), repr(bad_bearer.value)]
+
+    in_url = AirflowClient(f"http://{live_airflow.username}:{live_airflow.password}@127.0.0.1:9/")
+    texts.append(repr(in_url))
+    with pytest.raises(LiveAirflowError) as unreachable:
+        in_url.detect_version()
+    texts.append(str(unreachable.value))
+    in_url.close()
+
+    everything = "\n".join([caplog.text, *texts])
+    assert "Triggered DAG run" in caplog.text  # the client's own log records were captured
+    for secret in (live_airflow.password, wrong_password, bad_token, login_token):
+        assert secret not in everything
+
+
+# ------------------------------------------------------------------------------ runs
+
+
+@pytest.fixture(scope="module")
+def xcom_run(live_airflow: LiveAirflow):
+    """One run of the XCom DAG with conf and a logical date (shared by the tests below)."""
+    with live_airflow.client() as c:
+        return c.run(
+            "interop_live_xcom",
+            conf={"n": 21},
+            logical_date="2025-03-04T05:06:07Z",
+            xcom_task_ids=["produce", "double"],
+            poll_interval=0.5,
+        )
+
+
+@pytest.fixture(scope="module")
+def failed_run(live_airflow: LiveAirflow) -> DagRunFailedError:
+    """One run of the failing DAG (a failed run takes ~8 s in Airflow: shared by the tests)."""
+    with live_airflow.client() as c, pytest.raises(DagRunFailedError) as caught:
+        c.run("interop_live_fail", poll_interval=0.5, raise_on_failure=True)
+    return caught.value
+
+
+def test_run_returns_real_states_and_xcoms(client: AirflowClient, xcom_run):
+    """conf and logical_date reach the DAG; the XComs it pushed come back."""
+    result = xcom_run
+    assert result.state == "success"
+    assert result.prefect_state_name == "Completed"
+    assert result.task_states == {"produce": "success", "double": "success"}
+    assert result.conf == {"n": 21}
+    assert result.logical_date.startswith("2025-03-04T05:06:07")
+    produced = result.xcoms["produce"]
+    assert produced["return_value"] == {"n": 21, "logical_date": "2025-03-04T05:06:07+00:00"}
+    assert produced["extra"] == {"letters": ["a", "b"]}
+    assert result.xcoms["double"] == {"return_value": 42}
+    # The run as Airflow itself lists it.
+    runs = {r["dag_run_id"]: r for r in client.list_dag_runs("interop_live_xcom")}
+    assert runs[result.run_id]["state"] == "success"
+
+
+def test_xcom_keys_filter(client: AirflowClient, xcom_run):
+    run_id = xcom_run.run_id
+    assert client.xcoms("interop_live_xcom", run_id, "produce", keys=["extra"]) == {
+        "extra": {"letters": ["a", "b"]}
+    }
+    assert client.xcoms("interop_live_xcom", run_id, "double", keys=["extra"]) == {}
+
+
+def test_failed_run_maps_to_failed(failed_run: DagRunFailedError):
+    result = failed_run.result
+    assert "boom" in str(failed_run) and "interop_live_fail" in str(failed_run)
+    assert result.state == "failed"
+    assert result.task_states == {"boom": "failed"}
+    assert result.failed_tasks == ["boom"]
+    assert result.prefect_state_name == "Failed"
+    state = result.to_prefect_state()
+    assert state.is_failed() and state.name == "Failed"
+
+
+def test_failed_error_survives_pickling(failed_run: DagRunFailedError):
+    """Prefect persists a failed state's exception; the error and its result pickle."""
+    error = failed_run.result.to_prefect_state().data
+    assert isinstance(error, DagRunFailedError)
+    copy = pickle.loads(pickle.dumps(error))
+    assert str(copy) == str(error)
+    assert copy.result.failed_tasks == ["boom"]
+
+
+def test_paused_dag_fails_fast_without_unpause(client: AirflowClient):
+    """run() refuses a paused DAG before creating a run; wait() on a queued run of it fails
+    at once with DagPausedError (not after the timeout)."""
+    runs_before = len(client.list_dag_runs("interop_live_paused"))
+    with pytest.raises(DagPausedError, match="interop_live_paused.*paused.*unpause=True"):
+        client.run("interop_live_paused", timeout=300)
+    assert len(client.list_dag_runs("interop_live_paused")) == runs_before
+
+    queued = client.run("interop_live_paused", wait=False)
+    assert queued.state == "queued"
+    with pytest.raises(DagPausedError, match=queued.run_id.replace("+", r"\+")):
+        client.wait("interop_live_paused", queued.run_id, timeout=300)
+    assert client.get_dag("interop_live_paused")["is_paused"] is True
+    assert client.get_dag_run("interop_live_paused", queued.run_id)["state"] == "queued"
+
+
+def test_unpause_lets_a_paused_dag_run(client: AirflowClient):
+    assert client.get_dag("interop_live_unpause")["is_paused"] is True
+    result = client.run("interop_live_unpause", unpause=True, xcom_task_ids=["hello"], poll_interval=0.5)
+    assert result.state == "success"
+    assert result.xcoms == {"hello": {"return_value": "hello from interop_live_unpause"}}
+    assert client.get_dag("interop_live_unpause")["is_paused"] is False
+
+
+def test_timeout_raises_with_last_state(client: AirflowClient):
+    with pytest.raises(DagRunTimeoutError) as caught:
+        client.run("interop_live_xcom", timeout=0)
+    assert caught.value.last_state in ("queued", "running")
+    assert caught.value.run_id in str(caught.value)
+    # The run is left to go on in Airflow.
+    assert client.get_dag_run("interop_live_xcom", caught.value.run_id)["state"] in (
+        "queued",
+        "running",
+        "success",
+    )
+
+
+def test_unknown_dag_lists_dags_found(client: AirflowClient):
+    with pytest.raises(DagNotFoundError) as caught:
+        client.run("no_such_dag")
+    for dag_id in LIVE_DAG_IDS:
+        assert dag_id in str(caught.value)
+
+
+def test_unknown_xcom_task_lists_tasks(client: AirflowClient):
+    with pytest.raises(TaskNotFoundError, match=r"\['nope'\].*Found tasks: \['double', 'produce'\]"):
+        client.run("interop_live_xcom", xcom_task_ids=["nope"])
+
+
+# ---------------------------------------------------------------------- state mapping
+
+
+def test_every_airflow_state_maps_to_a_prefect_state():
+    """Each state Airflow defines (read from Airflow) has a Prefect state type and name."""
+    from airflow.utils.state import DagRunState, TaskInstanceState
+    from prefect.client.schemas.objects import StateType
+
+    for state in [*DagRunState, *TaskInstanceState, None]:
+        state_type, name = prefect_state_name(state.value if state is not None else None)
+        assert state_type in StateType.__members__
+        assert name
+    assert prefect_state_name("success") == ("COMPLETED", "Completed")
+    assert prefect_state_name("failed") == ("FAILED", "Failed")
+    assert prefect_state_name("skipped") == ("COMPLETED", "Skipped")
+    with pytest.raises(ValueError, match="Known states"):
+        prefect_state_name("exploded")
+    assert set(PREFECT_STATE_NAMES) >= {s.value for s in TaskInstanceState}
+
+
+
+# ---------------------------------------------------------------------- Prefect wrapper
+
+
+@pytest.mark.prefect
+def test_trigger_dag_run_inside_a_prefect_flow(live_airflow: LiveAirflow, prefect_server, monkeypatch):
+    """Success returns the result; a failed Airflow run fails the Prefect task run with
+    DagRunFailedError; a paused DAG fails it with DagPausedError."""
+    from prefect import flow
+
+    from shims.live import trigger_dag_run
+
+    monkeypatch.setenv(ENV_URL, live_airflow.url)
+    monkeypatch.setenv(ENV_USERNAME, live_airflow.username)
+    monkeypatch.setenv(ENV_PASSWORD, live_airflow.password)
+
+    @flow
+    def mixed(n: int) -> dict:
+        result = trigger_dag_run(
+            "interop_live_xcom", conf={"n": n}, xcom_task_ids=["double"], poll_interval=0.5
+        )
+        failed = trigger_dag_run("interop_live_fail", poll_interval=0.5, return_state=True)
+        paused = trigger_dag_run("interop_live_paused", return_state=True)
+        seen = {"result": result, "failed": (failed.type.value, failed.name), "paused": paused.type.value}
+        for name, state in (("failed_error", failed), ("paused_error", paused)):
+            try:
+                state.result()
+            except Exception as exc:  # the exception the Prefect state carries
+                seen[name] = exc
+        return seen
+
+    seen = mixed(5)
+    assert seen["result"].state == "success"
+    assert seen["result"].xcoms["double"]["return_value"] == 10
+    assert seen["failed"] == ("FAILED", "Failed")
+    assert isinstance(seen["failed_error"], DagRunFailedError)
+    assert seen["failed_error"].result.failed_tasks == ["boom"]
+    assert seen["paused"] == "FAILED"
+    assert isinstance(seen["paused_error"], DagPausedError)
+
+    # A flow that does not catch the error fails with it.
+    @flow
+    def strict():
+        return trigger_dag_run("interop_live_paused")
+
+    state = strict(return_state=True)
+    assert state.is_failed()
+    with pytest.raises(DagPausedError, match="interop_live_paused"):
+        state.result()

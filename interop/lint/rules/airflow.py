@@ -16,8 +16,9 @@ class AirflowImport(ScopedRule):
     """
     ## What it does
     Reports an `airflow` import in a flow file, unless every name it brings in is only
-    used the shim way: an operator class constructed as the first argument of
-    `shims.operator.run_operator(...)`. An Airflow import nothing uses is reported too,
+    used the shim way: in an operator constructed as the first argument of
+    `shims.operator.run_operator(...)` (or `airflow_task(...)`), the operator's class or
+    its arguments. An Airflow import nothing uses is reported too,
     and `--fix` removes it.
 
     ## Why is this bad?
@@ -85,6 +86,19 @@ def notify(upstream=None):
     from airflow.providers.http.operators.http import HttpOperator
 
     return run_operator(HttpOperator(task_id="notify", endpoint="/hook"), ctx=airflow_context(), upstream=upstream)
+"""
+        ),
+        Valid(
+            """
+from airflow.providers.standard.sensors.weekday import DayOfWeekSensor
+from airflow.providers.standard.utils.weekday import WeekDay
+from prefect import task
+from shims.operator import run_operator
+
+
+@task(name="monday")
+def monday(ctx, upstream_xcoms):
+    return run_operator(DayOfWeekSensor(task_id="monday", week_day=WeekDay.MONDAY), ctx=ctx, upstream=upstream_xcoms)
 """
         ),
     ]
@@ -229,7 +243,8 @@ def notify():
     def visit_Name(self, node: cst.Name) -> None:
         if self._in_import or id(node) in self._skip:
             return
-        self.uses.setdefault(node.value, []).append((node, id(node) in self._shim_ok))
+        shim_use = id(node) in self._shim_ok or self.shim_depth > 0  # the operator or its arguments
+        self.uses.setdefault(node.value, []).append((node, shim_use))
 
     def finish(self) -> None:
         for node, bound in self.imports:
@@ -726,8 +741,10 @@ class JinjaInString(ScopedRule):
     """
     ## What it does
     Reports a string literal holding a Jinja template (`{{ ... }}` or `{% ... %}`),
-    except in the arguments of `shims.runtime.render_template(...)` and of operators run
-    through `shims.operator.run_operator(...)`, which render them at run time. Docstrings
+    except where it is rendered at run time: in the arguments of
+    `shims.runtime.render_template(...)` and of operators run through
+    `shims.operator.run_operator(...)`, and when it is handed (directly or through a
+    variable) to a task parameter that the task passes to `render_template`. Docstrings
     are not reported.
 
     ## Why is this bad?
@@ -787,6 +804,33 @@ def export(ds: str):
     return f"export.sh {ds} {{literal braces}}"
 '''
         ),
+        Valid(
+            """
+import textwrap
+
+from prefect import flow, task
+from shims.runtime import airflow_context, render_template, run_bash
+
+
+@task(name="templated")
+def templated(bash_command, ctx):
+    return run_bash(render_template(bash_command, ctx))
+
+
+@flow(name="tutorial")
+def tutorial(logical_date=None):
+    ctx = airflow_context(logical_date)
+    command = textwrap.dedent(
+        \"\"\"
+        {% for i in range(3) %}
+            echo "{{ ds }}"
+        {% endfor %}
+        \"\"\"
+    )
+    first = templated.submit(command, ctx)
+    return templated.submit(bash_command="echo {{ ds }}", ctx=ctx, wait_for=[first])
+"""
+        ),
     ]
     INVALID = [
         Invalid(
@@ -817,12 +861,96 @@ def etl():
 """,
             line=12,
         ),
+        Invalid(
+            """
+from prefect import flow, task
+from shims.runtime import render_template
+
+
+@task
+def show(value, template, ctx):
+    print(value, render_template(template, ctx))
+
+
+@flow
+def etl(ctx):
+    label = "run {{ run_id }}"
+    show(label, "{{ ds }}", ctx)
+""",
+            line=13,
+        ),
     ]
 
     def __init__(self, context) -> None:  # type: ignore[no-untyped-def]
         super().__init__(context)
         self._docstrings: set[int] = set()
+        self._calls: list[cst.Call] = []
+        #: where the value being visited goes: ("task", function, parameter) or ("name", scope, variable)
+        self._dests: list[tuple[str, str, str] | None] = []
+        self._arg_values: dict[int, tuple[str, str, str] | None] = {}
+        self._candidates: list[tuple[cst.SimpleString, tuple[str, str, str] | None, str]] = []
+        self._rendered_params: set[tuple[str, str]] = set()
+        self._name_uses: dict[tuple[str, str], list[tuple[str, str, str] | None | str]] = {}
+        self._targets: set[int] = set()
 
+    # -- where values go ------------------------------------------------------------------
+    def _scope(self) -> str:
+        return str(id(self.functions[-1])) if self.functions else "<module>"
+
+    def visit_Call(self, node: cst.Call) -> None:
+        super().visit_Call(node)
+        self._calls.append(node)
+        if self.context.qualified(node.func) in names.RENDER_TEMPLATE and node.args and self.functions:
+            first = node.args[0].value
+            fn = self.functions[-1]
+            params = {p.name.value for p in (*fn.params.params, *fn.params.kwonly_params, *fn.params.posonly_params)}
+            if isinstance(first, cst.Name) and first.value in params:
+                self._rendered_params.add((fn.name.value, first.value))
+        found = self.context.called_task(node)
+        if found is not None:
+            fn_name = found[0]
+            td = self.context.tasks.get(fn_name) or self.context.flows.get(fn_name)
+            positional = [p.name.value for p in (*td.node.params.posonly_params, *td.node.params.params)] if td else []
+            index = 0
+            for arg in node.args:
+                if arg.keyword is not None:
+                    self._arg_values[id(arg.value)] = ("task", fn_name, arg.keyword.value)
+                elif arg.star == "":
+                    key = positional[index] if index < len(positional) else f"#{index}"
+                    self._arg_values[id(arg.value)] = ("task", fn_name, key)
+                    index += 1
+
+    def leave_Call(self, original_node: cst.Call) -> None:
+        super().leave_Call(original_node)
+        self._calls.pop()
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        self._dests.append(self._arg_values.get(id(node.value)))
+
+    def leave_Arg(self, original_node: cst.Arg) -> None:
+        self._dests.pop()
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        dest = None
+        if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            dest = ("name", self._scope(), node.targets[0].target.value)
+            self._targets.add(id(node.targets[0].target))
+        self._dests.append(dest)
+
+    def leave_Assign(self, original_node: cst.Assign) -> None:
+        self._dests.pop()
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if id(node) in self._targets:
+            return
+        use: tuple[str, str, str] | None | str = None
+        if self.render_depth or self.shim_depth:
+            use = "rendered"
+        elif id(node) in self._arg_values:
+            use = self._arg_values[id(node)]
+        self._name_uses.setdefault((self._scope(), node.value), []).append(use)
+
+    # -- strings ------------------------------------------------------------------------------
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
         for small in node.body:
             if isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)):
@@ -843,6 +971,22 @@ def etl():
         m = JINJA.search(value)
         if m:
             shown = m.group(0) if len(m.group(0)) <= 40 else m.group(0)[:37] + "..."
+            dest = next((d for d in reversed(self._dests) if d is not None), None)
+            self._candidates.append((node, dest, shown))
+
+    def _rendered(self, dest: tuple[str, str, str] | None | str) -> bool:
+        if dest == "rendered":
+            return True
+        return isinstance(dest, tuple) and dest[0] == "task" and (dest[1], dest[2]) in self._rendered_params
+
+    def finish(self) -> None:
+        for node, dest, shown in self._candidates:
+            if dest is not None and dest[0] == "task" and self._rendered(dest):
+                continue
+            if dest is not None and dest[0] == "name":
+                uses = self._name_uses.get((dest[1], dest[2]), [])
+                if uses and all(self._rendered(u) for u in uses):
+                    continue
             self.report(node, f"Jinja template `{shown}` in a string: nothing renders it in a Prefect flow; pass the value in, or use shims.runtime.render_template")
 
 

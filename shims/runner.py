@@ -366,6 +366,7 @@ class DagRunner:
         )
         self.instances: dict[str, list[TaskInstanceResult]] = {}
         self.mapped: dict[str, bool] = {}
+        self.started: datetime | None = datetime.now(timezone.utc)
 
     # ------------------------------------------------------------------ order
     def task_order(self) -> list[str]:
@@ -388,14 +389,20 @@ class DagRunner:
         """Run every task once its upstream tasks are finished; return the run's result."""
         from shims.comms import bound
 
-        started = datetime.now(timezone.utc)
+        self.started = datetime.now(timezone.utc)
         with bound(self.supervisor):
             for task_id in self.task_order():
                 self._run_task(self.dag.task_dict[task_id])
+        return self.result()
+
+    def result(self) -> DagRunResult:
+        """The run's result so far (tasks not run yet have state ``none``)."""
         tasks = {
             task_id: TaskResult(
                 task_id=task_id,
-                state=_summary_state(self.instances.get(task_id, []), self.mapped.get(task_id, False)),
+                state=_summary_state(self.instances.get(task_id, []), self.mapped.get(task_id, False))
+                if task_id in self.mapped
+                else "none",
                 instances=self.instances.get(task_id, []),
                 mapped=self.mapped.get(task_id, False),
             )
@@ -407,7 +414,7 @@ class DagRunner:
             logical_date=self.logical_date,
             state=self._dag_run_state(tasks),
             tasks=tasks,
-            start_date=started,
+            start_date=self.started,
             end_date=datetime.now(timezone.utc),
         )
 

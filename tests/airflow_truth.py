@@ -350,6 +350,7 @@ SAMPLES: list[Sample] = [
     Sample("multi_dag.py", "inventory_alerts"),
     Sample("empty_join.py", "attribution_empty_join"),
     Sample("xcomarg_output.py", "web_digest_xcomarg"),
+    Sample("bash_templating.py", "market_data_bash"),
 ]
 
 def sample_truths() -> dict[str, dict]:

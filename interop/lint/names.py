@@ -35,7 +35,7 @@ DAG_CONSTRUCTORS = frozenset(
 )
 
 #: Module path segments that hold operator and sensor classes.
-OPERATOR_MODULE_PARTS = ("operators", "sensors", "providers")
+OPERATOR_MODULE_PARTS = ("operators", "sensors")
 
 #: ``get_current_context`` under the names it is importable as.
 GET_CURRENT_CONTEXT = frozenset(

@@ -18,7 +18,7 @@ class AirflowImport(ScopedRule):
     Reports an `airflow` import in a flow file, unless every name it brings in is only
     used the shim way: in an operator constructed as the first argument of
     `shims.operator.run_operator(...)` (or `airflow_task(...)`), the operator's class or
-    its arguments. An Airflow import nothing uses is reported too,
+    its arguments, or in a custom operator class of the file that is only used that way. An Airflow import nothing uses is reported too,
     and `--fix` removes it.
 
     ## Why is this bad?
@@ -91,14 +91,25 @@ def notify(upstream=None):
         Valid(
             """
 from airflow.providers.standard.sensors.weekday import DayOfWeekSensor
+from airflow.sdk import BaseOperator, Context
 from airflow.providers.standard.utils.weekday import WeekDay
 from prefect import task
 from shims.operator import run_operator
 
 
+class PrintOperator(BaseOperator):
+    def execute(self, context: Context):
+        print(context["ds"])
+
+
 @task(name="monday")
 def monday(ctx, upstream_xcoms):
     return run_operator(DayOfWeekSensor(task_id="monday", week_day=WeekDay.MONDAY), ctx=ctx, upstream=upstream_xcoms)
+
+
+@task(name="show")
+def show(ctx):
+    return run_operator(PrintOperator(task_id="show"), ctx=ctx)
 """
         ),
     ]
@@ -178,7 +189,9 @@ def notify():
         super().__init__(context)
         #: (import node, {local name: qualified name})
         self.imports: list[tuple[cst.Import | cst.ImportFrom, dict[str, str]]] = []
-        self.uses: dict[str, list[tuple[cst.Name, bool]]] = {}  # local name -> [(use, is shim use)]
+        #: local name -> [(use, is shim use, enclosing classes)]
+        self.uses: dict[str, list[tuple[cst.Name, bool, tuple[str, ...]]]] = {}
+        self._classes: list[str] = []
         self._skip: set[int] = set()
         self._shim_ok: set[int] = set()
         self._in_import = 0
@@ -244,17 +257,34 @@ def notify():
         if self._in_import or id(node) in self._skip:
             return
         shim_use = id(node) in self._shim_ok or self.shim_depth > 0  # the operator or its arguments
-        self.uses.setdefault(node.value, []).append((node, shim_use))
+        self.uses.setdefault(node.value, []).append((node, shim_use, tuple(self._classes)))
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._skip.add(id(node.name))
+        self._classes.append(node.name.value)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self._classes.pop()
+
+    def _shim_classes(self) -> set[str]:
+        """Classes of the file (custom operators) used only as shimmed operators."""
+        defined = {c for uses in self.uses.values() for _, _, classes in uses for c in classes}
+        return {c for c in defined if self.uses.get(c) and all(shim for _, shim, _ in self.uses[c])}
 
     def finish(self) -> None:
+        shim_classes = self._shim_classes()
+
+        def is_shim(use: tuple[cst.Name, bool, tuple[str, ...]]) -> bool:
+            return use[1] or any(c in shim_classes for c in use[2])
+
         for node, bound in self.imports:
-            outside = [local for local in bound if any(not shim for _, shim in self.uses.get(local, []))]
+            outside = [local for local in bound if any(not is_shim(u) for u in self.uses.get(local, []))]
             unused = [local for local in bound if local != "*" and not self.uses.get(local)]
             if "*" in bound:
                 self.report(node, f"Airflow import left in a flow file: `{bound['*']}`")
             elif outside:
                 shown = ", ".join(f"`{bound[n]}`" for n in outside)
-                uses = [use for n in outside for use, shim in self.uses[n] if not shim]
+                uses = [u[0] for n in outside for u in self.uses[n] if not is_shim(u)]
                 self.report(node, f"Airflow import left in a flow file: {shown} used outside the operator shim", related=uses)
             elif unused:
                 shown = ", ".join(f"`{bound[n]}`" for n in unused)

@@ -131,6 +131,12 @@ class InMemorySupervisor:
         self.deferred: Any = None
         #: mapped length announced when a task pushed a list for a mapped downstream
         self.mapped_lengths: dict[str, int] = {}
+        #: task instance id -> (task_id, map_index), registered by the runner for each try
+        self.ti_keys: dict[Any, tuple[str, int]] = {}
+        #: Airflow's task state store, kept across tries: (task_id, map_index, key) -> value
+        self.task_store: dict[tuple[str, int, str], Any] = {}
+        #: Airflow's asset state store: (asset name or uri, key) -> value
+        self.asset_store: dict[tuple[str, str], Any] = {}
 
     # ------------------------------------------------------------------ the comms API
     def send(self, msg: Any = None, **kwargs: Any) -> Any:  # noqa: C901 - one dispatch table
@@ -184,6 +190,10 @@ class InMemorySupervisor:
             if msg.conn_id in self.connections:
                 return c.ConnectionResult(conn_id=msg.conn_id, **self.connections[msg.conn_id])
             return c.ErrorResponse(error=ErrorType.CONNECTION_NOT_FOUND, detail={"conn_id": msg.conn_id})
+        if isinstance(msg, (c.GetTaskStateStore, c.SetTaskStateStore, c.DeleteTaskStateStore, c.ClearTaskStateStore)):
+            return self._task_store(msg)
+        if type(msg).__name__.endswith(("AssetStateStoreByName", "AssetStateStoreByUri")):
+            return self._asset_store(msg)
         if isinstance(msg, c.SkipDownstreamTasks):
             for item in msg.tasks:
                 if isinstance(item, (tuple, list)):
@@ -240,6 +250,45 @@ class InMemorySupervisor:
             f"interop's in-process runner cannot answer {name}: it needs a live Airflow API server "
             f"(dag {self.dag_id!r}, run {self.run_id!r})"
         )
+
+    def _task_store(self, msg: Any) -> Any:
+        from airflow.sdk.exceptions import ErrorType
+        from airflow.sdk.execution_time import comms as c
+
+        task_id, map_index = self.ti_keys.get(msg.ti_id, (str(msg.ti_id), -1))
+        if isinstance(msg, c.GetTaskStateStore):
+            k = (task_id, map_index, msg.key)
+            if k not in self.task_store:
+                return c.ErrorResponse(error=ErrorType.TASK_STORE_NOT_FOUND, detail={"key": msg.key})
+            return c.TaskStateStoreResult(value=self.task_store[k])
+        if isinstance(msg, c.SetTaskStateStore):
+            self.task_store[(task_id, map_index, msg.key)] = msg.value
+        elif isinstance(msg, c.DeleteTaskStateStore):
+            self.task_store.pop((task_id, map_index, msg.key), None)
+        else:
+            for k in [k for k in self.task_store if k[:2] == (task_id, map_index)]:
+                del self.task_store[k]
+        return c.OKResponse(ok=True)
+
+    def _asset_store(self, msg: Any) -> Any:
+        from airflow.sdk.exceptions import ErrorType
+        from airflow.sdk.execution_time import comms as c
+
+        asset = getattr(msg, "name", None) or getattr(msg, "uri", None)
+        kind = type(msg).__name__
+        if kind.startswith("Get"):
+            k = (asset, msg.key)
+            if k not in self.asset_store:
+                return c.ErrorResponse(error=ErrorType.ASSET_STORE_NOT_FOUND, detail={"key": msg.key})
+            return c.AssetStateStoreResult(value=self.asset_store[k])
+        if kind.startswith("Set"):
+            self.asset_store[(asset, msg.key)] = msg.value
+        elif kind.startswith("Delete"):
+            self.asset_store.pop((asset, msg.key), None)
+        else:
+            for k in [k for k in self.asset_store if k[0] == asset]:
+                del self.asset_store[k]
+        return c.OKResponse(ok=True)
 
     def _count(self, msg: Any) -> int:
         count = 0

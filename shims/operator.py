@@ -144,6 +144,7 @@ def run_operator(
     # Retries belong to the caller (Prefect's task retries): one try here.
     ti = make_task_instance(op, dag_run, try_number=1)
     ti._ti_context_from_server.should_retry = False
+    supervisor.ti_keys[ti.id] = (op.task_id, -1)
     with bound(supervisor), TaskLogCapture(op.task_id) as capture:
         context = ti.get_template_context()
         state, _msg, error = task_runner.run(ti, context, capture.logger)

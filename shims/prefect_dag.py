@@ -113,6 +113,32 @@ def _logical_date(value: Any) -> Any:
     return coerce_logical_date(None)
 
 
+def _finished(state: Any) -> Any:
+    """A Prefect future for a task run that already ended in ``state``.
+
+    Passing the future (not the state) as ``wait_for`` records exactly that edge: Prefect looks
+    inside a ``State`` and would also link any earlier task whose result happens to be the same
+    (interned) object, such as the string ``"1"``.
+    """
+    from prefect.futures import PrefectTaskRunFuture
+
+    class _FinishedTaskRun(PrefectTaskRunFuture):
+        def __init__(self, final: Any) -> None:
+            super().__init__(task_run_id=final.state_details.task_run_id)
+            self._final_state = final
+
+        def wait(self, timeout: float | None = None) -> None:
+            return None
+
+        def result(self, timeout: float | None = None, raise_on_failure: bool = True) -> Any:
+            return self._final_state.result(raise_on_failure=raise_on_failure)
+
+        def add_done_callback(self, fn: Any) -> None:
+            fn(self)
+
+    return _FinishedTaskRun(state)
+
+
 def _run_in_flow(
     dag: Any,
     logical_date: str,
@@ -163,7 +189,7 @@ def _run_in_flow(
             retries=0,
             cache_policy=NO_CACHE,
         )
-        upstream = [allow_failure(states[u]) for u in sorted(task_def.upstream_task_ids) if u in states]
+        upstream = [allow_failure(_finished(states[u])) for u in sorted(task_def.upstream_task_ids) if u in states]
         states[task_id] = prefect_task(task_id, wait_for=upstream, return_state=True)
 
     result = runner.result()

@@ -526,6 +526,7 @@ class DagRunner:
             ti = make_task_instance(
                 task, self.dag_run, map_index=map_index, try_number=try_number, task_reschedule_count=reschedules
             )
+            self.supervisor.ti_keys[ti.id] = (task.task_id, map_index)
             with TaskLogCapture(task.task_id, echo=self.echo) as capture:
                 try:
                     context = self._context(ti, task)

@@ -15,6 +15,7 @@ import pytest
 
 from conftest import SAMPLE_DAGS, airflow_example_dag_files
 from interop.lint import lint_source
+from interop.lint.rules import RULES_BY_CODE
 
 #: Converter marker codes that may stay in a converted flow: each is a construct the
 #: converter leaves for a person on purpose, with a marker above the statement.
@@ -72,3 +73,28 @@ def test_corpus_is_mostly_flows() -> None:
     assert len(airflow_example_dag_files()) >= 60
     assert len(list(SAMPLE_DAGS.glob("*.py"))) >= 10
     assert len(NOT_CONVERTED) <= 4
+
+
+def test_lost_retries_and_timeout_found_in_a_real_converted_flow_and_fixed() -> None:
+    """IXL402 on sample_dags/retries_timeouts.py: drop options the converter wrote, lint with
+    the conversion report, and let --fix put back what the DAG had."""
+    result = _convert(SAMPLE_DAGS / "retries_timeouts.py")
+    report = {"files": [result.report()], "summary": {}}
+    options = {t["task_id"]: t["options"] for d in report["files"][0]["dags"] for t in d["tasks"]}
+    assert options["fetch_invoices"]["retries"] == 5 and options["sync_ledger"]["timeout_seconds"] == 90
+    edited = result.output.replace("@task(name='fetch_invoices', retries=5, retry_delay_seconds=[10, 20, 40, 80, 160], ", "@task(name='fetch_invoices', ")
+    edited = edited.replace("@task(name='sync_ledger', retries=3, retry_delay_seconds=30, timeout_seconds=90, ", "@task(name='sync_ledger', retries=1, retry_delay_seconds=30, ")
+    assert edited.count("@task(") == result.output.count("@task(") and edited != result.output
+
+    only = [RULES_BY_CODE["IXL402"]]
+    lint = lint_source(edited, "retries_timeouts.py", rules=only, report=report)
+    assert [(f.code, f.message) for f in lint.findings] == [
+        ("IXL402", "task `fetch_invoices` lost what its DAG task had: retries=5, retry_delay_seconds=[10, 20, 40, 80, 160] (from the conversion report)"),
+        ("IXL402", "task `sync_ledger` lost what its DAG task had: retries=3, timeout_seconds=90 (from the conversion report)"),
+    ]
+    fixed = lint_source(edited, "retries_timeouts.py", rules=only, report=report, fix=True)
+    assert fixed.findings == []
+    assert "@task(name='fetch_invoices', timeout_seconds=300, on_failure=[airflow_callback(page_oncall)], retries=5, retry_delay_seconds=[10, 20, 40, 80, 160])" in fixed.fixed_source
+    assert "@task(name='sync_ledger', retries=3, retry_delay_seconds=30, on_failure=[airflow_callback(page_oncall)], timeout_seconds=90)" in fixed.fixed_source
+    # the unedited conversion keeps everything: nothing to report
+    assert lint_source(result.output, "retries_timeouts.py", rules=only, report=report).findings == []

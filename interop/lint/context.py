@@ -84,6 +84,8 @@ class FileContext:
         self.tasks: dict[str, TaskDef] = {}
         #: Prefect flows by function name
         self.flows: dict[str, TaskDef] = {}
+        #: functions handed to ``shims.runtime.airflow_callback(...)`` in a decorator
+        self.callbacks: set[str] = set()
         self._scan(module.body, top=True)
 
     # -- name resolution -------------------------------------------------------------
@@ -181,7 +183,22 @@ class FileContext:
             return "flow"
         return None
 
+    def _add_callbacks(self, expr: cst.BaseExpression) -> None:
+        if isinstance(expr, (cst.List, cst.Tuple)):
+            for el in expr.elements:
+                self._add_callbacks(el.value)
+        elif isinstance(expr, cst.Call):
+            if self.qualified(expr.func) in names.AIRFLOW_CALLBACK:
+                if expr.args and isinstance(expr.args[0].value, cst.Name):
+                    self.callbacks.add(expr.args[0].value.value)
+                return
+            for arg in expr.args:
+                self._add_callbacks(arg.value)
+
     def _add_function(self, fn: cst.FunctionDef) -> None:
+        for deco in fn.decorators:
+            if isinstance(deco.decorator, cst.Call):
+                self._add_callbacks(deco.decorator)
         for deco in fn.decorators:
             kind = self._decorator_kind(deco)
             if kind is None:

@@ -20,6 +20,11 @@ TASK_FACTORIES = frozenset({"shims.operator.airflow_task", "shims.airflow_task"}
 #: Runtime helpers whose string arguments are Jinja templates rendered at run time.
 RENDER_TEMPLATE = frozenset({"shims.runtime.render_template", "shims.render_template"})
 
+#: The shim that turns an Airflow ``on_*_callback(context)`` into a Prefect state hook.
+AIRFLOW_CALLBACK = frozenset({"shims.runtime.airflow_callback", "shims.airflow_callback"})
+#: The context keys that shim hands the callback (see ``shims.runtime.airflow_callback``).
+CALLBACK_CONTEXT_KEYS = frozenset({"task_instance", "ti", "exception", "prefect_task", "prefect_task_run", "state"})
+
 #: The ways to build an Airflow DAG object.
 DAG_CONSTRUCTORS = frozenset(
     {

@@ -623,6 +623,10 @@ class AirflowContextAccess(ScopedRule):
     ## What it does
     Reports reads of the Airflow task context: `get_current_context()`, `context["ds"]`
     or `kwargs["ti"]` (any context key), and attribute access on `ti` / `task_instance`.
+    Code in an operator run through `run_operator(...)` is not reported. A callback handed
+    to `shims.runtime.airflow_callback(...)` gets a small context from the shim
+    (`task_instance`, `ti`, `exception`, `prefect_task`, `prefect_task_run`, `state`): only
+    other keys are reported there.
 
     ## Why is this bad?
     Prefect does not inject an Airflow context into tasks. Code that reads it fails at
@@ -679,6 +683,21 @@ def legacy(upstream=None):
     return run_operator(PythonOperator(task_id="legacy", python_callable=lambda ti: ti.try_number), ctx=airflow_context(), upstream=upstream)
 """
         ),
+        Valid(
+            """
+from prefect import task
+from shims.runtime import airflow_callback
+
+
+def page_oncall(context):
+    print("failed:", context["task_instance"].task_id, context["exception"])
+
+
+@task(name="load", on_failure=[airflow_callback(page_oncall)])
+def load():
+    return 1
+"""
+        ),
     ]
     INVALID = [
         Invalid(
@@ -726,6 +745,22 @@ def stamp(**kw):
 """,
             line=7,
         ),
+        Invalid(
+            """
+from prefect import task
+from shims.runtime import airflow_callback
+
+
+def record_success(context):
+    print("done for", context["ds"])
+
+
+@task(name="load", on_completion=[airflow_callback(record_success)])
+def load():
+    return 1
+""",
+            line=7,
+        ),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -747,7 +782,19 @@ def stamp(**kw):
             return
         holder = node.value.value
         if holder in names.CONTEXT_PARAM_NAMES or holder in self._star_kwargs():
-            self.report(node, f'Airflow context read `{holder}["{key}"]`: Prefect injects no context; pass `{key}` in as a parameter')
+            callback = self._callback()
+            if callback is None:
+                self.report(node, f'Airflow context read `{holder}["{key}"]`: Prefect injects no context; pass `{key}` in as a parameter')
+            elif key not in names.CALLBACK_CONTEXT_KEYS:
+                keys = ", ".join(sorted(names.CALLBACK_CONTEXT_KEYS))
+                self.report(node, f'callback `{callback}` reads `{holder}["{key}"]`, but shims.runtime.airflow_callback hands it only: {keys}')
+
+    def _callback(self) -> str | None:
+        """The enclosing function when it is an Airflow callback run through the callback shim."""
+        for fn in self.functions:
+            if fn.name.value in self.context.callbacks:
+                return fn.name.value
+        return None
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if self.shim_depth or not isinstance(node.value, cst.Name):

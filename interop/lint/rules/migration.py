@@ -337,7 +337,7 @@ def etl():
                 self._check(task_def, options)
 
     def _check(self, task_def: TaskDef, options: dict[str, Any]) -> None:
-        wanted: dict[str, float] = {}
+        wanted: dict[str, Any] = {}
         retries = options.get("retries")
         if isinstance(retries, int) and retries > 0:
             have = _literal_number(task_def.kwargs.get("retries"))
@@ -346,7 +346,7 @@ def etl():
             if have is None or have < retries:
                 wanted["retries"] = retries
             delay = options.get("retry_delay_seconds")
-            if isinstance(delay, (int, float)) and "retry_delay_seconds" not in task_def.kwargs:
+            if _is_delay(delay) and "retry_delay_seconds" not in task_def.kwargs:
                 wanted["retry_delay_seconds"] = delay
         timeout = options.get("timeout_seconds")
         if isinstance(timeout, (int, float)) and "timeout_seconds" not in task_def.kwargs:
@@ -355,7 +355,7 @@ def etl():
             return
         if task_def.synthetic:
             return  # `t = task(f)`: no decorator to point at or fix
-        lost = ", ".join(f"{k}={_number(v).value}" for k, v in wanted.items())
+        lost = ", ".join(f"{k}={cst.Module([]).code_for_node(_value(v))}" for k, v in wanted.items())
         label = task_def.name or task_def.function
         deco = task_def.decorator
         replacement = _with_options(deco, wanted)
@@ -375,13 +375,33 @@ def _literal_number(arg: cst.Arg | None) -> float | None:
     return None
 
 
+def _is_delay(value: Any) -> bool:
+    """A retry delay as the report gives it: seconds, or a non-empty list of seconds."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    return isinstance(value, list) and bool(value) and all(_is_delay(v) and not isinstance(v, list) for v in value)
+
+
 def _number(value: float) -> cst.Integer | cst.Float:
     if float(value).is_integer():
         return cst.Integer(str(int(value)))
     return cst.Float(repr(float(value)))
 
 
-def _with_options(deco: cst.Decorator, wanted: dict[str, float]) -> cst.Decorator:
+def _value(value: Any) -> cst.BaseExpression:
+    """A literal for a number or a list of numbers."""
+    if isinstance(value, list):
+        elements = [
+            cst.Element(_number(v), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")) if i < len(value) - 1 else cst.MaybeSentinel.DEFAULT)
+            for i, v in enumerate(value)
+        ]
+        return cst.List(elements)
+    return _number(value)
+
+
+def _with_options(deco: cst.Decorator, wanted: dict[str, Any]) -> cst.Decorator:
     """``deco`` with ``wanted`` keyword arguments set (replacing smaller values)."""
     expr = deco.decorator
     call = expr if isinstance(expr, cst.Call) else cst.Call(func=expr)
@@ -389,12 +409,12 @@ def _with_options(deco: cst.Decorator, wanted: dict[str, float]) -> cst.Decorato
     for key, value in wanted.items():
         new_arg = cst.Arg(
             keyword=cst.Name(key),
-            value=_number(value),
+            value=_value(value),
             equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")),
         )
         for i, arg in enumerate(args):
             if arg.keyword is not None and arg.keyword.value == key:
-                args[i] = arg.with_changes(value=_number(value))
+                args[i] = arg.with_changes(value=_value(value))
                 break
         else:
             if args:

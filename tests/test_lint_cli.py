@@ -379,3 +379,41 @@ def test_every_format_keeps_the_exit_codes(tmp_path: Path, fmt: str) -> None:
     assert run_cli("--format", fmt, str(clean))[0] == 0
     assert run_cli("--format", fmt, str(flow))[0] == 1
     assert run_cli("--format", fmt, str(flow), str(broken))[0] == 2
+
+
+def test_nothing_is_reported_inside_a_custom_operator_run_only_through_the_shim() -> None:
+    source = textwrap.dedent(
+        """\
+        from datetime import datetime
+
+        from airflow.sdk import BaseOperator
+        from prefect import flow, task
+        from shims.operator import run_operator
+
+
+        class StampOperator(BaseOperator):
+            template_fields = ("day",)
+
+            def __init__(self, day="{{ ds }}", **kwargs):
+                super().__init__(**kwargs)
+                self.day = day
+
+            def execute(self, context):
+                context["ti"].xcom_push(key="at", value=datetime.now().date().isoformat())
+                return self.day
+
+
+        @task(name="stamp")
+        def stamp(ctx):
+            return run_operator(StampOperator(task_id="stamp"), ctx=ctx)
+
+
+        @flow(name="etl")
+        def etl(ctx):
+            return stamp(ctx)
+        """
+    )
+    assert lint_source(source, "etl.py").findings == []
+    # used outside the shim as well: it is ordinary flow code again
+    direct = source.replace("    return stamp(ctx)\n", "    return stamp(ctx), StampOperator(task_id='x').execute({})\n")
+    assert {f.code for f in lint_source(direct, "etl.py").findings} == {"IXL101", "IXL103", "IXL104", "IXL105", "IXL106", "IXL301"}

@@ -21,6 +21,7 @@ from interop.lint.comments import Suppressions, extract_comments
 from interop.lint.config import ConfigError, LintConfig, find_config
 from interop.lint.context import FileContext, ReportIndex, iter_statements
 from interop.lint.rule import LintRule, Report
+from interop.lint.rules._base import ShimClassIndex
 
 #: The code of the rule that reports converter markers.
 MARKER_CODE = "IXL401"
@@ -150,13 +151,15 @@ def lint_source(
         result.error = LintError(path, 1, 1, f"cannot parse: {exc}")
         return result
 
-    reports, suppressions = _run_rules(module, source, path, rule_classes, report)
+    reports, suppressions, shim_classes = _run_rules(module, source, path, rule_classes, report)
     positions = _positions(module) if reports else None
+    shim_spans = [(positions[c].start.line, positions[c].end.line) for c in shim_classes] if positions else []
     kept: list[tuple[Report, int, int]] = []
     for r in reports:
         line, col = _start(r, positions)
-        if not suppressions.suppresses(line, r.code):
-            kept.append((r, line, col))
+        if suppressions.suppresses(line, r.code) or any(a <= line <= b for a, b in shim_spans):
+            continue
+        kept.append((r, line, col))
     kept = _fold_into_markers(module, kept, positions)
     if fix:
         replacements = {id(r.node): r.replacement for r, _, _ in kept if r.replacement is not None and r.node is not None}
@@ -191,21 +194,23 @@ def _run_rules(
     path: str,
     rule_classes: list[type[LintRule]],
     report: ReportIndex | None,
-) -> tuple[list[Report], Suppressions]:
+) -> tuple[list[Report], Suppressions, list[cst.ClassDef]]:
     context = FileContext(path, source, module, report)
+    index = ShimClassIndex(context)
     instances = [cls(context) for cls in rule_classes]
     deps = set().union(*(r.get_inherited_dependencies() for r in instances)) if instances else set()
+    visitors = [*instances, index]
     if deps:
-        MetadataWrapper(module, unsafe_skip_copy=True).visit_batched(instances)
-    elif instances:
-        cst.visit_batched(module, instances)
+        MetadataWrapper(module, unsafe_skip_copy=True).visit_batched(visitors)
+    else:
+        cst.visit_batched(module, visitors)
     comments = extract_comments(source)
     for rule in instances:
         if comments:
             rule.check_comments(comments)
         rule.finish()
     reports = [r for rule in instances for r in rule.reports]
-    return reports, Suppressions.from_comments(comments)
+    return reports, Suppressions.from_comments(comments), index.shim_classes
 
 
 def _positions(module: cst.Module) -> Any:

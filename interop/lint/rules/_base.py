@@ -96,3 +96,41 @@ class ScopedRule(LintRule):
             ):
                 return True
         return False
+
+
+class ShimClassIndex(ScopedRule):
+    """Not a rule: finds the file's custom Airflow operator classes used only through the shim.
+
+    A class of the flow file that derives from an Airflow class (a custom operator) and is
+    only ever constructed as the operator of ``run_operator(...)``/``airflow_task(...)`` is
+    Airflow-side code that the shim runs with a real Airflow context: no rule reports
+    inside it. The engine runs this visitor with the rules and drops reports inside the
+    classes in :attr:`shim_classes`.
+    """
+
+    CODE = ""
+
+    def __init__(self, context) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(context)
+        self.classes: dict[str, cst.ClassDef] = {}
+        self._uses: dict[str, list[bool]] = {}
+        self._skip: set[int] = set()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._skip.add(id(node.name))
+        for base in node.bases:
+            qual = self.context.qualified(base.value)
+            if names.is_airflow(qual) or (isinstance(base.value, cst.Name) and base.value.value in self.classes):
+                self.classes[node.name.value] = node
+                return
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        self._skip.add(id(node.attr))
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if id(node) not in self._skip:
+            self._uses.setdefault(node.value, []).append(self.shim_depth > 0)
+
+    @property
+    def shim_classes(self) -> list[cst.ClassDef]:
+        return [c for name, c in self.classes.items() if self._uses.get(name) and all(self._uses[name])]

@@ -428,8 +428,9 @@ dag = AirflowDAG(dag_id="etl")
 class AirflowOperatorOutsideShim(ScopedRule):
     """
     ## What it does
-    Reports an Airflow operator or sensor constructed anywhere but as the operator
-    argument of `shims.operator.run_operator(...)`.
+    Reports an Airflow operator or sensor (or one of the file's own operator classes)
+    constructed, or mapped with `.partial(...)`, anywhere but as the operator argument of
+    `shims.operator.run_operator(...)` (or `airflow_task(...)`).
 
     ## Why is this bad?
     An operator constructed in a flow does nothing: nobody schedules it, so its work
@@ -514,16 +515,56 @@ op = Http(task_id="notify", endpoint="/hook")
 """,
             line=4,
         ),
+        Invalid(
+            """
+from airflow.sdk import BaseOperator
+from prefect import flow
+
+
+class AddOneOperator(BaseOperator):
+    def execute(self, context):
+        return 1
+
+
+@flow
+def etl():
+    added = AddOneOperator.partial(task_id="add_one").expand(value=[1, 2, 3])
+""",
+            line=13,
+        ),
     ]
+
+    def __init__(self, context) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(context)
+        #: the file's own operator classes (derived from an Airflow operator)
+        self._local_operators: set[str] = set()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        for base in node.bases:
+            qual = self.context.qualified(base.value)
+            if self._is_operator(qual) or qual in self._local_operators:
+                self._local_operators.add(node.name.value)
+                return
+
+    @staticmethod
+    def _is_operator(qual: str | None) -> bool:
+        return names.is_airflow_operator(qual) or (
+            names.is_airflow(qual) and (qual or "").rsplit(".", 1)[-1] in ("BaseOperator", "BaseSensorOperator")
+        )
 
     def visit_Call(self, node: cst.Call) -> None:
         is_shim_arg = False
         if self.shim_depth and self._shim_calls and self._shim_calls[-1] == "shim":
             is_shim_arg = True  # directly inside run_operator(...)'s arguments
         super().visit_Call(node)
-        qual = self.context.qualified(node.func)
-        if names.is_airflow_operator(qual) and not is_shim_arg:
-            self.report(node, f"Airflow operator `{dotted_name(node.func)}` constructed outside the operator shim: it never runs")
+        func = node.func
+        how = ""
+        if isinstance(func, cst.Attribute) and func.attr.value == "partial":
+            func, how = func.value, ".partial"  # Operator.partial(...).expand(...): a mapped operator
+        qual = self.context.qualified(func)
+        is_op = (self._is_operator(qual) and not qual.endswith(("BaseOperator", "BaseSensorOperator"))) or qual in self._local_operators  # type: ignore[union-attr]
+        if is_op and not is_shim_arg:
+            self.report(node, f"Airflow operator `{dotted_name(func)}{how}` constructed outside the operator shim: it never runs")
 
 
 class XComCall(ScopedRule):

@@ -2,7 +2,8 @@
 
 Shows: several ``xcom_push(key=..., value=...)`` calls through ``context["ti"]``, pulls by
 ``task_ids`` and ``key``, a return value pulled without a key, and a ``BashOperator`` whose
-command uses ``{{ ds }}``, ``{{ params.region }}`` and ``{{ ti.xcom_pull(task_ids='load') }}``.
+command uses ``{{ ds }}``, ``{{ params.region }}`` and ``{{ ti.xcom_pull(task_ids='load') }}``; a callable
+reading ``context["params"]``.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def transform(**context):
         usd = round(order["amount"] * FX_TO_USD[order["currency"]], 2)
         by_customer[order["customer"]] = round(by_customer.get(order["customer"], 0.0) + usd, 2)
     return {
+        "region": context["params"]["region"],
         "order_date": orders[0]["order_date"],
         "total_usd": round(sum(by_customer.values()), 2),
         "by_customer": dict(sorted(by_customer.items())),

@@ -1,7 +1,8 @@
 """Two inventory DAGs kept in one file, as teams often do for closely related jobs.
 
 Shows: two ``with DAG(...)`` blocks in one module sharing helper functions and constants;
-one uses ``op_args`` and ``templates_dict``, the other a Bash step with ``env`` and ``{{ ds }}``.
+one uses ``op_args``, ``templates_dict`` and a Bash step with ``env``; the other pulls through
+``{{ task_instance.xcom_pull(...) }}`` in a Bash template.
 """
 
 from __future__ import annotations
@@ -63,4 +64,8 @@ with DAG(
 ) as alerts_dag:
     find = PythonOperator(task_id="find_low_stock", python_callable=low_stock, op_args=[REORDER_LEVEL])
     count = PythonOperator(task_id="count_alerts", python_callable=count_alerts)
-    find >> count
+    page = BashOperator(
+        task_id="page_buyers",
+        bash_command="echo {{ task_instance.xcom_pull(task_ids='count_alerts') }} items to reorder",
+    )
+    find >> count >> page

@@ -1,13 +1,15 @@
 """Billing sync with a team's usual default_args: retries, backoff, timeouts, ownership.
 
 Shows: ``default_args`` with ``retries``, ``retry_delay``, ``retry_exponential_backoff``,
-``max_retry_delay`` and ``execution_timeout``; per-task overrides of those; and arguments that
-mean nothing to Prefect (``owner``, ``email``, ``email_on_failure``, ``depends_on_past``), which a
-converter must list rather than drop silently. Every task succeeds on its first try.
+``max_retry_delay``, ``execution_timeout`` and an ``on_failure_callback``; per-task overrides of
+those and an ``on_success_callback``; and arguments that mean nothing to Prefect (``owner``,
+``email``, ``email_on_failure``, ``depends_on_past``), which a converter must list rather than
+drop silently. Every task succeeds on its first try.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pendulum
@@ -16,7 +18,20 @@ from airflow.providers.standard.operators.bash import BashOperator
 from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG
 
+log = logging.getLogger(__name__)
+
 INVOICES = [("INV-1", 250), ("INV-2", 990), ("INV-3", 15)]
+
+
+def page_oncall(context):
+    """Failure callback: the real one pages the billing on-call; here it only logs."""
+    log.error("billing sync task %s failed", context["task_instance"].task_id)
+
+
+def record_success(context):
+    """Success callback: the real one updates a status board; here it only logs."""
+    log.info("billing sync finished for %s", context["ds"])
+
 
 default_args = {
     "owner": "billing",
@@ -29,6 +44,7 @@ default_args = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
     "execution_timeout": timedelta(minutes=5),
+    "on_failure_callback": page_oncall,
 }
 
 
@@ -70,6 +86,7 @@ with DAG(
         retries=0,
         execution_timeout=timedelta(seconds=20),
         depends_on_past=True,
+        on_success_callback=record_success,
     )
 
     fetch >> sync >> notify

@@ -351,6 +351,7 @@ SAMPLES: list[Sample] = [
     Sample("empty_join.py", "attribution_empty_join"),
     Sample("xcomarg_output.py", "web_digest_xcomarg"),
     Sample("bash_templating.py", "market_data_bash"),
+    Sample("taskflow_mixed.py", "ticket_triage_mixed"),
 ]
 
 def sample_truths() -> dict[str, dict]:

@@ -293,7 +293,10 @@ def test_task_results_equal_airflow_xcoms(sample, truths, prefect_server, conver
     """Each task's result in the flow's returned dict equals the XComs Airflow stored."""
     truth = truths[sample.id]
     outcome = run_converted(sample, converted_dir, truths[sample.id])
-    assert outcome.state_type == "COMPLETED", f"flow run ended {outcome.state_name}: {outcome.result!r}"
+    want_flow_state = "COMPLETED" if truth["dag_run_state"] == "success" else "FAILED"
+    assert outcome.state_type == want_flow_state, (
+        f"flow run ended {outcome.state_name} (DAG run {truth['dag_run_state']}): {outcome.result!r}"
+    )
     assert isinstance(outcome.result, dict), f"flow returned {type(outcome.result).__name__}, not a dict"
     kept = kept_tasks(sample)
     assert sorted(outcome.result) == sorted(kept), "flow result keys differ from the converted tasks"

@@ -15,7 +15,8 @@ XComs from the metadata DB and the DAG's edges and operator classes from a ``Dag
 
 Results are cached for the session in a temporary folder, keyed by the Airflow version, the
 DAG id, the logical date and the content hash of the DAGs folder (DAG file plus helper modules
-and data). Set ``INTEROP_TRUTH_CACHE=/some/dir`` to keep the cache between sessions.
+and data). Set ``INTEROP_TRUTH_CACHE=/some/dir`` to keep the cache between sessions. The
+session's folder (Airflow homes, logs) is removed at exit unless ``INTEROP_TRUTH_KEEP`` is set.
 
 Example:
     >>> truth = dag_truth("sample_dags/diamond.py", "customer_diamond")  # doctest: +SKIP
@@ -28,9 +29,11 @@ run by the Airflow interpreter, so it imports nothing but the standard library a
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -104,13 +107,18 @@ class TruthSession:
     """
 
     def __init__(self, root: Path | None = None, cache_dir: Path | None = None) -> None:
-        self.root = Path(root or tempfile.mkdtemp(prefix="interop-airflow-truth-"))
+        if root is None:
+            root = Path(tempfile.mkdtemp(prefix="interop-airflow-truth-"))
+            if not os.environ.get("INTEROP_TRUTH_KEEP"):
+                atexit.register(shutil.rmtree, root, True)
+        self.root = Path(root)
         env_cache = os.environ.get("INTEROP_TRUTH_CACHE")
         self.cache_dir = Path(cache_dir or env_cache or self.root / "cache")
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        #: Wall time (seconds) of each worker run: [(airflow, folder, n_dags, seconds)].
-        self.timings: list[tuple[str, str, int, float]] = []
+        #: One entry per worker run: Airflow version, folder, number of DAGs, wall seconds, and
+        #: the worker's own import and ``db migrate`` seconds.
+        self.timings: list[dict[str, Any]] = []
 
     # -- cache
     def _key(self, airflow: str, dag_file: Path, dag_id: str, logical_date: str) -> str:
@@ -217,9 +225,12 @@ class TruthSession:
                 timeout=900,
             )
         elapsed = time.perf_counter() - started
-        with self._lock:
-            self.timings.append((airflow, str(folder), len(jobs), elapsed))
         results = json.loads(out_file.read_text()) if out_file.exists() else {}
+        worker = results.pop("_worker", {})
+        with self._lock:
+            self.timings.append(
+                {"airflow": airflow, "folder": str(folder), "dags": len(jobs), "seconds": round(elapsed, 3), **worker}
+            )
         missing = [job for job in jobs if job["key"] not in results]
         for key, truth in results.items():
             (self.cache_dir / f"{key}.json").write_text(json.dumps(truth, indent=1, sort_keys=True))
@@ -443,6 +454,7 @@ def _dag_structure(dag_file: str, dag_id: str) -> dict:
 def _worker(jobs_file: str, out_file: str) -> int:
     import traceback
 
+    t0 = time.perf_counter()
     import airflow
     from airflow.cli.cli_parser import get_parser
 
@@ -452,13 +464,17 @@ def _worker(jobs_file: str, out_file: str) -> int:
     parser = get_parser()
     major = airflow.__version__.split(".")[0]
 
+    t1 = time.perf_counter()
     marker = home / ".migrated"
     if not marker.exists():
         args = parser.parse_args(["db", "migrate"])
         args.func(args)
         marker.write_text(airflow.__version__)
+    t2 = time.perf_counter()
 
-    results: dict[str, dict] = {}
+    results: dict[str, dict] = {
+        "_worker": {"import_seconds": round(t1 - t0, 3), "migrate_seconds": round(t2 - t1, 3)}
+    }
     for job in jobs:
         dag_id, dag_file, logical_date = job["dag_id"], job["dag_file"], job["logical_date"]
         truth: dict[str, Any] = {

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 import libcst as cst
-from libcst.metadata import PositionProvider
+
+from converters.walk import Lines, calls_in, iter_nodes, names_in
 
 from converters import names
 from converters.model import Const, Dag, Finding, GroupRef, Task, TaskRef, XComArgRef
@@ -47,10 +48,8 @@ class FileModel:
     positions: Any = None
 
     def line_of(self, node: cst.CSTNode) -> int:
-        try:
-            return self.positions[node].start.line
-        except KeyError:
-            return 0
+        line = self.positions.line(node) if self.positions is not None else None
+        return line or 0
 
 
 def dotted(node: cst.BaseExpression | None) -> str | None:
@@ -67,8 +66,25 @@ def code_of(node: cst.CSTNode) -> str:
     return cst.Module(body=[]).code_for_node(node)
 
 
+_LITERAL_KINDS = (
+    cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float, cst.Imaginary, cst.List, cst.Tuple,
+    cst.Dict, cst.Set, cst.UnaryOperation, cst.Name, cst.BinaryOperation,
+)
+
+
 def literal(node: cst.BaseExpression) -> Any:
     """The Python value of a literal expression, or raise ValueError."""
+    if isinstance(node, (cst.SimpleString, cst.Integer, cst.Float)):
+        value = node.evaluated_value
+        if isinstance(value, bytes) or value is None and isinstance(node, cst.SimpleString):
+            raise ValueError("not a str literal")
+        return value
+    if isinstance(node, cst.Name):
+        if node.value in ("None", "True", "False"):
+            return {"None": None, "True": True, "False": False}[node.value]
+        raise ValueError(node.value)
+    if not isinstance(node, _LITERAL_KINDS):
+        raise ValueError(type(node).__name__)
     return ast.literal_eval("(" + code_of(node).strip() + "\n)")
 
 
@@ -102,14 +118,14 @@ def _import_table(module: cst.Module) -> tuple[dict[str, str], list[cst.SimpleSt
 class Analyzer:
     """Evaluates a DAG file statically into a :class:`FileModel`."""
 
-    def __init__(self, module: cst.Module, path: str) -> None:
+    def __init__(self, module: cst.Module, path: str, source: str | None = None) -> None:
         self.path = path
         self._loop_vars: list[set[str]] = []
         self._dag: Dag | None = None
         self._group: str | None = None
-        wrapper = cst.MetadataWrapper(module, unsafe_skip_copy=True)
-        self.positions = wrapper.resolve(PositionProvider)
-        self.module = wrapper.module
+        self.module = module
+        self.positions = Lines(module, source if source is not None else module.code)
+        self._stmt_line = 0
         imports, import_nodes = _import_table(self.module)
         self.model = FileModel(
             module=self.module,
@@ -134,7 +150,7 @@ class Analyzer:
         return name
 
     def line(self, node: cst.CSTNode) -> int:
-        return self.model.line_of(node)
+        return self.model.line_of(node) or self._stmt_line
 
     def finding(self, code: str, node: cst.CSTNode | int, message: str, manual: bool = False) -> None:
         line = node if isinstance(node, int) else self.line(node)
@@ -210,44 +226,27 @@ class Analyzer:
 
     def _check_dynamic_dags(self) -> None:
         """DAGs built in a function or a loop: the converter cannot know how many there are."""
-        analyzer = self
+        loops = (cst.FunctionDef, cst.For, cst.While, cst.Lambda, cst.ClassDef)
 
-        class Finder(cst.CSTVisitor):
-            def __init__(self) -> None:
-                self.depth = 0
-
-            def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-                self.depth += 1
-
-            def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
-                self.depth -= 1
-
-            def visit_For(self, node: cst.For) -> None:
-                self.depth += 1
-
-            def leave_For(self, node: cst.For) -> None:
-                self.depth -= 1
-
-            def visit_While(self, node: cst.While) -> None:
-                self.depth += 1
-
-            def leave_While(self, node: cst.While) -> None:
-                self.depth -= 1
-
-            def visit_Call(self, node: cst.Call) -> None:
-                if self.depth and analyzer._is_dag_call(node):
+        def scan(node: cst.CSTNode, depth: int, line: int) -> None:
+            for child in _children(node):
+                child_line = self.model.line_of(child) or line
+                if isinstance(child, cst.Call) and depth and self._is_dag_call(child):
                     raise ConversionError(
                         "IX003",
-                        analyzer.line(node),
+                        child_line,
                         "DAG built inside a function or a loop (a DAG factory): the number of DAGs "
                         "and their ids are only known at run time; convert one generated DAG by hand "
                         "or run the DAG through the shim (`airflow_dag`)",
                     )
+                scan(child, depth + (1 if isinstance(child, loops) else 0), child_line)
 
         for stmt in self.module.body:
             if isinstance(stmt, cst.FunctionDef) and self._dag_decorator(stmt) is not None:
                 continue
-            stmt.visit(Finder())
+            if "DAG" not in _dag_call_names(self):
+                break
+            scan(stmt, 1 if isinstance(stmt, loops) else 0, self.model.line_of(stmt))
         # A @dag function called in a loop is a factory too.
         if not self.model.dags:
             for stmt in self.module.body:
@@ -376,6 +375,7 @@ class Analyzer:
             self._eval_statement(dag, stmt, env, group, keep=True)
 
     def _eval_statement(self, dag: Dag, stmt: cst.CSTNode, env: dict[str, Any], group: str | None, keep: bool) -> None:
+        self._stmt_line = self.model.line_of(stmt) or self._stmt_line
         before_tasks = len(dag.tasks)
         before_edges = len(dag.edges)
         if isinstance(stmt, cst.SimpleStatementLine):
@@ -902,26 +902,23 @@ def _binop(op: cst.BaseBinaryOp, a: Any, b: Any) -> Any:
     raise ValueError(op)
 
 
-def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
-    found: list[cst.Call] = []
-
-    class V(cst.CSTVisitor):
-        def visit_Call(self, n: cst.Call) -> None:
-            found.append(n)
-
-    node.visit(V())
-    return found
+def _dag_call_names(analyzer: "Analyzer") -> str:
+    """A cheap pre-check: the local names that refer to a DAG class, joined (\"\" when none)."""
+    cached = getattr(analyzer, "_dag_names_cache", None)
+    if cached is None:
+        names_ = [local for local, qn in analyzer.model.imports.items() if qn in names.DAG_CLASSES or qn in ("airflow", "airflow.models")]
+        cached = analyzer._dag_names_cache = "DAG" if names_ else ""  # type: ignore[attr-defined]
+    return cached
 
 
-def _names_in(node: cst.CSTNode) -> set[str]:
-    found: set[str] = set()
+_calls_in = calls_in
+_names_in = names_in
 
-    class V(cst.CSTVisitor):
-        def visit_Name(self, n: cst.Name) -> None:
-            found.add(n.value)
 
-    node.visit(V())
-    return found
+def _children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    from converters.walk import children
+
+    return children(node)
 
 
 def _target_names(target: cst.CSTNode) -> set[str]:
@@ -932,6 +929,6 @@ def _is_main_guard(stmt: cst.If) -> bool:
     return "__main__" in code_of(stmt.test)
 
 
-def analyse(module: cst.Module, path: str) -> FileModel:
+def analyse(module: cst.Module, path: str, source: str | None = None) -> FileModel:
     """Build the :class:`FileModel` of a parsed DAG file."""
-    return Analyzer(module, path).run()
+    return Analyzer(module, path, source).run()

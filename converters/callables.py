@@ -29,6 +29,7 @@ import libcst as cst
 
 from converters import names
 from converters.analysis import code_of, dotted, literal
+from converters.walk import find
 
 MARKER = "# interop: TODO({code}): {message}"
 
@@ -140,16 +141,7 @@ class _Roles:
 
 
 def _walk(node: cst.CSTNode, kind: type) -> list:
-    found: list = []
-
-    class V(cst.CSTVisitor):
-        def on_visit(self, n: cst.CSTNode) -> bool:
-            if isinstance(n, kind):
-                found.append(n)
-            return True
-
-    node.visit(V())
-    return found
+    return find(node, kind)
 
 
 def _xcom_call(node: cst.CSTNode, roles: _Roles, method: str) -> bool:

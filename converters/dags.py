@@ -108,8 +108,8 @@ def schedule(plan: Plan, dag: Dag) -> dict[str, str]:
     return out
 
 
-def flow_function(plan: Plan, dag: Dag, order: list[str]) -> cst.FunctionDef:
-    """The flow function for ``dag`` (tasks already planned by the task rules)."""
+def flow_function(plan: Plan, dag: Dag, order: list[str]) -> tuple[str, str]:
+    """The generated task functions and the flow function for ``dag`` (tasks already planned)."""
     for key in _DROPPED_DAG_ARGS:
         if key in dag.kwargs:
             plan.finding("IX401", dag.line, f"DAG {dag.dag_id!r}: `{key}` has no flow-level equivalent; not carried over")
@@ -143,15 +143,14 @@ def flow_function(plan: Plan, dag: Dag, order: list[str]) -> cst.FunctionDef:
     else:
         params_expr = "{" + ", ".join(f"{n!r}: {n}" for n in param_names) + "}"
 
-    body: list[cst.BaseStatement] = []
+    # Everything generated for this DAG is parsed in one go: its generated tasks, the flow's
+    # header and the flow body; the kept DAG-body statements are spliced in as nodes.
+    lines: list[str] = []
     if dag.uses_ctx:
         plan.need("shims.runtime", "airflow_context")
         conf = ", conf=conf" if dag.uses_conf else ""
-        body.append(cst.parse_statement(f"ctx = airflow_context(logical_date, params={params_expr}{conf}, dag_id={dag.dag_id!r})"))
-    for stmt in dag.preamble:
-        if isinstance(stmt, cst.FunctionDef) and id(stmt) in plan.functions:
-            stmt = plan.functions[id(stmt)]
-        body.append(stmt)
+        lines.append(f"    ctx = airflow_context(logical_date, params={params_expr}{conf}, dag_id={dag.dag_id!r})\n")
+    head_count = len(lines)
     results: list[str] = []
     for tid in order:
         task = dag.tasks[tid]
@@ -165,21 +164,22 @@ def flow_function(plan: Plan, dag: Dag, order: list[str]) -> cst.FunctionDef:
         wait = task.options.get("_wait_for", [])
         if wait:
             args.append("wait_for=[" + ", ".join(plan.future(dag, u) for u in wait) + "]")
-        stmt = cst.parse_statement(f"{fut} = {fn}.submit({', '.join(args)})")
-        markers = task.options.get("_markers", [])
-        if markers:
-            stmt = stmt.with_changes(leading_lines=[cst.EmptyLine(comment=cst.Comment(m)) for m in dict.fromkeys(markers)])
-        body.append(stmt)
-        results.append(f"    {tid!r}: {fut}.result(),\n")
-    body.append(cst.parse_statement("return {\n" + "".join(results) + "}\n" if results else "return {}"))
+        for marker in dict.fromkeys(task.options.get("_markers", [])):
+            lines.append(f"    {marker}\n")
+        lines.append(f"    {fut} = {fn}.submit({', '.join(args)})\n")
+        results.append(f"        {tid!r}: {fut}.result(),\n")
+    lines.append("    return {\n" + "".join(results) + "    }\n" if results else "    return {}\n")
 
-    if dag.style == "decorator" and dag.decorator_func is not None:
+    decorator_style = dag.style == "decorator" and dag.decorator_func is not None
+    code = plan.model.module.code_for_node
+    preamble = [plan.functions.get(id(st), st) if isinstance(st, cst.FunctionDef) else st for st in dag.preamble]
+    preamble_text = code(cst.IndentedBlock(body=preamble))[1:] if preamble else ""
+    if decorator_style:
         func = dag.decorator_func
-        decorators = [d for d in func.decorators if not _is_airflow(plan, d)]
-        dec = cst.Decorator(cst.parse_expression(f"flow({', '.join(flow_kwargs)})"))
-        extra = []
-        if dag.uses_ctx or True:
-            extra.append(cst.Param(cst.Name("logical_date"), default=cst.Name("None"), equal=_EQ))
+        assert func is not None
+        fname = func.name.value
+        decorators = "".join(code(d) for d in func.decorators if not _is_airflow(plan, d))
+        extra = [cst.Param(cst.Name("logical_date"), default=cst.Name("None"), equal=_EQ)]
         if dag.uses_conf:
             extra.append(cst.Param(cst.Name("conf"), default=cst.Name("None"), equal=_EQ))
         params = func.params
@@ -187,21 +187,23 @@ def flow_function(plan: Plan, dag: Dag, order: list[str]) -> cst.FunctionDef:
             params = params.with_changes(params=[*params.params, *extra])
         else:
             params = params.with_changes(kwonly_params=[*params.kwonly_params, *extra])
-        doc = [func.body.body[0]] if func.body.body and _is_docstring(func.body.body[0]) else []
-        body = [s for s in body if not (doc and s is doc[0])]
-        fname = func.name.value
-        dag.function_name = fname
-        return func.with_changes(decorators=[dec, *decorators], params=params, body=func.body.with_changes(body=doc + body))
-
-    fname = plan.unique(ident(dag.dag_id))
+        returns = code(func.returns) if func.returns is not None else ""
+        header = f"@flow({', '.join(flow_kwargs)})\n{decorators}def {fname}({code(params)}){returns}:\n"
+        body = list(func.body.body) if isinstance(func.body, cst.IndentedBlock) else []
+        doc = code(cst.IndentedBlock(body=[body[0]]))[1:] if body and _is_docstring(body[0]) else ""
+        if doc and preamble and preamble[0] is body[0]:
+            preamble_text = code(cst.IndentedBlock(body=preamble[1:]))[1:] if preamble[1:] else ""
+    else:
+        fname = plan.unique(ident(dag.dag_id))
+        sig = ["logical_date=None", *param_src]
+        if dag.uses_conf:
+            sig.append("conf=None")
+        header = f"@flow({', '.join(flow_kwargs)})\ndef {fname}({', '.join(sig)}):\n"
+        doc = ""
     dag.function_name = fname
-    sig = ["logical_date=None", *param_src]
-    if dag.uses_conf:
-        sig.append("conf=None")
-    header = f"@flow({', '.join(flow_kwargs)})\ndef {fname}({', '.join(sig)}):\n    pass\n"
-    skeleton = cst.parse_statement(header)
-    assert isinstance(skeleton, cst.FunctionDef)
-    return skeleton.with_changes(body=skeleton.body.with_changes(body=body))
+    generated = "\n\n".join(plan.generated.get(dag.dag_id, []))
+    flow_text = header + doc + "".join(lines[:head_count]) + preamble_text + "".join(lines[head_count:])
+    return generated, flow_text
 
 
 _EQ = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
@@ -221,7 +223,7 @@ def _is_docstring(stmt: cst.BaseStatement) -> bool:
     )
 
 
-def main_guard(plan: Plan) -> cst.BaseStatement | None:
+def main_guard(plan: Plan) -> str | None:
     """``if __name__ == "__main__":`` serving every converted flow with its schedule."""
     if not plan.serve:
         return None
@@ -236,7 +238,7 @@ def main_guard(plan: Plan) -> cst.BaseStatement | None:
             args = ", ".join([f"name={dag.dag_id!r}", *[f"{k}={v}" for k, v in kw.items()]])
             parts.append(f"        {dag.function_name}.to_deployment({args}),\n")
         src = 'if __name__ == "__main__":\n    serve(\n' + "".join(parts) + "    )\n"
-    return cst.parse_statement(src)
+    return src
 
 
 __all__ = ["flow_function", "schedule", "main_guard", "MARKER"]

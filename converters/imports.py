@@ -11,26 +11,17 @@ import libcst as cst
 
 from converters.analysis import dotted
 from converters.names import current_import_path
-from converters.plan import Plan
+
 
 ORDER = 80
 
 
 def _used_names(module: cst.Module) -> set[str]:
-    used: set[str] = set()
-
-    class V(cst.CSTVisitor):
-        def visit_Import(self, node: cst.Import) -> bool:
-            return False
-
-        def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
-            return False
-
-        def visit_Name(self, node: cst.Name) -> None:
-            used.add(node.value)
-
-    module.visit(V())
-    return used
+    return {
+        n.value
+        for n in iter_nodes(module, prune=(cst.Import, cst.ImportFrom))
+        if isinstance(n, cst.Name)
+    }
 
 
 def _rewrite_import(small: cst.BaseSmallStatement, used: set[str]) -> list[cst.BaseSmallStatement]:
@@ -72,66 +63,20 @@ def _rewrite_import(small: cst.BaseSmallStatement, used: set[str]) -> list[cst.B
     return [small]
 
 
-def apply(plan: Plan, module: cst.Module) -> cst.Module:
-    used = _used_names(module)
-    # names the converted code now imports from Prefect/shims shadow Airflow's (``task``)
-    used -= {n for names in plan.imports.values() for n in names}
-    body: list[cst.BaseStatement] = []
-    last_import = -1
-    for stmt in module.body:
-        if isinstance(stmt, cst.SimpleStatementLine) and any(isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body):
-            new_smalls: list[cst.BaseSmallStatement] = []
-            for small in stmt.body:
-                new_smalls.extend(_rewrite_import(small, used))
-            if not new_smalls:
-                continue
-            if len(new_smalls) == 1 or all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in new_smalls):
-                for i, small in enumerate(new_smalls):
-                    line = stmt.with_changes(body=[small.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)])
-                    if i:
-                        line = line.with_changes(leading_lines=[])
-                    body.append(line)
-            last_import = len(body) - 1
-            continue
-        if last_import == len(body) - 1 and last_import >= 0 and _is_docstring_or_future(stmt):
-            last_import = len(body)
-        body.append(stmt)
-    added = []
-    for mod in ("prefect", "shims.runtime", "shims.operator"):
-        names = sorted(plan.imports.get(mod, ()))
-        existing = _already_imported(body, mod)
-        names = [n for n in names if n not in existing]
-        if names:
-            added.append(cst.parse_statement(f"from {mod} import {', '.join(names)}"))
-    if added:
-        insert_at = last_import + 1 if last_import >= 0 else _after_docstring(body)
-        body[insert_at:insert_at] = added
-    return module.with_changes(body=body)
-
-
-def _is_docstring_or_future(stmt: cst.BaseStatement) -> bool:
-    return False
-
-
-def _already_imported(body: list[cst.BaseStatement], mod: str) -> set[str]:
-    out: set[str] = set()
-    for stmt in body:
-        if isinstance(stmt, cst.SimpleStatementLine):
-            for small in stmt.body:
-                if isinstance(small, cst.ImportFrom) and small.module is not None and dotted(small.module) == mod and not isinstance(small.names, cst.ImportStar):
-                    out.update(dotted(a.name) or "" for a in small.names)
-    return out
-
-
-def _after_docstring(body: list[cst.BaseStatement]) -> int:
-    i = 0
-    while i < len(body):
-        stmt = body[i]
-        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr) and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString)):
-            i += 1
-            continue
-        if isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.ImportFrom) and dotted(stmt.body[0].module) == "__future__":
-            i += 1
-            continue
-        break
-    return i
+def rewrite_import_text(stmt: cst.SimpleStatementLine, used: set[str], code, existing: dict[str, set[str]]) -> str:  # noqa: ANN001
+    """The text of an import line after dropping unused Airflow names and moving the rest."""
+    smalls: list[cst.BaseSmallStatement] = []
+    for small in stmt.body:
+        smalls.extend(_rewrite_import(small, used))
+    for small in smalls:
+        if isinstance(small, cst.ImportFrom) and small.module is not None and not isinstance(small.names, cst.ImportStar):
+            existing.setdefault(dotted(small.module) or "", set()).update(
+                (a.asname.name.value if a.asname else dotted(a.name) or "") for a in small.names  # type: ignore[union-attr]
+            )
+    if len(smalls) == len(stmt.body) and all(a is b for a, b in zip(smalls, stmt.body)):
+        return code(stmt)
+    lines = stmt.leading_lines if smalls else [line for line in stmt.leading_lines if line.comment is not None]
+    comments = "".join(code(line) for line in lines)
+    return comments + "".join(
+        code(cst.SimpleStatementLine(body=[s.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)])) for s in smalls
+    )

@@ -17,18 +17,20 @@ Order (each rule reads the model and the plan the earlier rules left):
 
 from __future__ import annotations
 
+import ast
+import re
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
 
-from converters import bash, dags, dependencies, empty, imports, python_operator, shimmed, task_options, taskflow
+from converters import bash, dependencies, emit, empty, python_operator, shimmed, task_options, taskflow
 from converters.analysis import Analyzer, ConversionError, _names_in, code_of
 from converters.model import Dag, Finding
 from converters.plan import Plan
 
-MANUAL_PREVIEW = 5
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass
@@ -96,12 +98,12 @@ def convert_source(source: str, path: str = "<string>") -> ConversionResult:
 
 
 def _convert(module: cst.Module, source: str, path: str) -> ConversionResult:
-    analyzer = Analyzer(module, path)
+    analyzer = Analyzer(module, path, source)
     model = analyzer.run()
     if not model.dags:
         return ConversionResult(path, source, source, "skipped", findings=[Finding("IX002", 1, "no Airflow DAG in this file")])
     plan = Plan(analyzer=analyzer, model=model, path=path)
-    plan.taken_names |= _names_in(model.module)
+    plan.taken_names |= _taken_names(analyzer, model)
     module = analyzer.module
 
     orders: dict[str, list[str]] = {}
@@ -119,53 +121,44 @@ def _convert(module: cst.Module, source: str, path: str) -> ConversionResult:
     for dag in model.dags:
         orders[dag.dag_id] = dependencies.apply(plan, dag)
 
-    new_body: list[cst.BaseStatement] = []
-    owned = {id(s) for d in model.dags for s in d.owned_statements}
-    default_args_names = {d.default_args_name for d in model.dags if d.default_args_name}
-    dag_nodes = {id(d.node): d for d in model.dags}
-    decorator_calls = {d.decorator_func.name.value for d in model.dags if d.decorator_func is not None}
-    for stmt in module.body:
-        if id(stmt) in dag_nodes:
-            dag = dag_nodes[id(stmt)]
-            for src in plan.generated.get(dag.dag_id, []):
-                new_body.append(_spaced(cst.parse_statement(src)))
-            func = dags.flow_function(plan, dag, orders[dag.dag_id])
-            new_body.append(_spaced(func))
-            plan.serve.append((dag, dags.schedule(plan, dag)))
-            continue
-        if id(stmt) in owned:
-            continue
-        if isinstance(stmt, cst.FunctionDef) and id(stmt) in plan.functions:
-            new_body.append(plan.functions[id(stmt)])
-            continue
-        if _is_dag_function_call(stmt, decorator_calls):
-            continue
-        if _is_main_guard(stmt) and _mentions_airflow_runtime(stmt, model):
-            continue
-        new_body.append(stmt)
-    new_body = _drop_unused_assignments(new_body, default_args_names)
-    guard = dags.main_guard(plan)
-    if guard is not None:
-        new_body.append(_spaced(guard))
-    new_module = module.with_changes(body=new_body)
-    new_module = imports.apply(plan, new_module)
-    output = new_module.code
-    # the output must compile
-    try:
-        compile(output, path, "exec")
-    except SyntaxError as exc:
+    output = emit.assemble(plan, module, orders)
+    if output is None:
         return ConversionResult(
             path, source, source, "failed", error=True,
-            findings=[Finding("IX999", exc.lineno or 0, f"internal error: generated code does not compile: {exc}")],
+            findings=[Finding("IX999", 0, "internal error: generated code does not compile")],
         )
     manual = any(f.manual for f in model.findings) or any(t.disposition == "manual" for d in model.dags for t in d.tasks.values())
     return ConversionResult(path, source, output, "partial" if manual else "converted", dags=model.dags, findings=model.findings)
 
 
-def _spaced(stmt: cst.BaseStatement) -> cst.BaseStatement:
-    """Two blank lines before a top-level definition (keeping its comments)."""
-    lines = [line for line in stmt.leading_lines if line.comment is not None]
-    return stmt.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *lines])
+def _taken_names(analyzer: Analyzer, model) -> set[str]:  # noqa: ANN001
+    """Names a generated function must not take: every name the module binds or reads outside
+    the DAG definitions (which are replaced)."""
+    from collections import Counter
+
+    from converters.walk import iter_nodes
+
+    tree = analyzer.positions.tree
+    if tree is None:
+        return set(_IDENTIFIER.findall(model.module.code))
+    counts: Counter = Counter()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            counts[node.id] += 1
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            counts[node.name] += 1_000_000
+        elif isinstance(node, ast.arg):
+            counts[node.arg] += 1_000_000
+        elif isinstance(node, ast.alias):
+            counts[(node.asname or node.name).split(".")[0]] += 1_000_000
+    inside: Counter = Counter()
+    for dag in model.dags:
+        nodes = [dag.node, *dag.owned_statements] if dag.style != "decorator" else []
+        for top in nodes:
+            for n in iter_nodes(top):
+                if isinstance(n, cst.Name):
+                    inside[n.value] += 1
+    return {name for name, count in counts.items() if count > inside.get(name, 0)}
 
 
 def _shapes(plan: Plan, dag: Dag) -> None:
@@ -196,40 +189,3 @@ def _mark_leftovers(plan: Plan, dag: Dag) -> None:
             dag.preamble[i] = stmt.with_changes(leading_lines=[*stmt.leading_lines, comment])
 
 
-def _is_dag_function_call(stmt: cst.BaseStatement, names: set[str]) -> bool:
-    if not names or not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
-        return False
-    small = stmt.body[0]
-    value = small.value if isinstance(small, (cst.Expr, cst.Assign)) else None
-    return isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value in names
-
-
-def _is_main_guard(stmt: cst.BaseStatement) -> bool:
-    return isinstance(stmt, cst.If) and "__main__" in code_of(stmt.test)
-
-
-def _mentions_airflow_runtime(stmt: cst.BaseStatement, model: Any) -> bool:
-    text = code_of(stmt)
-    dag_vars = {d.dag_var for d in model.dags if d.dag_var} | {d.decorator_func.name.value for d in model.dags if d.decorator_func}
-    return any(v and v in _names_in(stmt) for v in dag_vars) or ".test(" in text or ".cli(" in text
-
-
-def _drop_unused_assignments(body: list[cst.BaseStatement], candidates: set[str]) -> list[cst.BaseStatement]:
-    """``default_args = {...}`` goes once nothing else reads it."""
-    if not candidates:
-        return body
-    out = []
-    for stmt in body:
-        if (
-            isinstance(stmt, cst.SimpleStatementLine)
-            and len(stmt.body) == 1
-            and isinstance(stmt.body[0], cst.Assign)
-            and len(stmt.body[0].targets) == 1
-            and isinstance(stmt.body[0].targets[0].target, cst.Name)
-            and stmt.body[0].targets[0].target.value in candidates
-        ):
-            name = stmt.body[0].targets[0].target.value
-            if not any(name in _names_in(other) for other in body if other is not stmt):
-                continue
-        out.append(stmt)
-    return out

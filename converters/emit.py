@@ -1,0 +1,142 @@
+"""Assemble the converted module as text.
+
+Kept statements are printed by libcst exactly as they were (comments, formatting, multi-line
+strings untouched); generated tasks and flows are text; nothing generated is parsed again.
+Airflow imports are then dropped or moved using the names the assembled module really loads
+(read with Python's ``ast``), and the Prefect/shims imports the rules asked for are added.
+The result is compiled before it is returned.
+"""
+
+from __future__ import annotations
+
+import ast
+
+import libcst as cst
+
+from converters import dags
+from converters.analysis import code_of, dotted
+from converters.imports import rewrite_import_text
+from converters.plan import Plan
+
+ORDER = 90
+
+
+def _is_import(stmt: cst.BaseStatement) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and any(isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body)
+
+
+def _is_docstring_or_future(stmt: cst.BaseStatement) -> bool:
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return False
+    small = stmt.body[0]
+    if isinstance(small, cst.Expr) and isinstance(small.value, (cst.SimpleString, cst.ConcatenatedString)):
+        return True
+    return isinstance(small, cst.ImportFrom) and small.module is not None and dotted(small.module) == "__future__"
+
+
+def _spaced(text: str) -> str:
+    return "\n\n" + text.lstrip("\n")
+
+
+def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> str | None:
+    model = plan.model
+    code = module.code_for_node
+    owned = {id(s) for d in model.dags for s in d.owned_statements}
+    dag_nodes = {id(d.node): d for d in model.dags}
+    decorator_calls = {d.decorator_func.name.value for d in model.dags if d.decorator_func is not None}
+    default_args_names = {d.default_args_name for d in model.dags if d.default_args_name}
+
+    parts: list[str] = ["".join(code(line) for line in module.header)]
+    imports: list[tuple[int, cst.SimpleStatementLine]] = []
+    default_parts: dict[int, str] = {}
+    last_import = -1
+    head_end = 0  # after the docstring / __future__ imports
+    for index, stmt in enumerate(module.body):
+        if id(stmt) in dag_nodes:
+            dag = dag_nodes[id(stmt)]
+            generated, flow_text = dags.flow_function(plan, dag, orders[dag.dag_id])
+            if generated:
+                parts.append(_spaced("\n" + generated))
+            parts.append(_spaced("\n" + flow_text))
+            plan.serve.append((dag, dags.schedule(plan, dag)))
+            continue
+        if id(stmt) in owned or _is_dag_function_call(stmt, decorator_calls):
+            continue
+        if isinstance(stmt, cst.If) and "__main__" in code_of(stmt.test) and _mentions_airflow_runtime(stmt, model):
+            continue
+        if isinstance(stmt, cst.FunctionDef) and id(stmt) in plan.functions:
+            parts.append(code(plan.functions[id(stmt)]))
+            continue
+        if _is_import(stmt):
+            imports.append((len(parts), stmt))  # type: ignore[arg-type]
+            last_import = len(parts)
+        elif index == len([p for p in parts if p]) - 1 and _is_docstring_or_future(stmt):
+            head_end = len(parts) + 1
+        name = _assigned_name(stmt)
+        if name in default_args_names:
+            default_parts[len(parts)] = name  # type: ignore[assignment]
+        parts.append(code(stmt))
+    guard = dags.main_guard(plan)
+    if guard is not None:
+        parts.append(_spaced("\n" + guard))
+    parts.append("".join(code(line) for line in module.footer))
+
+    first = "".join(parts)
+    try:
+        tree = ast.parse(first)
+    except SyntaxError:
+        return None
+    loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    # names imported from Prefect/shims shadow Airflow's (``task``)
+    shadowed = {n for names in plan.imports.values() for n in names}
+    used = loaded - shadowed
+    for pos, name in default_parts.items():
+        if name not in loaded:
+            parts[pos] = ""
+    existing: dict[str, set[str]] = {}
+    for pos, stmt in imports:
+        parts[pos] = rewrite_import_text(stmt, used, code, existing)
+    added = []
+    for mod in ("prefect", "shims.runtime", "shims.operator"):
+        wanted = sorted(n for n in plan.imports.get(mod, ()) if n not in existing.get(mod, set()))
+        if wanted:
+            added.append(f"from {mod} import {', '.join(wanted)}\n")
+    if added:
+        at = last_import + 1 if last_import >= 0 else max(head_end, 1)
+        parts.insert(at, "".join(added))
+    output = "".join(parts)
+    try:
+        compile(output, plan.path, "exec")
+    except SyntaxError:
+        return None
+    return output
+
+
+def _assigned_name(stmt: cst.BaseStatement) -> str | None:
+    if (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Assign)
+        and len(stmt.body[0].targets) == 1
+        and isinstance(stmt.body[0].targets[0].target, cst.Name)
+    ):
+        return stmt.body[0].targets[0].target.value
+    return None
+
+
+def _is_dag_function_call(stmt: cst.BaseStatement, names: set[str]) -> bool:
+    if not names or not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return False
+    small = stmt.body[0]
+    value = small.value if isinstance(small, (cst.Expr, cst.Assign)) else None
+    return isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value in names
+
+
+def _mentions_airflow_runtime(stmt: cst.BaseStatement, model) -> bool:  # noqa: ANN001
+    from converters.walk import names_in
+
+    text = code_of(stmt)
+    dag_vars = {d.dag_var for d in model.dags if d.dag_var} | {
+        d.decorator_func.name.value for d in model.dags if d.decorator_func
+    }
+    return bool(dag_vars & names_in(stmt)) or ".test(" in text or ".cli(" in text

@@ -1,0 +1,229 @@
+"""Fast read-only traversal of libcst trees, and line numbers without metadata resolution.
+
+``node.visit(CSTVisitor)`` rebuilds every node it passes and ``PositionProvider`` renders the
+whole module with position tracking; on Airflow's example DAGs those two cost more than parsing
+and printing together. Rules only need to *read* subtrees and to know the line of a handful of
+nodes, so this module walks dataclass fields directly (in source order) and takes line numbers
+from Python's own ``ast`` (a C parser), matched to libcst nodes by order of appearance.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from typing import Iterator
+
+import libcst as cst
+
+_SKIP_PREFIXES = (
+    "whitespace",
+    "lpar",
+    "rpar",
+    "leading_lines",
+    "lines_after",
+    "comma",
+    "semicolon",
+    "header",
+    "footer",
+    "equal",
+    "colon",
+    "dot",
+    "lbracket",
+    "rbracket",
+    "lbrace",
+    "rbrace",
+    "first_line",
+    "empty_lines",
+    "trailing_whitespace",
+    "operator",
+    "asynchronous",
+    "newline",
+    "encoding",
+    "default_indent",
+    "default_newline",
+    "has_trailing_newline",
+)
+_FIELDS: dict[type, tuple[str, ...]] = {}
+#: libcst field order that differs from source order
+_SOURCE_ORDER = {
+    cst.IfExp: ("body", "test", "orelse"),
+    cst.FunctionDef: ("decorators", "name", "params", "returns", "body"),
+    cst.ClassDef: ("decorators", "name", "bases", "keywords", "body"),
+}
+
+
+def _fields(kind: type) -> tuple[str, ...]:
+    names = _FIELDS.get(kind)
+    if names is None:
+        if kind in _SOURCE_ORDER:
+            names = _SOURCE_ORDER[kind]
+        else:
+            names = tuple(f.name for f in dataclasses.fields(kind) if not f.name.startswith(_SKIP_PREFIXES))
+        _FIELDS[kind] = names
+    return names
+
+
+def children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """Direct child nodes in source order (whitespace and punctuation left out)."""
+    out: list[cst.CSTNode] = []
+    for name in _fields(type(node)):
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            out.append(value)
+        elif isinstance(value, (list, tuple)):
+            out.extend(v for v in value if isinstance(v, cst.CSTNode))
+    return out
+
+
+def iter_nodes(node: cst.CSTNode, prune: type | tuple[type, ...] | None = None) -> Iterator[cst.CSTNode]:
+    """Every node under ``node`` (itself included), pre-order, in source order.
+
+    Children of nodes of the ``prune`` types are not entered (the node itself is yielded).
+    """
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if prune is not None and current is not node and isinstance(current, prune):
+            continue
+        stack.extend(reversed(children(current)))
+
+
+def names_in(node: cst.CSTNode) -> set[str]:
+    return {n.value for n in iter_nodes(node) if isinstance(n, cst.Name)}
+
+
+def calls_in(node: cst.CSTNode) -> list[cst.Call]:
+    return [n for n in iter_nodes(node) if isinstance(n, cst.Call)]
+
+
+def find(node: cst.CSTNode, kind: type) -> list:
+    return [n for n in iter_nodes(node) if isinstance(n, kind)]
+
+
+# ---------------------------------------------------------------------- line numbers
+_COMPOUND = {
+    cst.With: (ast.With, ast.AsyncWith),
+    cst.For: (ast.For, ast.AsyncFor),
+    cst.While: (ast.While,),
+    cst.If: (ast.If,),
+    cst.Try: (ast.Try,),
+    cst.FunctionDef: (ast.FunctionDef, ast.AsyncFunctionDef),
+    cst.ClassDef: (ast.ClassDef,),
+    cst.Match: (ast.Match,),
+}
+if hasattr(ast, "TryStar"):
+    _COMPOUND[cst.TryStar] = (ast.TryStar,)
+
+
+def _ast_key(node: ast.AST) -> tuple[int, int, int, int]:
+    return (node.lineno, node.col_offset, -(node.end_lineno or 0), -(node.end_col_offset or 0))
+
+
+def _dotted_ast(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted_ast(node.value)
+        return f"{base}.{node.attr}" if base else None
+    return None
+
+
+def _dotted_cst(node: cst.CSTNode) -> str | None:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = _dotted_cst(node.value)
+        return f"{base}.{node.attr.value}" if base else None
+    return None
+
+
+class Lines:
+    """Line numbers of libcst statements, from ``ast`` by a parallel walk of the statement trees.
+
+    Expressions get the line of their statement (callers fall back to it). When the two trees
+    do not line up (never seen on real files, but cheap to guard), libcst's PositionProvider is
+    used instead.
+    """
+
+    def __init__(self, module: cst.Module, source: str) -> None:
+        self.module = module
+        self.lines: dict[int, int] = {}
+        self.tree: ast.Module | None = None
+        try:
+            tree = self.tree = ast.parse(source)
+            ok = self._block(list(module.body), list(tree.body))
+        except (SyntaxError, ValueError, _Mismatch):
+            ok = False
+        if not ok:
+            self._use_metadata()
+
+    def _block(self, stmts: list, nodes: list) -> bool:
+        i = 0
+        for stmt in stmts:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                smalls = stmt.body
+                chunk = nodes[i : i + len(smalls)]
+                if len(chunk) != len(smalls) or any(isinstance(a, _COMPOUND_AST) for a in chunk):
+                    raise _Mismatch
+                for small, a in zip(smalls, chunk):
+                    self.lines[id(small)] = a.lineno
+                self.lines[id(stmt)] = chunk[0].lineno
+                i += len(smalls)
+                continue
+            if i >= len(nodes):
+                raise _Mismatch
+            a = nodes[i]
+            i += 1
+            kinds = _COMPOUND.get(type(stmt))
+            if kinds is None or not isinstance(a, kinds):
+                raise _Mismatch
+            line = a.lineno
+            if isinstance(a, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and a.decorator_list:
+                line = a.decorator_list[0].lineno
+            self.lines[id(stmt)] = line
+            self._compound(stmt, a)
+        if i != len(nodes):
+            raise _Mismatch
+        return True
+
+    def _compound(self, stmt: cst.CSTNode, a: ast.AST) -> None:
+        body = getattr(stmt, "body", None)
+        if isinstance(body, cst.IndentedBlock):
+            self._block(list(body.body), list(a.body))  # type: ignore[attr-defined]
+        elif isinstance(body, cst.SimpleStatementSuite):
+            pass
+        if isinstance(stmt, cst.If):
+            orelse = stmt.orelse
+            if isinstance(orelse, cst.If):
+                self._block([orelse], list(a.orelse))  # type: ignore[attr-defined]
+            elif isinstance(orelse, cst.Else) and isinstance(orelse.body, cst.IndentedBlock):
+                self._block(list(orelse.body.body), list(a.orelse))  # type: ignore[attr-defined]
+        elif isinstance(stmt, (cst.For, cst.While)) and isinstance(stmt.orelse, cst.Else):
+            if isinstance(stmt.orelse.body, cst.IndentedBlock):
+                self._block(list(stmt.orelse.body.body), list(a.orelse))  # type: ignore[attr-defined]
+        elif isinstance(stmt, cst.Try):
+            for h, ah in zip(stmt.handlers, a.handlers):  # type: ignore[attr-defined]
+                if isinstance(h.body, cst.IndentedBlock):
+                    self._block(list(h.body.body), list(ah.body))
+            if stmt.orelse is not None and isinstance(stmt.orelse.body, cst.IndentedBlock):
+                self._block(list(stmt.orelse.body.body), list(a.orelse))  # type: ignore[attr-defined]
+            if stmt.finalbody is not None and isinstance(stmt.finalbody.body, cst.IndentedBlock):
+                self._block(list(stmt.finalbody.body.body), list(a.finalbody))  # type: ignore[attr-defined]
+
+    def _use_metadata(self) -> None:
+        from libcst.metadata import MetadataWrapper, PositionProvider
+
+        wrapper = MetadataWrapper(self.module, unsafe_skip_copy=True)
+        positions = wrapper.resolve(PositionProvider)
+        self.lines = {id(node): pos.start.line for node, pos in positions.items()}
+
+    def line(self, node: cst.CSTNode) -> int | None:
+        return self.lines.get(id(node))
+
+
+class _Mismatch(Exception):
+    pass
+
+
+_COMPOUND_AST = tuple(k for kinds in _COMPOUND.values() for k in kinds)

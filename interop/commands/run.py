@@ -1,0 +1,292 @@
+"""``interop run``: run a DAG file in-process, or a converted flow file on Prefect.
+
+Both write the same JSON::
+
+    {"dag_id": ..., "state": "success" | "failed",
+     "tasks": {task_id: {"state": ..., "xcoms": {key: value}}}}
+
+States use Airflow's words (``success``, ``failed``, ``skipped``, ``upstream_failed``). A mapped
+task's instances put their XComs under ``"key[i]"`` for map index ``i``. For a flow, each task's
+result is its ``"return_value"`` XCom and each task run is mapped back to its task name.
+
+The Python API under the command is :func:`run_file`.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["run", "run_file", "BadInput", "parse_params"]
+
+
+class BadInput(Exception):
+    """The path, DAG id, date or params cannot be used (exit code 2)."""
+
+
+def parse_params(items: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; a value that parses as JSON is used as such, else as a string."""
+    params: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise BadInput(f"--param {item!r}: expected KEY=VALUE")
+        try:
+            params[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[key] = raw
+    return params
+
+
+def _check_source(path: Path) -> str:
+    if not path.exists():
+        raise BadInput(f"file {str(path)!r} does not exist")
+    if not path.is_file():
+        raise BadInput(f"{str(path)!r} is not a file")
+    source = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        ast.parse(source, filename=str(path))
+    except SyntaxError as exc:
+        raise BadInput(f"{str(path)!r} has a syntax error at line {exc.lineno}: {exc.msg}") from exc
+    return source
+
+
+def run_file(
+    path: str | Path,
+    *,
+    dag_id: str | None = None,
+    logical_date: str | None = None,
+    params: dict[str, Any] | None = None,
+    echo: bool = False,
+) -> dict[str, Any]:
+    """Run a DAG file (in-process) or a converted flow file (on Prefect) and return the JSON result.
+
+    Raises:
+        BadInput: missing file, syntax error, no DAG or flow in it, unknown ``dag_id`` (the
+            message names the file and lists the ids found), a bad logical date.
+    """
+    path = Path(path)
+    source = _check_source(path)
+    if logical_date is not None:
+        from shims.context import coerce_logical_date
+
+        try:
+            coerce_logical_date(logical_date)
+        except ValueError as exc:
+            raise BadInput(str(exc)) from exc
+    mentions_airflow = "airflow" in source
+    if mentions_airflow:
+        from shims.runner import DagLoadError, load_dags, run_dag
+
+        try:
+            dags = load_dags(path)
+        except DagLoadError as exc:
+            raise BadInput(str(exc)) from exc
+        if dags:
+            if dag_id is None and len(dags) > 1:
+                raise BadInput(f"{str(path)!r} defines several DAGs; choose one with --dag-id. Found DAGs: {sorted(dags)}")
+            if dag_id is not None and dag_id not in dags:
+                raise BadInput(f"DAG with id {dag_id!r} not found in {str(path)!r}. Found DAGs: {sorted(dags)}")
+            dag = dags[dag_id] if dag_id else next(iter(dags.values()))
+            result = run_dag(dag, logical_date=logical_date, params=params, echo=echo)
+            return _jsonable(result.to_json())
+    return _run_flow_file(path, dag_id=dag_id, logical_date=logical_date, params=params or {})
+
+
+# --------------------------------------------------------------------------- flows
+def _flows_in(path: Path) -> dict[str, Any]:
+    """``{flow name: Flow}`` defined at the top of a Python file."""
+    import importlib.util
+
+    from prefect import Flow
+
+    module_name = f"interop_run_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise BadInput(f"cannot import {str(path)!r}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    sys.path.insert(0, str(path.parent.resolve()))
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # noqa: BLE001 - the user's file failed to import
+        raise BadInput(f"{str(path)!r} failed to import: {type(exc).__name__}: {exc}") from exc
+    finally:
+        sys.path.pop(0)
+    flows: dict[str, Any] = {}
+    for attr, value in vars(module).items():
+        if isinstance(value, Flow):
+            flows.setdefault(value.name, value)
+            flows.setdefault(attr, value)
+    return flows
+
+
+def _run_flow_file(path: Path, *, dag_id: str | None, logical_date: str | None, params: dict[str, Any]) -> dict[str, Any]:
+    import inspect
+
+    flows = _flows_in(path)
+    unique = {id(f): f for f in flows.values()}
+    names = sorted({f.name for f in unique.values()})
+    if not unique:
+        raise BadInput(f"No Airflow DAG and no Prefect flow found in {str(path)!r}. Found DAGs: []")
+    if dag_id is not None:
+        if dag_id not in flows:
+            raise BadInput(f"DAG or flow with id {dag_id!r} not found in {str(path)!r}. Found flows: {names}")
+        chosen = flows[dag_id]
+    elif len(unique) > 1:
+        raise BadInput(f"{str(path)!r} defines several flows; choose one with --dag-id. Found flows: {names}")
+    else:
+        chosen = next(iter(unique.values()))
+
+    accepted = inspect.signature(chosen.fn).parameters
+    kwargs = dict(params)
+    if logical_date is not None and "logical_date" in accepted:
+        kwargs["logical_date"] = logical_date
+    unknown = sorted(k for k in kwargs if k not in accepted)
+    has_var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
+    if unknown and not has_var_kw:
+        raise BadInput(f"flow {chosen.name!r} in {str(path)!r} has no parameter(s) {unknown}. Parameters: {sorted(accepted)}")
+
+    # One worker: task runs start in submission order, so a mapped task's runs come back in map
+    # order (Prefect's API records no map index) and runs are reproducible.
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    state = chosen.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))(**kwargs, return_state=True)
+    flow_run_id = state.state_details.flow_run_id
+    return _jsonable(
+        {
+            "dag_id": chosen.name,
+            "state": "success" if state.is_completed() else "failed",
+            "tasks": _task_results(flow_run_id),
+        }
+    )
+
+
+def _task_state_word(state: Any) -> str:
+    if state is None:
+        return "none"
+    if state.is_completed():
+        return "skipped" if state.name == "Skipped" else "success"
+    if state.is_failed() or state.is_crashed():
+        return "upstream_failed" if state.name in ("UpstreamFailed", "NotReady") else "failed"
+    return "upstream_failed"
+
+
+def _task_results(flow_run_id: Any) -> dict[str, dict[str, Any]]:
+    """Each task of the flow run (and of its subflows): Airflow state word and return value."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterFlowRunId
+    from prefect.client.schemas.sorting import TaskRunSort
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            task_run_filter=TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[flow_run_id])),
+            sort=TaskRunSort.EXPECTED_START_TIME_ASC,
+        )
+        task_runs = [r for r in runs if r.state is None or not getattr(r.state.state_details, "child_flow_run_id", None)]
+
+    grouped: dict[str, list[Any]] = {}
+    for run in task_runs:
+        name = _task_name(run)
+        grouped.setdefault(name, []).append(run)
+    out: dict[str, dict[str, Any]] = {}
+    for name, runs in grouped.items():
+        runs = sorted(runs, key=lambda r: (r.start_time or r.expected_start_time, r.created))
+        words = [_task_state_word(r.state) for r in runs]
+        xcoms: dict[str, Any] = {}
+        for i, run in enumerate(runs):
+            value = _result_of(run.state)
+            if value is not None:
+                xcoms["return_value" if len(runs) == 1 else f"return_value[{i}]"] = value
+        if len(runs) == 1:
+            word = words[0]
+        elif "failed" in words:
+            word = "failed"
+        elif "upstream_failed" in words:
+            word = "upstream_failed"
+        elif all(w == "skipped" for w in words):
+            word = "skipped"
+        else:
+            word = "success"
+        out[name] = {"state": word, "xcoms": xcoms}
+    return out
+
+
+def _task_name(run: Any) -> str:
+    """The task's name: the task run's name without Prefect's ``-<suffix>`` when it has one."""
+    name = run.name
+    key = run.task_key or ""
+    # default task run names are "<task name>-<3 hex chars>"
+    base, sep, suffix = name.rpartition("-")
+    if sep and len(suffix) == 3 and all(c in "0123456789abcdef" for c in suffix) and key:
+        return base
+    return name
+
+
+def _result_of(state: Any) -> Any:
+    if state is None or not state.is_completed() or state.name == "Skipped":
+        return None
+    try:
+        return state.result(raise_on_failure=False)
+    except Exception:  # noqa: BLE001 - result not persisted
+        return None
+
+
+def _jsonable(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload with values JSON can hold (dates as ISO text, other objects as ``repr``)."""
+    return json.loads(json.dumps(payload, default=_json_default))
+
+
+def _json_default(value: Any) -> Any:
+    import datetime as _dt
+
+    if isinstance(value, (_dt.datetime, _dt.date)):
+        return value.isoformat()
+    if isinstance(value, (set, tuple)):
+        return list(value)
+    return repr(value)
+
+
+# --------------------------------------------------------------------------- command
+@click.command(name="run")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--dag-id", default=None, help="Which DAG (or flow) of the file to run.")
+@click.option("--logical-date", default=None, help="ISO date or datetime of the run (default: now, UTC).")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A DAG param (JSON values allowed); repeatable.")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the result as JSON to FILE ('-' for stdout).")
+@click.option("--logs", is_flag=True, help="Print the tasks' logs while they run.")
+def run(path: Path, dag_id: str | None, logical_date: str | None, params: tuple[str, ...], json_file: Path | None, logs: bool) -> None:
+    """Run a DAG file in this process (no scheduler, no database), or a converted flow file on Prefect.
+
+    Exit codes: 0 the run succeeded, 1 the run failed, 2 bad input (missing file, syntax error,
+    no DAG, unknown --dag-id).
+    """
+    # Flow results are read back from Prefect: persist them for this process.
+    os.environ.setdefault("PREFECT_RESULTS_PERSIST_BY_DEFAULT", "true")
+    os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", tempfile.mkdtemp(prefix="interop-run-results-"))
+    try:
+        payload = run_file(path, dag_id=dag_id, logical_date=logical_date, params=parse_params(params), echo=logs)
+    except BadInput as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    text = json.dumps(payload, indent=2, sort_keys=False)
+    if json_file is not None:
+        if str(json_file) == "-":
+            click.echo(text)
+        else:
+            json_file.write_text(text + "\n")
+    _summary(payload)
+    sys.exit(0 if payload["state"] == "success" else 1)
+
+
+def _summary(payload: dict[str, Any]) -> None:
+    click.echo(f"{payload['dag_id']}: {payload['state']}", err=True)
+    for task_id, task in payload["tasks"].items():
+        click.echo(f"  {task['state']:<16} {task_id}", err=True)

@@ -1,7 +1,8 @@
 """Run the lint rules over files: one parse per file, one traversal for all rules.
 
-Positions (line, column) are resolved only for files that have something to report, once,
-through libcst's ``PositionProvider``; clean files never pay for it.
+Positions (line, column) are computed only for files that have something to report, and
+only for the nodes reported (:mod:`interop.lint.positions`); clean files never pay for them.
+Rules that declare libcst metadata dependencies get them resolved once per file, shared.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import MetadataWrapper
 
 from interop.lint.comments import Suppressions, extract_comments
 from interop.lint.config import ConfigError, LintConfig, find_config
 from interop.lint.context import FileContext, ReportIndex, iter_statements
+from interop.lint.positions import node_ranges
 from interop.lint.rule import LintRule, Report
 from interop.lint.rules._base import ShimClassIndex
 
@@ -152,15 +154,15 @@ def lint_source(
         return result
 
     reports, suppressions, shim_classes = _run_rules(module, source, path, rule_classes, report)
-    positions = _positions(module) if reports else None
-    shim_spans = [(positions[c].start.line, positions[c].end.line) for c in shim_classes] if positions else []
+    ranges = _ranges(module, reports, shim_classes)
+    shim_spans = [(ranges[id(c)][0][0], ranges[id(c)][1][0]) for c in shim_classes if id(c) in ranges]
     kept: list[tuple[Report, int, int]] = []
     for r in reports:
-        line, col = _start(r, positions)
+        line, col = _start(r, ranges)
         if suppressions.suppresses(line, r.code) or any(a <= line <= b for a, b in shim_spans):
             continue
         kept.append((r, line, col))
-    kept = _fold_into_markers(module, kept, positions)
+    kept = _fold_into_markers(module, kept, ranges)
     if fix:
         replacements = {id(r.node): r.replacement for r, _, _ in kept if r.replacement is not None and r.node is not None}
         if replacements:
@@ -213,20 +215,33 @@ def _run_rules(
     return reports, Suppressions.from_comments(comments), index.shim_classes
 
 
-def _positions(module: cst.Module) -> Any:
-    """Start and end of every node (one code-generation pass; only for files with reports)."""
-    return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+def _ranges(module: cst.Module, reports: list[Report], shim_classes: list[cst.ClassDef]) -> dict[int, Any]:
+    """Ranges of the nodes the reports need (one lazy code-generation pass, only when needed).
+
+    With a converter marker among the reports, every statement's range is taken too (to know
+    what the marker covers).
+    """
+    if not reports:
+        return {}
+    wanted: list[cst.CSTNode] = list(shim_classes)
+    for r in reports:
+        if r.node is not None:
+            wanted.append(r.node)
+        wanted.extend(r.related or ())
+    if any(r.code == MARKER_CODE for r in reports):
+        wanted.extend(iter_statements(module.body))
+    return node_ranges(module, wanted)
 
 
-def _start(r: Report, positions: Any) -> tuple[int, int]:
+def _start(r: Report, ranges: dict[int, Any]) -> tuple[int, int]:
     if r.node is None:
         return r.line or 1, r.col or 1
-    start = positions[r.node].start
-    return start.line, start.column + 1
+    (line, col), _ = ranges[id(r.node)]
+    return line, col + 1
 
 
 def _fold_into_markers(
-    module: cst.Module, kept: list[tuple[Report, int, int]], positions: Any
+    module: cst.Module, kept: list[tuple[Report, int, int]], ranges: dict[int, Any]
 ) -> list[tuple[Report, int, int]]:
     """Drop findings inside a statement a reported converter marker covers.
 
@@ -235,16 +250,13 @@ def _fold_into_markers(
     in that statement, and for an import used only there.
     """
     marker_lines = sorted({line for r, line, _ in kept if r.code == MARKER_CODE})
-    if not marker_lines or positions is None:
+    if not marker_lines:
         return kept
-    spans: list[tuple[int, int]] = []
-    statements = [
-        (positions[s].start.line, positions[s].end.line)
-        for s in iter_statements(module.body)
-        if s in positions
-    ]
-    statements.sort()
+    statements = sorted(
+        (ranges[id(s)][0][0], ranges[id(s)][1][0]) for s in iter_statements(module.body) if id(s) in ranges
+    )
     starts = [start for start, _ in statements]
+    spans: list[tuple[int, int]] = []
     for line in marker_lines:
         i = bisect.bisect_left(starts, line)  # the statement below, or the one a trailing marker ends
         if i < len(statements):
@@ -257,7 +269,7 @@ def _fold_into_markers(
     for r, line, col in kept:
         if r.code != MARKER_CODE:
             if r.related:
-                if all(covered(positions[n].start.line) for n in r.related if n in positions):
+                if all(covered(ranges[id(n)][0][0]) for n in r.related if id(n) in ranges):
                     continue
             elif covered(line):
                 continue

@@ -10,6 +10,7 @@ executed.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -124,7 +125,8 @@ class Analyzer:
         self._dag: Dag | None = None
         self._group: str | None = None
         self.module = module
-        self.positions = Lines(module, source if source is not None else module.code)
+        self.source = source if source is not None else module.code
+        self.positions = Lines(module, self.source)
         self._stmt_line = 0
         imports, import_nodes = _import_table(self.module)
         self.model = FileModel(
@@ -241,11 +243,11 @@ class Analyzer:
                     )
                 scan(child, depth + (1 if isinstance(child, loops) else 0), child_line)
 
+        if not self._nested_dag_call_possible():
+            return
         for stmt in self.module.body:
             if isinstance(stmt, cst.FunctionDef) and self._dag_decorator(stmt) is not None:
                 continue
-            if "DAG" not in _dag_call_names(self):
-                break
             scan(stmt, 1 if isinstance(stmt, loops) else 0, self.model.line_of(stmt))
         # A @dag function called in a loop is a factory too.
         if not self.model.dags:
@@ -254,6 +256,15 @@ class Analyzer:
                     self._is_dag_call(n) for n in _calls_in(stmt)
                 ):
                     raise ConversionError("IX003", self.line(stmt), "DAG built inside a function")
+
+    def _nested_dag_call_possible(self) -> bool:
+        """Cheap text check: is a DAG class called on an indented line anywhere?"""
+        locals_ = [re.escape(local) for local, qn in self.model.imports.items() if qn in names.DAG_CLASSES]
+        locals_ += [re.escape(local) + r"\.(?:models\.)?(?:dag\.)?DAG" for local, qn in self.model.imports.items() if qn in ("airflow", "airflow.models", "airflow.sdk")]
+        if not locals_:
+            return False
+        pattern = re.compile(r"^[ \t]+.*\b(?:" + "|".join(locals_) + r")\s*\(", re.MULTILINE)
+        return pattern.search(self.source) is not None
 
     def _new_dag(
         self,

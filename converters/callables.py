@@ -382,6 +382,10 @@ def rewrite_callable(
     """Second pass: rewrite a callable's XCom and context use (see module docstring)."""
     roles = _Roles(func, qualname)
     used_names = {n.value for n in _walk(func, cst.Name)}
+    context_funcs = {n for n in used_names if qualname(cst.Name(n)) in names.GET_CURRENT_CONTEXT}
+    if not (context_funcs or roles.ti_vars or roles.named_context or (roles.ctx_vars & used_names - {roles.var_kw}) or (roles.var_kw and roles.var_kw in {n.value for n in _walk(func.body, cst.Name)})):
+        # nothing reads the context or XComs: the function is kept as it is
+        return RewriteResult(function=func, data_params={}, context_params=[], needs_upstream_xcoms=False, findings=[])
     xcom_name = "xcom" if "xcom" not in used_names else "interop_xcom"
     rw = _Rewriter(roles, resolver, xcom_name, known_tasks)
     rw._pushes = scan.pushes

@@ -98,6 +98,9 @@ def convert_source(source: str, path: str = "<string>") -> ConversionResult:
 
 
 def _convert(module: cst.Module, source: str, path: str) -> ConversionResult:
+    from converters.walk import cache_clear
+
+    cache_clear()
     analyzer = Analyzer(module, path, source)
     model = analyzer.run()
     if not model.dags:
@@ -132,33 +135,31 @@ def _convert(module: cst.Module, source: str, path: str) -> ConversionResult:
 
 
 def _taken_names(analyzer: Analyzer, model) -> set[str]:  # noqa: ANN001
-    """Names a generated function must not take: every name the module binds or reads outside
-    the DAG definitions (which are replaced)."""
-    from collections import Counter
-
-    from converters.walk import iter_nodes
-
+    """Names a generated function must not take: every name bound or read outside the DAG
+    definitions (which are replaced), read from the compiled module without them."""
     tree = analyzer.positions.tree
     if tree is None:
-        return set(_IDENTIFIER.findall(model.module.code))
-    counts: Counter = Counter()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            counts[node.id] += 1
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            counts[node.name] += 1_000_000
-        elif isinstance(node, ast.arg):
-            counts[node.arg] += 1_000_000
-        elif isinstance(node, ast.alias):
-            counts[(node.asname or node.name).split(".")[0]] += 1_000_000
-    inside: Counter = Counter()
+        return set(_IDENTIFIER.findall(analyzer.source))
+    ranges = []
     for dag in model.dags:
-        nodes = [dag.node, *dag.owned_statements] if dag.style != "decorator" else []
-        for top in nodes:
-            for n in iter_nodes(top):
-                if isinstance(n, cst.Name):
-                    inside[n.value] += 1
-    return {name for name, count in counts.items() if count > inside.get(name, 0)}
+        if dag.style == "decorator":
+            continue
+        for top in [dag.node, *dag.owned_statements]:
+            start = analyzer.positions.line(top)
+            end = analyzer.positions.end_lines.get(id(top))
+            if start and end:
+                ranges.append((start, end))
+    body = [n for n in tree.body if not any(a <= n.lineno <= b for a, b in ranges)]
+    names: set[str] = set()
+    try:
+        stack = [compile(ast.Module(body=body, type_ignores=[]), "<names>", "exec")]
+    except (SyntaxError, ValueError, TypeError):
+        return set(_IDENTIFIER.findall(analyzer.source))
+    while stack:
+        code = stack.pop()
+        names.update(code.co_names, code.co_varnames, code.co_cellvars, code.co_freevars)
+        stack.extend(c for c in code.co_consts if hasattr(c, "co_names"))
+    return names
 
 
 def _shapes(plan: Plan, dag: Dag) -> None:

@@ -97,8 +97,21 @@ def calls_in(node: cst.CSTNode) -> list[cst.Call]:
     return [n for n in iter_nodes(node) if isinstance(n, cst.Call)]
 
 
+_FIND_CACHE: dict[int, tuple[cst.CSTNode, list[cst.CSTNode]]] = {}
+
+
 def find(node: cst.CSTNode, kind: type) -> list:
-    return [n for n in iter_nodes(node) if isinstance(n, kind)]
+    """Nodes of ``kind`` under ``node``; the subtree's node list is cached (see :func:`cache_clear`)."""
+    hit = _FIND_CACHE.get(id(node))
+    if hit is None or hit[0] is not node:
+        hit = (node, list(iter_nodes(node)))
+        _FIND_CACHE[id(node)] = hit
+    return [n for n in hit[1] if isinstance(n, kind)]
+
+
+def cache_clear() -> None:
+    """Forget cached subtrees (the pipeline calls this once per file)."""
+    _FIND_CACHE.clear()
 
 
 # ---------------------------------------------------------------------- line numbers
@@ -149,6 +162,7 @@ class Lines:
     def __init__(self, module: cst.Module, source: str) -> None:
         self.module = module
         self.lines: dict[int, int] = {}
+        self.end_lines: dict[int, int] = {}
         self.tree: ast.Module | None = None
         try:
             tree = self.tree = ast.parse(source)
@@ -169,6 +183,7 @@ class Lines:
                 for small, a in zip(smalls, chunk):
                     self.lines[id(small)] = a.lineno
                 self.lines[id(stmt)] = chunk[0].lineno
+                self.end_lines[id(stmt)] = chunk[-1].end_lineno or chunk[0].lineno
                 i += len(smalls)
                 continue
             if i >= len(nodes):
@@ -182,6 +197,7 @@ class Lines:
             if isinstance(a, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and a.decorator_list:
                 line = a.decorator_list[0].lineno
             self.lines[id(stmt)] = line
+            self.end_lines[id(stmt)] = a.end_lineno or line
             self._compound(stmt, a)
         if i != len(nodes):
             raise _Mismatch

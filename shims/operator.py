@@ -182,7 +182,8 @@ def airflow_task(
     """One Airflow operator as a Prefect task (the converter's fallback for unknown operators).
 
     The task's options default to the operator's: ``retries``, ``retry_delay`` (seconds) and
-    ``execution_timeout`` (``timeout_seconds``); the task is named after the operator's task id.
+    ``execution_timeout`` (``timeout_seconds``); the task and its runs are named after the
+    operator's task id.
 
     The returned Prefect task takes ``ctx=None, upstream=None`` (see :func:`run_operator`) and
     returns the XCom dict. When the operator skips, the task ends in a ``Completed`` state named
@@ -218,6 +219,7 @@ def airflow_task(
     return task(
         _run,
         name=name or task_id,
+        task_run_name=name or task_id,
         retries=op_retries,
         retry_delay_seconds=delay,
         timeout_seconds=timeout,

@@ -169,9 +169,13 @@ def load_dags(path_or_module: str | Path | ModuleType) -> dict[str, Any]:
         raise DagLoadError(f"DAG file {str(path)!r} does not exist", path=str(path))
     if path.is_dir():
         raise DagLoadError(f"{str(path)!r} is a directory; give one DAG file", path=str(path))
-    from airflow.dag_processing.dagbag import DagBag
+    from shims.tasklog import TaskLogCapture
 
-    bag = DagBag(dag_folder=str(path), safe_mode=False)
+    # Airflow logs "Filling up the DagBag ..." to stdout; keep it out of JSON output.
+    with TaskLogCapture("dagbag", echo=False):
+        from airflow.dag_processing.dagbag import DagBag
+
+        bag = DagBag(dag_folder=str(path), safe_mode=False)
     if bag.import_errors:
         details = "\n".join(str(v) for v in bag.import_errors.values())
         raise DagLoadError(f"DAG file {str(path)!r} failed to import:\n{details}", path=str(path))

@@ -72,12 +72,13 @@ class _Handler(logging.Handler):
 def _install() -> None:
     global _INSTALLED
     with _LOCK:
-        if _INSTALLED:
-            return
+        # Streams may have been swapped since (click's CliRunner, pytest's capture): re-wrap.
         if not isinstance(sys.stdout, _Tee):
             sys.stdout = _Tee(sys.stdout)  # type: ignore[assignment]
         if not isinstance(sys.stderr, _Tee):
             sys.stderr = _Tee(sys.stderr)  # type: ignore[assignment]
+        if _INSTALLED:
+            return
         root = logging.getLogger()
         # Only handlers that do not write to our streams need a copy.
         root.addHandler(_Handler())

@@ -24,6 +24,11 @@ from interop.lint.context import FileContext, ReportIndex, iter_statements
 from interop.lint.positions import node_ranges
 from interop.lint.rule import LintRule, Report
 from interop.lint.rules._base import ShimClassIndex
+from interop.lint.walk import walk_batched
+
+#: How rules without metadata dependencies are run: ``"walk"`` (:mod:`interop.lint.walk`, a
+#: read-only traversal) or ``"libcst"`` (libcst's own batched visit; a test compares the two).
+TRAVERSAL = "walk"
 
 #: The code of the rule that reports converter markers.
 MARKER_CODE = "IXL401"
@@ -204,8 +209,10 @@ def _run_rules(
     visitors = [*instances, index]
     if deps:
         MetadataWrapper(module, unsafe_skip_copy=True).visit_batched(visitors)
-    else:
+    elif TRAVERSAL == "libcst":
         cst.visit_batched(module, visitors)
+    else:
+        walk_batched(module, visitors)
     comments = extract_comments(source)
     for rule in instances:
         if comments:

@@ -39,8 +39,11 @@ def test_read_only_walk_reports_exactly_what_libcst_visit_reports(monkeypatch) -
     Airflow's example DAGs as they are (full of findings) and on the sample DAGs."""
     from interop.lint import engine, lint_source
 
+    from interop.lint.rules import ALL_RULES
+
     files = airflow_example_dag_files() + sorted(SAMPLE_DAGS.glob("*.py"))
     sources = [(p.name, p.read_text(encoding="utf-8")) for p in files]
+    sources += [(f"{r.CODE}-{i}", ex.code) for r in ALL_RULES for i, ex in enumerate([*r.VALID, *r.INVALID])]
     walked = [lint_source(text, name).findings for name, text in sources]
     monkeypatch.setattr(engine, "TRAVERSAL", "libcst")
     visited = [lint_source(text, name).findings for name, text in sources]

@@ -498,6 +498,18 @@ class Analyzer:
                         if task is not None and task.var is None:
                             task.var = t.target.value
                 return True
+            targets_tasks = [t for t in small.targets if isinstance(t.target, cst.Attribute) and isinstance(self.eval(t.target.value, env), TaskRef)]
+            if targets_tasks and len(small.targets) == 1:
+                # t.doc_md = "..."; t.trigger_rule = TriggerRule.NONE_FAILED: attributes set after creation
+                ref = self.eval(targets_tasks[0].target.value, env)
+                attr = targets_tasks[0].target.attr.value  # type: ignore[union-attr]
+                task = dag.tasks.get(ref.task_id)
+                if task is not None:
+                    if attr.startswith("doc") or attr in names.LEDGER_ONLY_ARGS:
+                        self.finding("IX401", small, f"task {task.task_id!r}: `{attr}` set after creation, dropped (no Prefect meaning)")
+                    else:
+                        task.kwargs[attr] = small.value
+                    return True
             for t in small.targets:
                 if isinstance(t.target, cst.Name):
                     env[t.target.value] = value if isinstance(value, Const) else None
@@ -655,7 +667,15 @@ class Analyzer:
                 return Const(len(v))
             return None
         if qn in names.CHAIN_FUNCTIONS:
-            parts = [self.eval(a.value, env) for a in node.args]
+            parts = []
+            for a in node.args:
+                value = self.eval(a.value, env)
+                if a.star == "*" and isinstance(value, list):
+                    parts.extend(value)
+                elif a.star == "*" and isinstance(value, Const) and isinstance(value.value, (list, tuple)):
+                    parts.extend(Const(v) for v in value.value)
+                else:
+                    parts.append(value)
             for up, down in zip(parts, parts[1:]):
                 if isinstance(up, list) and isinstance(down, list) and len(up) == len(down):
                     for u, d in zip(up, down):
@@ -690,6 +710,19 @@ class Analyzer:
                 "use Prefect's `.map()` with `unmapped()` by hand",
                 manual=True,
             )
+            return None
+        if isinstance(func, cst.Attribute) and func.attr.value in ("as_setup", "as_teardown"):
+            base = self.eval(func.value, env)
+            if isinstance(base, (TaskRef, XComArgRef)) and base.task_id in dag.tasks:
+                task = dag.tasks[base.task_id]
+                for arg in node.args:
+                    if arg.keyword is not None and arg.keyword.value == "setups":
+                        for ref in _flat(self.eval(arg.value, env)):
+                            if isinstance(ref, (TaskRef, XComArgRef)):
+                                dag.edges.append((ref.task_id, task.task_id))
+                if func.attr.value == "as_teardown":
+                    task.kwargs.setdefault("trigger_rule", cst.SimpleString('"all_done_setup_success"'))
+                return base
             return None
         # TaskFlow: my_task(...), my_task.override(...)(...)
         tf_name, override = self._taskflow_target(func)

@@ -417,3 +417,28 @@ def test_nothing_is_reported_inside_a_custom_operator_run_only_through_the_shim(
     # used outside the shim as well: it is ordinary flow code again
     direct = source.replace("    return stamp(ctx)\n", "    return stamp(ctx), StampOperator(task_id='x').execute({})\n")
     assert {f.code for f in lint_source(direct, "etl.py").findings} == {"IXL101", "IXL103", "IXL104", "IXL105", "IXL106", "IXL301"}
+
+
+def test_a_rule_with_metadata_dependencies_gets_them_resolved_once_per_file() -> None:
+    """Rules may declare libcst metadata; the engine resolves it once for all rules."""
+    import libcst as cst
+    from libcst.metadata import ParentNodeProvider
+
+    from interop.lint.rule import LintRule
+
+    class ReturnInLambdaParent(LintRule):
+        CODE = "IXL999"
+        NAME = "test-parent"
+        MESSAGE = "call whose parent is a return"
+        METADATA_DEPENDENCIES = (ParentNodeProvider,)
+
+        def visit_Call(self, node: cst.Call) -> None:
+            if isinstance(self.get_metadata(ParentNodeProvider, node), cst.Return):
+                self.report(node)
+
+    class Twin(ReturnInLambdaParent):
+        CODE = "IXL998"
+
+    source = "def f():\n    g()\n    return h()\n"
+    result = lint_source(source, "m.py", rules=[ReturnInLambdaParent, Twin])
+    assert [(f.line, f.col, f.code) for f in result.findings] == [(3, 12, "IXL998"), (3, 12, "IXL999")]

@@ -54,7 +54,7 @@ def test_ignore_from_the_nearest_pyproject(tmp_path: Path) -> None:
 
 
 def test_select_by_family_prefix_and_ignore(tmp_path: Path) -> None:
-    flow = make_project(tmp_path / "p", 'select = ["IXL1", "IXL3"]\nignore = ["IXL106"]\n')
+    make_project(tmp_path / "p", 'select = ["IXL1", "IXL3"]\nignore = ["IXL106"]\n')
     assert codes(lint_paths([tmp_path / "p"])) == ["IXL101", "IXL301"]
 
 

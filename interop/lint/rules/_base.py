@@ -86,17 +86,6 @@ class ScopedRule(LintRule):
         """Code that runs at import time (not in a function, lambda or ``__main__`` block)."""
         return not self.functions and not self.lambda_depth and not self.main_guard_depth
 
-    @property
-    def in_task_or_flow(self) -> bool:
-        """Whether the current code is inside a Prefect task or flow function of the file."""
-        for fn in self.functions:
-            n = fn.name.value
-            if (n in self.context.tasks and self.context.tasks[n].node is fn) or (
-                n in self.context.flows and self.context.flows[n].node is fn
-            ):
-                return True
-        return False
-
 
 class ShimClassIndex(ScopedRule):
     """Not a rule: finds the file's custom Airflow operator classes used only through the shim.

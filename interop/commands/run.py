@@ -180,14 +180,28 @@ def _task_state_word(state: Any) -> str:
 
 
 def _task_results(flow_run_id: Any) -> dict[str, dict[str, Any]]:
-    """Each task of the flow run (and of its subflows): Airflow state word and return value."""
+    """Each task of the flow run and of its subflows: Airflow state word and return value.
+
+    A subflow itself is not a task; the tasks it ran are listed by their own names.
+    """
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterFlowRunId
     from prefect.client.schemas.sorting import TaskRunSort
 
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
+
     with get_client(sync_client=True) as client:
+        # the flow run and its subflows (an airflow_dag subflow's tasks are tasks of the pipeline)
+        flow_runs = [flow_run_id]
+        frontier = [flow_run_id]
+        while frontier:
+            children = client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=frontier))
+            )
+            frontier = [c.id for c in children if c.id not in flow_runs]
+            flow_runs.extend(frontier)
         runs = client.read_task_runs(
-            task_run_filter=TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=[flow_run_id])),
+            task_run_filter=TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=flow_runs)),
             sort=TaskRunSort.EXPECTED_START_TIME_ASC,
         )
         task_runs = [r for r in runs if r.state is None or not getattr(r.state.state_details, "child_flow_run_id", None)]

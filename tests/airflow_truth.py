@@ -188,11 +188,16 @@ class TruthSession:
 
     def _run_group(self, airflow: str, folder: Path, jobs: list[dict], errors: list[str]) -> None:
         try:
-            exe = airflow_python(airflow)
-        except AirflowTruthError as exc:
+            self._run_worker(airflow, folder, jobs, errors)
+        except Exception as exc:  # noqa: BLE001 - a thread must report, not die silently
             with self._lock:
-                errors.append(str(exc))
-            return
+                errors.append(
+                    f"Airflow {airflow} truth for {[job['dag_id'] for job in jobs]} in {folder} failed: "
+                    f"{type(exc).__name__}: {exc}"
+                )
+
+    def _run_worker(self, airflow: str, folder: Path, jobs: list[dict], errors: list[str]) -> None:
+        exe = airflow_python(airflow)
         home = self._home(airflow, folder)
         jobs_file = home / f"jobs-{os.getpid()}-{time.monotonic_ns()}.json"
         out_file = jobs_file.with_suffix(".out.json")
@@ -233,7 +238,10 @@ class TruthSession:
             )
         missing = [job for job in jobs if job["key"] not in results]
         for key, truth in results.items():
-            (self.cache_dir / f"{key}.json").write_text(json.dumps(truth, indent=1, sort_keys=True))
+            target = self.cache_dir / f"{key}.json"
+            partial = target.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(json.dumps(truth, indent=1, sort_keys=True))
+            os.replace(partial, target)  # atomic: a shared cache never shows half a file
         if proc.returncode != 0 or missing:
             tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-40:])
             with self._lock:

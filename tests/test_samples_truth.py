@@ -121,3 +121,11 @@ def test_legacy_sample_does_not_import_under_airflow_3(tmp_path) -> None:
 )
 def test_contracted_edges(edges, removed, expected) -> None:
     assert contracted_edges(edges, removed) == expected
+
+
+def test_missing_airflow2_venv_is_explained(monkeypatch, tmp_path) -> None:
+    monkeypatch.setattr(airflow_truth, "AIRFLOW2_VENV", tmp_path / ".venv-airflow2")
+    with pytest.raises(AirflowTruthError, match=r"\.venv-airflow2.*apache-airflow==2\.11"):
+        airflow_truth.airflow_python("2")
+    with pytest.raises(AirflowTruthError, match="unknown Airflow version '1'"):
+        airflow_truth.airflow_python("1")

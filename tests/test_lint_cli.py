@@ -228,7 +228,7 @@ def test_fix_rewrites_the_file_and_reports_what_is_left(tmp_path: Path) -> None:
     code, out, err = run_cli("--fix", str(flow))
     assert code == 1
     assert flow.read_text() == "from airflow.models import Variable\nfrom prefect import flow\n\n\n@flow\ndef etl():\n    return Variable.get('x')\n"
-    assert out == f"{flow}:1:1 IXL101 Airflow import left in a flow file: `airflow.models.Variable` used outside the operator shim\n"
+    assert out == f"{flow}:1:1 IXL101 Airflow import left in a flow file: `airflow.models.Variable` still used by flow code\n"
     assert "1 fixed" in err
 
 

@@ -23,6 +23,7 @@ INTENDED_MARKERS = {
     "IX101": "a statement that uses Airflow objects at flow run time (TriggerRule, chain, an operator object)",
     "IX103": "branching chosen at run time (BranchPythonOperator, @task.branch, ShortCircuitOperator, "
     "BranchDateTimeOperator, BranchDayOfWeekOperator): the if/else is written by hand",
+    "IX104": "a trigger_rule (one_failed, all_done...) run with allow_failure()/return_state=True and state checks by hand",
     "IX202": "an Airflow context key with no Prefect equivalent (task, partition_key)",
     "IX203": "the task instance `ti` used for more than XCom",
     "IX204": "the whole run context (`context`, `kwargs`) used as a value",

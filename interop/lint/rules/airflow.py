@@ -285,7 +285,7 @@ def notify():
             elif outside:
                 shown = ", ".join(f"`{bound[n]}`" for n in outside)
                 uses = [u[0] for n in outside for u in self.uses[n] if not is_shim(u)]
-                self.report(node, f"Airflow import left in a flow file: {shown} used outside the operator shim", related=uses)
+                self.report(node, f"Airflow import left in a flow file: {shown} still used by flow code", related=uses)
             elif unused:
                 shown = ", ".join(f"`{bound[n]}`" for n in unused)
                 self.report(node, f"unused Airflow import {shown} in a flow file", replacement=_without(node, unused))

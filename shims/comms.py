@@ -344,13 +344,24 @@ def install() -> None:
 
 @contextlib.contextmanager
 def bound(supervisor: InMemorySupervisor) -> Iterator[InMemorySupervisor]:
-    """Bind ``supervisor`` to the current context for the duration of the block."""
+    """Bind ``supervisor`` to the current context for the duration of the block.
+
+    Airflow's task runner installs a SIGTERM handler that only calls the task's ``on_kill``;
+    on the main thread the previous handler is put back when the block ends, so the process
+    can still be stopped afterwards.
+    """
+    import signal
+
     install()
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if main else None
     token = _CURRENT.set(supervisor)
     try:
         yield supervisor
     finally:
         _CURRENT.reset(token)
+        if main and previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 _ORIGINAL_SIGNAL: Any = None

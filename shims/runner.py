@@ -525,11 +525,19 @@ class DagRunner:
         logs: list[str] = []
         try_number = 1
         reschedules = 0
+        resume: tuple[str, Any] | None = None
         while True:
             self.supervisor.terminal = None
             ti = make_task_instance(
-                task, self.dag_run, map_index=map_index, try_number=try_number, task_reschedule_count=reschedules
+                task,
+                self.dag_run,
+                map_index=map_index,
+                try_number=try_number,
+                task_reschedule_count=reschedules,
+                next_method=resume[0] if resume else None,
+                next_kwargs=resume[1] if resume else None,
             )
+            resume = None
             self.supervisor.ti_keys[ti.id] = (task.task_id, map_index)
             with TaskLogCapture(task.task_id, echo=self.echo) as capture:
                 try:
@@ -564,12 +572,15 @@ class DagRunner:
                 self.sleep(max(wait, 0.0))
                 continue
             if state_name == "deferred":
-                inst.state = FAILED
-                inst.error = (
-                    f"Task {task.task_id!r} deferred to a trigger; the in-process runner does not run triggers. "
-                    "Run the operator with deferrable=False."
-                )
-                break
+                terminal = self.supervisor.terminal
+                try:
+                    next_method, next_kwargs = _run_trigger(terminal)
+                except Exception as exc:  # noqa: BLE001 - a trigger failure fails the task
+                    inst.state = FAILED
+                    inst.error = f"{type(exc).__name__}: {exc} (trigger {getattr(terminal, 'classpath', '?')})"
+                    break
+                resume = (next_method, next_kwargs)
+                continue
             inst.state = state_name if state_name in FINISHED else FAILED
             break
         inst.end_date = datetime.now(timezone.utc)
@@ -579,6 +590,45 @@ class DagRunner:
         if self.on_task_end:
             self.on_task_end(inst)
         return inst
+
+
+def _run_trigger(defer: Any) -> tuple[str, Any]:
+    """Run a deferred task's trigger in this process until its first event, as ``dags test`` does.
+
+    Returns:
+        ``(next_method, serialized next_kwargs)`` to resume the task with; the event's payload
+        is passed as ``event``. On the trigger's timeout, Airflow's ``__fail__`` resumption.
+    """
+    import asyncio
+
+    from airflow.sdk.serde import deserialize, serialize
+    from airflow.sdk.module_loading import import_string
+
+    trigger_cls = import_string(defer.classpath)
+    kwargs = deserialize(defer.trigger_kwargs) if defer.trigger_kwargs else {}
+    trigger = trigger_cls(**kwargs)
+    timeout = defer.trigger_timeout.total_seconds() if defer.trigger_timeout else None
+
+    async def first_event() -> Any:
+        async for event in trigger.run():
+            return event
+        return None
+
+    async def with_timeout() -> Any:
+        return await asyncio.wait_for(first_event(), timeout)
+
+    try:
+        event = asyncio.run(with_timeout())
+    except asyncio.TimeoutError:
+        return "__fail__", serialize({"error": "Trigger/execution timeout"})
+    finally:
+        try:
+            trigger.cleanup()
+        except Exception:  # noqa: BLE001
+            pass
+    next_kwargs = deserialize(defer.next_kwargs) if defer.next_kwargs else {}
+    next_kwargs["event"] = getattr(event, "payload", None)
+    return defer.next_method, serialize(next_kwargs)
 
 
 def _summary_state(instances: list[TaskInstanceResult], mapped: bool) -> str:

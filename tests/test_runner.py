@@ -347,3 +347,30 @@ def test_load_errors_name_the_file_and_the_dags(tmp_path: Path) -> None:
     empty = _dag_file(tmp_path, "x = 1\n", "empty.py")
     with pytest.raises(DagLoadError, match="No Airflow DAG found"):
         load_dag(empty)
+
+
+DEFERRABLE_DAG = '''
+from datetime import datetime, timedelta, timezone
+from airflow.sdk import DAG, BaseOperator
+from airflow.providers.standard.triggers.temporal import DateTimeTrigger
+
+
+class WaitThenReport(BaseOperator):
+    def execute(self, context):
+        moment = datetime.now(timezone.utc) + timedelta(seconds=1)
+        self.defer(trigger=DateTimeTrigger(moment=moment), method_name="done", kwargs={"note": "woke"})
+
+    def done(self, context, event=None, note=None):
+        return {"note": note, "event_is_time": event is not None}
+
+
+with DAG("deferring", schedule=None):
+    WaitThenReport(task_id="wait")
+'''
+
+
+def test_deferrable_operator_runs_its_trigger_in_process(tmp_path: Path) -> None:
+    result = _run(_dag_file(tmp_path, DEFERRABLE_DAG))
+    assert result.states() == {"wait": "success"}, result.tasks["wait"].error
+    assert "DEFERRED" in result.tasks["wait"].log
+    assert result.xcoms()["wait"] == {"return_value": {"note": "woke", "event_is_time": True}}

@@ -1,0 +1,144 @@
+"""Wall time of ``airflow dags test`` against ``interop run`` for the same DAGs, in one run.
+
+Usage::
+
+    .venv/bin/python benchmarks/run_speed.py [--dags example_xcom,tutorial_dag,...] [--repeat N]
+
+For each DAG (by default the bundled examples of the conformance list), both commands run as
+fresh subprocesses on the same DAG file and logical date, so both pay interpreter start-up and
+imports:
+
+* ``airflow dags test DAG_ID DATE`` on a temporary ``AIRFLOW_HOME`` whose database was migrated
+  once beforehand (the migration is not timed);
+* ``interop run FILE --dag-id DAG_ID --logical-date DATE --json OUT``.
+
+It also times the runner alone inside one warm process (``run_dag`` after imports), which is
+what a Prefect flow calling ``airflow_dag`` pays. Prints a table and the ratio of the totals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DEFAULT_DAGS = [
+    "example_xcom",
+    "tutorial_dag",
+    "example_task_group",
+    "example_skip_dag",
+    "example_dynamic_task_mapping",
+    "example_branch_labels",
+    "example_short_circuit_operator",
+    "example_trigger_target_dag",
+]
+LOGICAL_DATE = "2024-01-01T00:00:00+00:00"
+
+
+def _example_files() -> list[Path]:
+    import importlib.util
+
+    files: list[Path] = []
+    for pkg in ("airflow.example_dags", "airflow.providers.standard.example_dags"):
+        spec = importlib.util.find_spec(pkg)
+        if spec and spec.submodule_search_locations:
+            files.extend(sorted(Path(list(spec.submodule_search_locations)[0]).glob("*.py")))
+    return files
+
+
+def _file_of(dag_id: str, files: list[Path]) -> Path:
+    for path in files:
+        if path.stem == dag_id:
+            return path
+    for path in files:
+        text = path.read_text()
+        if f'"{dag_id}"' in text or f"def {dag_id}(" in text:
+            return path
+    raise SystemExit(f"example DAG {dag_id!r} not found in the installed Airflow")
+
+
+def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    return time.perf_counter() - start, proc.returncode, (proc.stdout + proc.stderr)[-1500:]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dags", default=",".join(DEFAULT_DAGS), help="comma-separated DAG ids of bundled examples")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per DAG and command (median is used)")
+    args = parser.parse_args()
+    dag_ids = [d for d in args.dags.split(",") if d]
+
+    bin_dir = Path(sys.executable).parent
+    airflow_cli = str(bin_dir / "airflow")
+    files = _example_files()
+    work = Path(tempfile.mkdtemp(prefix="interop-bench-"))
+    dags_folder = work / "dags"
+    dags_folder.mkdir()
+    paths = {dag_id: _file_of(dag_id, files) for dag_id in dag_ids}
+    for path in set(paths.values()):
+        shutil.copy(path, dags_folder / path.name)
+    env = dict(os.environ)
+    env.update(
+        AIRFLOW_HOME=str(work),
+        AIRFLOW__CORE__DAGS_FOLDER=str(dags_folder),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{work / 'airflow.db'}",
+    )
+    print(f"migrating a fresh Airflow database in {work} (not timed) ...", flush=True)
+    subprocess.run([airflow_cli, "db", "migrate"], env=env, check=True, capture_output=True)
+
+    # the runner alone, warm: imports paid once, then each DAG run timed
+    os.environ.update({k: v for k, v in env.items() if k.startswith("AIRFLOW")})
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from shims.runner import run_dag
+
+    warm: dict[str, float] = {}
+    for dag_id in dag_ids:
+        run_dag(dags_folder / paths[dag_id].name, dag_id, logical_date=LOGICAL_DATE, echo=False)  # warm-up
+        start = time.perf_counter()
+        run_dag(dags_folder / paths[dag_id].name, dag_id, logical_date=LOGICAL_DATE, echo=False)
+        warm[dag_id] = time.perf_counter() - start
+
+    rows = []
+    for dag_id in dag_ids:
+        file = dags_folder / paths[dag_id].name
+        airflow_times, interop_times = [], []
+        for _ in range(args.repeat):
+            t, rc, tail = _timed([airflow_cli, "dags", "test", dag_id, LOGICAL_DATE], env)
+            if rc != 0:
+                print(f"warning: airflow dags test {dag_id} exited {rc}:\n{tail}", file=sys.stderr)
+            airflow_times.append(t)
+            t, rc, tail = _timed(
+                [str(bin_dir / "interop"), "run", str(file), "--dag-id", dag_id, "--logical-date", LOGICAL_DATE,
+                 "--json", str(work / f"{dag_id}.json")],
+                env,
+            )
+            if rc not in (0, 1):
+                print(f"warning: interop run {dag_id} exited {rc}:\n{tail}", file=sys.stderr)
+            interop_times.append(t)
+        rows.append((dag_id, statistics.median(airflow_times), statistics.median(interop_times), warm[dag_id]))
+
+    print()
+    print(f"{'DAG':<34} {'dags test s':>11} {'interop run s':>13} {'ratio':>7} {'in-process s':>12} {'ratio':>8}")
+    for dag_id, a, i, w in rows:
+        print(f"{dag_id:<34} {a:>11.2f} {i:>13.2f} {a / i:>6.1f}x {w:>12.3f} {a / w:>7.0f}x")
+    total_a = sum(r[1] for r in rows)
+    total_i = sum(r[2] for r in rows)
+    total_w = sum(r[3] for r in rows)
+    print(f"{'TOTAL':<34} {total_a:>11.2f} {total_i:>13.2f} {total_a / total_i:>6.1f}x {total_w:>12.3f} {total_a / total_w:>7.0f}x")
+    print()
+    print(f"airflow dags test / interop run wall-time ratio: {total_a / total_i:.1f}x (goal >= 10x)")
+    print(f"airflow dags test / in-process runner (warm) ratio: {total_a / total_w:.0f}x")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -169,6 +169,15 @@ def load_dags(path_or_module: str | Path | ModuleType) -> dict[str, Any]:
         raise DagLoadError(f"DAG file {str(path)!r} does not exist", path=str(path))
     if path.is_dir():
         raise DagLoadError(f"{str(path)!r} is a directory; give one DAG file", path=str(path))
+    from shims.compat import needs_compat
+
+    if needs_compat(path):  # a 1.10/2.x DAG file: Airflow's 2->3 renames applied in memory (shims/compat)
+        from shims.compat import CompatError, CompatLoadError, load_dags_compat
+
+        try:
+            return dict(load_dags_compat(path).dags)
+        except (CompatError, CompatLoadError, SyntaxError) as exc:
+            raise DagLoadError(str(exc), path=str(path)) from exc
     from shims.tasklog import TaskLogCapture
 
     # Airflow logs "Filling up the DagBag ..." to stdout; keep it out of JSON output.

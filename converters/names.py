@@ -252,3 +252,183 @@ def current_import_path(qualified_name: str) -> str:
     name = RENAMED_NAMES.get(qualified_name, name)
     module = MOVED_MODULES.get(module, module)
     return f"{module}.{name}"
+
+
+# --------------------------------------------------------------------------- Airflow 2 -> 3
+# The facts the compat loader (shims/compat.py) applies in memory when it loads a 1.10/2.x DAG
+# under Airflow 3, and that lint and the converter read. Each table maps an old spelling to its
+# Airflow 3 equivalent, or to the reason there is none.
+
+#: 1.10 ``contrib`` and ``*_operator`` / ``*_hook`` / ``*_sensor`` modules removed from Airflow 3
+#: (in addition to :data:`MOVED_MODULES`): old module path -> current module path. A module whose
+#: provider is not installed still fails to import, with the provider named in the error.
+LEGACY_MODULES: dict[str, str] = {
+    "airflow.operators.branch_operator": "airflow.providers.standard.operators.branch",
+    "airflow.operators.branch": "airflow.providers.standard.operators.branch",
+    "airflow.operators.latest_only_operator": "airflow.providers.standard.operators.latest_only",
+    "airflow.operators.dagrun_operator": "airflow.providers.standard.operators.trigger_dagrun",
+    "airflow.operators.python_virtualenv_operator": "airflow.providers.standard.operators.python",
+    "airflow.operators.check_operator": "airflow.providers.common.sql.operators.sql",
+    "airflow.operators.sql_branch_operator": "airflow.providers.common.sql.operators.sql",
+    "airflow.operators.smooth": "airflow.providers.standard.operators.smooth",
+    "airflow.hooks.base_hook": "airflow.sdk.bases.hook",
+    "airflow.hooks.base": "airflow.sdk.bases.hook",
+    "airflow.hooks.subprocess": "airflow.providers.standard.hooks.subprocess",
+    "airflow.hooks.filesystem": "airflow.providers.standard.hooks.filesystem",
+    "airflow.hooks.http_hook": "airflow.providers.http.hooks.http",
+    "airflow.hooks.postgres_hook": "airflow.providers.postgres.hooks.postgres",
+    "airflow.hooks.mysql_hook": "airflow.providers.mysql.hooks.mysql",
+    "airflow.hooks.sqlite_hook": "airflow.providers.sqlite.hooks.sqlite",
+    "airflow.hooks.S3_hook": "airflow.providers.amazon.aws.hooks.s3",
+    "airflow.operators.http_operator": "airflow.providers.http.operators.http",
+    "airflow.operators.postgres_operator": "airflow.providers.common.sql.operators.sql",
+    "airflow.operators.sqlite_operator": "airflow.providers.common.sql.operators.sql",
+    "airflow.operators.mysql_operator": "airflow.providers.common.sql.operators.sql",
+    "airflow.sensors.http_sensor": "airflow.providers.http.sensors.http",
+    "airflow.sensors.sql_sensor": "airflow.providers.common.sql.sensors.sql",
+    "airflow.sensors.weekday": "airflow.providers.standard.sensors.weekday",
+    "airflow.sensors.weekday_sensor": "airflow.providers.standard.sensors.weekday",
+    "airflow.contrib.sensors.file_sensor": "airflow.providers.standard.sensors.filesystem",
+    "airflow.contrib.sensors.python_sensor": "airflow.providers.standard.sensors.python",
+    "airflow.contrib.sensors.bash_sensor": "airflow.providers.standard.sensors.bash",
+    "airflow.contrib.sensors.weekday_sensor": "airflow.providers.standard.sensors.weekday",
+    "airflow.contrib.hooks.ssh_hook": "airflow.providers.ssh.hooks.ssh",
+    "airflow.contrib.operators.ssh_operator": "airflow.providers.ssh.operators.ssh",
+    "airflow.contrib.operators.sftp_operator": "airflow.providers.sftp.operators.sftp",
+    "airflow.contrib.hooks.sftp_hook": "airflow.providers.sftp.hooks.sftp",
+    "airflow.contrib.operators.kubernetes_pod_operator": "airflow.providers.cncf.kubernetes.operators.pod",
+    "airflow.contrib.operators.slack_webhook_operator": "airflow.providers.slack.operators.slack_webhook",
+    "airflow.contrib.hooks.slack_webhook_hook": "airflow.providers.slack.hooks.slack_webhook",
+    "airflow.contrib.operators.docker_operator": "airflow.providers.docker.operators.docker",
+    "airflow.operators.docker_operator": "airflow.providers.docker.operators.docker",
+    "airflow.contrib.operators.spark_submit_operator": "airflow.providers.apache.spark.operators.spark_submit",
+    "airflow.contrib.hooks.aws_hook": "airflow.providers.amazon.aws.hooks.base_aws",
+    "airflow.contrib.operators.s3_list_operator": "airflow.providers.amazon.aws.operators.s3",
+    "airflow.datasets": "airflow.sdk",
+    "airflow.models.dataset": "airflow.sdk",
+}
+
+#: classes renamed on the way to Airflow 3 (in addition to :data:`RENAMED_NAMES`):
+#: old qualified name -> current class name in the module :func:`current_import_path` gives
+LEGACY_RENAMED_NAMES: dict[str, str] = {
+    "airflow.hooks.base_hook.BaseHook": "BaseHook",
+    "airflow.hooks.S3_hook.S3Hook": "S3Hook",
+    "airflow.hooks.http_hook.HttpHook": "HttpHook",
+    "airflow.operators.http_operator.SimpleHttpOperator": "HttpOperator",
+    "airflow.operators.postgres_operator.PostgresOperator": "SQLExecuteQueryOperator",
+    "airflow.operators.sqlite_operator.SqliteOperator": "SQLExecuteQueryOperator",
+    "airflow.operators.mysql_operator.MySqlOperator": "SQLExecuteQueryOperator",
+    "airflow.operators.check_operator.CheckOperator": "SQLCheckOperator",
+    "airflow.operators.check_operator.ValueCheckOperator": "SQLValueCheckOperator",
+    "airflow.operators.check_operator.IntervalCheckOperator": "SQLIntervalCheckOperator",
+    "airflow.operators.sql_branch_operator.BranchSqlOperator": "BranchSQLOperator",
+    "airflow.sensors.sql_sensor.SqlSensor": "SqlSensor",
+    "airflow.sensors.http_sensor.HttpSensor": "HttpSensor",
+    "airflow.contrib.sensors.file_sensor.FileSensor": "FileSensor",
+    "airflow.datasets.Dataset": "Asset",
+    "airflow.datasets.DatasetAlias": "AssetAlias",
+    "airflow.datasets.DatasetAll": "AssetAll",
+    "airflow.datasets.DatasetAny": "AssetAny",
+    "airflow.models.dataset.Dataset": "Asset",
+}
+
+#: every moved module, 2.x and 1.10: old module path -> current module path
+ALL_MOVED_MODULES: dict[str, str] = {**MOVED_MODULES, **LEGACY_MODULES}
+#: every renamed class: old qualified name -> current class name
+ALL_RENAMED_NAMES: dict[str, str] = {**RENAMED_NAMES, **LEGACY_RENAMED_NAMES}
+
+#: names removed from Airflow 3 that have a same-meaning replacement the compat loader supplies:
+#: old qualified name -> (replacement qualified name, what it does)
+REMOVED_NAMES: dict[str, tuple[str, str]] = {
+    "airflow.utils.dates.days_ago": (
+        "shims.compat.runtime.days_ago",
+        "days_ago(n) was removed in Airflow 3; the same value: midnight UTC, n days before today",
+    ),
+}
+
+#: constructs with no Airflow 3 equivalent: qualified name -> why (the compat loader refuses them)
+UNBRIDGEABLE_NAMES: dict[str, str] = {
+    **UNSUPPORTED_OPERATORS,
+    "airflow.operators.subdag_operator.SubDagOperator": "SubDagOperator was removed in Airflow 3; use a TaskGroup",
+    "airflow.operators.subdag.SubDagOperator": "SubDagOperator was removed in Airflow 3; use a TaskGroup",
+}
+
+#: modules with no Airflow 3 equivalent: module path -> why
+UNBRIDGEABLE_MODULES: dict[str, str] = {
+    "airflow.operators.subdag_operator": "SubDagOperator was removed in Airflow 3; use a TaskGroup",
+    "airflow.operators.subdag": "SubDagOperator was removed in Airflow 3; use a TaskGroup",
+    "airflow.executors.debug_executor": "the DebugExecutor was removed in Airflow 3; use dag.test()",
+}
+
+#: ``DAG(...)`` / ``@dag(...)`` arguments renamed in Airflow 3: old -> new (same meaning)
+DAG_ARG_RENAMES: dict[str, str] = {
+    "schedule_interval": "schedule",
+    "timetable": "schedule",
+    "concurrency": "max_active_tasks",
+    "fail_stop": "fail_fast",
+}
+#: ``DAG(...)`` arguments removed in Airflow 3 that only shaped the web UI: dropped, reported
+DAG_ARGS_DROPPED: dict[str, str] = {
+    "default_view": "the DAG's default web UI view; Airflow 3 has no such setting",
+    "orientation": "the graph view's orientation; Airflow 3 has no such setting",
+    "full_filepath": "removed in Airflow 2; the file is known from where the DAG was loaded",
+}
+#: operator arguments renamed in Airflow 3: old -> new (same meaning)
+OPERATOR_ARG_RENAMES: dict[str, str] = {
+    "task_concurrency": "max_active_tis_per_dag",
+}
+#: operator arguments removed in Airflow 3 whose behaviour is now always on: dropped, reported
+OPERATOR_ARGS_DROPPED: dict[str, str] = {
+    "provide_context": "Airflow 2 always passes the context to the callable; provide_context was removed",
+}
+
+#: template / context keys renamed in Airflow 3 with the same meaning: old -> new expression.
+#: Applied inside Jinja ``{{ }}``/``{% %}`` blocks, ``context["key"]`` / ``kwargs.get("key")``
+#: lookups, and a callable's parameter of that name.
+CONTEXT_KEY_RENAMES: dict[str, str] = {
+    "execution_date": "logical_date",
+}
+#: template-only keys removed in Airflow 3 that a macro computes with the same meaning
+TEMPLATE_KEY_REWRITES: dict[str, str] = {
+    "tomorrow_ds": "macros.ds_add(ds, 1)",
+    "yesterday_ds": "macros.ds_add(ds, -1)",
+    "tomorrow_ds_nodash": "macros.ds_format(macros.ds_add(ds, 1), '%Y-%m-%d', '%Y%m%d')",
+    "yesterday_ds_nodash": "macros.ds_format(macros.ds_add(ds, -1), '%Y-%m-%d', '%Y%m%d')",
+}
+#: context keys removed in Airflow 3 with no same-meaning key (their value depended on the
+#: schedule in ways Airflow 3 changed): key -> what to use instead
+REMOVED_CONTEXT_KEYS: dict[str, str] = {
+    "next_execution_date": "data_interval_end (same only for interval schedules)",
+    "prev_execution_date": "prev_data_interval_start_success or data_interval_start",
+    "next_ds": "data_interval_end | ds",
+    "next_ds_nodash": "data_interval_end | ds_nodash",
+    "prev_ds": "data_interval_start | ds",
+    "prev_ds_nodash": "data_interval_start | ds_nodash",
+    "prev_execution_date_success": "prev_data_interval_start_success",
+    "conf": "the airflow.configuration module (the `conf` context key was removed)",
+}
+
+
+def airflow3_module(module: str) -> str | None:
+    """The Airflow 3 module for a moved 1.10/2.x module path, or ``None`` if it did not move.
+
+    >>> airflow3_module("airflow.operators.dummy_operator")
+    'airflow.providers.standard.operators.empty'
+    >>> airflow3_module("airflow.contrib.sensors.file_sensor")
+    'airflow.providers.standard.sensors.filesystem'
+    """
+    return ALL_MOVED_MODULES.get(module)
+
+
+def airflow3_name(qualified_name: str) -> str:
+    """Where a 1.10/2.x/3.x name lives in Airflow 3 (every table, not only 2.x core moves).
+
+    >>> airflow3_name("airflow.hooks.base_hook.BaseHook")
+    'airflow.sdk.bases.hook.BaseHook'
+    >>> airflow3_name("airflow.datasets.Dataset")
+    'airflow.sdk.Asset'
+    """
+    module, _, name = qualified_name.rpartition(".")
+    name = ALL_RENAMED_NAMES.get(qualified_name, name)
+    module = ALL_MOVED_MODULES.get(module, module)
+    return f"{module}.{name}"

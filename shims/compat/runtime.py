@@ -1,0 +1,21 @@
+"""Same-meaning replacements for names Airflow 3 removed, imported by compat-loaded DAG files.
+
+The compat loader rewrites ``from airflow.utils.dates import days_ago`` (in memory) into an
+import from this module; see ``converters.names.REMOVED_NAMES``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+__all__ = ["days_ago"]
+
+
+def days_ago(n: int, hour: int = 0, minute: int = 0, second: int = 0, microsecond: int = 0) -> datetime:
+    """Midnight UTC (or the given time of day) ``n`` days before today, as Airflow 2's ``days_ago``.
+
+    >>> days_ago(0).tzinfo is not None
+    True
+    """
+    today = datetime.now(timezone.utc).replace(hour=hour, minute=minute, second=second, microsecond=microsecond)
+    return today - timedelta(days=n)

@@ -579,6 +579,18 @@ class Analyzer:
                 seq = [v.value for v in values]
                 return Const(tuple(seq) if isinstance(node, cst.Tuple) else seq)
             return values
+        if isinstance(node, cst.Dict):
+            values = []
+            for el in node.elements:
+                if isinstance(el, cst.DictElement):
+                    self.eval(el.key, env)
+                values.append(self.eval(el.value, env))
+            if all(isinstance(v, Const) for v in values):
+                try:
+                    return Const(literal(node))
+                except (ValueError, SyntaxError):
+                    return None
+            return DictValue(values)
         if isinstance(node, cst.ListComp):
             return self._eval_comp(node, env)
         if isinstance(node, cst.BinaryOperation):
@@ -702,15 +714,10 @@ class Analyzer:
                     self._add_edges(other, base, node)
                 return Const(None)
             return None
-        if isinstance(func, cst.Attribute) and func.attr.value in ("expand", "expand_kwargs", "partial"):
-            self.finding(
-                "IX105",
-                node,
-                f"dynamic task mapping (`.{func.attr.value}`) in DAG {dag.dag_id!r} is not converted yet; "
-                "use Prefect's `.map()` with `unmapped()` by hand",
-                manual=True,
-            )
-            return None
+        if isinstance(func, cst.Attribute) and func.attr.value in ("expand", "expand_kwargs"):
+            return self._mapped_task(node, func, env)
+        if isinstance(func, cst.Attribute) and func.attr.value == "partial":
+            return None  # evaluated with the .expand(...) that follows it
         if isinstance(func, cst.Attribute) and func.attr.value in ("as_setup", "as_teardown"):
             base = self.eval(func.value, env)
             if isinstance(base, (TaskRef, XComArgRef)) and base.task_id in dag.tasks:
@@ -747,6 +754,43 @@ class Analyzer:
         for a in node.args:  # evaluate nested expressions for their side effects (tasks in lists)
             self.eval(a.value, env)
         return None
+
+    def _mapped_task(self, node: cst.Call, func: cst.Attribute, env: dict[str, Any]) -> Any:
+        """``X.partial(...).expand(...)`` / ``task_fn.expand(...)``: a mapped task."""
+        dag = self._dag
+        base = func.value
+        partial_kw: dict[str, cst.BaseExpression] = {}
+        target = base
+        if isinstance(base, cst.Call) and isinstance(base.func, cst.Attribute) and base.func.attr.value == "partial":
+            partial_kw = {a.keyword.value: a.value for a in base.args if a.keyword is not None}
+            target = base.func.value
+        expand_kw = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+        tf_name, override = self._taskflow_target(target)
+        ref: Any = None
+        if tf_name is not None:
+            ref = self._taskflow_task(node, tf_name, override, env)
+            task = dag.tasks[ref.task_id]
+            task.pos_args = []
+        else:
+            qn = self.qualname(target) or ""
+            if "task_id" not in partial_kw:
+                self.finding("IX105", node, f"mapped task without a static task_id in DAG {dag.dag_id!r}; not converted", manual=True)
+                return None
+            ref = self._operator_task(node, qn, partial_kw, env)
+            if ref is None:
+                return None
+            task = dag.tasks[ref.task_id]
+        task.options["_mapped"] = True
+        task.options["_expand"] = expand_kw
+        task.options["_partial"] = {k: v for k, v in partial_kw.items() if k != "task_id"} if tf_name else {}
+        if func.attr.value == "expand_kwargs":
+            task.options["_expand_kwargs"] = True
+        for value in [*expand_kw.values(), *partial_kw.values()]:
+            for r in _flat_deep(self.eval(value, env)):
+                if isinstance(r, (TaskRef, XComArgRef)) and (r.task_id, task.task_id) not in dag.edges:
+                    dag.edges.append((r.task_id, task.task_id))
+        self.model.call_tasks[id(node)] = task.task_id
+        return XComArgRef(task.task_id) if tf_name else TaskRef(task.task_id)
 
     def _taskflow_target(self, func: cst.BaseExpression) -> tuple[str | None, dict[str, cst.BaseExpression]]:
         if isinstance(func, cst.Name) and func.value in self.model.taskflow_functions:
@@ -917,7 +961,16 @@ class Analyzer:
 
 
 # ---------------------------------------------------------------------- helpers
+@dataclass
+class DictValue:
+    """A dict literal holding task references (``op_kwargs={"x": t.output}``)."""
+
+    values: list[Any]
+
+
 def _flat(value: Any) -> list[Any]:
+    if isinstance(value, DictValue):
+        return _flat(value.values)
     if isinstance(value, list):
         out: list[Any] = []
         for v in value:
@@ -931,6 +984,8 @@ def _flat_deep(value: Any) -> list[Any]:
 
 
 def _holds_tasks(value: Any) -> bool:
+    if isinstance(value, DictValue):
+        return False
     return any(isinstance(v, (TaskRef, XComArgRef, GroupRef)) for v in _flat(value))
 
 

@@ -19,6 +19,8 @@ Airflow) is marked IX302.
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from converters import templates
@@ -122,6 +124,13 @@ def apply(plan: Plan, dag: Dag) -> None:
             if isinstance(const, Const) and isinstance(const.value, str) and const.value.strip().endswith((".sh", ".bash")):
                 plan.manual(task, "IX302", "bash_command names a script template file; render and run it by hand")
             command = template_expr(command_node, task, dag, plan, params, "bash_command")
+            skip_node = task.kwargs.get("skip_on_exit_code", task.kwargs.get("skip_exit_code"))
+            skip_code = const_value(skip_node, task, plan.analyzer) if skip_node is not None else Const(99)
+            codes = skip_code.value if isinstance(skip_code, Const) else None
+            codes = [codes] if isinstance(codes, int) else list(codes or [])
+            text = const.value if isinstance(const, Const) and isinstance(const.value, str) else None
+            if text is None or any(re.search(rf"\bexit\s+{c}\b", text) for c in codes):
+                task.options["_may_skip"] = True
         extra = []
         env = task.kwargs.get("env")
         if env is not None:

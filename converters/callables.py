@@ -77,6 +77,7 @@ class RewriteResult:
     context_params: list[str]  # context keys the flow must pass
     needs_upstream_xcoms: bool
     findings: list[tuple[str, str, bool]]  # (code, message, manual)
+    skips: bool = False  # raises AirflowSkipException somewhere (now returns skipped(...))
 
 
 class _Roles:
@@ -359,6 +360,17 @@ class _Rewriter(cst.CSTTransformer):
             parts.append(f"key={code_of(args['key'])}")
         return cst.parse_expression(f"xcom_lookup(upstream_xcoms, {', '.join(parts)})")
 
+    def leave_Raise(self, original: cst.Raise, updated: cst.Raise) -> cst.BaseSmallStatement:
+        exc = original.exc
+        target = exc.func if isinstance(exc, cst.Call) else exc
+        if target is not None and (self.roles.qualname(target) or "").endswith("AirflowSkipException"):
+            self.skips = True
+            args = ", ".join(code_of(a.value) for a in exc.args[:1]) if isinstance(exc, cst.Call) else ""
+            return cst.Return(value=cst.parse_expression(f"skipped({args})"))
+        return updated
+
+    skips = False
+
     def leave_Return(self, original: cst.Return, updated: cst.Return) -> cst.Return:
         if self.depth != 1 or self.xcom is None or not self._pushes:
             return updated
@@ -383,7 +395,11 @@ def rewrite_callable(
     roles = _Roles(func, qualname)
     used_names = {n.value for n in _walk(func, cst.Name)}
     context_funcs = {n for n in used_names if qualname(cst.Name(n)) in names.GET_CURRENT_CONTEXT}
-    if not (context_funcs or roles.ti_vars or roles.named_context or (roles.ctx_vars & used_names - {roles.var_kw}) or (roles.var_kw and roles.var_kw in {n.value for n in _walk(func.body, cst.Name)})):
+    raises_skip = any(
+        (qualname(r.exc.func if isinstance(r.exc, cst.Call) else r.exc) or "").endswith("AirflowSkipException")
+        for r in _walk(func, cst.Raise) if r.exc is not None
+    )
+    if not (raises_skip or context_funcs or roles.ti_vars or roles.named_context or (roles.ctx_vars & used_names - {roles.var_kw}) or (roles.var_kw and roles.var_kw in {n.value for n in _walk(func.body, cst.Name)})):
         # nothing reads the context or XComs: the function is kept as it is
         return RewriteResult(function=func, data_params={}, context_params=[], needs_upstream_xcoms=False, findings=[])
     xcom_name = "xcom" if "xcom" not in used_names else "interop_xcom"
@@ -472,6 +488,7 @@ def rewrite_callable(
         context_params=context_params,
         needs_upstream_xcoms=rw.needs_upstream,
         findings=rw.findings,
+        skips=rw.skips,
     )
 
 

@@ -152,6 +152,29 @@ def flow_function(plan: Plan, dag: Dag, order: list[str]) -> tuple[str, str]:
         lines.append(f"    ctx = airflow_context(logical_date, params={params_expr}{conf}, dag_id={dag.dag_id!r})\n")
     head_count = len(lines)
     results: list[str] = []
+    emitted: set[str] = set()
+    branch_vars = {t.options["_branch_var"]: t.task_id for t in dag.tasks.values() if "_branch_var" in t.options}
+
+    def need_flags(expr: str) -> None:
+        for var, branch_tid in branch_vars.items():
+            if var in expr and var not in emitted:
+                emitted.add(var)
+                fut = plan.future(dag, branch_tid)
+                if var.endswith("_go") or "_go_" in var:
+                    lines.append(f"    {var} = bool({fut}.result())\n")
+                else:
+                    lines.append(f"    {var} = branch_targets({fut}.result())\n")
+        for other in dag.tasks.values():
+            runtime = other.options.get("_runtime_flag")
+            if runtime and runtime in expr and runtime not in emitted:
+                emitted.add(runtime)
+                lines.append(f"    {runtime} = was_skipped({plan.future(dag, other.task_id)})\n")
+            flag = other.options.get("_skip_flag")
+            if flag and flag in expr and flag not in emitted and other.task_id not in order:
+                need_flags(other.options["_skip_expr"])
+                emitted.add(flag)
+                lines.append(f"    {flag} = {other.options['_skip_expr']}\n")
+
     for tid in order:
         task = dag.tasks[tid]
         fut = plan.future(dag, tid)
@@ -163,10 +186,22 @@ def flow_function(plan: Plan, dag: Dag, order: list[str]) -> tuple[str, str]:
             args.append(f"**{value}" if key == "**" else f"{key}={value}")
         wait = task.options.get("_wait_for", [])
         if wait:
-            args.append("wait_for=[" + ", ".join(plan.future(dag, u) for u in wait) + "]")
+            if task.options.get("_allow_failure"):
+                plan.need("prefect", "allow_failure")
+                args.append("wait_for=[" + ", ".join(f"allow_failure({plan.future(dag, u)})" for u in wait) + "]")
+            else:
+                args.append("wait_for=[" + ", ".join(plan.future(dag, u) for u in wait) + "]")
         for marker in dict.fromkeys(task.options.get("_markers", [])):
             lines.append(f"    {marker}\n")
-        lines.append(f"    {fut} = {fn}.submit({', '.join(args)})\n")
+        submit = f"{fn}.{'map' if task.options.get('_mapped') else 'submit'}({', '.join(args)})"
+        flag = task.options.get("_skip_flag")
+        if flag:
+            need_flags(task.options["_skip_expr"])
+            emitted.add(flag)
+            lines.append(f"    {flag} = {task.options['_skip_expr']}\n")
+            lines.append(f"    {fut} = skip_task({tid!r}) if {flag} else {submit}\n")
+        else:
+            lines.append(f"    {fut} = {submit}\n")
         results.append(f"        {tid!r}: {fut}.result(),\n")
     lines.append("    return {\n" + "".join(results) + "    }\n" if results else "    return {}\n")
 

@@ -39,7 +39,11 @@ def apply(plan: Plan, dag: Dag) -> list[str]:
             if up in live_ids and up != t.task_id:
                 order_graph.add_edge(up, t.task_id)
     try:
-        order = list(nx.lexicographical_topological_sort(order_graph, key=lambda n: order_index[n]))
+        # tasks whose submission waits for a result (branch, run-time skip) go as late as the graph allows
+        waits = {t.task_id for t in live if "_skip_expr" in t.options or t.blocking_inputs}
+        order = list(
+            nx.lexicographical_topological_sort(order_graph, key=lambda n: (n in waits, order_index[n]))
+        )
     except nx.NetworkXUnfeasible:
         plan.finding("IX108", dag.line, f"DAG {dag.dag_id!r}: the data flow has a cycle (a pull from a downstream task)", manual=True)
         order = [t.task_id for t in live]

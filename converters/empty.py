@@ -36,6 +36,8 @@ def apply(plan: Plan, dag: Dag) -> None:
         if task.kind == "empty":
             task.disposition = "removed" if task.disposition != "manual" else "manual"
             task.returns = None
+        elif task.kind == "unsupported" and task.options.get("_mapped_unsupported"):
+            task.returns = None
         elif task.kind == "unsupported":
             plan.manual(task, "IX102", f"{task.operator} cannot run outside Airflow; its edges are kept, the task is not")
             task.returns = None

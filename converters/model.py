@@ -103,6 +103,7 @@ class Task:
             "line": self.line,
             "disposition": "converted" if self.disposition == "removed" else self.disposition,
             "returns": None if self.disposition == "removed" else self.returns,
+            "mapped": bool(self.options.get("_mapped")),
             "options": {
                 "retries": self.options.get("retries"),
                 "retry_delay_seconds": self.options.get("retry_delay_seconds"),

@@ -10,9 +10,10 @@ Order (each rule reads the model and the plan the earlier rules left):
 6. ``taskflow``         TaskFlow @task calls
 7. ``bash``             BashOperator -> run_bash tasks, Jinja -> f-strings
 8. ``shimmed``          any other operator -> run_operator
-9. ``dependencies``     wait_for and submission order
-10. ``dags``            the flow function and the deployment block
-11. ``imports``         Airflow imports dropped or moved, Prefect/shims imports added
+9. ``branching``        branch results, skip flags by trigger rule
+10. ``dependencies``    wait_for and submission order
+11. ``dags``            the flow function and the deployment block
+12. ``imports``         Airflow imports dropped or moved, Prefect/shims imports added
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 
 import libcst as cst
 
-from converters import bash, dependencies, emit, empty, python_operator, shimmed, task_options, taskflow
+from converters import bash, branching, dependencies, emit, empty, python_operator, shimmed, task_options, taskflow
 from converters.analysis import Analyzer, ConversionError, _names_in, code_of
 from converters.model import Dag, Finding
 from converters.plan import Plan
@@ -122,6 +123,7 @@ def _convert(module: cst.Module, source: str, path: str) -> ConversionResult:
         _mark_leftovers(plan, dag)
     python_operator.decorate(plan, model.dags[0])
     for dag in model.dags:
+        branching.apply(plan, dag)
         orders[dag.dag_id] = dependencies.apply(plan, dag)
 
     output = emit.assemble(plan, module, orders)
@@ -164,6 +166,10 @@ def _taken_names(analyzer: Analyzer, model) -> set[str]:  # noqa: ANN001
 
 def _shapes(plan: Plan, dag: Dag) -> None:
     for task in dag.tasks.values():
+        if task.options.get("_mapped") and task.kind not in ("python", "taskflow"):
+            plan.manual(task, "IX105", f"mapped {task.operator}: write the .map(...) call by hand; its edges are kept")
+            task.kind = "unsupported"
+            task.options["_mapped_unsupported"] = True
         if task.kind == "shim" or (task.kind == "branch" and task.callable_expr is None and task.taskflow_func is None):
             task.returns = "xcoms"
         elif task.kind in ("empty", "unsupported"):
@@ -176,8 +182,11 @@ def _mark_leftovers(plan: Plan, dag: Dag) -> None:
     airflow_names = {local for local, qn in plan.model.imports.items() if qn.startswith("airflow")}
     for i, stmt in enumerate(dag.preamble):
         if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
-            continue
-        used = _names_in(stmt) & airflow_names
+            if id(stmt) in plan.functions:
+                continue
+            used = set().union(*[_names_in(d) for d in stmt.decorators]) & airflow_names if stmt.decorators else set()
+        else:
+            used = _names_in(stmt) & airflow_names
         task_vars = {t.var for t in dag.tasks.values() if t.var}
         if dag.dag_var:
             task_vars.add(dag.dag_var)

@@ -134,6 +134,9 @@ def _convert(plan: Plan, dag: Dag, task: Task, res: PullResolver, known: set[str
                     plan.finding(code, task.line, f"task {task.task_id!r}: {message}")
         rewrite = cache[name]
         task.function_name = name
+        if rewrite.skips:
+            task.options["_may_skip"] = True
+            plan.need("shims.runtime", "skipped")
     else:
         src = code_of(task.callable_expr).strip() if task.callable_expr is not None else "None"
         plan.finding(
@@ -180,8 +183,58 @@ def _convert(plan: Plan, dag: Dag, task: Task, res: PullResolver, known: set[str
         if rewrite.needs_upstream_xcoms:
             plan.need("shims.runtime", "xcom_lookup")
             call_kwargs["upstream_xcoms"] = upstream_xcoms_source(plan, dag, task, ancestors=True)
+    if task.options.get("_mapped"):
+        _mapped_args(plan, dag, task, call_args, call_kwargs)
     task.call_args = call_args
     task.call_kwargs = call_kwargs
+
+
+def _mapped_args(plan: Plan, dag: Dag, task: Task, call_args: list[str], call_kwargs: dict[str, str]) -> None:
+    """``PythonOperator.partial(...).expand(op_args=[[...], ...] | op_kwargs=[{...}, ...])`` -> ``.map``."""
+    expand = task.options.get("_expand", {})
+    mapped_pos: list[str] = []
+    mapped_kw: dict[str, str] = {}
+    ok = not task.options.get("_expand_kwargs") and set(expand) <= {"op_args", "op_kwargs"}
+    rows = expand.get("op_args")
+    if ok and rows is not None:
+        if isinstance(rows, (cst.List, cst.Tuple)) and all(isinstance(e.value, (cst.List, cst.Tuple)) for e in rows.elements):
+            width = {len(e.value.elements) for e in rows.elements}  # type: ignore[union-attr]
+            if len(width) == 1:
+                for i in range(width.pop()):
+                    items = [flow_template(e.value.elements[i].value, task, dag, plan) for e in rows.elements]  # type: ignore[union-attr]
+                    mapped_pos.append("[" + ", ".join(items) + "]")
+            else:
+                ok = False
+        else:
+            ok = False
+    dicts = expand.get("op_kwargs")
+    if ok and dicts is not None:
+        if isinstance(dicts, (cst.List, cst.Tuple)) and all(isinstance(e.value, cst.Dict) for e in dicts.elements):
+            keys: list[str] = []
+            for e in dicts.elements:
+                for el in e.value.elements:  # type: ignore[union-attr]
+                    if isinstance(el, cst.DictElement) and isinstance(el.key, cst.SimpleString) and el.key.evaluated_value not in keys:
+                        keys.append(el.key.evaluated_value)
+            for key in keys:
+                values = []
+                for e in dicts.elements:
+                    found = [el.value for el in e.value.elements if isinstance(el, cst.DictElement) and isinstance(el.key, cst.SimpleString) and el.key.evaluated_value == key]  # type: ignore[union-attr]
+                    if not found:
+                        ok = False
+                        break
+                    values.append(flow_template(found[0], task, dag, plan))
+                mapped_kw[key] = "[" + ", ".join(values) + "]"
+        else:
+            ok = False
+    if not ok:
+        plan.manual(task, "IX105", "mapped over values only known at run time; write the .map(...) call by hand")
+        return
+    plan.need("prefect", "unmapped")
+    call_args[:] = mapped_pos + [f"unmapped({a})" for a in call_args]
+    for key in list(call_kwargs):
+        if key != "**":
+            call_kwargs[key] = f"unmapped({call_kwargs[key]})"
+    call_kwargs.update(mapped_kw)
 
 
 def upstream_xcoms_source(plan: Plan, dag: Dag, task: Task, ancestors: bool) -> str:

@@ -57,12 +57,20 @@ def apply(plan: Plan, dag: Dag) -> None:
             f"@task({decorator})\n"
             f"def {fname}(ctx, upstream_xcoms):\n"
             f'    """{task.operator} {task.task_id!r}, run through the interop operator shim."""\n'
-            f"    return run_operator(\n"
-            f"        {operator_src},\n"
-            f"        ctx=ctx,\n"
-            f"        upstream=upstream_xcoms,\n"
-            f"    )\n"
+            f"    try:\n"
+            f"        return run_operator(\n"
+            f"            {operator_src},\n"
+            f"            ctx=ctx,\n"
+            f"            upstream=upstream_xcoms,\n"
+            f"        )\n"
+            f"    except TaskSkipped as exc:\n"
+            f"        return skipped(exc.reason)\n"
         )
+        plan.need("shims.operator", "TaskSkipped")
+        plan.need("shims.runtime", "skipped")
+        soft = task.kwargs.get("soft_fail")
+        if soft is not None and code_of(soft).strip() != "False":
+            task.options["_may_skip"] = True
         plan.generated.setdefault(dag.dag_id, []).append(source)
         plan.need("prefect", "task")
         plan.need("shims.operator", "run_operator")

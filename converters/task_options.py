@@ -125,16 +125,10 @@ def apply(plan: Plan, dag: Dag) -> None:
                 task.line,
                 f"task {task.task_id!r}: arguments with no Prefect meaning not carried over: {', '.join(dropped)}",
             )
-        trigger = const_value(merged.get("trigger_rule"), task, plan.analyzer)
         if "trigger_rule" in merged:
+            trigger = const_value(merged.get("trigger_rule"), task, plan.analyzer)
             rule = trigger.value if isinstance(trigger, Const) else code_of(merged["trigger_rule"]).strip()
-            rule = str(rule).rsplit(".", 1)[-1].lower()
-            if rule not in ("all_success",):
-                plan.manual(
-                    task,
-                    "IX104",
-                    f"trigger_rule={rule}: run it with allow_failure()/return_state=True and state checks by hand",
-                )
+            task.options["_trigger_rule"] = str(rule).rsplit(".", 1)[-1].lower()
         task.options.update(opts)
         task.option_sources.update(src)
     unused_defaults = sorted(a for a in dag.default_args if a in names.LEDGER_ONLY_ARGS)

@@ -59,16 +59,19 @@ def apply(plan: Plan, dag: Dag) -> None:
             plan.need("prefect", "task")
         for t in tasks:
             t.function_name = func_name
+            if rewrite.skips:
+                t.options["_may_skip"] = True
+                plan.need("shims.runtime", "skipped")
             for key in rewrite.context_params:
                 if key == "templates_dict":
                     continue
-                t.call_kwargs[key] = names.CONTEXT_KEYS[key]
+                t.call_kwargs[key] = names.CONTEXT_KEYS[key] if not t.options.get("_mapped") else f"unmapped({names.CONTEXT_KEYS[key]})"
                 dag.uses_ctx = True
                 if key in ("dag_run", "conf"):
                     dag.uses_conf = True
             for param, upstream in rewrite.data_params.items():
                 fut = plan.future(dag, upstream)
-                t.call_kwargs[param] = fut
+                t.call_kwargs[param] = fut if not t.options.get("_mapped") else f"unmapped({fut})"
                 t.data_inputs[fut] = upstream
             if rewrite.needs_upstream_xcoms:
                 plan.need("shims.runtime", "xcom_lookup")
@@ -100,6 +103,17 @@ def _is_airflow_task(plan: Plan, dec: cst.Decorator) -> bool:
 
 def _call(plan: Plan, dag: Dag, task: Task) -> None:
     blocking: list[str] = []
+    if task.options.get("_mapped"):
+        if task.options.get("_expand_kwargs"):
+            plan.manual(task, "IX105", "expand_kwargs: write the .map(...) call by hand")
+        plan.need("prefect", "unmapped")
+        for key, value in task.options.get("_partial", {}).items():
+            task.call_kwargs[key] = f"unmapped({plan.substitute(value, task, dag, blocking)})"
+        for key, value in task.options.get("_expand", {}).items():
+            task.call_kwargs[key] = plan.substitute(value, task, dag, blocking)
+        if blocking:
+            task.blocking_inputs.extend(blocking)
+        return
     for arg in task.pos_args:
         src = plan.substitute(arg.value, task, dag, blocking)
         if arg.keyword is not None:

@@ -405,3 +405,67 @@ def airflow_callback(callback: Any) -> Any:
 
     hook.__name__ = getattr(callback, "__name__", "airflow_callback")
     return hook
+
+
+# --------------------------------------------------------------------------- branching
+def branch_targets(result: Any) -> set[str]:
+    """The task ids a branch task chose (a task id, a list of them, or None)."""
+    if result is None:
+        return set()
+    if isinstance(result, str):
+        return {result}
+    return {str(r) for r in result}
+
+
+_SKIP_TASK: Any = None
+
+
+def skip_task(name: str) -> Any:
+    """Record task ``name`` as skipped in the flow run: a task run ending ``Completed`` named ``Skipped``.
+
+    Returns its future, so downstream tasks can wait on it as on any other.
+    """
+    global _SKIP_TASK
+    from prefect import task
+    from prefect.states import Completed
+
+    if _SKIP_TASK is None:
+
+        def skipped() -> Any:
+            return Completed(name="Skipped", message="skipped: not chosen by a branch upstream (converted from Airflow)")
+
+        _SKIP_TASK = task(skipped, name="skipped", cache_policy=_no_cache())
+    return _SKIP_TASK.with_options(name=name).submit()
+
+
+def _accepts_cache_policy() -> bool:
+    try:
+        from prefect.cache_policies import NO_CACHE  # noqa: F401
+
+        return True
+    except ImportError:  # pragma: no cover
+        return False
+
+
+def _no_cache() -> Any:
+    from prefect.cache_policies import NO_CACHE
+
+    return NO_CACHE
+
+
+def skipped(message: str = "") -> Any:
+    """What a converted task returns where the Airflow task skipped itself.
+
+    A Prefect ``Completed`` state named ``Skipped`` (the task run is recorded as skipped, not
+    failed); downstream tasks check it with :func:`was_skipped`.
+    """
+    from prefect.states import Completed
+
+    return Completed(name="Skipped", message=str(message) or "skipped (converted from Airflow)")
+
+
+def was_skipped(future: Any) -> bool:
+    """Wait for a submitted task and tell whether it ended skipped."""
+    future.wait()
+    state = future.state
+    return bool(state is not None and state.is_completed() and state.name == "Skipped")

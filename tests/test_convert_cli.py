@@ -42,14 +42,14 @@ def test_report_json_shape_and_manual_exit_code(tmp_path):
     assert dag["dag_id"] == "marked"
     by_id = {t["task_id"]: t for t in dag["tasks"]}
     assert by_id["wait_for_file"]["disposition"] == "shimmed"
-    assert by_id["pick"]["disposition"] == "manual"
-    assert by_id["small"]["disposition"] == "manual"
+    assert by_id["load"]["disposition"] == "converted"  # .partial().expand() -> .map()
+    assert by_id["page"]["disposition"] == "manual"  # trigger_rule=one_failed
     assert all(set(t) >= {"task_id", "operator", "line", "disposition"} for t in dag["tasks"])
-    assert dag["edges"] == [["wait_for_file", "pick"], ["pick", "small"]]
+    assert dag["edges"] == [["wait_for_file", "page"]]
     codes = {f["code"] for f in entry["findings"]}
-    assert {"IX103", "IX104", "IX501"} <= codes
+    assert {"IX104", "IX501"} <= codes and "IX105" not in codes
     assert all(set(f) == {"code", "line", "message"} for f in entry["findings"])
-    assert data["summary"]["tasks"] == {"converted": 0, "shimmed": 1, "manual": 2}
+    assert data["summary"]["tasks"] == {"converted": 1, "shimmed": 1, "manual": 1}
 
 
 def test_out_mirrors_relative_paths_and_batch_survives_bad_files(tmp_path):

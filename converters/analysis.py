@@ -597,10 +597,14 @@ class Analyzer:
             if isinstance(node.operator, (cst.RightShift, cst.LeftShift)):
                 left = self.eval(node.left, env)
                 right = self.eval(node.right, env)
-                if isinstance(node.operator, cst.RightShift):
-                    self._add_edges(left, right, node)
-                else:
-                    self._add_edges(right, left, node)
+                up, down = (left, right) if isinstance(node.operator, cst.RightShift) else (right, left)
+                # a >> Label("x") >> b: the label only names the edge a -> b
+                if isinstance(down, EdgeLabel):
+                    down.upstream = up
+                    return right
+                if isinstance(up, EdgeLabel):
+                    up = up.upstream
+                self._add_edges(up, down, node)
                 return right
             left = self.eval(node.left, env)
             right = self.eval(node.right, env)
@@ -737,6 +741,8 @@ class Analyzer:
             return self._taskflow_task(node, tf_name, override, env)
         if qn in names.TASK_GROUP_CLASSES or qn in names.DAG_CLASSES:
             return None
+        if qn.rsplit(".", 1)[-1] == "Label" and qn.startswith("airflow"):
+            return EdgeLabel()
         if qn.rsplit(".", 1)[-1] in ("XComArg", "PlainXComArg") and node.args:
             base = self.eval(node.args[0].value, env)
             key = "return_value"
@@ -961,6 +967,13 @@ class Analyzer:
 
 
 # ---------------------------------------------------------------------- helpers
+@dataclass
+class EdgeLabel:
+    """``Label("x")`` in a chain: remembers the left side until the right side arrives."""
+
+    upstream: Any = None
+
+
 @dataclass
 class DictValue:
     """A dict literal holding task references (``op_kwargs={"x": t.output}``)."""

@@ -146,6 +146,7 @@ def _convert(plan: Plan, dag: Dag, task: Task, res: PullResolver, known: set[str
         )
         opts = ", ".join(decorator_kwargs(task, task.task_id))
         task.function_name = f"task({src}, {opts})"
+        plan.need("prefect", "task")
     # op_args / op_kwargs / templates_dict
     op_args = task.kwargs.get("op_args")
     if op_args is not None:

@@ -25,6 +25,22 @@ from converters.model import Dag
 from converters.plan import Plan
 from converters.python_operator import upstream_xcoms_source
 from converters.task_options import decorator_kwargs
+from converters.walk import names_in
+
+
+def _preamble_names(dag: Dag) -> set[str]:
+    """Names bound by the statements kept in the flow body (defs, classes, assignments)."""
+    out: set[str] = set()
+    for stmt in dag.preamble:
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            out.add(stmt.name.value)
+        elif isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, (cst.Assign, cst.AnnAssign)):
+                    targets = small.targets if isinstance(small, cst.Assign) else [small]
+                    for t in targets:
+                        out |= names_in(t.target)
+    return out
 
 ORDER = 50
 
@@ -51,11 +67,13 @@ def apply(plan: Plan, dag: Dag) -> None:
                 args.append(("*" * len(arg.star) if isinstance(arg.star, str) else "") + value)
         operator_src = f"{code_of(call.func).strip()}({', '.join(args)})"
         upstream = upstream_xcoms_source(plan, dag, task, ancestors=False)
+        # names defined in the DAG body live in the flow: hand them to the task
+        local = sorted(_preamble_names(dag) & names_in(cst.parse_expression(operator_src)))
         fname = plan.unique(ident(task.task_id))
         decorator = ", ".join(decorator_kwargs(task, task.task_id))
         source = (
             f"@task({decorator})\n"
-            f"def {fname}(ctx, upstream_xcoms):\n"
+            f"def {fname}({', '.join(['ctx', 'upstream_xcoms', *local])}):\n"
             f'    """{task.operator} {task.task_id!r}, run through the interop operator shim."""\n'
             f"    try:\n"
             f"        return run_operator(\n"
@@ -76,7 +94,7 @@ def apply(plan: Plan, dag: Dag) -> None:
         plan.need("shims.operator", "run_operator")
         dag.uses_ctx = True
         task.function_name = fname
-        task.call_kwargs = {"ctx": "ctx", "upstream_xcoms": upstream}
+        task.call_kwargs = {"ctx": "ctx", "upstream_xcoms": upstream, **{n: n for n in local}}
         task.returns = "xcoms"
         if task.disposition != "manual":
             task.disposition = "shimmed"

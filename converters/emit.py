@@ -10,6 +10,7 @@ The result is compiled before it is returned.
 from __future__ import annotations
 
 import ast
+import re
 
 import libcst as cst
 
@@ -86,16 +87,17 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
         tree = ast.parse(first)
     except SyntaxError:
         return None
-    loaded = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    body = [n for n in tree.body if not isinstance(n, (ast.Import, ast.ImportFrom))]
+    loaded = _global_names(compile(ast.Module(body=body, type_ignores=[]), plan.path, "exec"))
     # names imported from Prefect/shims shadow Airflow's (``task``)
     shadowed = {n for names in plan.imports.values() for n in names}
     used = loaded - shadowed
     for pos, name in default_parts.items():
-        if name not in loaded:
+        if len(re.findall(rf"\b{re.escape(name)}\b", first)) <= 1:
             parts[pos] = ""
     existing: dict[str, set[str]] = {}
     for pos, stmt in imports:
-        parts[pos] = rewrite_import_text(stmt, used, code, existing)
+        parts[pos] = rewrite_import_text(stmt, used, code, existing, parts[pos])
     added = []
     for mod in ("prefect", "shims.runtime", "shims.operator"):
         wanted = sorted(n for n in plan.imports.get(mod, ()) if n not in existing.get(mod, set()))
@@ -106,6 +108,17 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
         parts.insert(at, "".join(added))
     # `first` compiled; only import lines changed since, all of them generated well-formed
     return "".join(parts)
+
+
+def _global_names(code) -> set[str]:  # noqa: ANN001
+    """Every name the compiled module and its functions read or bind (attribute names too)."""
+    names: set[str] = set()
+    stack = [code]
+    while stack:
+        current = stack.pop()
+        names.update(current.co_names, current.co_freevars)
+        stack.extend(c for c in current.co_consts if hasattr(c, "co_names"))
+    return names
 
 
 def _assigned_name(stmt: cst.BaseStatement) -> str | None:

@@ -63,7 +63,7 @@ def _rewrite_import(small: cst.BaseSmallStatement, used: set[str]) -> list[cst.B
     return [small]
 
 
-def rewrite_import_text(stmt: cst.SimpleStatementLine, used: set[str], code, existing: dict[str, set[str]]) -> str:  # noqa: ANN001
+def rewrite_import_text(stmt: cst.SimpleStatementLine, used: set[str], code, existing: dict[str, set[str]], rendered: str) -> str:  # noqa: ANN001
     """The text of an import line after dropping unused Airflow names and moving the rest."""
     smalls: list[cst.BaseSmallStatement] = []
     for small in stmt.body:
@@ -74,7 +74,7 @@ def rewrite_import_text(stmt: cst.SimpleStatementLine, used: set[str], code, exi
                 (a.asname.name.value if a.asname else dotted(a.name) or "") for a in small.names  # type: ignore[union-attr]
             )
     if len(smalls) == len(stmt.body) and all(a is b for a, b in zip(smalls, stmt.body)):
-        return code(stmt)
+        return rendered
     lines = stmt.leading_lines if smalls else [line for line in stmt.leading_lines if line.comment is not None]
     comments = "".join(code(line) for line in lines)
     return comments + "".join(

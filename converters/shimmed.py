@@ -68,7 +68,7 @@ def apply(plan: Plan, dag: Dag) -> None:
         operator_src = f"{code_of(call.func).strip()}({', '.join(args)})"
         upstream = upstream_xcoms_source(plan, dag, task, ancestors=False)
         # names defined in the DAG body live in the flow: hand them to the task
-        local = sorted(_preamble_names(dag) & names_in(cst.parse_expression(operator_src)))
+        local = sorted(_preamble_names(dag) & names_in(call)) if dag.preamble else []
         fname = plan.unique(ident(task.task_id))
         decorator = ", ".join(decorator_kwargs(task, task.task_id))
         source = (

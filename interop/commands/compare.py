@@ -1,0 +1,82 @@
+"""``interop compare``: run each DAG and its converted flow, and report where they differ.
+
+The Python API under the command is :mod:`interop.compare`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+__all__ = ["compare"]
+
+
+@click.command(name="compare")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--flow", "flow_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Use this flow file instead of converting (its flows are matched to DAGs by name).")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write per-DAG HTML/JSON/Markdown reports, index.html and summary.json here.")
+@click.option("--airflow-test", is_flag=True, help="Run the DAG with `airflow dags test` (ground truth) instead of the in-process runner.")
+@click.option("--logical-date", default=None, help="ISO date or datetime of both runs (default: now, UTC).")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A DAG param for both runs (JSON values allowed); repeatable.")
+@click.option("--timeout", type=float, default=None, metavar="SECONDS",
+              help="Run each DAG file in a worker process and stop it after SECONDS (reported as an error).")
+def compare(paths: tuple[Path, ...], flow_file: Path | None, out: Path | None, airflow_test: bool,
+            logical_date: str | None, params: tuple[str, ...], timeout: float | None) -> None:
+    """Run every DAG in PATHS (folders walked) and its converted flow, and compare graph, values,
+    states and timings.
+
+    Exit codes: 0 every DAG is equivalent, 1 some DAG differs, 2 errors (a DAG or flow that cannot
+    run, bad input).
+    """
+    from interop.commands.run import BadInput, parse_params
+
+    try:
+        param_values = parse_params(params)
+        if logical_date is not None:
+            from shims.context import coerce_logical_date
+
+            coerce_logical_date(logical_date)
+        if flow_file is not None and not flow_file.is_file():
+            raise BadInput(f"--flow {str(flow_file)!r} is not a file")
+        from interop.compare.engine import compare_paths, discover, default_logical_date
+
+        files = discover(paths)
+    except (BadInput, ValueError, FileNotFoundError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    # Flow results are read back from Prefect: persist them for this process.
+    os.environ.setdefault("PREFECT_RESULTS_PERSIST_BY_DEFAULT", "true")
+    os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", tempfile.mkdtemp(prefix="interop-compare-results-"))
+
+    from interop.compare.report import write_reports
+
+    comparisons = []
+    with click.progressbar(length=len(files), label="comparing", file=sys.stderr,
+                           item_show_func=lambda f: str(f) if f else "") as bar:
+        def advance(f: Path, got: list) -> None:
+            bar.update(1, f)
+
+        comparisons = compare_paths(files, flow_file=flow_file, airflow_test=airflow_test,
+                                    logical_date=logical_date or default_logical_date(), params=param_values,
+                                    timeout=timeout, on_file=advance)
+    if out is not None:
+        write_reports(comparisons, out)
+    for c in comparisons:
+        word = "error" if c.error else ("equivalent" if c.equivalent else "DIFFERENT")
+        click.echo(f"{word:<11} {c.dag_id}  ({c.file})", err=True)
+        for line in c.differences()[:8]:
+            click.echo(f"    {line.splitlines()[0] if line else line}", err=True)
+    if out is not None:
+        click.echo(f"reports: {out / 'index.html'}", err=True)
+    if not comparisons:
+        click.echo("error: no DAG found in " + ", ".join(map(str, paths)), err=True)
+        sys.exit(2)
+    if any(c.error for c in comparisons):
+        sys.exit(2)
+    sys.exit(0 if all(c.equivalent for c in comparisons) else 1)

@@ -1,0 +1,158 @@
+"""The Airflow side: run a DAG and record states, XComs, edges and timings.
+
+Two ways: the in-process runner (:mod:`shims.runner`, Airflow's own task runner without a
+scheduler or database; the default) or ``airflow dags test`` as ground truth
+(``tests/airflow_truth.py``, with ``--airflow-test``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from interop.compare.model import SideRun, TaskSide
+
+__all__ = ["DagUnavailable", "load_file_dags", "run_in_process", "run_airflow_test", "EMPTY_OPERATORS"]
+
+#: operators the converter removes (edges through them kept)
+EMPTY_OPERATORS = frozenset({"EmptyOperator", "DummyOperator"})
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class DagUnavailable(Exception):
+    """The DAG file cannot be loaded, or the DAG cannot be run (the message says why)."""
+
+
+def load_file_dags(path: Path) -> dict[str, Any]:
+    """``{dag_id: DAG}`` of a DAG file, loaded with Airflow 3 (``shims.runner.load_dags``).
+
+    Raises:
+        DagUnavailable: the file does not import under Airflow 3 (Airflow's import error).
+    """
+    from shims.runner import DagLoadError, load_dags
+
+    try:
+        return load_dags(path)
+    except DagLoadError as exc:
+        raise DagUnavailable(_short_import_error(str(exc))) from exc
+
+
+def _short_import_error(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    if len(lines) <= 3:
+        return " ".join(lines)
+    return f"{lines[0]} ... {lines[-1].strip()}"
+
+
+def _seconds(t: datetime | None, origin: datetime | None) -> float | None:
+    if t is None or origin is None:
+        return None
+    return round((t - origin).total_seconds(), 4)
+
+
+def structure(dag: Any) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """The DAG's edges and operator class names (``_PythonDecoratedOperator`` for ``@task``)."""
+    edges = sorted((t.task_id, d) for t in dag.tasks for d in t.downstream_task_ids)
+    operators = {t.task_id: type(t).__name__ for t in dag.tasks}
+    return edges, operators
+
+
+def run_in_process(dag: Any, *, logical_date: str, params: dict[str, Any]) -> SideRun:
+    """Run ``dag`` with the in-process runner and record what it did."""
+    from shims.runner import run_dag
+
+    known = set(getattr(dag, "params", {}) or {})
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise DagUnavailable(f"DAG {dag.dag_id!r} has no param(s) {unknown}. Params: {sorted(known)}")
+    result = run_dag(dag, logical_date=logical_date, params=params or None, echo=False)
+    edges, operators = structure(dag)
+    starts = [t.start_date for t in result.tasks.values() if t.start_date]
+    origin = min(starts) if starts else result.start_date
+    tasks: dict[str, TaskSide] = {}
+    for task_id, t in result.tasks.items():
+        tasks[task_id] = TaskSide(
+            state=t.state,
+            values=dict(t.xcoms),
+            start=_seconds(t.start_date, origin),
+            end=_seconds(t.end_date, origin),
+            operator=operators.get(task_id),
+            error=(t.error or None) and t.error[-2000:],
+        )
+    ends = [t.end_date for t in result.tasks.values() if t.end_date]
+    duration = _seconds(max(ends), origin) if ends and origin else None
+    return SideRun(
+        kind="airflow",
+        how="in-process runner (shims.runner)",
+        state=result.state,
+        run_id=result.run_id,
+        duration=duration,
+        tasks=tasks,
+        edges=edges,
+        removed=sorted(t for t, op in operators.items() if op in EMPTY_OPERATORS),
+    )
+
+
+def _truth_module() -> Any:
+    path = REPO / "tests" / "airflow_truth.py"
+    if not path.exists():
+        raise DagUnavailable(f"--airflow-test needs {path} (the ground-truth harness); it does not exist")
+    name = "interop_compare_airflow_truth"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+_MAPPED = re.compile(r"^(?P<task>.*)\[(?P<index>\d+)\]$")
+
+
+def run_airflow_test(path: Path, dag_id: str, *, logical_date: str, params: dict[str, Any]) -> SideRun:
+    """Run the DAG with ``airflow dags test`` (ground truth) and record what it did.
+
+    ``airflow dags test`` takes no params, so DAG params must be left at their defaults; the
+    truth has no task timings.
+    """
+    if params:
+        raise DagUnavailable("--airflow-test runs `airflow dags test`, which takes no --param values")
+    truth_mod = _truth_module()
+    try:
+        truth = truth_mod.dag_truth(path, dag_id, logical_date)
+    except truth_mod.AirflowTruthError as exc:
+        raise DagUnavailable(f"airflow dags test failed: {exc}") from exc
+    operators = truth["task_operators"]
+    tasks: dict[str, TaskSide] = {t: TaskSide(operator=op) for t, op in operators.items()}
+    mapped_states: dict[str, list[str]] = {}
+    for key, entry in truth["tasks"].items():
+        m = _MAPPED.match(key)
+        if m and m.group("task") in operators:
+            task_id, index = m.group("task"), m.group("index")
+            side = tasks[task_id]
+            mapped_states.setdefault(task_id, []).append(entry.get("state") or "none")
+            for k, v in entry["xcoms"].items():
+                side.values[f"{k}[{index}]"] = v
+        elif key in tasks:
+            tasks[key].state = entry.get("state") or "none"
+            tasks[key].values.update(entry["xcoms"])
+    for task_id, states in mapped_states.items():
+        tasks[task_id].state = (
+            "failed" if "failed" in states else "upstream_failed" if "upstream_failed" in states
+            else "skipped" if all(s == "skipped" for s in states) else "success"
+        )
+    return SideRun(
+        kind="airflow",
+        how=f"airflow dags test (Airflow {truth.get('airflow_version', '?')})",
+        state=truth.get("dag_run_state") or "none",
+        run_id=truth.get("run_id"),
+        tasks=tasks,
+        edges=[tuple(e) for e in truth["edges"]],
+        removed=sorted(t for t, op in operators.items() if op in EMPTY_OPERATORS),
+    )

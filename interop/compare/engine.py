@@ -1,0 +1,268 @@
+"""Run both sides of every DAG and hold them against each other.
+
+:func:`compare_file` handles one DAG file (every DAG in it); :func:`compare_paths` walks files
+and folders, optionally isolating each file in a worker process with a time limit
+(:mod:`interop.compare.isolate`). Nothing here raises for a bad DAG: each DAG ends as a
+:class:`~interop.compare.model.DagComparison`, equivalent, different, or an error with its reason.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from interop.compare.model import DagComparison, StateDiff, TaskTiming
+
+__all__ = ["discover", "compare_file", "compare_paths", "default_logical_date"]
+
+
+def discover(paths: Iterable[str | Path]) -> list[Path]:
+    """Python files under ``paths`` (folders walked; hidden folders and ``__pycache__`` skipped).
+
+    Raises:
+        FileNotFoundError: a path does not exist.
+    """
+    found: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if not p.exists():
+            raise FileNotFoundError(f"{str(p)!r} does not exist")
+        if p.is_dir():
+            for f in sorted(p.rglob("*.py")):
+                rel = f.relative_to(p).parts
+                if any(part.startswith(".") or part == "__pycache__" for part in rel):
+                    continue
+                found.append(f)
+        else:
+            found.append(p)
+    return found
+
+
+def default_logical_date() -> str:
+    """Now (UTC, whole seconds): both sides get the same logical date."""
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _error(dag_id: str, file: Path, reason: str, **extra: Any) -> DagComparison:
+    return DagComparison(dag_id=dag_id, file=str(file), equivalent=False, error=reason, **extra)
+
+
+def compare_file(
+    path: str | Path,
+    *,
+    flow_file: str | Path | None = None,
+    airflow_test: bool = False,
+    logical_date: str | None = None,
+    params: dict[str, Any] | None = None,
+    on_dag: Callable[[DagComparison], None] | None = None,
+) -> list[DagComparison]:
+    """Compare every DAG of one file with its converted flow (or the flow in ``flow_file``).
+
+    ``on_dag`` is called with each DAG's comparison as soon as it is done.
+
+    Returns:
+        One comparison per DAG; empty for a file with no DAG (a helper module).
+    """
+    from converters import convert_file
+
+    path = Path(path)
+    logical_date = logical_date or default_logical_date()
+    params = dict(params or {})
+    conversion = convert_file(str(path))
+    report = conversion.report()
+    static_ids = [d.get("dag_id") for d in report.get("dags", []) if d.get("dag_id")]
+    findings = [f"{f['code']} line {f.get('line')}: {f['message']}" for f in report.get("findings", [])]
+    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+    if not static_ids and "airflow" not in text.lower():
+        return []  # not a DAG file
+
+    from interop.compare.dag_side import DagUnavailable, load_file_dags
+
+    try:
+        dags = load_file_dags(path)
+    except DagUnavailable as exc:
+        ids = static_ids or [path.stem]
+        return [_error(d, path, f"the DAG file does not load under Airflow 3: {exc}", findings=findings) for d in ids]
+    if not dags:
+        if static_ids:
+            return [_error(d, path, "Airflow found no DAG in the file", findings=findings) for d in static_ids]
+        return []
+
+    if flow_file is not None:
+        flow_path = Path(flow_file)
+        flow_source, flow_origin = flow_path.read_text(encoding="utf-8"), flow_path
+    else:
+        flow_source, flow_origin = conversion.output, path
+
+    out: list[DagComparison] = []
+    for dag_id in sorted(dags):
+        started = time.perf_counter()
+        try:
+            comparison = compare_dag(
+                path, dags[dag_id], report=report, conversion_status=conversion.status, findings=findings,
+                flow_source=flow_source, flow_origin=flow_origin, flow_file=flow_file,
+                airflow_test=airflow_test, logical_date=logical_date, params=params,
+            )
+        except Exception as exc:  # noqa: BLE001 - one DAG never stops the batch
+            tb = traceback.format_exc(limit=-3)
+            comparison = _error(dag_id, path, f"internal error: {type(exc).__name__}: {exc}\n{tb}", findings=findings)
+        comparison.seconds = round(time.perf_counter() - started, 3)
+        out.append(comparison)
+        if on_dag is not None:
+            on_dag(comparison)
+    return out
+
+
+def compare_dag(
+    path: Path,
+    dag: Any,
+    *,
+    report: dict[str, Any],
+    conversion_status: str,
+    findings: list[str],
+    flow_source: str,
+    flow_origin: Path,
+    flow_file: Any,
+    airflow_test: bool,
+    logical_date: str,
+    params: dict[str, Any],
+) -> DagComparison:
+    """Both sides of one DAG and the comparison (graph, values, states, timings)."""
+    from interop.compare.dag_side import DagUnavailable, run_airflow_test, run_in_process
+    from interop.compare.flow_side import FlowUnavailable, find_flow, import_flow_module, run_flow
+    from interop.compare.graph import compare_graphs, dag_graph
+    from interop.compare.values import compare_task_values, is_internal_xcom
+
+    dag_id = dag.dag_id
+    base = dict(
+        flow_file=str(flow_file) if flow_file else None,
+        logical_date=logical_date,
+        params=params,
+        conversion_status=conversion_status,
+        findings=findings,
+    )
+    ledger = next((d for d in report.get("dags", []) if d.get("dag_id") == dag_id), None)
+    if flow_file is None and (ledger is None or not flow_source.strip()):
+        found = [d.get("dag_id") for d in report.get("dags", [])]
+        return _error(dag_id, path, f"the converter did not convert DAG {dag_id!r} (status {conversion_status}; "
+                      f"DAGs it converted: {found}; findings: {findings[:5]})", **base)
+    returns = {t["task_id"]: t.get("returns") for t in (ledger or {}).get("tasks", [])}
+
+    # the flow must import before anything runs
+    try:
+        module = import_flow_module(flow_source, origin=flow_origin)
+        flow = find_flow(module, dag_id, str(flow_file or f"the flow converted from {path}"))
+    except FlowUnavailable as exc:
+        return _error(dag_id, path, str(exc), **base)
+
+    try:
+        if airflow_test:
+            airflow = run_airflow_test(path, dag_id, logical_date=logical_date, params=params)
+        else:
+            airflow = run_in_process(dag, logical_date=logical_date, params=params)
+    except DagUnavailable as exc:
+        return _error(dag_id, path, f"the DAG cannot run: {exc}", **base)
+    except Exception as exc:  # noqa: BLE001 - the runner failed on this DAG
+        return _error(dag_id, path, f"the DAG cannot run: {type(exc).__name__}: {exc}", **base)
+
+    removed = set(airflow.removed)
+    if ledger is not None:
+        removed |= {t for t, r in returns.items() if r is None and t in airflow.tasks}
+    airflow.removed = sorted(removed)
+    task_ids = set(airflow.tasks)
+    try:
+        prefect, executed = run_flow(flow, task_ids=task_ids, logical_date=logical_date, params=params)
+    except FlowUnavailable as exc:
+        return _error(dag_id, path, str(exc), airflow=airflow, **base)
+
+    expected = dag_graph(task_ids, airflow.edges, removed)
+    graph = compare_graphs(expected, executed)
+
+    value_diffs, compared, ignored = [], 0, {}
+    state_diffs = []
+    timings = []
+    for task_id in sorted(task_ids - removed, key=_order(expected)):
+        a = airflow.tasks[task_id]
+        p = prefect.tasks.get(task_id)
+        if p is not None and p.state != a.state:
+            state_diffs.append(StateDiff(task_id=task_id, airflow=a.state, prefect=p.state))
+        if p is not None:
+            diffs, n, ign = compare_task_values(task_id, returns.get(task_id, "value"), a.values, p.values, bool(p.values))
+            value_diffs += diffs
+            compared += n
+            if ign:
+                ignored[task_id] = ign
+        else:
+            ign = sorted(k for k in a.values if is_internal_xcom(k))
+            if ign:
+                ignored[task_id] = ign
+        timings.append(TaskTiming(
+            task_id=task_id,
+            airflow_start=a.start,
+            airflow_seconds=None if a.start is None or a.end is None else round(a.end - a.start, 4),
+            prefect_start=p.start if p else None,
+            prefect_seconds=None if p is None or p.start is None or p.end is None else round(p.end - p.start, 4),
+        ))
+    equivalent = graph.equal and not value_diffs and not state_diffs
+    return DagComparison(
+        dag_id=dag_id, file=str(path), equivalent=equivalent, airflow=airflow, prefect=prefect, graph=graph,
+        values=value_diffs, values_compared=compared, states=state_diffs, timings=timings,
+        ignored_xcoms=ignored, **base,
+    )
+
+
+def _order(graph: Any) -> Callable[[str], tuple[int, str]]:
+    import networkx as nx
+
+    try:
+        position = {n: i for i, n in enumerate(nx.lexicographical_topological_sort(graph))}
+    except Exception:  # noqa: BLE001 - a cycle: order by name
+        position = {}
+    return lambda n: (position.get(n, 10**9), n)
+
+
+def compare_paths(
+    paths: Iterable[str | Path],
+    *,
+    flow_file: str | Path | None = None,
+    airflow_test: bool = False,
+    logical_date: str | None = None,
+    params: dict[str, Any] | None = None,
+    timeout: float | None = None,
+    on_file: Callable[[Path, list[DagComparison]], None] | None = None,
+) -> list[DagComparison]:
+    """Compare every DAG under ``paths``.
+
+    Args:
+        timeout: seconds per DAG file; when set, each file runs in a worker process that is
+            stopped when time is up (its DAGs are reported as errors saying so).
+        on_file: called after each file (progress).
+    """
+    files = discover(paths)
+    logical_date = logical_date or default_logical_date()
+    results: list[DagComparison] = []
+    worker = None
+    if timeout is not None:
+        from interop.compare.isolate import Worker
+
+        worker = Worker()
+    try:
+        for f in files:
+            kwargs = dict(flow_file=flow_file, airflow_test=airflow_test, logical_date=logical_date, params=params)
+            if worker is not None:
+                got = worker.compare_file(f, timeout=timeout, **kwargs)
+            else:
+                try:
+                    got = compare_file(f, **kwargs)
+                except Exception as exc:  # noqa: BLE001
+                    got = [_error(f.stem, f, f"internal error: {type(exc).__name__}: {exc}")]
+            results.extend(got)
+            if on_file is not None:
+                on_file(f, got)
+    finally:
+        if worker is not None:
+            worker.close()
+    return results

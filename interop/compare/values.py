@@ -1,0 +1,155 @@
+"""Value comparison: every XCom of the DAG run against the flow's task results.
+
+Values are compared by deep equality after both sides are put in the shape an XCom round trip
+gives (tuples as lists, dates as ISO text); floats are equal within a tolerance; values JSON
+cannot hold are compared by type name and ``repr``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import re
+from typing import Any
+
+from interop.compare.model import ValueDiff
+
+__all__ = ["IGNORED_XCOM_KEYS", "is_internal_xcom", "normalise", "same", "compare_task_values"]
+
+#: XCom keys Airflow pushes for its own bookkeeping; they have no flow equivalent.
+IGNORED_XCOM_KEYS = frozenset(
+    {
+        "skipmixin_key",  # branch / short-circuit operators: which downstream tasks to skip
+        "_XCOM_SKIPMIXIN_KEY",
+        "return_value_mapped_length",
+    }
+)
+#: prefixes of internal keys: operator extra links (``_link_<Class>``) and deferral bookkeeping
+IGNORED_XCOM_PREFIXES = ("_link_", "__")
+
+REL_TOL = 1e-9
+ABS_TOL = 1e-9
+
+_MAPPED_KEY = re.compile(r"^(?P<key>.*)\[(?P<index>\d+)\]$")
+
+
+def is_internal_xcom(key: str) -> bool:
+    """Is ``key`` an Airflow-internal XCom (not compared)?"""
+    base = _MAPPED_KEY.match(key)
+    key = base.group("key") if base else key
+    return key in IGNORED_XCOM_KEYS or key.startswith(IGNORED_XCOM_PREFIXES)
+
+
+def normalise(value: Any) -> Any:
+    """The value as JSON can hold it; anything else as ``{"type", "repr"}``."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value
+    if isinstance(value, dict):
+        return {str(k): normalise(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [normalise(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        items = [normalise(v) for v in value]
+        try:
+            return sorted(items)
+        except TypeError:
+            return sorted(items, key=repr)
+    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, _dt.timedelta):
+        return value.total_seconds()
+    return {"type": f"{type(value).__module__}.{type(value).__qualname__}", "repr": repr(value)}
+
+
+def same(a: Any, b: Any) -> bool:
+    """Deep equality of two normalised values; floats (and int/float pairs) within tolerance."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+            return True
+        return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=ABS_TOL)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
+
+
+def _split(key: str) -> tuple[str, int | None]:
+    m = _MAPPED_KEY.match(key)
+    return (m.group("key"), int(m.group("index"))) if m else (key, None)
+
+
+def compare_task_values(
+    task_id: str, returns: str | None, airflow_xcoms: dict[str, Any], flow_values: dict[str, Any], flow_ran: bool
+) -> tuple[list[ValueDiff], int, list[str]]:
+    """Compare one task's XComs with what its converted task returned.
+
+    Args:
+        task_id: the task.
+        returns: the ledger's ``returns`` (``"value"``: the result is the return value;
+            ``"xcoms"``: the result is ``{key: value}`` of every pushed XCom).
+        airflow_xcoms: ``{key: value}`` from the DAG run (mapped tasks: ``"key[i]"``).
+        flow_values: ``{"return_value": result}`` from the flow run (empty when no result).
+        flow_ran: whether the flow ran this task and produced a result.
+
+    Returns:
+        ``(differences, number of values compared, internal keys ignored)``.
+    """
+    ignored = sorted(k for k in airflow_xcoms if is_internal_xcom(k))
+    xcoms = {k: normalise(v) for k, v in airflow_xcoms.items() if not is_internal_xcom(k)}
+    diffs: list[ValueDiff] = []
+    result = normalise(flow_values.get("return_value")) if "return_value" in flow_values else None
+    has_result = flow_ran and "return_value" in flow_values
+
+    expected: dict[str, Any]
+    if returns == "xcoms":
+        # the converted task returns {key: value} of everything it pushed
+        actual = result if isinstance(result, dict) else None
+        if has_result and actual is None:
+            diffs.append(ValueDiff(task_id=task_id, key="*", airflow=xcoms, prefect=result,
+                                   reason=f"flow returned {type(result).__name__}, expected a dict of XComs"))
+            return diffs, len(xcoms), ignored
+        actual = dict(actual or {})
+        if actual.get("return_value", 0) is None and "return_value" not in xcoms:
+            actual.pop("return_value")  # Airflow stores no XCom for a None return
+        actual = {k: v for k, v in actual.items() if not is_internal_xcom(k)}
+    else:
+        # the converted task's result is its return value; mapped: a list, one per map index
+        actual = {}
+        if has_result:
+            mapped = [k for k in xcoms if _split(k)[1] is not None]
+            if mapped and isinstance(result, list):
+                for i, item in enumerate(result):
+                    if item is not None:
+                        actual[f"return_value[{i}]"] = item
+            elif result is not None:
+                actual["return_value"] = result
+        # multiple_outputs: Airflow also pushed each key of a returned dict
+        ret = xcoms.get("return_value")
+        if isinstance(ret, dict):
+            for k in list(xcoms):
+                if k != "return_value" and k in ret and same(ret[k], xcoms[k]):
+                    xcoms.pop(k)
+
+    compared = 0
+    for key in sorted(set(xcoms) | set(actual)):
+        base, index = _split(key)
+        if key in xcoms and key in actual:
+            compared += 1
+            if not same(xcoms[key], actual[key]):
+                diffs.append(ValueDiff(task_id=task_id, key=base, map_index=index, airflow=xcoms[key],
+                                       prefect=actual[key], reason="values differ"))
+        elif key in xcoms:
+            compared += 1
+            why = "the flow returned no value" if not has_result else "the flow's result has no such key"
+            diffs.append(ValueDiff(task_id=task_id, key=base, map_index=index, airflow=xcoms[key], prefect=None,
+                                   reason=why))
+        else:
+            compared += 1
+            diffs.append(ValueDiff(task_id=task_id, key=base, map_index=index, airflow=None, prefect=actual[key],
+                                   reason="Airflow pushed no such XCom"))
+    return diffs, compared, ignored

@@ -146,8 +146,11 @@ def run_operator(
     ti._ti_context_from_server.should_retry = False
     supervisor.ti_keys[ti.id] = (op.task_id, -1)
     with bound(supervisor), TaskLogCapture(op.task_id) as capture:
+        from shims.runner import _bridge_for
+
         context = ti.get_template_context()
-        state, _msg, error = task_runner.run(ti, context, capture.logger)
+        with _bridge_for(op, supervisor, capture):
+            state, _msg, error = task_runner.run(ti, context, capture.logger)
     xcoms = store.deserialized(op.task_id, -1)
     state_name = getattr(state, "value", str(state))
     if state_name == "success":

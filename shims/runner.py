@@ -555,7 +555,8 @@ class DagRunner:
                     capture.logger.exception("Could not build the task context")
                     state, error = "failed", exc
                 else:
-                    state, _msg, error = task_runner.run(ti, context, capture.logger)
+                    with _bridge_for(task, self.supervisor, capture):
+                        state, _msg, error = task_runner.run(ti, context, capture.logger)
             logs.append(capture.text)
             state_name = getattr(state, "value", str(state))
             inst.try_number = try_number
@@ -599,6 +600,17 @@ class DagRunner:
         if self.on_task_end:
             self.on_task_end(inst)
         return inst
+
+
+def _bridge_for(task: Any, supervisor: Any, capture: Any) -> Any:
+    """A supervisor socket for operators that run Python in a subprocess, else a no-op."""
+    import contextlib
+
+    from shims.subprocess_bridge import SupervisorBridge, needs_bridge
+
+    if needs_bridge(task):
+        return SupervisorBridge(supervisor, capture._parts.append)
+    return contextlib.nullcontext()
 
 
 def _run_trigger(defer: Any) -> tuple[str, Any]:

@@ -374,3 +374,31 @@ def test_deferrable_operator_runs_its_trigger_in_process(tmp_path: Path) -> None
     assert result.states() == {"wait": "success"}, result.tasks["wait"].error
     assert "DEFERRED" in result.tasks["wait"].log
     assert result.xcoms()["wait"] == {"return_value": {"note": "woke", "event_is_time": True}}
+
+
+EXTERNAL_PYTHON_DAG = '''
+import sys
+from airflow.sdk import DAG, task
+
+
+@task
+def numbers():
+    return [1, 2, 3]
+
+
+@task.external_python(python=sys.executable)
+def in_subprocess(values):
+    from airflow.sdk import Variable
+
+    return {"sum": sum(values), "greeting": Variable.get("greeting")}
+
+
+with DAG("external", schedule=None):
+    in_subprocess(numbers())
+'''
+
+
+def test_external_python_subprocess_reaches_the_in_memory_supervisor(tmp_path: Path) -> None:
+    result = _run(_dag_file(tmp_path, EXTERNAL_PYTHON_DAG), variables={"greeting": "hi"})
+    assert result.states() == {"numbers": "success", "in_subprocess": "success"}, result.tasks["in_subprocess"].log[-3000:]
+    assert result.xcoms()["in_subprocess"]["return_value"] == {"sum": 6, "greeting": "hi"}

@@ -206,7 +206,11 @@ class Analyzer:
                 if self._is_dag_call(item.item):
                     var = item.asname.name.value if item.asname and isinstance(item.asname.name, cst.Name) else None
                     dag = self._new_dag(stmt, item.item, "with", var)
-                    self._eval_body(dag, stmt.body.body, {}, group=None)
+                    env: dict[str, Any] = {}
+                    self._eval_body(dag, stmt.body.body, env, group=None)
+                    if var:
+                        # operators created after the block with dag=dag, and their wiring
+                        self._collect_assign_style(dag, env, after=stmt)
                     return
         elif isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
@@ -344,10 +348,14 @@ class Analyzer:
             else:
                 dag.params_dict.setdefault(param.name.value, cst.Name("None"))
 
-    def _collect_assign_style(self, dag: Dag) -> None:
+    def _collect_assign_style(self, dag: Dag, env: dict[str, Any] | None = None, after: cst.CSTNode | None = None) -> None:
         """``dag = DAG(...)``: operators with ``dag=dag`` and the wiring between them."""
-        env: dict[str, Any] = {}
+        env = {} if env is None else env
+        started = after is None
         for stmt in self.module.body:
+            if not started:
+                started = stmt is after
+                continue
             if stmt is dag.node:
                 continue
             if isinstance(stmt, cst.SimpleStatementLine) and self._statement_mentions_dag(stmt, dag):

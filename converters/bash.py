@@ -28,7 +28,7 @@ from converters.analysis import code_of
 from converters.callables import ident, result_param
 from converters.model import Const, Dag, Task
 from converters.plan import Plan, const_value
-from converters.python_operator import upstream_xcoms_source
+from converters.python_operator import multiple_outputs, upstream_xcoms_source
 from converters.task_options import decorator_kwargs
 
 ORDER = 40
@@ -53,6 +53,8 @@ def template_expr(
     if isinstance(const, Const) and isinstance(const.value, str):
         text = const.value
         if not templates.has_jinja(text):
+            if isinstance(value, (cst.SimpleString, cst.ConcatenatedString)):
+                return code_of(value).strip()  # the user's own literal, as written
             return repr(text)
 
         def pull_expr(pull: templates.Pull) -> str | None:
@@ -70,6 +72,8 @@ def template_expr(
                 task.data_inputs[fut] = tid
                 p = result_param(tid)
                 if up.returns == "xcoms":
+                    exprs.append(f"{p}.get('{pull.key}')")
+                elif pull.key != "return_value" and tid in multiple_outputs(dag):
                     exprs.append(f"{p}.get('{pull.key}')")
                 else:
                     exprs.append(p if pull.key == "return_value" else "None")
@@ -142,6 +146,8 @@ def apply(plan: Plan, dag: Dag) -> None:
                 extra.append("env={" + ", ".join(items) + "}")
             else:
                 extra.append(f"env={params.add('env', plan.substitute(env, task, dag))}")
+        if "output_processor" in task.kwargs:
+            extra.append(f"output_processor={plan.substitute(task.kwargs['output_processor'], task, dag)}")
         for arg in ("append_env", "cwd", "output_encoding"):
             if arg in task.kwargs:
                 extra.append(f"{arg}={params.add(arg, plan.substitute(task.kwargs[arg], task, dag))}")

@@ -68,6 +68,7 @@ class PullResolver:
 
     shapes: dict[str, str | None]  # task_id -> "value" | "xcoms" | None (removed)
     pushed: dict[str, set[str]]  # task_id -> keys it is known to push
+    multi: set[str] = field(default_factory=set)  # tasks with multiple_outputs=True (dict keys are XComs)
 
 
 @dataclass
@@ -346,6 +347,8 @@ class _Rewriter(cst.CSTTransformer):
             return cst.parse_expression(f"{param}.get({key!r})")
         if key == "return_value":
             return cst.Name(param)
+        if tid in self.resolver.multi:
+            return cst.parse_expression(f"{param}.get({key!r})")
         self.findings.append(("IX201", f"xcom_pull of key {key!r} from {tid!r}, which never pushes it: None", False))
         return cst.Name("None")
 

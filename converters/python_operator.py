@@ -50,8 +50,19 @@ def shapes(plan: Plan, dag: Dag) -> None:
             task.options["_pushed"] = scan.pushed_keys
 
 
+def multiple_outputs(dag: Dag, plan: Plan | None = None) -> set[str]:
+    """Tasks whose dict result Airflow also pushes key by key (``multiple_outputs=True``)."""
+    out = set()
+    for t in dag.tasks.values():
+        node = t.kwargs.get("multiple_outputs")
+        if node is not None and isinstance(node, cst.Name) and node.value == "True":
+            out.add(t.task_id)
+    return out
+
+
 def resolver(dag: Dag) -> PullResolver:
     return PullResolver(
+        multi=multiple_outputs(dag),
         shapes={t.task_id: (None if t.kind in ("empty", "unsupported") else t.returns) for t in dag.tasks.values()},
         pushed={t.task_id: set(t.options.get("_pushed", ())) | ({"return_value"} if t.kind in ("bash",) else set()) for t in dag.tasks.values()},
     )

@@ -284,6 +284,7 @@ def run_bash(
     cwd: str | None = None,
     skip_on_exit_code: int | list[int] | None = 99,
     output_encoding: str = "utf-8",
+    output_processor: Any = None,
 ) -> Any:
     """Run a shell command as Airflow's ``BashOperator`` does.
 
@@ -294,6 +295,7 @@ def run_bash(
         cwd: working directory; default a fresh temporary directory, as in Airflow.
         skip_on_exit_code: exit code(s) that mark the task skipped instead of failed.
         output_encoding: encoding of the command's output.
+        output_processor: applied to the last output line (``json.loads`` ...), as in Airflow.
 
     Returns:
         The last line of standard output (Airflow's ``return_value`` XCom). When the command
@@ -336,7 +338,7 @@ def run_bash(
             return None
     if proc.returncode != 0:
         raise BashCommandFailed(proc.returncode, command, last)
-    return last
+    return output_processor(last) if output_processor is not None else last
 
 
 # --------------------------------------------------------------------------- templates

@@ -188,7 +188,9 @@ def compare_dag(
         a = airflow.tasks[task_id]
         p = prefect.tasks.get(task_id)
         if p is not None and p.state != a.state:
-            state_diffs.append(StateDiff(task_id=task_id, airflow=a.state, prefect=p.state))
+            failing = p.error if p.state == "failed" else a.error if a.state == "failed" else None
+            detail = failing.strip().splitlines()[-1][:300] if failing and failing.strip() else None
+            state_diffs.append(StateDiff(task_id=task_id, airflow=a.state, prefect=p.state, detail=detail))
         if p is not None:
             diffs, n, ign = compare_task_values(task_id, returns.get(task_id, "value"), a.values, p.values, bool(p.values))
             value_diffs += diffs

@@ -94,6 +94,8 @@ class StateDiff(BaseModel):
     task_id: str
     airflow: str
     prefect: str
+    #: the error of the side that failed (last line), when one did
+    detail: Optional[str] = None
 
 
 class TaskTiming(BaseModel):
@@ -140,7 +142,7 @@ class DagComparison(BaseModel):
             lines += [f"parallelism lost: {u} -> {v} (the DAG runs them side by side)" for u, v in g.parallelism_lost]
             lines += [f"edge not in the DAG: {u} -> {v}" for u, v in g.extra_edges]
         for s in self.states:
-            lines.append(f"state of {s.task_id}: airflow {s.airflow}, prefect {s.prefect}")
+            lines.append(f"state of {s.task_id}: airflow {s.airflow}, prefect {s.prefect}" + (f" ({s.detail})" if s.detail else ""))
         for v in self.values:
             where = f"{v.task_id}.{v.key}" + (f"[{v.map_index}]" if v.map_index is not None else "")
             lines.append(f"value {where}: {v.reason}")

@@ -1,0 +1,262 @@
+"""End to end: ``interop compare`` runs real DAGs (Airflow's task runner, in-process) and their
+converted flows (a real Prefect server) and reports where they differ.
+
+* every sample DAG: equivalent, or the exact known difference this suite documents;
+* deliberately broken conversions of the diamond sample (an edge dropped, the diamond
+  serialised, a value changed, a task missing): different, with the right detail in JSON and HTML;
+* the HTML loads in headless Chromium with no console error, both graphs render, a screenshot
+  is written to the test's temporary folder;
+* the CLI's exit codes (0 equivalent, 1 different, 2 a DAG that cannot run) and ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import SAMPLE_DAGS
+
+pytestmark = [pytest.mark.airflow, pytest.mark.prefect]
+
+LOGICAL_DATE = "2024-01-15"
+DIAMOND = SAMPLE_DAGS / "diamond.py"
+
+#: Sample DAGs the comparison finds different today, with the exact difference and its cause.
+#: Each entry is a bug outside interop/compare (reported in the issue notes); when it is fixed
+#: the test fails until the entry is removed.
+KNOWN_DIFFERENCES: dict[str, list[str]] = {
+    # skip_task('fetch_prices') records the skipped task run without wait_for=[holiday_check]:
+    # the flow decided the skip from holiday_check's state, but Prefect's graph lacks the edge.
+    "market_data_bash": ["edge missing in the flow: holiday_check -> fetch_prices"],
+    # Prefect links inputs to results by object identity: count_per_queue's input holds the
+    # same interned queue-name strings as sla_table's result keys, so Prefect records
+    # sla_table as an input of count_per_queue.
+    "ticket_triage_mixed": ["parallelism lost: sla_table -> count_per_queue (the DAG runs them side by side)"],
+}
+
+
+@pytest.fixture(scope="module")
+def sample_comparisons(prefect_server) -> dict[str, object]:
+    from interop.compare import compare_paths
+
+    return {c.dag_id: c for c in compare_paths([SAMPLE_DAGS], logical_date=LOGICAL_DATE)}
+
+
+def test_every_sample_dag_is_compared(sample_comparisons) -> None:
+    """Each sample DAG ends equivalent (or with its documented difference); none is an error."""
+    from airflow_truth import SAMPLES
+
+    assert sorted(sample_comparisons) == sorted({s.dag_id for s in SAMPLES})
+    errors = {d: c.error for d, c in sample_comparisons.items() if c.error}
+    assert not errors, errors
+    verdicts = {d: c.differences() for d, c in sample_comparisons.items()}
+    assert verdicts == {d: KNOWN_DIFFERENCES.get(d, []) for d in verdicts}
+    for dag_id, c in sample_comparisons.items():
+        assert c.equivalent is (dag_id not in KNOWN_DIFFERENCES)
+        assert c.values_compared > 0, f"{dag_id}: no value compared"
+
+
+def test_sample_comparison_holds_both_runs(sample_comparisons) -> None:
+    """The diamond's comparison carries both graphs, states and timings of real runs."""
+    c = sample_comparisons["customer_diamond"]
+    assert sorted(map(tuple, c.graph.expected_edges)) == sorted(map(tuple, c.graph.actual_edges))
+    assert set(c.airflow.tasks) == set(c.prefect.tasks) == {"load_customers", "add_segments", "add_scores", "merge"}
+    assert {t.state for t in c.airflow.tasks.values()} == {t.state for t in c.prefect.tasks.values()} == {"success"}
+    # add_segments and add_scores each sleep a second: the timings show it on both sides
+    slow = {t.task_id: t for t in c.timings if t.task_id in ("add_segments", "add_scores")}
+    assert all(t.airflow_seconds >= 1.0 and t.prefect_seconds >= 1.0 for t in slow.values())
+    # the Empty task of the empty_join sample is shown as removed, the graph still equal
+    join = sample_comparisons["attribution_empty_join"]
+    assert join.airflow.removed and join.equivalent
+
+
+# ----------------------------------------------------------------------------- broken conversions
+def _converted_diamond() -> str:
+    from converters import convert_file
+
+    return convert_file(str(DIAMOND)).output
+
+
+def _edit(text: str, old: str, new: str) -> str:
+    assert old in text, f"{old!r} not in the converted diamond:\n{text}"
+    return text.replace(old, new)
+
+
+def _break(kind: str) -> str:
+    text = _converted_diamond()
+    if kind == "edge_dropped":
+        # merge gets a copy of add_scores' result, not the future: Prefect records no input
+        return _edit(text, "add_scores_result=add_scores_future)",
+                     "add_scores_result=__import__('json').loads(__import__('json').dumps(add_scores_future.result())))")
+    if kind == "diamond_serialised":
+        return _edit(text, "add_scores.submit(load_customers_result=load_customers_future)",
+                     "add_scores.submit(load_customers_result=load_customers_future, wait_for=[add_segments_future])")
+    if kind == "value_changed":
+        return _edit(text, '"acme": 0.91', '"acme": 0.93')
+    if kind == "task_missing":
+        text = _edit(text, "    merge_future = merge.submit(", "    merge_future = None and merge.submit(")
+        return _edit(text, "        'merge': merge_future.result(),\n", "")
+    raise ValueError(kind)
+
+
+BROKEN = ["edge_dropped", "diamond_serialised", "value_changed", "task_missing"]
+
+
+@pytest.fixture(scope="module")
+def broken_reports(prefect_server, tmp_path_factory) -> dict[str, Path]:
+    """Each broken flow compared with the diamond DAG; reports written per variant."""
+    from interop.compare import compare_file, write_reports
+
+    root = tmp_path_factory.mktemp("broken")
+    out: dict[str, Path] = {}
+    for kind in BROKEN:
+        flow_file = root / f"{kind}_flow.py"
+        flow_file.write_text(_break(kind))
+        comparisons = compare_file(DIAMOND, flow_file=flow_file, logical_date=LOGICAL_DATE)
+        write_reports(comparisons, root / kind)
+        out[kind] = root / kind
+    return out
+
+
+def _report(folder: Path) -> tuple[dict, str]:
+    return (json.loads((folder / "customer_diamond.json").read_text()),
+            (folder / "customer_diamond.html").read_text())
+
+
+@pytest.mark.parametrize("kind", BROKEN)
+def test_broken_conversion_is_different(kind, broken_reports) -> None:
+    data, html = _report(broken_reports[kind])
+    assert data["equivalent"] is False and data["verdict"] == "different" and data["error"] is None
+    summary = json.loads((broken_reports[kind] / "summary.json").read_text())
+    assert summary["dags"][0]["equivalent"] is False
+    assert 'id="verdict">different<' in html
+
+
+def test_dropped_edge_detail(broken_reports) -> None:
+    data, html = _report(broken_reports["edge_dropped"])
+    assert data["graph"]["missing_edges"] == [["add_scores", "merge"]]
+    assert data["differences"] == ["edge missing in the flow: add_scores -> merge"]
+    assert data["values"] == [] and data["states"] == []
+    assert '<path class="edge missing"' in html and "add_scores → merge (missing)" in html
+
+
+def test_serialised_diamond_detail(broken_reports) -> None:
+    data, html = _report(broken_reports["diamond_serialised"])
+    assert data["graph"]["parallelism_lost"] == [["add_segments", "add_scores"]]
+    assert data["graph"]["missing_edges"] == [] and data["graph"]["extra_edges"] == []
+    assert data["differences"] == ["parallelism lost: add_segments -> add_scores (the DAG runs them side by side)"]
+    assert '<path class="edge serial"' in html and "add_segments → add_scores (serial)" in html
+
+
+def test_changed_value_detail(broken_reports) -> None:
+    data, html = _report(broken_reports["value_changed"])
+    assert data["graph"]["missing_edges"] == [] and data["states"] == []
+    by_task = {v["task_id"]: v for v in data["values"]}
+    assert sorted(by_task) == ["add_scores", "merge"]
+    assert by_task["add_scores"]["airflow"]["acme"] == 0.91 and by_task["add_scores"]["prefect"]["acme"] == 0.93
+    assert by_task["add_scores"]["key"] == "return_value" and by_task["add_scores"]["reason"] == "values differ"
+    assert 'id="value-diffs"' in html and html.count('<tr class="bad"><td>add_scores</td>') == 1
+
+
+def test_missing_task_detail(broken_reports) -> None:
+    data, html = _report(broken_reports["task_missing"])
+    assert data["graph"]["missing_nodes"] == ["merge"]
+    assert data["differences"] == ["task missing in the flow: merge"]
+    assert "merge" not in data["prefect"]["tasks"]
+    assert 'class="node state-success flagged" data-task="merge"' in html
+
+
+# ----------------------------------------------------------------------------- the browser
+GRAPH_PROBE = """JSON.stringify({
+  graphs: Array.from(document.querySelectorAll('svg.dag-graph')).map(s => ({
+    side: s.dataset.side, nodes: s.querySelectorAll('g.node').length, edges: s.querySelectorAll('path.edge').length,
+    width: s.getBoundingClientRect().width, height: s.getBoundingClientRect().height})),
+  serial: Array.from(document.querySelectorAll('svg.prefect path.edge.serial')).map(p => p.textContent),
+  timing: document.querySelectorAll('#timing rect.bar').length,
+  verdict: document.getElementById('verdict').textContent
+})"""
+
+
+@pytest.mark.parametrize("which", ["equivalent", "diamond_serialised"])
+def test_report_renders_in_chromium(which, sample_comparisons, broken_reports, tmp_path) -> None:
+    """The page loads with no console error, both graphs render with nodes and edges, and a
+    screenshot is written."""
+    from interop.compare import write_reports
+    from interop.compare.browser import load_page
+
+    if which == "equivalent":
+        folder = tmp_path / "equivalent"
+        write_reports([sample_comparisons["customer_diamond"]], folder)
+    else:
+        folder = broken_reports[which]
+    shot = tmp_path / f"{which}.png"
+    check = load_page(folder / "customer_diamond.html", screenshot=shot, evaluate=GRAPH_PROBE)
+    assert check.errors == []
+    probe = json.loads(check.value)
+    assert [g["side"] for g in probe["graphs"]] == ["airflow", "prefect"]
+    for graph in probe["graphs"]:
+        assert graph["nodes"] == 4 and graph["edges"] >= 3 and graph["width"] > 100 and graph["height"] > 40
+    assert probe["timing"] >= 8  # a bar per task and side
+    if which == "equivalent":
+        assert probe["verdict"] == "equivalent" and probe["serial"] == []
+    else:
+        assert probe["verdict"] == "different" and probe["serial"] == ["add_segments → add_scores (serial)"]
+    assert shot.stat().st_size > 10_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    index = load_page(folder / "index.html", evaluate="document.querySelectorAll('#dags tr[data-dag]').length")
+    assert index.errors == [] and index.value == 1
+
+
+# ----------------------------------------------------------------------------- the CLI
+def _cli(args: list[str], monkeypatch, tmp_path) -> tuple[int, str]:
+    from click.testing import CliRunner
+
+    from interop.cli import main
+
+    monkeypatch.setenv("PREFECT_LOCAL_STORAGE_PATH", str(tmp_path / "results"))
+    result = CliRunner().invoke(main, ["compare", *args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_cli_exit_codes_and_summary(prefect_server, monkeypatch, tmp_path) -> None:
+    """0 for an equivalent DAG, 1 for a broken flow, 2 for a DAG that cannot run (with its reason)."""
+    out = tmp_path / "ok"
+    code, output = _cli([str(DIAMOND), "--out", str(out), "--logical-date", LOGICAL_DATE], monkeypatch, tmp_path)
+    assert code == 0, output
+    summary = json.loads((out / "summary.json").read_text())
+    assert [(d["dag_id"], d["file"], d["equivalent"]) for d in summary["dags"]] == [("customer_diamond", str(DIAMOND), True)]
+    assert {p.name for p in out.iterdir()} == {"customer_diamond.html", "customer_diamond.json", "customer_diamond.md", "index.html", "summary.json"}
+    assert "✅ `customer_diamond`: equivalent" in (out / "customer_diamond.md").read_text()
+
+    flow = tmp_path / "serialised.py"
+    flow.write_text(_break("diamond_serialised"))
+    code, output = _cli([str(DIAMOND), "--flow", str(flow), "--logical-date", LOGICAL_DATE], monkeypatch, tmp_path)
+    assert code == 1, output
+    assert "parallelism lost: add_segments -> add_scores" in output
+
+    broken_dag = tmp_path / "dags" / "broken_dag.py"
+    broken_dag.parent.mkdir()
+    broken_dag.write_text(
+        "from airflow.sdk import DAG\nfrom airflow.providers.standard.operators.python import PythonOperator\n"
+        "import interop_no_such_module\n\n"
+        "with DAG(dag_id='cannot_import', schedule=None):\n"
+        "    PythonOperator(task_id='t', python_callable=lambda: 1)\n"
+    )
+    out = tmp_path / "bad"
+    code, output = _cli([str(broken_dag.parent), str(DIAMOND), "--out", str(out), "--logical-date", LOGICAL_DATE], monkeypatch, tmp_path)
+    assert code == 2, output
+    rows = {d["dag_id"]: d for d in json.loads((out / "summary.json").read_text())["dags"]}
+    assert rows["customer_diamond"]["equivalent"] is True
+    bad = rows["cannot_import"]
+    assert bad["equivalent"] is False and bad["verdict"] == "error"
+    assert "does not load under Airflow 3" in bad["error"] and "interop_no_such_module" in bad["error"]
+    assert "interop_no_such_module" in (out / "index.html").read_text()
+
+
+def test_cli_rejects_bad_input(monkeypatch, tmp_path) -> None:
+    code, output = _cli([str(tmp_path / "missing.py")], monkeypatch, tmp_path)
+    assert code == 2 and "does not exist" in output
+    code, output = _cli([str(DIAMOND), "--param", "novalue"], monkeypatch, tmp_path)
+    assert code == 2 and "expected KEY=VALUE" in output

@@ -50,15 +50,20 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
     parts: list[str] = ["".join(code(line) for line in module.header)]
     imports: list[tuple[int, cst.SimpleStatementLine]] = []
     default_parts: dict[int, str] = {}
+    kept: list[ast.stmt] = []  # the original statements kept as they were (their names count)
+    fresh: list[str] = []  # generated or rewritten text: compiled here, its names count
     last_import = -1
     head_end = 0  # after the docstring / __future__ imports
+    lines = plan.analyzer.positions
     for index, stmt in enumerate(module.body):
         if id(stmt) in dag_nodes:
             dag = dag_nodes[id(stmt)]
             generated, flow_text = dags.flow_function(plan, dag, orders[dag.dag_id])
             if generated:
                 parts.append(_spaced("\n" + generated))
+                fresh.append(generated)
             parts.append(_spaced("\n" + flow_text))
+            fresh.append(flow_text)
             plan.serve.append((dag, dags.schedule(plan, dag)))
             continue
         if id(stmt) in owned or _is_dag_function_call(stmt, decorator_calls):
@@ -66,13 +71,21 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
         if isinstance(stmt, cst.If) and "__main__" in code_of(stmt.test) and _mentions_airflow_runtime(stmt, model):
             continue
         if isinstance(stmt, cst.FunctionDef) and id(stmt) in plan.functions:
-            parts.append(code(plan.functions[id(stmt)]))
+            text = code(plan.functions[id(stmt)])
+            parts.append(text)
+            fresh.append(text)
             continue
         if _is_import(stmt):
             imports.append((len(parts), stmt))  # type: ignore[arg-type]
             last_import = len(parts)
-        elif index == len([p for p in parts if p]) - 1 and _is_docstring_or_future(stmt):
-            head_end = len(parts) + 1
+        else:
+            if index == len([p for p in parts if p]) - 1 and _is_docstring_or_future(stmt):
+                head_end = len(parts) + 1
+            original = lines.ast_of.get(id(stmt))
+            if original is None:
+                fresh.append(code(stmt))
+            else:
+                kept.extend(original)
         name = _assigned_name(stmt)
         if name in default_args_names:
             default_parts[len(parts)] = name  # type: ignore[assignment]
@@ -80,18 +93,20 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
     guard = dags.main_guard(plan)
     if guard is not None:
         parts.append(_spaced("\n" + guard))
+        fresh.append(guard)
     parts.append("".join(code(line) for line in module.footer))
 
-    first = "".join(parts)
+    # generated text must compile; names read anywhere decide which Airflow imports stay
     try:
-        tree = ast.parse(first)
+        loaded = _global_names(compile(ast.Module(body=kept, type_ignores=[]), plan.path, "exec"))
+        for text in fresh:
+            loaded |= _global_names(compile(text, plan.path, "exec"))
     except SyntaxError:
         return None
-    body = [n for n in tree.body if not isinstance(n, (ast.Import, ast.ImportFrom))]
-    loaded = _global_names(compile(ast.Module(body=body, type_ignores=[]), plan.path, "exec"))
     # names imported from Prefect/shims shadow Airflow's (``task``)
     shadowed = {n for names in plan.imports.values() for n in names}
     used = loaded - shadowed
+    first = "".join(parts)
     for pos, name in default_parts.items():
         if len(re.findall(rf"\b{re.escape(name)}\b", first)) <= 1:
             parts[pos] = ""
@@ -106,7 +121,7 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
     if added:
         at = last_import + 1 if last_import >= 0 else max(head_end, 1)
         parts.insert(at, "".join(added))
-    # `first` compiled; only import lines changed since, all of them generated well-formed
+    # every fragment compiled; import lines are generated well-formed
     return "".join(parts)
 
 

@@ -163,6 +163,8 @@ class Lines:
         self.module = module
         self.lines: dict[int, int] = {}
         self.end_lines: dict[int, int] = {}
+        #: id(libcst statement) -> its ast statements (empty when metadata was used instead)
+        self.ast_of: dict[int, list[ast.stmt]] = {}
         self.tree: ast.Module | None = None
         try:
             tree = self.tree = ast.parse(source)
@@ -184,6 +186,7 @@ class Lines:
                     self.lines[id(small)] = a.lineno
                 self.lines[id(stmt)] = chunk[0].lineno
                 self.end_lines[id(stmt)] = chunk[-1].end_lineno or chunk[0].lineno
+                self.ast_of[id(stmt)] = chunk
                 i += len(smalls)
                 continue
             if i >= len(nodes):
@@ -198,6 +201,7 @@ class Lines:
                 line = a.decorator_list[0].lineno
             self.lines[id(stmt)] = line
             self.end_lines[id(stmt)] = a.end_lineno or line
+            self.ast_of[id(stmt)] = [a]
             self._compound(stmt, a)
         if i != len(nodes):
             raise _Mismatch

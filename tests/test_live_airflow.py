@@ -1,16 +1,24 @@
-"""shims.live against a REAL Airflow 3.3 started by this test session.
+"""shims.live against REAL Airflow servers started by this test session.
 
-The ``live_airflow`` fixture (session scope, defined here so that it starts only when these
-tests run) starts ``airflow api-server``, ``airflow scheduler`` and ``airflow dag-processor``
-on 127.0.0.1 with SQLite and LocalExecutor, an AIRFLOW_HOME in a temporary folder and
-``tests/live_dags/`` as the dags folder; SimpleAuthManager with one admin user whose
-password is written to the passwords file before start-up. If the server is not up with all
-test DAGs parsed within ``LIVE_AIRFLOW_STARTUP_TIMEOUT`` seconds (120), the tests fail with
-the tail of each component's log. Everything is torn down at session end.
+``live_airflow`` (session scope, defined here so that it starts only when these tests run):
+Airflow 3.3 -- ``airflow api-server``, ``airflow scheduler`` and ``airflow dag-processor`` on
+127.0.0.1, SQLite and LocalExecutor, an AIRFLOW_HOME in a temporary folder,
+``tests/live_dags/`` as the dags folder, SimpleAuthManager with one admin user whose password
+is written to the passwords file before start-up. REST API v2, JWT from ``/auth/token``.
+
+``live_airflow2``: Airflow 2.11 from ``.venv-airflow2`` (installed by scripts/setup-dev) --
+``airflow webserver`` and ``airflow scheduler``, SQLite and SequentialExecutor, the same DAGs,
+a FAB user and basic auth. REST API v1. It boots in the background while the Airflow 3 tests
+run.
+
+If a server is not up with all test DAGs parsed within ``LIVE_AIRFLOW_STARTUP_TIMEOUT``
+seconds (120), the tests fail with the tail of each component's log. Everything listens on
+loopback only and is stopped at session end.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -19,6 +27,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +55,8 @@ from shims.live import (
 
 pytestmark = pytest.mark.airflow
 
-LIVE_DAGS = Path(__file__).resolve().parent / "live_dags"
+REPO = Path(__file__).resolve().parent.parent
+LIVE_DAGS = REPO / "tests" / "live_dags"
 LIVE_DAG_IDS = {"interop_live_xcom", "interop_live_fail", "interop_live_paused", "interop_live_unpause"}
 STARTUP_TIMEOUT = float(os.environ.get("LIVE_AIRFLOW_STARTUP_TIMEOUT", "120"))
 USERNAME = "interop-test"
@@ -113,24 +123,87 @@ def _airflow_env(home: Path, port: int) -> dict[str, str]:
     return env
 
 
-def _stop(procs: dict[str, subprocess.Popen]) -> None:
-    """Stop the processes this fixture started (each leads its own process group)."""
-    for proc in procs.values():
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-    deadline = time.monotonic() + 20
-    for proc in procs.values():
+class _Launch:
+    """Start one Airflow: set-up commands, then services in their own process groups.
+
+    ``start()`` may run in a background thread (so that a second Airflow starts while the
+    first one serves tests); ``ready()`` waits until the API serves all test DAGs or fails
+    the tests with every component's log; ``stop()`` ends the process groups it started.
+    """
+
+    def __init__(
+        self,
+        server: LiveAirflow,
+        env: dict[str, str],
+        setup: dict[str, list[str]],
+        services: dict[str, list[str]],
+    ) -> None:
+        self.server = server
+        self.env = env
+        self.setup = setup
+        self.services = services
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.error: str | None = None
+        self.started = time.monotonic()
+        self.deadline = self.started + STARTUP_TIMEOUT
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
         try:
-            proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
-        except subprocess.TimeoutExpired:
+            for name, cmd in self.setup.items():
+                self.server.logs[name] = self.server.home / f"{name.replace(' ', '-')}.log"
+                with open(self.server.logs[name], "w") as out:
+                    done = subprocess.run(
+                        cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                        cwd=self.server.home, timeout=STARTUP_TIMEOUT, check=False,
+                    )
+                if done.returncode != 0:
+                    self.error = f"`{' '.join(cmd[1:])}` failed ({done.returncode})"
+                    return
+            for name, cmd in self.services.items():
+                self.server.logs[name] = self.server.home / f"{name}.log"
+                with open(self.server.logs[name], "w") as out:
+                    self.procs[name] = subprocess.Popen(
+                        cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                        start_new_session=True, cwd=self.server.home,
+                    )
+        except Exception as exc:  # reported by ready()
+            self.error = f"{type(exc).__name__}: {exc}"
+
+    def start_in_background(self) -> None:
+        self._thread = threading.Thread(target=self.start, name="live-airflow-start", daemon=True)
+        self._thread.start()
+
+    def ready(self) -> LiveAirflow:
+        if self._thread is not None:
+            self._thread.join(timeout=max(self.deadline - time.monotonic(), 1))
+        else:
+            self.start()
+        try:
+            if self.error:
+                raise RuntimeError(self.error)
+            _wait_until_ready(self.server, self.procs, self.deadline)
+        except Exception as exc:
+            self.stop()
+            pytest.fail(f"Live Airflow did not start: {exc}\n{self.server.log_tails()}")
+        self.server.startup_seconds = time.monotonic() - self.started
+        print(f"\nlive Airflow ready at {self.server.url} in {self.server.startup_seconds:.1f} s")
+        return self.server
+
+    def stop(self) -> None:
+        procs = self.procs.values()
+        for proc in procs:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        for proc in procs:
             try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait(timeout=10)
+                proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
 
 
 def _wait_until_ready(server: LiveAirflow, procs: dict[str, subprocess.Popen], deadline: float) -> None:
@@ -141,66 +214,119 @@ def _wait_until_ready(server: LiveAirflow, procs: dict[str, subprocess.Popen], d
             if dead:
                 raise RuntimeError(f"Airflow component(s) exited during start-up: {dead}")
             try:
-                found = set(client.list_dag_ids())
-                if LIVE_DAG_IDS <= found:
+                if LIVE_DAG_IDS <= set(client.list_dag_ids()):
                     return
             except LiveAirflowError:
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(
-                    f"Airflow not ready within {STARTUP_TIMEOUT:g} s "
-                    "(API up with all test DAGs parsed)"
+                    f"Airflow not ready within {STARTUP_TIMEOUT:g} s (API up with all test DAGs parsed)"
                 )
             time.sleep(0.5)
     finally:
         client.close()
 
 
-@pytest.fixture(scope="session")
-def live_airflow(tmp_path_factory) -> LiveAirflow:
-    """A real Airflow 3 (api-server + scheduler + dag-processor) on 127.0.0.1."""
-    home = tmp_path_factory.mktemp("live-airflow-home")
+def _airflow3_launch(home: Path) -> _Launch:
     (home / "passwords.json").write_text(json.dumps({USERNAME: PASSWORD}))
     port = _free_port()
-    env = _airflow_env(home, port)
     server = LiveAirflow(url=f"http://127.0.0.1:{port}", username=USERNAME, password=PASSWORD, home=home)
     airflow = [sys.executable, "-m", "airflow"]
-    started = time.monotonic()
-    deadline = started + STARTUP_TIMEOUT
+    return _Launch(
+        server,
+        _airflow_env(home, port),
+        setup={"db migrate": [*airflow, "db", "migrate"]},
+        services={
+            "api-server": [*airflow, "api-server", "--host", "127.0.0.1", "--port", str(port)],
+            "scheduler": [*airflow, "scheduler"],
+            "dag-processor": [*airflow, "dag-processor"],
+        },
+    )
 
-    server.logs["db migrate"] = home / "db-migrate.log"
-    with open(server.logs["db migrate"], "w") as out:
-        migrate = subprocess.run(
-            [*airflow, "db", "migrate"], env=env, stdout=out, stderr=subprocess.STDOUT,
-            timeout=STARTUP_TIMEOUT, check=False,
-        )
-    if migrate.returncode != 0:
-        pytest.fail(f"`airflow db migrate` failed ({migrate.returncode}):\n{server.log_tails()}")
 
-    procs: dict[str, subprocess.Popen] = {}
-    commands = {
-        "api-server": [*airflow, "api-server", "--host", "127.0.0.1", "--port", str(port)],
-        "scheduler": [*airflow, "scheduler"],
-        "dag-processor": [*airflow, "dag-processor"],
-    }
+AIRFLOW2_VENV = REPO / ".venv-airflow2"
+AIRFLOW2_PYTHON = AIRFLOW2_VENV / "bin" / "python"
+
+
+def _airflow2_env(home: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env.update(
+        {
+            # The SequentialExecutor runs `airflow tasks run` from PATH.
+            "PATH": os.pathsep.join([str(AIRFLOW2_VENV / "bin"), env.get("PATH", "")]),
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(LIVE_DAGS),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            "AIRFLOW__API__AUTH_BACKENDS": "airflow.api.auth.backend.basic_auth",
+            "AIRFLOW__WEBSERVER__WEB_SERVER_HOST": "127.0.0.1",
+            "AIRFLOW__WEBSERVER__WEB_SERVER_PORT": str(port),
+            "AIRFLOW__WEBSERVER__WORKERS": "1",
+            "AIRFLOW__WEBSERVER__SECRET_KEY": os.urandom(16).hex(),
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+            "AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL": "5",
+        }
+    )
+    return env
+
+
+def _airflow2_launch(home: Path) -> _Launch:
+    if not AIRFLOW2_PYTHON.exists():
+        pytest.fail(f"{AIRFLOW2_PYTHON} not found: run scripts/setup-dev (it installs Airflow 2.11 there)")
+    port = _free_port()
+    server = LiveAirflow(url=f"http://127.0.0.1:{port}", username=USERNAME, password=PASSWORD, home=home)
+    airflow = [str(AIRFLOW2_PYTHON), "-m", "airflow"]
+    return _Launch(
+        server,
+        _airflow2_env(home, port),
+        setup={
+            "db migrate": [*airflow, "db", "migrate"],
+            "users create": [
+                *airflow, "users", "create", "--username", USERNAME, "--password", PASSWORD,
+                "--role", "Admin", "--firstname", "interop", "--lastname", "test",
+                "--email", "interop@example.invalid",
+            ],
+        },
+        services={
+            "webserver": [*airflow, "webserver", "--hostname", "127.0.0.1", "--port", str(port)],
+            "scheduler": [*airflow, "scheduler"],
+        },
+    )
+
+
+@pytest.fixture(scope="session")
+def _airflow2_prestart(request, tmp_path_factory):
+    """Starts Airflow 2 in the background when any selected test needs it, so that it boots
+    while the Airflow 3 tests run; yields the launch (or None)."""
+    wanted = any("live_airflow2" in getattr(item, "fixturenames", ()) for item in request.session.items)
+    if not wanted:
+        yield None
+        return
+    launch = _airflow2_launch(tmp_path_factory.mktemp("live-airflow2-home"))
+    launch.start_in_background()
     try:
-        for name, cmd in commands.items():
-            server.logs[name] = home / f"{name}.log"
-            out = open(server.logs[name], "w")  # noqa: SIM115 - closed with the process
-            procs[name] = subprocess.Popen(
-                cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=home
-            )
-            out.close()
-        _wait_until_ready(server, procs, deadline)
-    except Exception as exc:
-        _stop(procs)
-        pytest.fail(f"Live Airflow did not start: {exc}\n{server.log_tails()}")
-    server.startup_seconds = time.monotonic() - started
-    print(f"\nlive Airflow ready at {server.url} in {server.startup_seconds:.1f} s")
-    try:
-        yield server
+        yield launch
     finally:
-        _stop(procs)
+        if launch._thread is not None:
+            launch._thread.join(timeout=STARTUP_TIMEOUT)
+        launch.stop()
+
+
+@pytest.fixture(scope="session")
+def live_airflow(tmp_path_factory, _airflow2_prestart) -> LiveAirflow:
+    """A real Airflow 3 (api-server + scheduler + dag-processor) on 127.0.0.1."""
+    launch = _airflow3_launch(tmp_path_factory.mktemp("live-airflow-home"))
+    try:
+        yield launch.ready()
+    finally:
+        launch.stop()
+
+
+@pytest.fixture(scope="session")
+def live_airflow2(_airflow2_prestart) -> LiveAirflow:
+    """A real Airflow 2.11 (webserver + scheduler, basic auth, from .venv-airflow2) on 127.0.0.1."""
+    return _airflow2_prestart.ready()
 
 
 @pytest.fixture()
@@ -404,6 +530,74 @@ def test_unknown_dag_lists_dags_found(client: AirflowClient):
 def test_unknown_xcom_task_lists_tasks(client: AirflowClient):
     with pytest.raises(TaskNotFoundError, match=r"\['nope'\].*Found tasks: \['double', 'produce'\]"):
         client.run("interop_live_xcom", xcom_task_ids=["nope"])
+
+
+# ------------------------------------------------------------ Airflow 2.x (REST API v1)
+
+
+def _airflow2_installed_version() -> str:
+    dist = sorted(AIRFLOW2_VENV.glob("lib/python*/site-packages/apache_airflow-*.dist-info"))
+    assert dist, f"no apache_airflow dist-info in {AIRFLOW2_VENV}"
+    return dist[0].name.removeprefix("apache_airflow-").removesuffix(".dist-info")
+
+
+@pytest.fixture()
+def client2(live_airflow2: LiveAirflow):
+    with live_airflow2.client() as c:
+        yield c
+
+
+def test_v1_detected_on_airflow2_and_run_returns_xcoms(client2: AirflowClient):
+    """The same DAGs on Airflow 2.11: /api/v1, basic auth, conf, logical_date and XComs."""
+    assert client2.detect_version() == "v1"
+    assert client2.airflow_version == _airflow2_installed_version()
+    result = client2.run(
+        "interop_live_xcom",
+        conf={"n": 21},
+        logical_date="2025-03-04T05:06:07Z",
+        xcom_task_ids=["produce", "double"],
+        poll_interval=0.5,
+        timeout=180,
+    )
+    assert result.api_version == "v1"
+    assert result.state == "success"
+    assert result.task_states == {"produce": "success", "double": "success"}
+    assert result.logical_date.startswith("2025-03-04T05:06:07")
+    assert result.xcoms["produce"] == {
+        "return_value": {"n": 21, "logical_date": "2025-03-04T05:06:07+00:00"},
+        "extra": {"letters": ["a", "b"]},
+    }
+    assert result.xcoms["double"] == {"return_value": 42}
+
+
+def test_v1_failed_paused_and_unpause_on_airflow2(client2: AirflowClient):
+    failed = client2.run("interop_live_fail", poll_interval=0.5, timeout=180)
+    assert failed.state == "failed" and failed.failed_tasks == ["boom"]
+    assert failed.to_prefect_state().is_failed()
+
+    with pytest.raises(DagPausedError):
+        client2.run("interop_live_paused")
+    queued = client2.run("interop_live_paused", wait=False)
+    with pytest.raises(DagPausedError, match="stays queued"):
+        client2.wait("interop_live_paused", queued.run_id, timeout=300)
+
+    result = client2.run("interop_live_unpause", unpause=True, xcom_task_ids=["hello"], poll_interval=0.5)
+    assert result.state == "success"
+    assert result.xcoms == {"hello": {"return_value": "hello from interop_live_unpause"}}
+    assert client2.get_dag("interop_live_unpause")["is_paused"] is False
+
+
+def test_v1_basic_auth_rejected_without_leaking(live_airflow2: LiveAirflow, caplog):
+    caplog.set_level(logging.DEBUG)
+    wrong = "wrong-" + os.urandom(6).hex()
+    creds = AirflowCredentials(username=live_airflow2.username, password=wrong)
+    with AirflowClient(live_airflow2.url, credentials=creds) as c, pytest.raises(AirflowAuthError) as caught:
+        c.get_dag("interop_live_xcom")
+    assert caught.value.status_code in (401, 403)
+    assert c.api_version == "v1"
+    for text in (caplog.text, str(caught.value), repr(caught.value), repr(c)):
+        assert wrong not in text
+        assert live_airflow2.password not in text
 
 
 # ---------------------------------------------------------------------- state mapping

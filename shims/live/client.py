@@ -408,8 +408,9 @@ class AirflowClient:
             body = response.json()
         except ValueError:
             return response.text[:500]
-        if isinstance(body, dict) and "detail" in body:
-            return body["detail"]
+        if isinstance(body, dict):
+            # Airflow 3 (FastAPI): {"detail": ...}; Airflow 2 (connexion): {"detail", "title", ...}
+            return body.get("detail") or body.get("title") or body
         return body
 
     def _api_error(self, method: str, path: str, response: httpx.Response) -> AirflowAPIError:
@@ -684,14 +685,15 @@ class AirflowClient:
         self, dag_id: str, run_id: str, task_id: str, key: str = "return_value", map_index: int = -1
     ) -> Any:
         """One XCom value, as JSON (Airflow 3 returns it natively; on Airflow 2 the client asks
-        for ``deserialize=true&stringify=false``, available from Airflow 2.9)."""
+        for ``stringify=false``, which recent 2.x servers honour; older ones return the value as
+        the text Airflow's UI shows)."""
         path = (
             f"/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}"
             f"/taskInstances/{quote(task_id, safe='')}/xcomEntries/{quote(key, safe='')}"
         )
         params: dict[str, Any] = {"map_index": map_index}
         if self.api_version == "v1":
-            params.update(deserialize="true", stringify="false")
+            params["stringify"] = "false"
         return self._request("GET", path, params=params).get("value")
 
     def xcoms(

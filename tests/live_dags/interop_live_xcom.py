@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pendulum
 
-from airflow.sdk import dag, task
+try:  # Airflow 3
+    from airflow.sdk import dag, task
+except ImportError:  # Airflow 2.x (the v1 API tests run these DAGs on Airflow 2.11 too)
+    from airflow.decorators import dag, task
 
 
 @dag(

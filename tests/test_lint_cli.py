@@ -442,3 +442,28 @@ def test_a_rule_with_metadata_dependencies_gets_them_resolved_once_per_file() ->
     source = "def f():\n    g()\n    return h()\n"
     result = lint_source(source, "m.py", rules=[ReturnInLambdaParent, Twin])
     assert [(f.line, f.col, f.code) for f in result.findings] == [(3, 12, "IXL998"), (3, 12, "IXL999")]
+
+
+def test_a_crashing_rule_makes_that_file_an_error_and_the_run_goes_on(tmp_path: Path) -> None:
+    import libcst as cst
+
+    from interop.lint.engine import all_rules
+    from interop.lint.rule import LintRule
+
+    class Broken(LintRule):
+        CODE = "IXL997"
+        NAME = "test-broken"
+        MESSAGE = "never"
+
+        def visit_Call(self, node: cst.Call) -> None:
+            if isinstance(node.func, cst.Name) and node.func.value == "boom":
+                raise ValueError("cannot handle boom()")
+
+    bad = write(tmp_path / "a.py", "boom()\n")
+    flow = write(tmp_path / "b.py", LEFTOVERS)
+    run = lint_paths([bad, flow], rules=[*all_rules(), Broken])
+    assert run.exit_code == 2
+    (error,) = run.errors
+    assert error.path == str(bad)
+    assert error.message.startswith("internal error: ValueError: cannot handle boom() (at test_lint_cli.py:")
+    assert {f.code for f in run.findings} == {"IXL101", "IXL104", "IXL106", "IXL201"}

@@ -11,6 +11,7 @@ import ast
 import bisect
 import json
 import os
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -158,8 +159,15 @@ def lint_source(
         result.error = LintError(path, 1, 1, f"cannot parse: {exc}")
         return result
 
-    reports, suppressions, shim_classes = _run_rules(module, source, path, rule_classes, report)
-    ranges = _ranges(module, reports, shim_classes)
+    try:
+        reports, suppressions, shim_classes = _run_rules(module, source, path, rule_classes, report)
+        ranges = _ranges(module, reports, shim_classes)
+    except Exception as exc:  # noqa: BLE001 - one file never stops a run: it ends as an error
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        result.error = LintError(
+            path, 1, 1, f"internal error: {type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno})"
+        )
+        return result
     shim_spans = [(ranges[id(c)][0][0], ranges[id(c)][1][0]) for c in shim_classes if id(c) in ranges]
     kept: list[tuple[Report, int, int]] = []
     for r in reports:

@@ -208,7 +208,7 @@ def flow_function(plan: Plan, dag: Dag, order: list[str]) -> tuple[str, str]:
     decorator_style = dag.style == "decorator" and dag.decorator_func is not None
     code = plan.model.module.code_for_node
     preamble = [plan.functions.get(id(st), st) if isinstance(st, cst.FunctionDef) else st for st in dag.preamble]
-    preamble_text = code(cst.IndentedBlock(body=preamble))[1:] if preamble else ""
+    preamble_text = code(cst.IndentedBlock(body=preamble, indent="    "))[1:] if preamble else ""
     if decorator_style:
         func = dag.decorator_func
         assert func is not None
@@ -225,9 +225,9 @@ def flow_function(plan: Plan, dag: Dag, order: list[str]) -> tuple[str, str]:
         returns = code(func.returns) if func.returns is not None else ""
         header = f"@flow({', '.join(flow_kwargs)})\n{decorators}def {fname}({code(params)}){returns}:\n"
         body = list(func.body.body) if isinstance(func.body, cst.IndentedBlock) else []
-        doc = code(cst.IndentedBlock(body=[body[0]]))[1:] if body and _is_docstring(body[0]) else ""
+        doc = code(cst.IndentedBlock(body=[body[0]], indent="    "))[1:] if body and _is_docstring(body[0]) else ""
         if doc and preamble and preamble[0] is body[0]:
-            preamble_text = code(cst.IndentedBlock(body=preamble[1:]))[1:] if preamble[1:] else ""
+            preamble_text = code(cst.IndentedBlock(body=preamble[1:], indent="    "))[1:] if preamble[1:] else ""
     else:
         fname = plan.unique(ident(dag.dag_id))
         sig = ["logical_date=None", *param_src]

@@ -122,6 +122,10 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
         at = last_import + 1 if last_import >= 0 else max(head_end, 1)
         parts.insert(at, "".join(added))
     # every fragment compiled; import lines are generated well-formed
+    newline = module.default_newline
+    if newline != "\n":
+        fresh_ids = {id(t) for t in fresh}
+        parts = [p.replace("\n", newline) if id(p) in fresh_ids or p.startswith("\n\n") or p.startswith("from ") else p for p in parts]
     return "".join(parts)
 
 

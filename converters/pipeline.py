@@ -82,7 +82,7 @@ def convert_source(source: str, path: str = "<string>") -> ConversionResult:
     except cst.ParserSyntaxError as exc:
         return ConversionResult(
             path, source, source, "failed", error=True,
-            findings=[Finding("IX001", exc.raw_line, f"syntax error: {exc.message} (line {exc.raw_line}, column {exc.raw_column})")],
+            findings=[Finding("IX001", exc.editor_line, f"syntax error at line {exc.editor_line}, column {exc.editor_column}: {exc.message}")],
         )
     except Exception as exc:  # noqa: BLE001 - libcst raises a few kinds on odd input
         return ConversionResult(path, source, source, "failed", error=True, findings=[Finding("IX001", 1, f"cannot parse: {exc}")])

@@ -167,7 +167,7 @@ class Lines:
         self.ast_of: dict[int, list[ast.stmt]] = {}
         self.tree: ast.Module | None = None
         try:
-            tree = self.tree = ast.parse(source)
+            tree = self.tree = ast.parse(source.lstrip("\ufeff"))
             ok = self._block(list(module.body), list(tree.body))
         except (SyntaxError, ValueError, _Mismatch):
             ok = False

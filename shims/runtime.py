@@ -471,3 +471,28 @@ def was_skipped(future: Any) -> bool:
     future.wait()
     state = future.state
     return bool(state is not None and state.is_completed() and state.name == "Skipped")
+
+
+# --------------------------------------------------------------------------- Variables
+class Variable:
+    """Airflow's ``Variable`` API over Prefect Variables (then ``AIRFLOW_VAR_<KEY>``).
+
+    Converted code imports it in place of ``airflow.models.Variable`` so that
+    ``Variable.get("key", default_var=..., deserialize_json=...)`` keeps working in a flow.
+    """
+
+    @staticmethod
+    def get(key: str, default_var: Any = None, deserialize_json: bool = False) -> Any:
+        accessor = _VariableAccessor(deserialize_json)
+        try:
+            return accessor.get(key)
+        except KeyError:
+            if default_var is not None:
+                return default_var
+            raise
+
+    @staticmethod
+    def set(key: str, value: Any, serialize_json: bool = False) -> None:
+        from prefect.variables import Variable as PrefectVariable
+
+        PrefectVariable.set(key, json.dumps(value) if serialize_json else value, overwrite=True)

@@ -145,3 +145,35 @@ def test_dynamic_dags_are_refused_with_file_and_line(source, line):
     assert finding.code == "IX003"
     assert finding.line == line
     assert "factory" in finding.message or "inside a function or a loop" in finding.message
+
+
+ODD = {
+    "crlf": 'from airflow import DAG\r\nfrom airflow.operators.bash import BashOperator\r\n\r\nwith DAG("crlf") as dag:\r\n    BashOperator(task_id="a", bash_command="echo 1")\r\n',
+    "bom": '\ufefffrom airflow import DAG\nfrom airflow.operators.bash import BashOperator\nwith DAG("bom") as dag:\n    BashOperator(task_id="a", bash_command="echo 1")\n',
+    "tabs": 'from airflow import DAG\nfrom airflow.operators.bash import BashOperator\nwith DAG("tabs") as dag:\n\tt = BashOperator(task_id="a", bash_command="echo 1")\n\tif (x := 1):\n\t\tpass\n',
+    "airflow1_imports": (
+        "import airflow\nfrom airflow.operators import BashOperator, PythonOperator\n"
+        "def f(**kw):\n    return 1\n"
+        'dag = airflow.DAG("old", schedule_interval=None)\n'
+        't1 = BashOperator(task_id="b", bash_command="date", dag=dag)\n'
+        't2 = PythonOperator(task_id="p", python_callable=f, provide_context=True, dag=dag)\n'
+        "t1.set_downstream(t2)\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ODD))
+def test_odd_but_valid_files_convert_and_compile(name):
+    """CRLF line endings, a byte-order mark, tab indentation, Airflow 1.x package imports."""
+    result = convert_source(ODD[name], f"{name}.py")
+    assert result.status in ("converted", "partial"), result.findings
+    compile(result.output, name, "exec")
+    (dag,) = result.dags
+    assert f"@flow(name={dag.dag_id!r})" in result.output
+    assert "_2(" not in result.output  # names not bumped by a byte-order mark or strings
+    if name == "crlf":
+        assert "\r\n" in result.output and "\n\n" not in result.output.replace("\r\n", "")
+    if name == "airflow1_imports":
+        assert {t.task_id: t.kind for t in dag.tasks.values()} == {"b": "bash", "p": "python"}
+        assert dag.edge_set() == [("b", "p")]
+        assert "airflow" not in result.output

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -173,6 +174,13 @@ class Sidecar:
         if self._own_home:
             shutil.rmtree(self.home, ignore_errors=True)
 
+    def _discard(self) -> None:
+        """Forget a killed or dead worker (its home stays; the next request starts a new one)."""
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
     def __enter__(self) -> "Sidecar":
         return self.start()
 
@@ -252,6 +260,7 @@ class Sidecar:
         variables: Mapping[str, Any] | None = None,
         connections: Mapping[str, Mapping[str, Any]] | None = None,
         on_task_end: Callable[[dict[str, Any]], None] | None = None,
+        timeout: float | None = None,
     ) -> SidecarRunResult:
         """Run one DAG run in the sidecar's Airflow and return its result.
 
@@ -265,6 +274,8 @@ class Sidecar:
             connections: Airflow Connections by id (``AIRFLOW_CONN_*`` as JSON).
             on_task_end: called with each ``task`` event as it arrives (task id, map index,
                 state, try number, error).
+            timeout: seconds the whole run may take; past it the worker is killed (the next
+                request starts a new one) and :class:`SidecarError` is raised.
 
         Raises:
             DagLoadError: the file, or the DAG id in it, cannot be loaded there (the message
@@ -286,8 +297,20 @@ class Sidecar:
                     "connections": {k: dict(v) for k, v in (connections or {}).items()},
                 }
             )
+            deadline = None if timeout is None else time.monotonic() + timeout
             while True:
-                event = self._read_event()
+                remaining = None if deadline is None else max(deadline - time.monotonic(), 0.1)
+                try:
+                    event = self._read_event(timeout=remaining)
+                except SidecarError as exc:
+                    self._discard()
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise SidecarError(
+                            f"sidecar run of {dag_id or dag_file} did not finish within {timeout:.0f} s; worker stopped",
+                            kind="timeout",
+                            stderr=exc.stderr,
+                        ) from exc
+                    raise
                 if event.get("id") not in (rid, None):
                     continue
                 kind = event.get("event")

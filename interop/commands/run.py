@@ -65,8 +65,13 @@ def run_file(
     logical_date: str | None = None,
     params: dict[str, Any] | None = None,
     echo: bool = False,
+    airflow_python: str | Path | None = None,
 ) -> dict[str, Any]:
     """Run a DAG file (in-process) or a converted flow file (on Prefect) and return the JSON result.
+
+    With ``airflow_python`` (the team's Airflow 1.10/2.x interpreter) the DAG runs there through
+    the sidecar (``shims.sidecar``). A DAG run by the compat loader or the sidecar gets an
+    ``"airflow"`` entry: ``{"version", "mode", "python", "renames"}``.
 
     Raises:
         BadInput: missing file, syntax error, no DAG or flow in it, unknown ``dag_id`` (the
@@ -82,6 +87,10 @@ def run_file(
         except ValueError as exc:
             raise BadInput(str(exc)) from exc
     mentions_airflow = "airflow" in source
+    if mentions_airflow and airflow_python is not None:  # the team's own Airflow (shims/sidecar)
+        from shims.sidecar.cli import run_file_sidecar
+
+        return _jsonable(run_file_sidecar(path, airflow_python, dag_id=dag_id, logical_date=logical_date, params=params, echo=echo, bad_input=BadInput))
     if mentions_airflow:
         from shims.runner import DagLoadError, load_dags, run_dag
 
@@ -96,7 +105,13 @@ def run_file(
                 raise BadInput(f"DAG with id {dag_id!r} not found in {str(path)!r}. Found DAGs: {sorted(dags)}")
             dag = dags[dag_id] if dag_id else next(iter(dags.values()))
             result = run_dag(dag, logical_date=logical_date, params=params, echo=echo)
-            return _jsonable(result.to_json())
+            payload = result.to_json()
+            from shims.compat.report import airflow_info
+
+            info = airflow_info(path)
+            if info["mode"] != "in-process":  # say which Airflow ran it and what was renamed
+                payload["airflow"] = info
+            return _jsonable(payload)
     return _run_flow_file(path, dag_id=dag_id, logical_date=logical_date, params=params or {})
 
 
@@ -276,7 +291,8 @@ def _json_default(value: Any) -> Any:
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A DAG param (JSON values allowed); repeatable.")
 @click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the result as JSON to FILE ('-' for stdout).")
 @click.option("--logs", is_flag=True, help="Print the tasks' logs while they run.")
-def run(path: Path, dag_id: str | None, logical_date: str | None, params: tuple[str, ...], json_file: Path | None, logs: bool) -> None:
+@click.option("--airflow-python", "airflow_python", type=click.Path(path_type=Path), default=None, envvar="INTEROP_AIRFLOW_PYTHON", help="Run the DAG in this interpreter's Airflow 1.10/2.x (sidecar); default: the state file's airflow_python setting.")
+def run(path: Path, dag_id: str | None, logical_date: str | None, params: tuple[str, ...], json_file: Path | None, logs: bool, airflow_python: Path | None = None) -> None:
     """Run a DAG file in this process (no scheduler, no database), or a converted flow file on Prefect.
 
     Exit codes: 0 the run succeeded, 1 the run failed, 2 bad input (missing file, syntax error,
@@ -286,7 +302,11 @@ def run(path: Path, dag_id: str | None, logical_date: str | None, params: tuple[
     os.environ.setdefault("PREFECT_RESULTS_PERSIST_BY_DEFAULT", "true")
     os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", tempfile.mkdtemp(prefix="interop-run-results-"))
     try:
-        payload = run_file(path, dag_id=dag_id, logical_date=logical_date, params=parse_params(params), echo=logs)
+        if airflow_python is None:
+            from shims.sidecar.cli import airflow_python_from_state
+
+            airflow_python = airflow_python_from_state(path, dag_id)
+        payload = run_file(path, dag_id=dag_id, logical_date=logical_date, params=parse_params(params), echo=logs, airflow_python=airflow_python)
     except BadInput as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
@@ -302,5 +322,10 @@ def run(path: Path, dag_id: str | None, logical_date: str | None, params: tuple[
 
 def _summary(payload: dict[str, Any]) -> None:
     click.echo(f"{payload['dag_id']}: {payload['state']}", err=True)
+    if "airflow" in payload:  # shims/compat, shims/sidecar
+        info = payload["airflow"]
+        click.echo(f"  ran by Airflow {info['version']} ({info['mode']}); {len(info['renames'])} rename(s) applied", err=True)
+        for r in info["renames"]:
+            click.echo(f"    line {r['line']}: {r['kind']}: {r['old']} -> {r['new'] or '(dropped)'}", err=True)
     for task_id, task in payload["tasks"].items():
         click.echo(f"  {task['state']:<16} {task_id}", err=True)

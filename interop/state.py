@@ -12,6 +12,7 @@ for each DAG and each of its tasks, one of:
 Example file::
 
     version: 1
+    airflow_python: .venv-airflow2/bin/python   # optional: run DAGs in this Airflow (sidecar)
     dags:
       example_xcom:
         file: dags/example_xcom.py
@@ -78,6 +79,8 @@ class DagState:
     status: str = "airflow"
     tasks: dict[str, str] = field(default_factory=dict)
     source_sha256: str | None = None
+    #: this DAG runs in that interpreter's Airflow (sidecar), overriding the file's setting
+    airflow_python: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -89,13 +92,15 @@ class DagState:
         if self.source_sha256:
             out["source_sha256"] = self.source_sha256
         out["tasks"] = dict(sorted(self.tasks.items()))
+        if self.airflow_python:
+            out["airflow_python"] = self.airflow_python
         return out
 
     @classmethod
     def from_dict(cls, dag_id: str, data: Any) -> "DagState":
         if not isinstance(data, dict):
             raise StateError(f"dag {dag_id!r}: expected a mapping, got {type(data).__name__}")
-        unknown = set(data) - {"file", "flow", "status", "tasks", "source_sha256"}
+        unknown = set(data) - {"file", "flow", "status", "tasks", "source_sha256", "airflow_python"}
         if unknown:
             raise StateError(f"dag {dag_id!r}: unknown keys {sorted(unknown)}")
         tasks_raw = data.get("tasks") or {}
@@ -109,6 +114,7 @@ class DagState:
             status=_check_status(data.get("status", "airflow"), f"dag {dag_id!r}"),
             tasks=tasks,
             source_sha256=data.get("source_sha256"),
+            airflow_python=data.get("airflow_python"),
         )
 
     def counts(self) -> dict[str, int]:
@@ -121,6 +127,8 @@ class MigrationState:
 
     path: Path
     dags: dict[str, DagState] = field(default_factory=dict)
+    #: the team's Airflow 1.10/2.x interpreter: ``interop run`` runs the DAGs there (sidecar)
+    airflow_python: str | None = None
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_STATE_FILE, *, missing_ok: bool = False) -> "MigrationState":
@@ -151,10 +159,16 @@ class MigrationState:
             dags = {str(d): DagState.from_dict(str(d), v) for d, v in dags_raw.items()}
         except StateError as exc:
             raise StateError(f"state file {str(path)!r}: {exc}") from exc
-        return cls(path=path, dags=dags)
+        airflow_python = data.get("airflow_python")
+        if airflow_python is not None and not isinstance(airflow_python, str):
+            raise StateError(f"state file {str(path)!r}: 'airflow_python' must be a path to a Python interpreter")
+        return cls(path=path, dags=dags, airflow_python=airflow_python)
 
     def save(self) -> None:
-        data = {"version": _VERSION, "dags": {d: s.to_dict() for d, s in sorted(self.dags.items())}}
+        data: dict[str, Any] = {"version": _VERSION}
+        if self.airflow_python:
+            data["airflow_python"] = self.airflow_python
+        data["dags"] = {d: s.to_dict() for d, s in sorted(self.dags.items())}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(
             "# interop migration state: where each DAG and task runs (airflow | shim | prefect)\n"
@@ -167,6 +181,12 @@ class MigrationState:
             return None
         p = Path(relative)
         return p if p.is_absolute() else (self.path.parent / p)
+
+    def airflow_python_for(self, dag_id: str | None = None) -> Path | None:
+        """The interpreter a DAG runs in (its own setting, else the file's), absolute; ``None``: this one."""
+        entry = self.dags.get(dag_id) if dag_id else None
+        value = (entry.airflow_python if entry else None) or self.airflow_python
+        return self.resolve(value) if value else None
 
     def _relative(self, path: Path) -> str:
         try:

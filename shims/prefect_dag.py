@@ -62,6 +62,7 @@ def airflow_dag(
     variables: Mapping[str, Any] | None = None,
     connections: Mapping[str, Mapping[str, Any]] | None = None,
     echo: bool = True,
+    airflow_python: Any = None,
 ) -> dict[str, dict[str, Any]]:
     """Run an Airflow DAG as a Prefect subflow whose tasks are Prefect task runs.
 
@@ -75,6 +76,8 @@ def airflow_dag(
         variables: Airflow Variables visible to the tasks.
         connections: Airflow Connections visible to the tasks.
         echo: also print the Airflow task logs.
+        airflow_python: run the DAG in this interpreter's Airflow (1.10/2.x) through the
+            sidecar instead of in this process (:func:`shims.sidecar.prefect.airflow_dag_sidecar`).
 
     Returns:
         ``{task_id: {xcom key: value}}`` of the run.
@@ -83,6 +86,13 @@ def airflow_dag(
         AirflowDagFailed: the DAG run failed; the message names each failed task and its error.
         shims.runner.DagLoadError: the file cannot be loaded or the DAG id is not in it.
     """
+    if airflow_python is not None:  # the team's own Airflow 2 interpreter (shims/sidecar)
+        from shims.sidecar.prefect import airflow_dag_sidecar
+
+        return airflow_dag_sidecar(
+            path_or_module, dag_id, logical_date, params, conf,
+            airflow_python=airflow_python, variables=variables, connections=connections, echo=echo,
+        )
     from prefect import flow
 
     from shims.runner import load_dag

@@ -371,6 +371,7 @@ SAMPLES: list[Sample] = [
     Sample("xcomarg_output.py", "web_digest_xcomarg"),
     Sample("bash_templating.py", "market_data_bash"),
     Sample("taskflow_mixed.py", "ticket_triage_mixed"),
+    Sample("branching.py", "warehouse_branching"),
 ]
 
 def sample_truths() -> dict[str, dict]:

@@ -81,6 +81,15 @@ def test_exit_code_99_skips_the_task_and_its_downstream(truths) -> None:
     assert tasks["fetch_prices"]["state"] == "skipped" and tasks["fetch_prices"]["try_number"] == 0
 
 
+def test_branch_skips_the_path_not_taken(truths) -> None:
+    tasks = truths["branching::warehouse_branching"]["tasks"]
+    followed = tasks["choose_load"]["xcoms"]["skipmixin_key"]["followed"]
+    not_taken = {"full_load", "incremental_load"} - set(followed)
+    assert len(followed) == 1 and len(not_taken) == 1
+    assert tasks[followed[0]]["state"] == "success" and tasks[not_taken.pop()]["state"] == "skipped"
+    assert tasks["refresh_marts"]["state"] == "success"  # after the none_failed_min_one_success join
+
+
 def test_truth_is_cached_for_the_session(truths) -> None:
     sample = SAMPLES[0]
     runs_before = len(airflow_truth.session().timings)

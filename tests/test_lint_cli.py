@@ -467,3 +467,16 @@ def test_a_crashing_rule_makes_that_file_an_error_and_the_run_goes_on(tmp_path: 
     assert error.path == str(bad)
     assert error.message.startswith("internal error: ValueError: cannot handle boom() (at test_lint_cli.py:")
     assert {f.code for f in run.findings} == {"IXL101", "IXL104", "IXL106", "IXL201"}
+
+
+def test_lint_is_static_and_imports_neither_airflow_nor_prefect(repo_root: Path) -> None:
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from interop.cli import main\n"
+        "result = CliRunner().invoke(main, ['lint', '--format', 'sarif', 'sample_dags'])\n"
+        "assert result.exit_code in (0, 1), result.output\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('airflow', 'prefect', 'converters', 'shims')))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=repo_root, capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"

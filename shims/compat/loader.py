@@ -83,7 +83,7 @@ def needs_compat(path: str | Path) -> bool:
         return True
     except SyntaxError:
         return False
-    return bool(renames)
+    return any(r.required for r in renames)
 
 
 def load_dags_compat(path: str | Path) -> CompatLoad:

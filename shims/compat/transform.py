@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -61,6 +62,9 @@ class Rename:
     old: str
     new: str
     note: str = ""
+    #: ``False`` for an old path that still imports under Airflow 3 (deprecated): rewritten
+    #: when the file is compat-loaded anyway, but no reason on its own to compat-load it
+    required: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,10 +101,12 @@ def _dotted(node: cst.BaseExpression | None) -> str | None:
 def _has_name(module: str, name: str) -> bool:
     """Whether ``module`` imports under this Airflow and has ``name`` (alias modules do not count)."""
     try:
-        mod = importlib.import_module(module)
+        with warnings.catch_warnings():  # deprecated paths warn on import and on attribute access
+            warnings.simplefilter("ignore")
+            mod = importlib.import_module(module)
+            return hasattr(mod, name) and not hasattr(mod, "__interop_alias_of__")
     except Exception:  # noqa: BLE001 - the provider is not installed, or the module is gone
         return False
-    return hasattr(mod, name) and not hasattr(mod, "__interop_alias_of__")
 
 
 _EMPTY_KWARGS = cst.Arg(value=cst.Dict(elements=[]), star="**")
@@ -122,8 +128,8 @@ class _Transformer(cst.CSTTransformer):
     def _line(self, node: cst.CSTNode) -> int:
         return self.get_metadata(PositionProvider, node).start.line
 
-    def _add(self, node: cst.CSTNode, kind: str, old: str, new: str, note: str = "") -> None:
-        self.renames.append(Rename(self.file, self._line(node), kind, old, new, note))
+    def _add(self, node: cst.CSTNode, kind: str, old: str, new: str, note: str = "", required: bool = True) -> None:
+        self.renames.append(Rename(self.file, self._line(node), kind, old, new, note, required))
 
     def _fail(self, node: cst.CSTNode, construct: str, reason: str) -> None:
         raise CompatError(construct, self.file, self._line(node), reason)
@@ -216,12 +222,14 @@ class _Transformer(cst.CSTTransformer):
             self._add(node, "removed_name", qualified, replacement, note)
             return new_module, new_name
         new_module = names.ALL_MOVED_MODULES.get(module)
-        if not new_module or new_module == module or _has_name(module, name):
-            return None  # not moved, or the old path still imports under this Airflow
+        if not new_module or new_module == module:
+            return None
         new_name = names.ALL_RENAMED_NAMES.get(qualified, name)
         if not _has_name(new_module, new_name):
             return None  # leave it: it may still import, or fail with Python's own message
-        self._add(node, "name" if new_name != name else "module", qualified, f"{new_module}.{new_name}")
+        still_imports = _has_name(module, name)
+        note = "deprecated path, still imports under Airflow 3" if still_imports else ""
+        self._add(node, "name" if new_name != name else "module", qualified, f"{new_module}.{new_name}", note, not still_imports)
         return new_module, new_name
 
     # ------------------------------------------------------------------ calls

@@ -1,0 +1,239 @@
+"""The compat loader: Airflow's 2->3 renames applied in memory, reported by line, refused when unbridgeable.
+
+Rewrite cases follow pyupgrade's style: sources that must stay unchanged, and (before, after)
+pairs with the renames expected. Loading tests run real Airflow 3 on the rewritten files; the
+``days_ago`` test holds the replacement against Airflow 2.11's own ``days_ago``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from converters import names
+from shims.compat import CompatError, CompatLoadError, load_dags_compat, needs_compat, transform_source
+from tests.conftest import SAMPLE_DAGS, airflow_example_dag_files
+
+AIRFLOW2_PYTHON = Path(__file__).resolve().parent.parent / ".venv-airflow2" / "bin" / "python"
+
+
+def _t(source: str) -> tuple[str, list]:
+    return transform_source(textwrap.dedent(source), "dag.py")
+
+
+# --------------------------------------------------------------------------- unchanged
+UNCHANGED = [
+    pytest.param("from airflow.sdk import DAG\nDAG('x', schedule='@daily')\n", id="airflow3-dag"),
+    pytest.param("from airflow.providers.standard.operators.empty import EmptyOperator\n", id="current-path"),
+    pytest.param("def f(row):\n    return row['execution_date']\n", id="user-dict-not-context"),
+    pytest.param('"""Docs mention {{ execution_date }} and schedule_interval."""\n', id="docstring"),
+    pytest.param("x = '{{ ds }}'\n", id="template-without-legacy-key"),
+    pytest.param("run(schedule_interval=1)\n", id="not-a-dag-call"),
+]
+
+
+@pytest.mark.parametrize("source", UNCHANGED)
+def test_source_left_unchanged(source: str) -> None:
+    """Airflow 3 code, user dicts and docstrings are not touched."""
+    new, renames = _t(source)
+    assert new == textwrap.dedent(source)
+    assert renames == []
+
+
+# --------------------------------------------------------------------------- rewrites
+REWRITES = [
+    pytest.param(
+        "from airflow.operators.dummy_operator import DummyOperator\n",
+        "from airflow.providers.standard.operators.empty import EmptyOperator as DummyOperator\n",
+        [(1, "name", "airflow.operators.dummy_operator.DummyOperator")],
+        id="dummy-operator-keeps-local-name",
+    ),
+    pytest.param(
+        "from airflow.operators.python_operator import PythonOperator, BranchPythonOperator as BPO\n",
+        "from airflow.providers.standard.operators.python import PythonOperator, BranchPythonOperator as BPO\n",
+        [(1, "module", "airflow.operators.python_operator.BranchPythonOperator"), (1, "module", "airflow.operators.python_operator.PythonOperator")],
+        id="110-python-operator-module",
+    ),
+    pytest.param(
+        "from airflow.utils.dates import days_ago, cron_presets\n",
+        "from shims.compat.runtime import days_ago; from airflow.utils.dates import cron_presets\n",
+        [(1, "removed_name", "airflow.utils.dates.days_ago")],
+        id="days-ago-split-on-one-line",
+    ),
+    pytest.param(
+        "from airflow import DAG\nd = DAG(\n    'x',\n    schedule_interval='@daily',\n    concurrency=2,\n)\n",
+        "from airflow import DAG\nd = DAG(\n    'x',\n    schedule='@daily',\n    max_active_tasks=2,\n)\n",
+        [(4, "dag_arg", "schedule_interval"), (5, "dag_arg", "concurrency")],
+        id="dag-args",
+    ),
+    pytest.param(
+        "from airflow.decorators import dag\n@dag(timetable=t, fail_stop=True)\ndef pipeline(): ...\n",
+        "from airflow.decorators import dag\n@dag(schedule=t, fail_fast=True)\ndef pipeline(): ...\n",
+        [(2, "dag_arg", "fail_stop"), (2, "dag_arg", "timetable")],
+        id="dag-decorator-args",
+    ),
+    pytest.param(
+        "op = PythonOperator(\n    task_id='a',\n    provide_context=True,\n    task_concurrency=1,\n)\n",
+        "op = PythonOperator(\n    task_id='a',\n    **{},\n    max_active_tis_per_dag=1,\n)\n",
+        [(3, "dropped_arg", "provide_context"), (4, "operator_arg", "task_concurrency")],
+        id="operator-args-lines-kept",
+    ),
+    pytest.param(
+        "cmd = 'echo {{ execution_date }} {{ dag_run.execution_date }} {{ yesterday_ds }}'\n",
+        "cmd = 'echo {{ logical_date }} {{ dag_run.logical_date }} {{ (macros.ds_add(ds, -1)) }}'\n",
+        [(1, "template_key", "execution_date"), (1, "template_key", "execution_date"), (1, "template_key", "yesterday_ds")],
+        id="template-keys",
+    ),
+    pytest.param(
+        "def f(**kwargs):\n    return kwargs['execution_date'], kwargs.get('execution_date')\n",
+        "def f(**kwargs):\n    return kwargs['logical_date'], kwargs.get('logical_date')\n",
+        [(2, "context_key", "execution_date"), (2, "context_key", "execution_date")],
+        id="context-lookups",
+    ),
+    pytest.param(
+        "def f(execution_date, ti):\n    return execution_date.day, ti.execution_date, g(execution_date=1)\n",
+        "def f(logical_date, ti):\n    return logical_date.day, ti.execution_date, g(execution_date=1)\n",
+        [(1, "context_key", "execution_date")],
+        id="callable-parameter-only",
+    ),
+]
+
+
+@pytest.mark.parametrize("before, after, expected", REWRITES)
+def test_rewrite(before: str, after: str, expected: list[tuple[int, str, str]]) -> None:
+    """Each rename is applied on its own line and reported with that line."""
+    new, renames = _t(before)
+    assert new == after
+    assert sorted((r.line, r.kind, r.old) for r in renames) == sorted(expected)
+    assert len(new.splitlines()) == len(before.splitlines())
+    compile(new, "dag.py", "exec")
+
+
+# --------------------------------------------------------------------------- refused
+REFUSED = [
+    pytest.param(
+        "import os\nfrom airflow.operators.subdag_operator import SubDagOperator\n",
+        "airflow.operators.subdag_operator",
+        2,
+        id="subdag-module",
+    ),
+    pytest.param(
+        "from airflow.operators.subdag import SubDagOperator\n",
+        "airflow.operators.subdag",
+        1,
+        id="subdag-2x",
+    ),
+    pytest.param("x = 1\ncmd = 'echo {{ next_ds }}'\n", "template variable 'next_ds'", 2, id="removed-template-key"),
+    pytest.param("def f(**context):\n    return context['prev_ds']\n", "context key 'prev_ds'", 2, id="removed-context-key"),
+    pytest.param("from airflow import DAG\nDAG('x',\n schedule='@daily', schedule_interval='@daily')\n", "DAG(schedule_interval=...)", 3, id="both-schedules"),
+]
+
+
+@pytest.mark.parametrize("source, construct, line", REFUSED)
+def test_unbridgeable_is_a_clear_error(source: str, construct: str, line: int) -> None:
+    """What Airflow 3 cannot run is refused, naming the construct and its line."""
+    with pytest.raises(CompatError) as info:
+        transform_source(source, "legacy.py")
+    assert info.value.construct == construct
+    assert info.value.line == line
+    assert f"legacy.py:{line}: {construct} cannot run under Airflow 3" in str(info.value)
+
+
+# --------------------------------------------------------------------------- loading
+@pytest.mark.parametrize("name", ["legacy_provide_context.py", "legacy_reports_110.py", "legacy_warehouse_2x.py"])
+def test_legacy_samples_load_under_airflow3_without_touching_the_file(name: str) -> None:
+    """The sample 1.10/2.x DAGs need the compat loader and load through it; the file is unchanged."""
+    path = SAMPLE_DAGS / name
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert needs_compat(path)
+    load = load_dags_compat(path)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert load.dags and all(dag.fileloc == str(path.resolve()) for dag in load.dags.values())
+    assert all(r.file == str(path.resolve()) and r.line > 0 for r in load.renames)
+    kinds = {r.kind for r in load.renames}
+    assert {"dag_arg", "template_key"} <= kinds
+
+
+def test_plain_import_fails_but_compat_loads(tmp_path: Path) -> None:
+    """Airflow 3's own DagBag refuses a 1.10 DAG that the compat loader runs."""
+    from shims.runner import run_dag
+
+    dag_file = tmp_path / "old.py"
+    dag_file.write_text(textwrap.dedent('''
+        from datetime import datetime
+        from airflow import DAG
+        from airflow.operators.bash_operator import BashOperator
+        from airflow.operators.dummy_operator import DummyOperator
+
+        dag = DAG("old", schedule_interval=None, start_date=datetime(2024, 1, 1))
+        a = DummyOperator(task_id="a", dag=dag)
+        b = BashOperator(task_id="b", bash_command="echo {{ execution_date.year }}", dag=dag)
+        a >> b
+    '''))
+    from airflow.dag_processing.dagbag import DagBag
+
+    assert DagBag(dag_folder=str(dag_file), safe_mode=False).import_errors
+    result = run_dag(dag_file, logical_date="2024-03-01", echo=False)
+    assert result.states() == {"a": "success", "b": "success"}
+    assert result.xcoms()["b"] == {"return_value": "2024"}
+
+
+def test_every_airflow3_example_loads_plainly() -> None:
+    """Airflow 3's own examples need no compat load (the runner's plain path is unchanged for them)."""
+    needing = [p.name for p in airflow_example_dag_files() if needs_compat(p)]
+    assert needing == []
+
+
+def test_import_error_after_transform_names_file_and_renames(tmp_path: Path) -> None:
+    dag_file = tmp_path / "broken.py"
+    dag_file.write_text("from airflow.operators.dummy_operator import DummyOperator\nraise RuntimeError('boom')\n")
+    with pytest.raises(CompatLoadError) as info:
+        load_dags_compat(dag_file)
+    text = str(info.value)
+    assert str(dag_file) in text and "RuntimeError: boom" in text and "DummyOperator" in text
+    assert f"{dag_file}\", line 2" in text  # the user's own line numbers
+
+
+def test_alias_finder_serves_removed_module_paths() -> None:
+    """``import airflow.operators.bash_operator`` works under Airflow 3; old class names alias the new."""
+    from shims.compat.finder import install_finder
+
+    install_finder()
+    import importlib
+
+    bash_operator = importlib.import_module("airflow.operators.bash_operator")
+    dummy = importlib.import_module("airflow.operators.dummy_operator")
+    from airflow.providers.standard.operators.bash import BashOperator
+    from airflow.providers.standard.operators.empty import EmptyOperator
+
+    assert bash_operator.BashOperator is BashOperator
+    assert dummy.DummyOperator is EmptyOperator
+    with pytest.raises(ImportError, match="SubDagOperator was removed in Airflow 3"):
+        importlib.import_module("airflow.operators.subdag_operator")
+
+
+@pytest.mark.skipif(not AIRFLOW2_PYTHON.exists(), reason="needs .venv-airflow2 (created by .ci/run and scripts/setup-dev)")
+def test_days_ago_matches_airflow2() -> None:
+    """The replacement gives what Airflow 2.11's own ``days_ago`` gives."""
+    from shims.compat.runtime import days_ago
+
+    code = "from airflow.utils.dates import days_ago; print(days_ago(3).isoformat(), days_ago(0, hour=5).isoformat())"
+    out = subprocess.run([str(AIRFLOW2_PYTHON), "-W", "ignore", "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    theirs = out.stdout.split()
+    assert theirs == [days_ago(3).isoformat(), days_ago(0, hour=5).isoformat()]
+
+
+def test_tables_are_consistent() -> None:
+    """Every moved module's target and every renamed name's module are in the tables together."""
+    for old, new in names.ALL_RENAMED_NAMES.items():
+        module = old.rpartition(".")[0]
+        assert module in names.ALL_MOVED_MODULES or module in names.MOVED_MODULES, old
+    for key in names.CONTEXT_KEY_RENAMES:
+        assert key not in names.REMOVED_CONTEXT_KEYS
+    assert names.airflow3_name("airflow.operators.dummy.DummyOperator") == names.current_import_path(
+        "airflow.operators.dummy.DummyOperator"
+    )

@@ -30,7 +30,7 @@ def page_oncall(context):
 
 def record_success(context):
     """Success callback: the real one updates a status board; here it only logs."""
-    log.info("billing sync finished for %s", context["ds"])
+    log.info("billing sync step %s finished", context["ti"].task_id)
 
 
 default_args = {

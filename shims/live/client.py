@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import time
@@ -364,9 +365,8 @@ class AirflowClient:
         creds = self._credentials
         if self._api_version == "v1":
             if creds.has_login:
-                basic = httpx.BasicAuth(creds.username or "", creds.password or "")
-                request = next(basic.auth_flow(httpx.Request("GET", self.base_url)))
-                return {"Authorization": request.headers["Authorization"]}
+                pair = f"{creds.username}:{creds.password}".encode()
+                return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
             if creds.token:
                 return {"Authorization": f"Bearer {creds.token}"}
             return {}

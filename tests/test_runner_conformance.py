@@ -45,8 +45,9 @@ CONFORMANCE_DAGS: list[str] = [
     "example_setup_teardown_taskflow",
 ]
 
-#: bundled example DAGs that cannot run offline (no network, no API server, no other
-#: services), with the reason. docs/shims.md lists the same.
+#: bundled example DAGs that cannot run offline in-process, with the reason: they need the
+#: network or a person, or what only Airflow's metadata database / API server holds (other DAG
+#: runs, registered assets, asset events). docs/shims.md lists the same.
 NOT_OFFLINE: dict[str, str] = {
     "example_dag_decorator": "its get_ip task calls an HTTP API (httpbin.org): needs the network",
     "example_retry_policy": "calls https://api.example.com: needs the network",

@@ -1,0 +1,164 @@
+"""The sidecar: a DAG run inside Airflow 2.11's own interpreter, JSON over a pipe.
+
+Real Airflow 2.11 (``.venv-airflow2``) in every test; nothing is mocked. One worker process is
+shared by the module's tests (starting one costs an Airflow import, ~1-2 s).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from shims.runner import DagLoadError
+from shims.sidecar import WORKER, Sidecar, SidecarError, SidecarRunResult, run_dag_sidecar
+from tests.conftest import REPO, SAMPLE_DAGS
+
+AIRFLOW2_PYTHON = REPO / ".venv-airflow2" / "bin" / "python"
+pytestmark = pytest.mark.skipif(
+    not AIRFLOW2_PYTHON.exists(), reason="needs .venv-airflow2 (created by .ci/run and scripts/setup-dev)"
+)
+
+FAILING = '''
+from datetime import datetime
+from airflow import DAG
+from airflow.operators.python import PythonOperator
+from airflow.operators.bash import BashOperator
+
+
+def explode(**context):
+    print("about to fail for", context["ds"])
+    raise ValueError("no rows for " + context["ds"])
+
+
+with DAG("sidecar_failing", schedule=None, start_date=datetime(2024, 1, 1)) as dag:
+    ok = BashOperator(task_id="ok", bash_command="echo fine {{ var.value.region }} $CONN")
+    boom = PythonOperator(task_id="boom", python_callable=explode)
+    after = BashOperator(task_id="after", bash_command="echo never")
+    ok >> boom >> after
+'''
+
+TWO_DAGS = '''
+from datetime import datetime
+from airflow import DAG
+from airflow.operators.empty import EmptyOperator
+
+for name in ("first", "second"):
+    with DAG(name, schedule=None, start_date=datetime(2024, 1, 1)) as d:
+        EmptyOperator(task_id="only")
+    globals()[name] = d
+'''
+
+
+@pytest.fixture(scope="module")
+def sidecar():
+    with Sidecar(AIRFLOW2_PYTHON) as sc:
+        yield sc
+
+
+def test_ready_reports_its_airflow(sidecar: Sidecar) -> None:
+    assert sidecar.airflow_version.startswith("2.")
+    assert sidecar.info["python"].endswith("python")
+
+
+def test_legacy_sample_runs_with_xcoms(sidecar: Sidecar) -> None:
+    """A 1.10 DAG runs unchanged in Airflow 2.11; states, XComs and per-task logs come back."""
+    day = (date.today() - timedelta(days=1)).isoformat()
+    result = sidecar.run(SAMPLE_DAGS / "legacy_provide_context.py", logical_date=day)
+    assert isinstance(result, SidecarRunResult)
+    assert result.state == "success"
+    assert set(result.states().values()) == {"success"}
+    assert result.xcoms()["publish"]["return_value"].startswith(f"sales_{day.replace('-', '')}_")
+    assert "archived sales for" in result.tasks["archive"].log
+    assert result.airflow_info()["mode"] == "sidecar"
+    assert ["start", "pull_sales"] in result.edges
+
+
+def test_task_error_and_log_come_back_with_the_task_id(sidecar: Sidecar, tmp_path: Path) -> None:
+    """A failing task: its state, its exception text and its own log, under its task id."""
+    dag_file = tmp_path / "failing.py"
+    dag_file.write_text(FAILING)
+    events: list[dict] = []
+    result = sidecar.run(
+        dag_file,
+        logical_date="2024-02-03",
+        variables={"region": "eu-west"},
+        on_task_end=events.append,
+    )
+    assert result.state == "failed"
+    assert result.states() == {"ok": "success", "boom": "failed", "after": "upstream_failed"}
+    assert result.tasks["boom"].error == "ValueError: no rows for 2024-02-03"
+    assert "about to fail for 2024-02-03" in result.tasks["boom"].log
+    assert "about to fail" not in result.tasks["ok"].log
+    assert result.xcoms()["ok"] == {"return_value": "fine eu-west"}
+    assert [(e["task_id"], e["state"]) for e in events] == [("ok", "success"), ("boom", "failed")]
+
+
+def test_load_errors_name_the_file_and_the_dags_found(sidecar: Sidecar, tmp_path: Path) -> None:
+    two = tmp_path / "two.py"
+    two.write_text(TWO_DAGS)
+    with pytest.raises(DagLoadError, match=r"defines several DAGs; choose one with dag_id. Found DAGs: \['first', 'second'\]"):
+        sidecar.run(two)
+    with pytest.raises(DagLoadError, match=r"DAG with id 'third' not found .* Found DAGs: \['first', 'second'\]"):
+        sidecar.run(two, "third")
+    broken = tmp_path / "broken.py"
+    broken.write_text("import airflow\nraise RuntimeError('bad module')\n")
+    with pytest.raises(DagLoadError, match=r"(?s)failed to import.*RuntimeError: bad module"):
+        sidecar.run(broken)
+    assert sidecar.run(two, "second", logical_date="2024-01-01").states() == {"only": "success"}
+
+
+def test_airflow3_interpreter_is_refused_clearly() -> None:
+    """The sidecar is for Airflow 1.10/2.x; Airflow 3 runs in-process."""
+    with pytest.raises(SidecarError, match="this interpreter has Airflow 3") as info:
+        Sidecar(sys.executable).start()
+    assert info.value.kind == "start"
+    with pytest.raises(SidecarError, match="does not exist"):
+        Sidecar("/nonexistent/bin/python").start()
+
+
+def test_timeout_stops_the_worker_and_the_next_run_starts_a_new_one(sidecar: Sidecar, tmp_path: Path) -> None:
+    slow = tmp_path / "slow.py"
+    slow.write_text(textwrap.dedent('''
+        from datetime import datetime
+        from airflow import DAG
+        from airflow.operators.bash import BashOperator
+        with DAG("slow", schedule=None, start_date=datetime(2024, 1, 1)) as dag:
+            BashOperator(task_id="sleep", bash_command="sleep 60")
+    '''))
+    with pytest.raises(SidecarError, match="did not finish within 3 s") as info:
+        sidecar.run(slow, logical_date="2024-01-01", timeout=3)
+    assert info.value.kind == "timeout"
+    assert sidecar.run(SAMPLE_DAGS / "legacy_warehouse_2x.py", logical_date="2024-01-17").state == "success"
+
+
+def test_worker_speaks_json_lines_and_imports_only_stdlib_and_airflow(tmp_path: Path) -> None:
+    """The worker script as the other interpreter sees it: one JSON object a line on stdout."""
+    source = WORKER.read_text()
+    top_imports = {
+        line.split()[1].split(".")[0]
+        for line in source.splitlines()
+        if line.startswith(("import ", "from ")) and not line.startswith("from __future__")
+    }
+    assert top_imports <= set(sys.stdlib_module_names)
+    env = {"AIRFLOW_HOME": str(tmp_path), "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path}/airflow.db",
+           "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "PATH": "/usr/bin:/bin"}
+    request = json.dumps({"id": 7, "op": "list", "dag_file": str(SAMPLE_DAGS / "legacy_reports_110.py")})
+    proc = subprocess.run([str(AIRFLOW2_PYTHON), str(WORKER)], input=request + "\nnot json\n", capture_output=True,
+                          text=True, env=env, timeout=300)
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [e["event"] for e in events] == ["ready", "dags", "error"]
+    assert events[1] == {"event": "dags", "id": 7, "dag_ids": ["legacy_reports_110"], "import_errors": {}}
+    assert events[2]["kind"] == "request"
+
+
+def test_run_dag_sidecar_one_shot() -> None:
+    result = run_dag_sidecar(SAMPLE_DAGS / "legacy_warehouse_2x.py", airflow_python=AIRFLOW2_PYTHON, logical_date="2024-01-17")
+    assert result.states()["incremental_load"] == "success"
+    assert result.states()["full_reload"] == "skipped"
+    assert result.xcoms()["report"]["return_value"] == "run 2024-01-17 00:00:00+00:00 window 2024-01-16..2024-01-17 next 20240118"

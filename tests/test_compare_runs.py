@@ -99,10 +99,12 @@ def _break(kind: str) -> str:
     if kind == "task_missing":
         text = _edit(text, "    merge_future = merge.submit(", "    merge_future = None and merge.submit(")
         return _edit(text, "        'merge': merge_future.result(),\n", "")
+    if kind == "task_added":
+        return _edit(text, "    return {\n", "    task(name='audit')(lambda: 'ok').submit(wait_for=[merge_future]).result()\n    return {\n")
     raise ValueError(kind)
 
 
-BROKEN = ["edge_dropped", "diamond_serialised", "value_changed", "task_missing"]
+BROKEN = ["edge_dropped", "diamond_serialised", "value_changed", "task_missing", "task_added"]
 
 
 @pytest.fixture(scope="module")
@@ -167,6 +169,14 @@ def test_missing_task_detail(broken_reports) -> None:
     assert data["differences"] == ["task missing in the flow: merge"]
     assert "merge" not in data["prefect"]["tasks"]
     assert 'class="node state-success flagged" data-task="merge"' in html
+
+
+def test_added_task_detail(broken_reports) -> None:
+    data, html = _report(broken_reports["task_added"])
+    assert data["graph"]["extra_nodes"] == ["audit"] and data["graph"]["extra_edges"] == [["merge", "audit"]]
+    assert data["differences"] == ["task not in the DAG: audit", "edge not in the DAG: merge -> audit"]
+    assert data["prefect"]["extra_tasks"] == ["audit"] and data["prefect"]["tasks"]["audit"]["state"] == "success"
+    assert 'class="node state-success flagged" data-task="audit"' in html and "merge → audit (extra)" in html
 
 
 # ----------------------------------------------------------------------------- the browser

@@ -57,16 +57,19 @@ def compare(paths: tuple[Path, ...], flow_file: Path | None, out: Path | None, a
     from interop.compare.report import write_reports
 
     comparisons = []
+    without: list[str] = []
     with click.progressbar(length=len(files), label="comparing", file=sys.stderr,
                            item_show_func=lambda f: str(f) if f else "") as bar:
         def advance(f: Path, got: list) -> None:
+            if not got:
+                without.append(str(f))
             bar.update(1, f)
 
         comparisons = compare_paths(files, flow_file=flow_file, airflow_test=airflow_test,
                                     logical_date=logical_date or default_logical_date(), params=param_values,
                                     timeout=timeout, on_file=advance)
     if out is not None:
-        write_reports(comparisons, out)
+        write_reports(comparisons, out, files_without_dags=without)
     for c in comparisons:
         word = "error" if c.error else ("equivalent" if c.equivalent else "DIFFERENT")
         click.echo(f"{word:<11} {c.dag_id}  ({c.file})", err=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from interop.compare.model import SideRun, TaskSide
+from interop.compare.values import normalise
 
 __all__ = ["DagUnavailable", "load_file_dags", "run_in_process", "run_airflow_test", "EMPTY_OPERATORS"]
 
@@ -78,7 +79,7 @@ def run_in_process(dag: Any, *, logical_date: str, params: dict[str, Any]) -> Si
     for task_id, t in result.tasks.items():
         tasks[task_id] = TaskSide(
             state=t.state,
-            values=dict(t.xcoms),
+            values={k: normalise(v) for k, v in t.xcoms.items()},
             start=_seconds(t.start_date, origin),
             end=_seconds(t.end_date, origin),
             operator=operators.get(task_id),
@@ -138,10 +139,10 @@ def run_airflow_test(path: Path, dag_id: str, *, logical_date: str, params: dict
             side = tasks[task_id]
             mapped_states.setdefault(task_id, []).append(entry.get("state") or "none")
             for k, v in entry["xcoms"].items():
-                side.values[f"{k}[{index}]"] = v
+                side.values[f"{k}[{index}]"] = normalise(v)
         elif key in tasks:
             tasks[key].state = entry.get("state") or "none"
-            tasks[key].values.update(entry["xcoms"])
+            tasks[key].values.update({k: normalise(v) for k, v in entry["xcoms"].items()})
     for task_id, states in mapped_states.items():
         tasks[task_id].state = (
             "failed" if "failed" in states else "upstream_failed" if "upstream_failed" in states

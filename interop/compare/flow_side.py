@@ -18,6 +18,7 @@ from typing import Any
 
 from interop.compare.graph import executed_graph
 from interop.compare.model import SideRun, TaskSide
+from interop.compare.values import normalise
 
 __all__ = ["FlowUnavailable", "import_flow_module", "find_flow", "run_flow", "state_word"]
 
@@ -161,7 +162,7 @@ def run_flow(flow: Any, *, task_ids: set[str], logical_date: str, params: dict[s
         except Exception as exc:  # noqa: BLE001 - result unreadable
             returned = exc
         runs, children, flow_run = _all_task_runs(flow_run_id, read_timeout)
-        graph, named, helpers = executed_graph(runs, task_ids, children)
+        graph, named, extra = executed_graph(runs, task_ids, children)
         persisted = {tid: _persisted_result(rs[-1]) for tid, rs in named.items() if not isinstance(returned, dict) or tid not in returned}
 
     origin_candidates = [r.start_time for rs in named.values() for r in rs if r.start_time]
@@ -176,9 +177,9 @@ def run_flow(flow: Any, *, task_ids: set[str], logical_date: str, params: dict[s
         )
         values: dict[str, Any] = {}
         if isinstance(returned, dict) and tid in returned:
-            values["return_value"] = returned[tid]
+            values["return_value"] = normalise(returned[tid])
         elif persisted.get(tid, (False, None))[0]:
-            values["return_value"] = persisted[tid][1]
+            values["return_value"] = normalise(persisted[tid][1])
         starts = [r.start_time for r in rs if r.start_time]
         ends = [r.end_time for r in rs if r.end_time]
         error = None
@@ -200,6 +201,6 @@ def run_flow(flow: Any, *, task_ids: set[str], logical_date: str, params: dict[s
         duration=round((max(ends) - origin).total_seconds(), 4) if ends and origin else None,
         tasks=tasks,
         edges=sorted(graph.edges),
-        helpers=sorted({h.name for h in helpers}),
+        extra_tasks=extra,
     )
     return side, graph

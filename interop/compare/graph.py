@@ -11,6 +11,7 @@ Edges are compared up to transitivity (:func:`compare_graphs`).
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable, Sequence
 
 import networkx as nx
@@ -81,9 +82,12 @@ def compare_graphs(expected: nx.DiGraph, actual: nx.DiGraph) -> GraphDiff:
     )
 
 
+_RUN_SUFFIX = re.compile(r"-[0-9a-f]{3,}$")
+
+
 def task_id_of(run_name: str, task_ids: set[str]) -> str | None:
     """The DAG task a Prefect task run stands for: its name, or its name without Prefect's
-    ``-<suffix>``; ``None`` for a helper run."""
+    ``-<suffix>``; ``None`` when the DAG has no such task."""
     if run_name in task_ids:
         return run_name
     base, sep, _ = run_name.rpartition("-")
@@ -92,40 +96,49 @@ def task_id_of(run_name: str, task_ids: set[str]) -> str | None:
     return None
 
 
-def executed_graph(runs: list[Any], task_ids: set[str], child_runs: dict[Any, list[Any]] | None = None) -> tuple[nx.DiGraph, dict[str, list[Any]], list[Any]]:
+def run_label(run_name: str) -> str:
+    """A task run's task name (Prefect's default ``-<hex>`` run suffix removed)."""
+    return _RUN_SUFFIX.sub("", run_name) or run_name
+
+
+def executed_graph(runs: list[Any], task_ids: set[str], child_runs: dict[Any, list[Any]] | None = None) -> tuple[nx.DiGraph, dict[str, list[Any]], list[str]]:
     """The executed graph of a flow run from its task runs' ``task_inputs`` (incl. ``wait_for``).
 
     Args:
         runs: every task run of the flow run (and of its subflow runs).
         task_ids: the DAG's task ids (task runs are matched to them by name).
         child_runs: task run id of a subflow's wrapper run -> the subflow's task runs; the
-            wrapper's upstreams precede every task of the subflow and its downstreams follow them.
+            wrapper's upstreams precede every task of the subflow and its downstreams follow
+            them, and the wrapper itself is contracted away.
 
     Returns:
-        ``(graph over task ids, {task_id: [task runs]}, helper runs)``; helper runs and subflow
-        wrappers are contracted away.
+        ``(graph over task names, {task name: [task runs]}, names of tasks the DAG does not
+        have)``. Runs of a task the DAG does not have are nodes too (under their task name).
     """
     by_id = {r.id: r for r in runs}
+    children = child_runs or {}
     full = nx.DiGraph()
     named: dict[str, list[Any]] = {}
-    helpers: list[Any] = []
+    extra: set[str] = set()
     label: dict[str, str] = {}
     for run in runs:
-        tid = task_id_of(run.name, task_ids)
         node = str(run.id)
         full.add_node(node)
+        if run.id in children:
+            continue  # a subflow call: contracted
+        tid = task_id_of(run.name, task_ids)
         if tid is None:
-            helpers.append(run)
-        else:
-            named.setdefault(tid, []).append(run)
-            label[node] = tid
+            tid = run_label(run.name)
+            extra.add(tid)
+        named.setdefault(tid, []).append(run)
+        label[node] = tid
     for run in runs:
         for inputs in (run.task_inputs or {}).values():
             for item in inputs:
                 if getattr(item, "input_type", None) == "task_run" and item.id in by_id:
-                    out = f"{item.id}:out" if child_runs and item.id in child_runs else str(item.id)
+                    out = f"{item.id}:out" if item.id in children else str(item.id)
                     full.add_edge(out, str(run.id))
-    for wrapper, inner in (child_runs or {}).items():
+    for wrapper, inner in children.items():
         out = f"{wrapper}:out"
         full.add_node(out)
         for run in inner:
@@ -136,7 +149,7 @@ def executed_graph(runs: list[Any], task_ids: set[str], child_runs: dict[Any, li
     graph = nx.DiGraph()
     graph.add_nodes_from(named)
     graph.add_edges_from((label[u], label[v]) for u, v in g.edges if label[u] != label[v])
-    return graph, named, [r for r in helpers if not (child_runs and r.id in child_runs)]
+    return graph, named, sorted(extra - task_ids)
 
 
 def layered_layout(graph: nx.DiGraph) -> dict[str, tuple[int, int]]:

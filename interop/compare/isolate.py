@@ -27,6 +27,10 @@ from interop.compare.model import DagComparison
 __all__ = ["Worker"]
 
 MARKER = "@@interop-compare-done@@"
+READY = "@@interop-compare-ready@@"
+#: seconds a new worker may take to import Airflow and Prefect and reach the API (not counted
+#: in a file's time limit)
+STARTUP_SECONDS = 180.0
 
 
 class Worker:
@@ -39,19 +43,27 @@ class Worker:
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
-        try:
-            from prefect.settings import PREFECT_API_URL
+        from prefect.settings import PREFECT_API_URL
 
-            url = PREFECT_API_URL.value()
-            if url:
-                env["PREFECT_API_URL"] = url
-        except Exception:  # noqa: BLE001 - Prefect not configured: the worker uses its default
-            pass
+        url = PREFECT_API_URL.value()
+        if not url:
+            # ephemeral mode: share this process's local server rather than start one per worker
+            from prefect.server.api.server import SubprocessASGIServer
+
+            server = SubprocessASGIServer()
+            server.start()
+            url = server.api_url
+        env["PREFECT_API_URL"] = url
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
         return env
 
     def _start(self) -> subprocess.Popen:
+        """The running worker, or a new one once it says it is ready.
+
+        Raises:
+            RuntimeError: a new worker did not get ready in :data:`STARTUP_SECONDS`.
+        """
         if self.proc is None or self.proc.poll() is not None:
             self.log = open(self.folder / "worker.log", "a", encoding="utf-8")  # noqa: SIM115
             self.proc = subprocess.Popen(
@@ -59,32 +71,43 @@ class Worker:
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
                 text=True, env=self._env(), start_new_session=True, bufsize=1,
             )
+            if not self._wait_for(READY, STARTUP_SECONDS):
+                self._kill()
+                raise RuntimeError(f"the compare worker did not start in {STARTUP_SECONDS:g} s (log: {self.folder / 'worker.log'})")
         return self.proc
+
+    def _wait_for(self, marker: str, seconds: float) -> bool:
+        """Read the worker's stdout until ``marker`` (True) or time/EOF (False)."""
+        assert self.proc is not None and self.proc.stdout is not None
+        deadline = time.monotonic() + seconds
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not sel.select(timeout=left):
+                    return False
+                line = self.proc.stdout.readline()
+                if not line:
+                    return False
+                if line.strip() == marker:
+                    return True
+        finally:
+            sel.close()
 
     def compare_file(self, path: Path, *, timeout: float, **kwargs: Any) -> list[DagComparison]:
         """Compare one file in the worker; errors (timeout, crash) become error comparisons."""
         self.jobs += 1
         result_file = self.folder / f"job-{self.jobs}.jsonl"
-        proc = self._start()
+        try:
+            proc = self._start()
+        except RuntimeError as exc:
+            return _pending(path, [], str(exc))
         job = {"path": str(path), "result": str(result_file), "kwargs": kwargs}
-        assert proc.stdin is not None and proc.stdout is not None
+        assert proc.stdin is not None
         proc.stdin.write(json.dumps(job, default=str) + "\n")
         proc.stdin.flush()
-        deadline = time.monotonic() + timeout
-        sel = selectors.DefaultSelector()
-        sel.register(proc.stdout, selectors.EVENT_READ)
-        done = False
-        try:
-            while not done:
-                left = deadline - time.monotonic()
-                if left <= 0 or not sel.select(timeout=left):
-                    break
-                line = proc.stdout.readline()
-                if not line:  # the worker died
-                    break
-                done = line.strip() == MARKER
-        finally:
-            sel.close()
+        done = self._wait_for(MARKER, timeout)
         got = _read(result_file)
         if done:
             return got
@@ -140,10 +163,18 @@ def _serve() -> int:
     """The worker loop: one JSON job per stdin line."""
     from interop.compare.engine import compare_file
 
+    # pay for Airflow, Prefect and the API connection before the first file's clock starts
+    import airflow.sdk  # noqa: F401
+    from prefect import get_client
+
+    with get_client(sync_client=True) as client:
+        client.api_healthcheck()
     # DAG code and its subprocesses may print: keep a private copy of stdout for the markers
     out = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
+    out.write(READY + "\n")
+    out.flush()
     for line in sys.stdin:
         if not line.strip():
             continue

@@ -51,8 +51,8 @@ class SideRun(BaseModel):
     edges: list[tuple[str, str]] = Field(default_factory=list)
     #: tasks this side does not run (Airflow: Empty/Dummy operators the converter removed)
     removed: list[str] = Field(default_factory=list)
-    #: task runs of the flow that stand for no DAG task (helpers), contracted in the graph
-    helpers: list[str] = Field(default_factory=list)
+    #: tasks of the flow run that the DAG does not have (they are in ``tasks`` and the graph too)
+    extra_tasks: list[str] = Field(default_factory=list)
 
 
 class GraphDiff(BaseModel):
@@ -71,7 +71,7 @@ class GraphDiff(BaseModel):
     parallelism_lost: list[tuple[str, str]] = Field(default_factory=list)
     #: the DAG's edges with removed tasks contracted (what the flow must honour)
     expected_edges: list[tuple[str, str]] = Field(default_factory=list)
-    #: the flow run's edges (helpers contracted)
+    #: the flow run's edges (subflow calls contracted)
     actual_edges: list[tuple[str, str]] = Field(default_factory=list)
 
     @property

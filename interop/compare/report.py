@@ -106,18 +106,22 @@ def to_html(c: DagComparison, index_link: str | None = None) -> str:
     )
 
 
-def index_html(summary: Summary) -> str:
+def index_html(summary: Summary, files_without_dags: list[str] | None = None) -> str:
     rows = summary.dags
     counts = {k: sum(1 for r in rows if r["verdict"] == k) for k in ("equivalent", "different", "error")}
-    return _env().get_template("index.html.j2").render(rows=rows, counts=counts)
+    return _env().get_template("index.html.j2").render(rows=rows, counts=counts, no_dags=files_without_dags or [])
 
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "dag"
 
 
-def write_reports(comparisons: list[DagComparison], out: str | Path) -> Summary:
-    """Write ``<dag_id>.html/.json/.md`` per DAG, ``index.html`` and ``summary.json`` under ``out``."""
+def write_reports(comparisons: list[DagComparison], out: str | Path, files_without_dags: list[str] | None = None) -> Summary:
+    """Write ``<dag_id>.html/.json/.md`` per DAG, ``index.html`` and ``summary.json`` under ``out``.
+
+    ``files_without_dags`` (files walked that define no DAG, e.g. helper modules) are listed at
+    the foot of ``index.html``.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     pages: dict[int, str] = {}
@@ -135,5 +139,5 @@ def write_reports(comparisons: list[DagComparison], out: str | Path) -> Summary:
         pages[i] = f"{stem}.html"
     summary = Summary.of(comparisons, pages)
     (out / "summary.json").write_text(json.dumps(summary.model_dump(mode="json"), indent=2, default=repr) + "\n", encoding="utf-8")
-    (out / "index.html").write_text(index_html(summary), encoding="utf-8")
+    (out / "index.html").write_text(index_html(summary, files_without_dags), encoding="utf-8")
     return summary

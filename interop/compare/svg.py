@@ -97,7 +97,7 @@ def graph_picture(c: DagComparison, side: str) -> dict[str, Any]:
             mid = (x1 + x2) / 2
             path = f"M{x1},{y1} C{mid},{y1} {mid},{y2} {x2},{y2}"
         kind = flagged_edges.get((u, v), "")
-        edges.append({"d": path, "cls": f"edge {kind}".strip(), "title": f"{u} → {v}" + (f" ({kind})" if kind else "")})
+        edges.append({"d": path, "kind": kind, "cls": f"edge {kind}".strip(), "title": f"{u} → {v}" + (f" ({kind})" if kind else "")})
     cols = max((p[0] for p in pos.values()), default=0) + 1
     rows = max((p[1] for p in pos.values()), default=0) + 1
     return {

@@ -382,6 +382,24 @@ def test_missing_url_names_the_variable():
         AirflowClient(environ={})
 
 
+def test_client_imports_without_prefect_or_airflow():
+    """The plain client needs only httpx (it can run inside an Airflow 2 environment)."""
+    code = (
+        "import importlib.abc, sys\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('prefect', 'airflow'):\n"
+        "            raise ModuleNotFoundError(name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from shims.live import AirflowClient\n"
+        "AirflowClient('http://127.0.0.1:9').close()\n"
+        "print('OK')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip() == "OK", proc.stderr[-2000:]
+
+
 def test_secrets_never_in_logs_repr_or_errors(live_airflow: LiveAirflow, caplog):
     """Passwords and tokens appear in no log record, repr or exception text."""
     caplog.set_level(logging.DEBUG)

@@ -372,6 +372,9 @@ SAMPLES: list[Sample] = [
     Sample("bash_templating.py", "market_data_bash"),
     Sample("taskflow_mixed.py", "ticket_triage_mixed"),
     Sample("branching.py", "warehouse_branching"),
+    # Added by the compat work (1.10 and 2.x idioms); Airflow 3 imports them only via compat.
+    Sample("legacy_reports_110.py", "legacy_reports_110", airflow="2", rolling_start=True),
+    Sample("legacy_warehouse_2x.py", "legacy_warehouse_2x", airflow="2"),
 ]
 
 def sample_truths() -> dict[str, dict]:

@@ -199,7 +199,9 @@ def flow_function(plan: Plan, dag: Dag, order: list[str]) -> tuple[str, str]:
             need_flags(task.options["_skip_expr"])
             emitted.add(flag)
             lines.append(f"    {flag} = {task.options['_skip_expr']}\n")
-            lines.append(f"    {fut} = skip_task({tid!r}) if {flag} else {submit}\n")
+            ups = list(dict.fromkeys([*task.data_inputs, *(plan.future(dag, u) for u in wait)]))
+            skip_args = f"{tid!r}, wait_for=[{', '.join(ups)}]" if ups else repr(tid)
+            lines.append(f"    {fut} = skip_task({skip_args}) if {flag} else {submit}\n")
         else:
             lines.append(f"    {fut} = {submit}\n")
         results.append(f"        {tid!r}: {fut}.result(),\n")

@@ -114,7 +114,7 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
     for pos, stmt in imports:
         parts[pos] = rewrite_import_text(stmt, used, code, existing, parts[pos])
     added = []
-    for mod in ("prefect", "shims.runtime", "shims.operator"):
+    for mod in ("prefect", "prefect.utilities.annotations", "shims.runtime", "shims.operator"):
         wanted = sorted(n for n in plan.imports.get(mod, ()) if n not in existing.get(mod, set()))
         if wanted:
             added.append(f"from {mod} import {', '.join(wanted)}\n")

@@ -69,6 +69,7 @@ PARAM_CLASSES = frozenset({"airflow.models.param.Param", "airflow.models.Param",
 # --------------------------------------------------------------------------- operators by kind
 PYTHON_OPERATORS = frozenset(
     {
+        "airflow.operators.PythonOperator",  # 1.x package-level import
         "airflow.operators.python.PythonOperator",
         "airflow.operators.python_operator.PythonOperator",
         "airflow.providers.standard.operators.python.PythonOperator",
@@ -76,6 +77,7 @@ PYTHON_OPERATORS = frozenset(
 )
 BASH_OPERATORS = frozenset(
     {
+        "airflow.operators.BashOperator",  # 1.x package-level import
         "airflow.operators.bash.BashOperator",
         "airflow.operators.bash_operator.BashOperator",
         "airflow.providers.standard.operators.bash.BashOperator",
@@ -83,6 +85,7 @@ BASH_OPERATORS = frozenset(
 )
 EMPTY_OPERATORS = frozenset(
     {
+        "airflow.operators.DummyOperator",  # 1.x package-level import
         "airflow.operators.empty.EmptyOperator",
         "airflow.operators.dummy.DummyOperator",
         "airflow.operators.dummy_operator.DummyOperator",

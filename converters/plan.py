@@ -97,7 +97,8 @@ class Plan:
                         return cst.Name(fut)
                     if blocking is not None:
                         blocking.append(ref.task_id)
-                    return cst.parse_expression(f"{fut}.result()[{key!r}]")
+                    plan.need("prefect.utilities.annotations", "quote")
+                    return cst.parse_expression(f"quote({fut}.result()[{key!r}])")
                 if isinstance(original, cst.Name) and isinstance(ref, Const) and original.value in task.options.get("_loop_vars", set()):
                     try:
                         return cst.parse_expression(repr(ref.value))
@@ -119,7 +120,8 @@ class Plan:
                             blocking.append(ref.task_id)
                         if up.returns != "xcoms":
                             return cst.Name("None")
-                        return cst.parse_expression(f"{fut}.result().get({ref.key!r})")
+                        plan.need("prefect.utilities.annotations", "quote")
+                        return cst.parse_expression(f"quote({fut}.result().get({ref.key!r}))")
                 tid = plan.model.call_tasks.get(id(original))
                 if tid is not None and tid in dag.tasks:
                     up = dag.tasks[tid]
@@ -129,7 +131,8 @@ class Plan:
                         return cst.Name(fut)
                     if blocking is not None:
                         blocking.append(tid)
-                    return cst.parse_expression(f"{fut}.result()['return_value']")
+                    plan.need("prefect.utilities.annotations", "quote")
+                    return cst.parse_expression(f"quote({fut}.result()['return_value'])")
                 return updated
 
             def leave_Name(self, original, updated):  # noqa: ANN001

@@ -100,7 +100,8 @@ def flow_template(value: cst.BaseExpression, task: Task, dag: Dag, plan: Plan) -
             task.line,
             f"task {task.task_id!r}: templated argument pulls XComs; the flow waits for the upstream result and renders it",
         )
-        return f"render_template({const.value!r}, ctx, upstream={{{', '.join(dict.fromkeys(ups))}}})"
+        plan.need("prefect.utilities.annotations", "quote")
+        return f"quote(render_template({const.value!r}, ctx, upstream={{{', '.join(dict.fromkeys(ups))}}}))"
     return plan.substitute(value, task, dag)
 
 

@@ -422,13 +422,14 @@ def branch_targets(result: Any) -> set[str]:
 _SKIP_TASK: Any = None
 
 
-def skip_task(name: str) -> Any:
+def skip_task(name: str, wait_for: list[Any] | None = None) -> Any:
     """Record task ``name`` as skipped in the flow run: a task run ending ``Completed`` named ``Skipped``.
 
+    ``wait_for`` are its upstream futures, so the flow run's graph keeps the DAG's edges to it.
     Returns its future, so downstream tasks can wait on it as on any other.
     """
     global _SKIP_TASK
-    from prefect import task
+    from prefect import allow_failure, task
     from prefect.states import Completed
 
     if _SKIP_TASK is None:
@@ -437,7 +438,7 @@ def skip_task(name: str) -> Any:
             return Completed(name="Skipped", message="skipped: not chosen by a branch upstream (converted from Airflow)")
 
         _SKIP_TASK = task(skipped, name="skipped", cache_policy=_no_cache())
-    return _SKIP_TASK.with_options(name=name).submit()
+    return _SKIP_TASK.with_options(name=name).submit(wait_for=[allow_failure(f) for f in wait_for or []])
 
 
 def _accepts_cache_policy() -> bool:

@@ -112,12 +112,22 @@ def reverse_env(tmp_path_factory, prefect_api_url) -> dict[str, str]:
             "PREFECT_LOGGING_LEVEL": "INFO",
         }
     )
-    migrate = subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"],
-        env=env, capture_output=True, text=True, timeout=180, check=False,
-    )
-    assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
     return env
+
+
+@pytest.fixture(scope="module")
+def migrating(reverse_env):
+    """``airflow db migrate`` started in the background (it overlaps the deployment start-up)."""
+    log_path = Path(reverse_env["AIRFLOW_HOME"]) / "db-migrate.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "airflow", "db", "migrate"],
+            env=reverse_env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    yield proc, log_path
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
 
 
 def _dags_test(env: dict[str, str], dag_id: str, logical_date: str) -> subprocess.CompletedProcess:
@@ -194,8 +204,10 @@ def served_deployment(reverse_env):
 
 
 @pytest.fixture(scope="module")
-def dag_run(reverse_env, served_deployment) -> dict:
+def dag_run(reverse_env, migrating, served_deployment) -> dict:
     """One ``airflow dags test`` of the DAG: its output, task states and XComs."""
+    migrate, migrate_log = migrating
+    assert migrate.wait(timeout=180) == 0, migrate_log.read_text()[-3000:]
     proc = _dags_test(reverse_env, DAG_ID, "2025-02-03")
     output = proc.stdout + proc.stderr
     return {

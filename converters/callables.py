@@ -433,15 +433,18 @@ def rewrite_callable(
     leftover_ti = sorted(set(left) & (roles.ti_vars))
     if leftover_ti:
         rw.findings.append(("IX203", f"task instance `{leftover_ti[0]}` used for more than XCom; rewrite by hand", True))
-        body[0] = body[0].with_changes(
-            leading_lines=[
-                *body[0].leading_lines,
-                cst.EmptyLine(comment=cst.Comment(MARKER.format(code="IX203", message=f"`{leftover_ti[0]}` (the Airflow task instance) has no Prefect equivalent here"))),
-            ]
-        )
+        comment = cst.EmptyLine(comment=cst.Comment(MARKER.format(code="IX203", message=f"`{leftover_ti[0]}` (the Airflow task instance) has no Prefect equivalent here")))
+        for i, stmt in enumerate(body):
+            if set(leftover_ti) & {n.value for n in _walk(stmt, cst.Name)}:
+                body[i] = stmt.with_changes(leading_lines=[*stmt.leading_lines, comment])
     leftover_ctx = sorted((set(left) & roles.ctx_vars) - ({roles.var_kw} if keep_var_kw else set()))
     if leftover_ctx:
-        rw.findings.append(("IX204", f"the run context `{leftover_ctx[0]}` is used as a whole; pass the values it needs", True))
+        message = f"the run context `{leftover_ctx[0]}` is used as a whole; pass the values it needs"
+        rw.findings.append(("IX204", message, True))
+        comment = cst.EmptyLine(comment=cst.Comment(MARKER.format(code="IX204", message=message)))
+        for i, stmt in enumerate(body):
+            if set(leftover_ctx) & {n.value for n in _walk(stmt, cst.Name)}:
+                body[i] = stmt.with_changes(leading_lines=[*stmt.leading_lines, comment])
 
     if scan.pushes:
         doc = 1 if body and _is_docstring(body[0]) else 0

@@ -308,7 +308,10 @@ LEGACY_MODULES: dict[str, str] = {
     "airflow.contrib.hooks.aws_hook": "airflow.providers.amazon.aws.hooks.base_aws",
     "airflow.contrib.operators.s3_list_operator": "airflow.providers.amazon.aws.operators.s3",
     "airflow.datasets": "airflow.sdk",
+    "airflow.datasets.metadata": "airflow.sdk",
     "airflow.models.dataset": "airflow.sdk",
+    "airflow.timetables.datasets": "airflow.timetables.assets",
+    "airflow.utils.weekday": "airflow.providers.standard.utils.weekday",
 }
 
 #: classes renamed on the way to Airflow 3 (in addition to :data:`RENAMED_NAMES`):
@@ -333,6 +336,7 @@ LEGACY_RENAMED_NAMES: dict[str, str] = {
     "airflow.datasets.DatasetAll": "AssetAll",
     "airflow.datasets.DatasetAny": "AssetAny",
     "airflow.models.dataset.Dataset": "Asset",
+    "airflow.timetables.datasets.DatasetOrTimeSchedule": "AssetOrTimeSchedule",
 }
 
 #: every moved module, 2.x and 1.10: old module path -> current module path
@@ -346,6 +350,10 @@ REMOVED_NAMES: dict[str, tuple[str, str]] = {
     "airflow.utils.dates.days_ago": (
         "shims.compat.runtime.days_ago",
         "days_ago(n) was removed in Airflow 3; the same value: midnight UTC, n days before today",
+    ),
+    "airflow.operators.python.is_venv_installed": (
+        "shims.compat.runtime.is_venv_installed",
+        "is_venv_installed() was removed in Airflow 3; the same check: virtualenv on PATH or importable",
     ),
 }
 

@@ -31,6 +31,8 @@ class Plan:
     future_names: dict[tuple[str, str], str] = field(default_factory=dict)
     taken_names: set[str] = field(default_factory=set)
     serve: list[tuple[Dag, dict[str, str]]] = field(default_factory=list)
+    #: names used to build operators run through the shim (their Airflow imports are expected)
+    shim_names: set[str] = field(default_factory=set)
 
     def need(self, module: str, *names: str) -> None:
         self.imports.setdefault(module, set()).update(names)

@@ -66,6 +66,7 @@ def apply(plan: Plan, dag: Dag) -> None:
             else:
                 args.append(("*" * len(arg.star) if isinstance(arg.star, str) else "") + value)
         operator_src = f"{code_of(call.func).strip()}({', '.join(args)})"
+        plan.shim_names |= names_in(call)
         upstream = upstream_xcoms_source(plan, dag, task, ancestors=False)
         # names defined in the DAG body live in the flow: hand them to the task
         local = sorted(_preamble_names(dag) & names_in(call)) if dag.preamble else []

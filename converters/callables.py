@@ -81,6 +81,19 @@ class RewriteResult:
     skips: bool = False  # raises AirflowSkipException somewhere (now returns skipped(...))
 
 
+#: context keys Airflow passes by parameter name that have no flow equivalent
+AIRFLOW_ONLY_CONTEXT_KEYS = frozenset(
+    {
+        "task", "dag", "task_instance_key_str", "test_mode", "inlets", "outlets", "inlet_events",
+        "outlet_events", "triggering_asset_events", "triggering_dataset_events", "prev_start_date_success",
+        "prev_end_date_success", "prev_data_interval_start_success", "prev_data_interval_end_success",
+        "next_ds", "next_ds_nodash", "prev_ds", "prev_ds_nodash", "next_execution_date",
+        "prev_execution_date", "prev_execution_date_success", "yesterday_ds", "tomorrow_ds",
+        "yesterday_ds_nodash", "tomorrow_ds_nodash", "map_index_template", "expanded_ti_count",
+    }
+)
+
+
 class _Roles:
     """Which names are the context dict and which are the task instance."""
 
@@ -89,6 +102,7 @@ class _Roles:
         self.ctx_vars: set[str] = set()
         self.ti_vars: set[str] = set()
         self.named_context: list[str] = []
+        self.airflow_only: list[str] = []
         star = func.params.star_kwarg
         self.var_kw = star.name.value if star is not None else None
         if self.var_kw:
@@ -99,6 +113,8 @@ class _Roles:
                 self.ti_vars.add(n)
             elif n in names.CONTEXT_KEYS:
                 self.named_context.append(n)
+            elif n in AIRFLOW_ONLY_CONTEXT_KEYS and p.default is None:
+                self.airflow_only.append(n)
         # assignments: x = get_current_context(); ti = context["ti"]
         for _ in range(2):
             for node in _walk(func.body, cst.Assign):
@@ -402,7 +418,7 @@ def rewrite_callable(
         (qualname(r.exc.func if isinstance(r.exc, cst.Call) else r.exc) or "").endswith("AirflowSkipException")
         for r in _walk(func, cst.Raise) if r.exc is not None
     )
-    if not (raises_skip or context_funcs or roles.ti_vars or roles.named_context or (roles.ctx_vars & used_names - {roles.var_kw}) or (roles.var_kw and roles.var_kw in {n.value for n in _walk(func.body, cst.Name)})):
+    if not (roles.airflow_only or raises_skip or context_funcs or roles.ti_vars or roles.named_context or (roles.ctx_vars & used_names - {roles.var_kw}) or (roles.var_kw and roles.var_kw in {n.value for n in _walk(func.body, cst.Name)})):
         # nothing reads the context or XComs: the function is kept as it is
         return RewriteResult(function=func, data_params={}, context_params=[], needs_upstream_xcoms=False, findings=[])
     xcom_name = "xcom" if "xcom" not in used_names else "interop_xcom"
@@ -430,6 +446,9 @@ def rewrite_callable(
     body = kept
     # any ti/context left over has no equivalent
     left = [n.value for n in _walk(cst.IndentedBlock(body=body), cst.Name)]
+    for name in roles.airflow_only:
+        message = f"parameter `{name}` is an Airflow context value with no flow equivalent; pass it in by hand"
+        rw.findings.append(("IX202", message, True))
     leftover_ti = sorted(set(left) & (roles.ti_vars))
     if leftover_ti:
         rw.findings.append(("IX203", f"task instance `{leftover_ti[0]}` used for more than XCom; rewrite by hand", True))

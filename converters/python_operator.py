@@ -68,7 +68,7 @@ def resolver(dag: Dag) -> PullResolver:
     )
 
 
-def flow_template(value: cst.BaseExpression, task: Task, dag: Dag, plan: Plan) -> str:
+def flow_template(value: cst.BaseExpression, task: Task, dag: Dag, plan: Plan, blocking: list[str] | None = None) -> str:
     """Source of an argument evaluated in the flow body; Jinja strings become f-strings."""
     const = const_value(value, task, plan.analyzer)
     if isinstance(const, Const) and isinstance(const.value, str) and templates.has_jinja(const.value):
@@ -87,7 +87,7 @@ def flow_template(value: cst.BaseExpression, task: Task, dag: Dag, plan: Plan) -
                 up = dag.tasks.get(tid)
                 if up is None:
                     plan.manual(task, "IX301", f"template pulls from {tid!r}, which is not a task of this DAG")
-                    return plan.substitute(value, task, dag)
+                    return plan.substitute(value, task, dag, blocking)
                 if up.kind in ("empty", "unsupported"):
                     continue
                 fut = plan.future(dag, tid)
@@ -102,7 +102,7 @@ def flow_template(value: cst.BaseExpression, task: Task, dag: Dag, plan: Plan) -
         )
         plan.need("prefect.utilities.annotations", "quote")
         return f"quote(render_template({const.value!r}, ctx, upstream={{{', '.join(dict.fromkeys(ups))}}}))"
-    return plan.substitute(value, task, dag)
+    return plan.substitute(value, task, dag, blocking)
 
 
 def apply(plan: Plan, dag: Dag) -> None:

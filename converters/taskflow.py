@@ -20,7 +20,7 @@ import libcst as cst
 
 from converters import names
 from converters.callables import ident, rewrite_callable, scan_callable
-from converters.python_operator import resolver, upstream_xcoms_source
+from converters.python_operator import flow_template, resolver, upstream_xcoms_source
 from converters.model import Dag, Task
 from converters.plan import Plan
 from converters.task_options import decorator_kwargs
@@ -47,10 +47,10 @@ def apply(plan: Plan, dag: Dag) -> None:
                 pass
         same_ids = len(tasks) == 1
         dec_opts = decorator_kwargs(first, first.task_id if same_ids else func_name)
-        if first.kind == "taskflow_bash":
-            _bash(plan, dag, fdef, tasks, dec_opts)
-            continue
         rewrite = _rewrite(plan, dag, fdef, first)
+        if first.kind == "taskflow_bash":
+            _bash(plan, dag, fdef, tasks, dec_opts, rewrite.function)
+            continue
         if id(fdef) not in plan.functions:
             new = rewrite.function
             decorators = [d for d in new.decorators if not _is_airflow_task(plan, d)]
@@ -115,7 +115,8 @@ def _call(plan: Plan, dag: Dag, task: Task) -> None:
             task.blocking_inputs.extend(blocking)
         return
     for arg in task.pos_args:
-        src = plan.substitute(arg.value, task, dag, blocking)
+        # TaskFlow arguments are templated fields in Airflow: Jinja in them is rendered
+        src = flow_template(arg.value, task, dag, plan, blocking)
         if arg.keyword is not None:
             task.call_kwargs[arg.keyword.value] = src
         else:
@@ -130,20 +131,23 @@ def _call(plan: Plan, dag: Dag, task: Task) -> None:
         )
 
 
-def _bash(plan: Plan, dag: Dag, fdef: cst.FunctionDef, tasks: list[Task], dec_opts: list[str]) -> None:
+def _bash(plan: Plan, dag: Dag, fdef: cst.FunctionDef, tasks: list[Task], dec_opts: list[str], new: cst.FunctionDef) -> None:
     if id(fdef) not in plan.functions:
-        decorators = [d for d in fdef.decorators if not _is_airflow_task(plan, d)]
-        plan.functions[id(fdef)] = fdef.with_changes(decorators=decorators)
+        decorators = [d for d in new.decorators if not _is_airflow_task(plan, d)]
+        plan.functions[id(fdef)] = new.with_changes(decorators=decorators)
     for t in tasks:
         fname = plan.unique(ident(t.task_id) + "_bash")
         source = (
             f"@task({', '.join(decorator_kwargs(t, t.task_id))})\n"
-            f"def {fname}(*args, **kwargs):\n"
-            f'    """@task.bash {t.task_id!r}: runs the command that {fdef.name.value}() returns."""\n'
-            f"    return run_bash({fdef.name.value}(*args, **kwargs))\n"
+            f"def {fname}(command, *args, ctx, **kwargs):\n"
+            f'    """@task.bash {t.task_id!r}: runs the command that ``command`` ({fdef.name.value}) returns, rendered as Airflow renders it."""\n'
+            f"    return run_bash(render_template(command(*args, **kwargs), ctx))\n"
         )
         plan.generated.setdefault(dag.dag_id, []).append(source)
         plan.need("prefect", "task")
-        plan.need("shims.runtime", "run_bash")
+        plan.need("shims.runtime", "run_bash", "render_template")
         t.function_name = fname
         _call(plan, dag, t)
+        t.call_args.insert(0, fdef.name.value)
+        t.call_kwargs["ctx"] = "ctx"
+        dag.uses_ctx = True

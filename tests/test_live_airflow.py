@@ -1,6 +1,8 @@
 """shims.live against REAL Airflow servers started by this test session.
 
-``live_airflow`` (session scope, defined here so that it starts only when these tests run):
+``live_airflow`` (defined here so that it starts only when these tests run; module scope, so
+the servers stop as soon as these tests are done instead of idling through the rest of the
+suite):
 Airflow 3.3 -- ``airflow api-server``, ``airflow scheduler`` and ``airflow dag-processor`` on
 127.0.0.1, SQLite and LocalExecutor, an AIRFLOW_HOME in a temporary folder,
 ``tests/live_dags/`` as the dags folder, SimpleAuthManager with one admin user whose password
@@ -13,7 +15,8 @@ run.
 
 If a server is not up with all test DAGs parsed within ``LIVE_AIRFLOW_STARTUP_TIMEOUT``
 seconds (120), the tests fail with the tail of each component's log. Everything listens on
-loopback only and is stopped at session end.
+loopback only (the schedulers run with ``--skip-serve-logs``: their log server would bind
+0.0.0.0:8793) and is stopped when this module's tests end.
 """
 
 from __future__ import annotations
@@ -244,7 +247,7 @@ def _airflow3_launch(home: Path) -> _Launch:
         setup={"db migrate": [*airflow, "db", "migrate"]},
         services={
             "api-server": [*airflow, "api-server", "--host", "127.0.0.1", "--port", str(port)],
-            "scheduler": [*airflow, "scheduler"],
+            "scheduler": [*airflow, "scheduler", "--skip-serve-logs"],
             "dag-processor": [*airflow, "dag-processor"],
         },
     )
@@ -296,12 +299,12 @@ def _airflow2_launch(home: Path) -> _Launch:
         },
         services={
             "webserver": [*airflow, "webserver", "--hostname", "127.0.0.1", "--port", str(port)],
-            "scheduler": [*airflow, "scheduler"],
+            "scheduler": [*airflow, "scheduler", "--skip-serve-logs"],
         },
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def _airflow2_prestart(request, tmp_path_factory):
     """Starts Airflow 2 in the background when any selected test needs it, so that it boots
     while the Airflow 3 tests run; yields the launch (or None)."""
@@ -319,7 +322,7 @@ def _airflow2_prestart(request, tmp_path_factory):
         launch.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_airflow(tmp_path_factory, _airflow2_prestart) -> LiveAirflow:
     """A real Airflow 3 (api-server + scheduler + dag-processor) on 127.0.0.1."""
     launch = _airflow3_launch(tmp_path_factory.mktemp("live-airflow-home"))
@@ -329,7 +332,7 @@ def live_airflow(tmp_path_factory, _airflow2_prestart) -> LiveAirflow:
         launch.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_airflow2(_airflow2_prestart) -> LiveAirflow:
     """A real Airflow 2.11 (webserver + scheduler, basic auth, from .venv-airflow2) on 127.0.0.1."""
     return _airflow2_prestart.ready()

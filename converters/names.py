@@ -371,6 +371,11 @@ UNBRIDGEABLE_MODULES: dict[str, str] = {
     "airflow.executors.debug_executor": "the DebugExecutor was removed in Airflow 3; use dag.test()",
 }
 
+#: arguments of renamed classes that were renamed with them: old qualified class -> {old: new}
+CALL_ARG_RENAMES: dict[str, dict[str, str]] = {
+    "airflow.timetables.datasets.DatasetOrTimeSchedule": {"datasets": "assets"},
+}
+
 #: ``DAG(...)`` / ``@dag(...)`` arguments renamed in Airflow 3: old -> new (same meaning)
 DAG_ARG_RENAMES: dict[str, str] = {
     "schedule_interval": "schedule",

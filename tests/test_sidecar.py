@@ -153,7 +153,13 @@ def test_worker_speaks_json_lines_and_imports_only_stdlib_and_airflow(tmp_path: 
                           text=True, env=env, timeout=300)
     events = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [e["event"] for e in events] == ["ready", "dags", "error"]
-    assert events[1] == {"event": "dags", "id": 7, "dag_ids": ["legacy_reports_110"], "import_errors": {}}
+    assert events[1] == {
+        "event": "dags",
+        "id": 7,
+        "dag_ids": ["legacy_reports_110"],
+        "files": {"legacy_reports_110": str(SAMPLE_DAGS / "legacy_reports_110.py")},
+        "import_errors": {},
+    }
     assert events[2]["kind"] == "request"
 
 

@@ -57,6 +57,7 @@ class _AliasLoader(importlib.abc.Loader):
             if hasattr(target, new_name):
                 module.__dict__[old_name] = getattr(target, new_name)
         module.__dict__["__interop_alias_of__"] = self.new
+        module.__dict__.setdefault("__path__", [])  # a package, so removed submodules resolve too
 
 
 class AirflowAliasFinder(importlib.abc.MetaPathFinder):

@@ -6,9 +6,11 @@ import from this module; see ``converters.names.REMOVED_NAMES``.
 
 from __future__ import annotations
 
+import importlib.util
+import shutil
 from datetime import datetime, timedelta, timezone
 
-__all__ = ["days_ago"]
+__all__ = ["days_ago", "is_venv_installed"]
 
 
 def days_ago(n: int, hour: int = 0, minute: int = 0, second: int = 0, microsecond: int = 0) -> datetime:
@@ -19,3 +21,8 @@ def days_ago(n: int, hour: int = 0, minute: int = 0, second: int = 0, microsecon
     """
     today = datetime.now(timezone.utc).replace(hour=hour, minute=minute, second=second, microsecond=microsecond)
     return today - timedelta(days=n)
+
+
+def is_venv_installed() -> bool:
+    """Whether ``virtualenv`` is on ``PATH`` or importable, as Airflow 2's ``is_venv_installed``."""
+    return bool(shutil.which("virtualenv") or importlib.util.find_spec("virtualenv"))

@@ -30,13 +30,25 @@ from converters import names
 
 __all__ = ["Rename", "CompatError", "transform_source", "LEGACY_HINTS"]
 
+def _hints() -> re.Pattern[str]:
+    """Every word any table reacts to: a file containing none of them needs no transform."""
+    words = {
+        *names.ALL_MOVED_MODULES,
+        *names.UNBRIDGEABLE_MODULES,
+        *(q.rpartition(".")[2] for q in names.REMOVED_NAMES),
+        *names.DAG_ARG_RENAMES,
+        *names.DAG_ARGS_DROPPED,
+        *names.OPERATOR_ARG_RENAMES,
+        *names.OPERATOR_ARGS_DROPPED,
+        *names.CONTEXT_KEY_RENAMES,
+        *names.TEMPLATE_KEY_REWRITES,
+        *(k for k in names.REMOVED_CONTEXT_KEYS if k != "conf"),
+    }
+    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+
+
 #: a file whose text contains none of these needs no transform (a cheap pre-check)
-LEGACY_HINTS = re.compile(
-    r"_operator\b|_hook\b|_sensor\b|airflow\.contrib|airflow\.datasets|airflow\.models\.dataset|"
-    r"subdag|days_ago|provide_context|schedule_interval|timetable|concurrency|fail_stop|default_view|"
-    r"orientation|execution_date|tomorrow_ds|yesterday_ds|next_ds|prev_ds|_execution_date|"
-    r"airflow\.operators\.(dummy|branch|smooth|check)|airflow\.hooks\.|airflow\.sensors\.(weekday|http|sql)"
-)
+LEGACY_HINTS = _hints()
 
 _CONTEXT_NAMES = {"context", "kwargs", "kw", "ctx", "ti_context"}
 _JINJA_BLOCK = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
@@ -259,6 +271,11 @@ class _Transformer(cst.CSTTransformer):
             elif not is_dag and key in names.OPERATOR_ARGS_DROPPED:
                 args[i] = _EMPTY_KWARGS.with_changes(comma=arg.comma)
                 self._add(orig_arg, "dropped_arg", key, "", names.OPERATOR_ARGS_DROPPED[key])
+                changed = True
+            elif key in names.CALL_ARG_RENAMES.get(qualified, {}):
+                new = names.CALL_ARG_RENAMES[qualified][key]
+                args[i] = arg.with_changes(keyword=cst.Name(new))
+                self._add(orig_arg, "call_arg", f"{qualified.rpartition('.')[2]}({key}=)", new)
                 changed = True
             elif not is_dag and key in names.OPERATOR_ARG_RENAMES and names.OPERATOR_ARG_RENAMES[key] not in present:
                 args[i] = arg.with_changes(keyword=cst.Name(names.OPERATOR_ARG_RENAMES[key]))

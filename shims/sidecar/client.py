@@ -233,8 +233,12 @@ class Sidecar:
         return self._next_id
 
     # ------------------------------------------------------------------ API
-    def list_dags(self, dag_file: str | Path) -> list[str]:
-        """The DAG ids the sidecar's Airflow finds in a file.
+    def list_dags(self, dag_file: str | Path, *, with_files: bool = False) -> Any:
+        """The DAG ids the sidecar's Airflow finds in a file (or a folder).
+
+        Args:
+            dag_file: a DAG file, or a folder (import errors are then returned, not raised).
+            with_files: return ``{"files": {dag_id: file}, "import_errors": {file: error}}``.
 
         Raises:
             DagLoadError: the file fails to import there.
@@ -244,6 +248,8 @@ class Sidecar:
             event = self._read_event()
         if event.get("event") == "error":
             raise DagLoadError(event["message"], path=str(dag_file))
+        if with_files:
+            return {"files": event["files"], "import_errors": event["import_errors"]}
         if event.get("import_errors"):
             details = "\n".join(event["import_errors"].values())
             raise DagLoadError(f"DAG file {str(dag_file)!r} failed to import under Airflow {self.airflow_version}:\n{details}", path=str(dag_file))

@@ -297,7 +297,13 @@ def _list(proto: _Proto, req: dict[str, Any]) -> None:
     except Exception as exc:  # noqa: BLE001
         proto.send("error", id=rid, kind="load", message=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
         return
-    proto.send("dags", id=rid, dag_ids=sorted(bag.dags), import_errors={str(k): str(v) for k, v in bag.import_errors.items()})
+    proto.send(
+        "dags",
+        id=rid,
+        dag_ids=sorted(bag.dags),
+        files={dag_id: str(dag.fileloc) for dag_id, dag in sorted(bag.dags.items())},
+        import_errors={str(k): str(v) for k, v in bag.import_errors.items()},
+    )
 
 
 def main() -> int:

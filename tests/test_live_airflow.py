@@ -66,6 +66,7 @@ LIVE_DAG_IDS = {
     "interop_live_paused",
     "interop_live_unpause",
     "interop_live_mapped",
+    "interop_live_reverse",
 }
 STARTUP_TIMEOUT = float(os.environ.get("LIVE_AIRFLOW_STARTUP_TIMEOUT", "120"))
 USERNAME = "interop-test"
@@ -102,11 +103,15 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _airflow_env(home: Path, port: int) -> dict[str, str]:
+def _airflow_env(home: Path, port: int, prefect_api_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     base = f"http://127.0.0.1:{port}"
     env.update(
         {
+            # interop_live_reverse runs a Prefect flow from tests/ on the session's Prefect server.
+            "PYTHONPATH": os.pathsep.join([str(REPO / "tests"), str(REPO)]),
+            "PREFECT_API_URL": prefect_api_url,
+            "PREFECT_HOME": str(home / "prefect-home"),
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(LIVE_DAGS),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
@@ -236,14 +241,14 @@ def _wait_until_ready(server: LiveAirflow, procs: dict[str, subprocess.Popen], d
         client.close()
 
 
-def _airflow3_launch(home: Path) -> _Launch:
+def _airflow3_launch(home: Path, prefect_api_url: str) -> _Launch:
     (home / "passwords.json").write_text(json.dumps({USERNAME: PASSWORD}))
     port = _free_port()
     server = LiveAirflow(url=f"http://127.0.0.1:{port}", username=USERNAME, password=PASSWORD, home=home)
     airflow = [sys.executable, "-m", "airflow"]
     return _Launch(
         server,
-        _airflow_env(home, port),
+        _airflow_env(home, port, prefect_api_url),
         setup={"db migrate": [*airflow, "db", "migrate"]},
         services={
             "api-server": [*airflow, "api-server", "--host", "127.0.0.1", "--port", str(port)],
@@ -261,6 +266,8 @@ def _airflow2_env(home: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     env.update(
         {
+            # shims.airflow_operator must import on Airflow 2 (interop_live_reverse).
+            "PYTHONPATH": str(REPO),
             # The SequentialExecutor runs `airflow tasks run` from PATH.
             "PATH": os.pathsep.join([str(AIRFLOW2_VENV / "bin"), env.get("PATH", "")]),
             "AIRFLOW_HOME": str(home),
@@ -323,9 +330,12 @@ def _airflow2_prestart(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def live_airflow(tmp_path_factory, _airflow2_prestart) -> LiveAirflow:
-    """A real Airflow 3 (api-server + scheduler + dag-processor) on 127.0.0.1."""
-    launch = _airflow3_launch(tmp_path_factory.mktemp("live-airflow-home"))
+def live_airflow(tmp_path_factory, _airflow2_prestart, prefect_server) -> LiveAirflow:
+    """A real Airflow 3 (api-server + scheduler + dag-processor) on 127.0.0.1, its workers
+    pointed at the session's Prefect test server."""
+    from prefect.settings import PREFECT_API_URL
+
+    launch = _airflow3_launch(tmp_path_factory.mktemp("live-airflow-home"), PREFECT_API_URL.value())
     try:
         yield launch.ready()
     finally:
@@ -701,3 +711,42 @@ def test_trigger_dag_run_inside_a_prefect_flow(live_airflow: LiveAirflow, prefec
     assert state.is_failed()
     with pytest.raises(DagPausedError, match="interop_live_paused"):
         state.result()
+
+
+@pytest.mark.prefect
+def test_both_ways_prefect_triggers_airflow_which_runs_a_prefect_flow(
+    live_airflow: LiveAirflow, prefect_server, monkeypatch
+):
+    """A Prefect flow triggers a DAG on the live Airflow; in the Airflow worker, the DAG's
+    PrefectFlowOperator runs a migrated flow on the same Prefect server; its result flows to
+    the DAG's next task and back to the Prefect flow as XComs."""
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+
+    from shims.live import trigger_dag_run
+
+    monkeypatch.setenv(ENV_URL, live_airflow.url)
+    monkeypatch.setenv(ENV_USERNAME, live_airflow.username)
+    monkeypatch.setenv(ENV_PASSWORD, live_airflow.password)
+
+    @flow
+    def outer(values: list[int]):
+        return trigger_dag_run(
+            "interop_live_reverse",
+            conf={"values": values},
+            xcom_task_ids=["enrich", "consume"],
+            poll_interval=0.5,
+            timeout=180,
+        )
+
+    result = outer([1, 2, 3])
+    assert result.state == "success", result.describe()
+    enriched = result.xcoms["enrich"]["return_value"]
+    assert enriched == {"day": result.run_id, "scaled": [10, 20, 30], "total": 60}
+    assert result.xcoms["consume"] == {"return_value": 61}
+
+    with get_client(sync_client=True) as client:
+        inner = client.read_flow_run(result.xcoms["enrich"]["prefect_flow_run_id"])
+        assert client.read_flow(inner.flow_id).name == "enrich_orders"
+    assert inner.parameters == {"values": [1, 2, 3], "factor": 10, "day": result.run_id}
+    assert inner.state.is_completed()

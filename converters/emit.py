@@ -17,6 +17,7 @@ import libcst as cst
 from converters import dags
 from converters.analysis import code_of, dotted
 from converters.imports import rewrite_import_text
+from converters.names import RUNTIME_STANDINS
 from converters.plan import Plan
 from converters.walk import names_in
 
@@ -154,6 +155,8 @@ def _airflow_leftovers(stmt: cst.SimpleStatementLine, used: set[str]) -> list[st
                 continue
             for alias in small.names:
                 local = alias.asname.name.value if alias.asname else dotted(alias.name) or ""  # type: ignore[union-attr]
+                if f"{dotted(small.module)}.{dotted(alias.name)}" in RUNTIME_STANDINS:
+                    continue  # imported from shims.runtime instead
                 if local in used:
                     out.append(local)
         elif isinstance(small, cst.Import):

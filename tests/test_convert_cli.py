@@ -177,3 +177,16 @@ def test_odd_but_valid_files_convert_and_compile(name):
         assert {t.task_id: t.kind for t in dag.tasks.values()} == {"b": "bash", "p": "python"}
         assert dag.edge_set() == [("b", "p")]
         assert "airflow" not in result.output
+
+
+def test_airflow_variables_become_the_runtime_stand_in():
+    source = (
+        "from airflow import DAG\nfrom airflow.models import Variable\nfrom airflow.operators.python import PythonOperator\n"
+        'BUCKET = Variable.get("bucket", default_var="b")\n'
+        'def f():\n    return Variable.get("x", default_var=1)\n'
+        'with DAG("v") as dag:\n    PythonOperator(task_id="f", python_callable=f)\n'
+    )
+    result = convert_source(source, "v.py")
+    assert result.status == "converted", result.findings
+    assert "from shims.runtime import Variable" in result.output
+    assert "airflow" not in result.output

@@ -275,7 +275,6 @@ LEGACY_MODULES: dict[str, str] = {
     "airflow.operators.sql_branch_operator": "airflow.providers.common.sql.operators.sql",
     "airflow.operators.smooth": "airflow.providers.standard.operators.smooth",
     "airflow.hooks.base_hook": "airflow.sdk.bases.hook",
-    "airflow.hooks.base": "airflow.sdk.bases.hook",
     "airflow.hooks.subprocess": "airflow.providers.standard.hooks.subprocess",
     "airflow.hooks.filesystem": "airflow.providers.standard.hooks.filesystem",
     "airflow.hooks.http_hook": "airflow.providers.http.hooks.http",
@@ -312,6 +311,18 @@ LEGACY_MODULES: dict[str, str] = {
     "airflow.models.dataset": "airflow.sdk",
     "airflow.timetables.datasets": "airflow.timetables.assets",
     "airflow.utils.weekday": "airflow.providers.standard.utils.weekday",
+    # 2.x core names whose Airflow 3 home is the task SDK (the old paths warn, then import)
+    "airflow": "airflow.sdk",
+    "airflow.models": "airflow.sdk",
+    "airflow.models.dag": "airflow.sdk",
+    "airflow.decorators": "airflow.sdk",
+    "airflow.utils.task_group": "airflow.sdk",
+    "airflow.utils.edgemodifier": "airflow.sdk",
+    "airflow.models.param": "airflow.sdk",
+    "airflow.models.xcom_arg": "airflow.sdk",
+    "airflow.utils.helpers": "airflow.sdk",
+    "airflow.models.variable": "airflow.sdk",
+    "airflow.hooks.base": "airflow.sdk",
 }
 
 #: classes renamed on the way to Airflow 3 (in addition to :data:`RENAMED_NAMES`):
@@ -448,3 +459,13 @@ def airflow3_name(qualified_name: str) -> str:
     name = ALL_RENAMED_NAMES.get(qualified_name, name)
     module = ALL_MOVED_MODULES.get(module, module)
     return f"{module}.{name}"
+
+
+# --------------------------------------------------------------------------- converter runtime stand-ins
+#: Airflow names a converted flow imports from ``shims.runtime`` instead (same API, no Airflow)
+RUNTIME_STANDINS: dict[str, str] = {
+    "airflow.models.Variable": "shims.runtime.Variable",
+    "airflow.models.variable.Variable": "shims.runtime.Variable",
+    "airflow.sdk.Variable": "shims.runtime.Variable",
+    "airflow.sdk.definitions.variable.Variable": "shims.runtime.Variable",
+}

@@ -191,6 +191,8 @@ def _run_in_flow(
 
     states: dict[str, Any] = {}
     for task_id in runner.task_order():
+        if not runner.creates_instance(task_id):  # outside the task's start/end dates
+            continue
         task_def = dag.task_dict[task_id]
         prefect_task = task(
             _airflow_task,

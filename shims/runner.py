@@ -405,8 +405,24 @@ class DagRunner:
         self.started = datetime.now(timezone.utc)
         with bound(self.supervisor):
             for task_id in self.task_order():
-                self._run_task(self.dag.task_dict[task_id])
+                if self.creates_instance(task_id):
+                    self._run_task(self.dag.task_dict[task_id])
         return self.result()
+
+    def creates_instance(self, task_id: str) -> bool:
+        """Whether Airflow creates a task instance of this task for this run.
+
+        Airflow skips tasks whose ``start_date`` is after the run's logical date or whose
+        ``end_date`` is before it (``DagRun.verify_integrity``); they do not appear in the run.
+        """
+        task = self.dag.task_dict[task_id]
+        start = getattr(task, "start_date", None)
+        end = getattr(task, "end_date", None)
+        if start is not None and start > self.logical_date:
+            return False
+        if end is not None and self.logical_date > end:
+            return False
+        return True
 
     def result(self) -> DagRunResult:
         """The run's result so far (tasks not run yet have state ``none``)."""
@@ -420,6 +436,7 @@ class DagRunner:
                 mapped=self.mapped.get(task_id, False),
             )
             for task_id in self.dag.task_dict
+            if self.creates_instance(task_id)
         }
         return DagRunResult(
             dag_id=self.dag.dag_id,
@@ -433,7 +450,7 @@ class DagRunner:
 
     def _dag_run_state(self, tasks: dict[str, TaskResult]) -> str:
         """Airflow's rule: the run fails when a leaf task failed or is upstream_failed."""
-        leaves = [t for t in self.dag.task_dict.values() if not t.downstream_task_ids]
+        leaves = [t for t in self.dag.task_dict.values() if not t.downstream_task_ids and t.task_id in tasks]
         for leaf in leaves:
             if getattr(leaf, "is_teardown", False) and not getattr(leaf, "on_failure_fail_dagrun", False):
                 continue
@@ -445,6 +462,8 @@ class DagRunner:
         states: list[str] = []
         setups: list[str] = []
         for up_id in task.upstream_task_ids:
+            if not self.creates_instance(up_id):  # no task instance in this run: not counted
+                continue
             up_states = [inst.state for inst in self.instances.get(up_id, [])]
             if not up_states:  # a mapped upstream with zero instances counts as skipped
                 up_states = [SKIPPED]

@@ -51,6 +51,14 @@ def test_internal_xcoms_are_listed_and_not_compared() -> None:
     assert (diffs, n, ignored) == ([], 1, ["skipmixin_key"])
 
 
+def test_branch_decision_is_compared_with_what_airflow_followed() -> None:
+    """Airflow 3 branch tasks push no return value; the flow's result is the decision."""
+    airflow = {"skipmixin_key": {"followed": ["full_load"]}}
+    assert compare_task_values("choose", "value", airflow, {"return_value": "full_load"}, True) == ([], 1, ["skipmixin_key"])
+    diffs, _, _ = compare_task_values("choose", "value", airflow, {"return_value": "incremental_load"}, True)
+    assert [(d.key, d.airflow, d.prefect) for d in diffs] == [("skipmixin_key", ["full_load"], "incremental_load")]
+
+
 def test_value_differences_name_task_key_and_map_index() -> None:
     diffs, n, _ = compare_task_values(
         "fan", "value", {"return_value[0]": 1, "return_value[1]": 2}, {"return_value": [1, 3]}, True

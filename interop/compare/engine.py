@@ -208,10 +208,15 @@ def compare_dag(
             prefect_start=p.start if p else None,
             prefect_seconds=None if p is None or p.start is None or p.end is None else round(p.end - p.start, 4),
         ))
-    equivalent = graph.equal and not value_diffs and not state_diffs
+    run_state = None
+    if airflow.state != prefect.state:
+        why = prefect.message if prefect.state == "failed" else None
+        run_state = StateDiff(task_id=dag_id, airflow=airflow.state, prefect=prefect.state,
+                              detail=why.strip().splitlines()[-1][:300] if why and why.strip() else None)
+    equivalent = graph.equal and not value_diffs and not state_diffs and run_state is None
     return DagComparison(
         dag_id=dag_id, file=str(path), equivalent=equivalent, airflow=airflow, prefect=prefect, graph=graph,
-        values=value_diffs, values_compared=compared, states=state_diffs, timings=timings,
+        values=value_diffs, values_compared=compared, states=state_diffs, run_state=run_state, timings=timings,
         ignored_xcoms=ignored, **base,
     )
 

@@ -198,6 +198,7 @@ def run_flow(flow: Any, *, task_ids: set[str], logical_date: str, params: dict[s
         how=f"Prefect flow {flow.name!r} on the Prefect API",
         state="success" if state.is_completed() else "failed",
         run_id=str(flow_run_id),
+        message=None if state.is_completed() else (state.message or state.name or "")[-2000:],
         duration=round((max(ends) - origin).total_seconds(), 4) if ends and origin else None,
         tasks=tasks,
         edges=sorted(graph.edges),

@@ -45,6 +45,8 @@ class SideRun(BaseModel):
     how: str = ""
     state: str = "none"
     run_id: Optional[str] = None
+    #: why the run failed, when it did (the flow run's state message)
+    message: Optional[str] = None
     duration: Optional[float] = None
     tasks: dict[str, TaskSide] = Field(default_factory=dict)
     #: edges as this side ran them (Airflow: the DAG's edges, Empty tasks included)
@@ -124,6 +126,8 @@ class DagComparison(BaseModel):
     values: list[ValueDiff] = Field(default_factory=list)
     values_compared: int = 0
     states: list[StateDiff] = Field(default_factory=list)
+    #: the DAG run's and the flow run's final states, when they differ
+    run_state: Optional[StateDiff] = None
     timings: list[TaskTiming] = Field(default_factory=list)
     #: Airflow-internal XCom keys left out of the value comparison, by task
     ignored_xcoms: dict[str, list[str]] = Field(default_factory=dict)
@@ -141,6 +145,9 @@ class DagComparison(BaseModel):
             lines += [f"edge missing in the flow: {u} -> {v}" for u, v in g.missing_edges]
             lines += [f"parallelism lost: {u} -> {v} (the DAG runs them side by side)" for u, v in g.parallelism_lost]
             lines += [f"edge not in the DAG: {u} -> {v}" for u, v in g.extra_edges]
+        if self.run_state is not None:
+            r = self.run_state
+            lines.append(f"run state: airflow {r.airflow}, prefect {r.prefect}" + (f" ({r.detail})" if r.detail else ""))
         for s in self.states:
             lines.append(f"state of {s.task_id}: airflow {s.airflow}, prefect {s.prefect}" + (f" ({s.detail})" if s.detail else ""))
         for v in self.values:

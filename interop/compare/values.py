@@ -105,7 +105,18 @@ def compare_task_values(
     result = normalise(flow_values.get("return_value")) if "return_value" in flow_values else None
     has_result = flow_ran and "return_value" in flow_values
 
-    expected: dict[str, Any]
+    if "skipmixin_key" in airflow_xcoms and not xcoms and has_result:
+        # A branch task under Airflow 3: no return value, only its decision under the internal
+        # key ({"followed": [task ids]}). The converted branch returns that decision (a task id
+        # or a list of them), which the flow's if/else follows: compare it with what Airflow followed.
+        decision = result.get("return_value") if returns == "xcoms" and isinstance(result, dict) else result
+        followed = (airflow_xcoms["skipmixin_key"] or {}).get("followed") if isinstance(airflow_xcoms["skipmixin_key"], dict) else None
+        chosen = [decision] if isinstance(decision, str) else list(decision or []) if isinstance(decision, list) else None
+        if chosen is None or sorted(chosen) != sorted(followed or []):
+            return [ValueDiff(task_id=task_id, key="skipmixin_key", airflow=normalise(followed), prefect=decision,
+                              reason=f"branch: the flow chose {decision!r}, Airflow followed {followed!r}")], 1, ignored
+        return [], 1, ignored
+
     if returns == "xcoms":
         # the converted task returns {key: value} of everything it pushed
         actual = result if isinstance(result, dict) else None

@@ -66,14 +66,14 @@ REWRITES = [
     ),
     pytest.param(
         "from airflow import DAG\nd = DAG(\n    'x',\n    schedule_interval='@daily',\n    concurrency=2,\n)\n",
-        "from airflow import DAG\nd = DAG(\n    'x',\n    schedule='@daily',\n    max_active_tasks=2,\n)\n",
-        [(4, "dag_arg", "schedule_interval"), (5, "dag_arg", "concurrency")],
+        "from airflow.sdk import DAG\nd = DAG(\n    'x',\n    schedule='@daily',\n    max_active_tasks=2,\n)\n",
+        [(1, "module", "airflow.DAG"), (4, "dag_arg", "schedule_interval"), (5, "dag_arg", "concurrency")],
         id="dag-args",
     ),
     pytest.param(
         "from airflow.decorators import dag\n@dag(timetable=t, fail_stop=True)\ndef pipeline(): ...\n",
-        "from airflow.decorators import dag\n@dag(schedule=t, fail_fast=True)\ndef pipeline(): ...\n",
-        [(2, "dag_arg", "fail_stop"), (2, "dag_arg", "timetable")],
+        "from airflow.sdk import dag\n@dag(schedule=t, fail_fast=True)\ndef pipeline(): ...\n",
+        [(1, "module", "airflow.decorators.dag"), (2, "dag_arg", "fail_stop"), (2, "dag_arg", "timetable")],
         id="dag-decorator-args",
     ),
     pytest.param(

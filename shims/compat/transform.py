@@ -44,6 +44,7 @@ def _hints() -> re.Pattern[str]:
         *names.TEMPLATE_KEY_REWRITES,
         *(k for k in names.REMOVED_CONTEXT_KEYS if k != "conf"),
     }
+    words -= {"airflow", "airflow.models"}  # prefixes of every import; their names still import in 3.x
     return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
 
 

@@ -150,18 +150,24 @@ class _Tee(io.TextIOBase):
 
 
 def _xcoms(dag_id: str, run_id: str) -> dict[tuple[str, int], dict[str, Any]]:
+    """The run's XComs as Airflow stored them: JSON values as such, others in Airflow's serde
+    JSON form (``{"__classname__", "__version__", "__data__"}``), which crosses the pipe intact."""
     from airflow.models.xcom import XCom
     from airflow.utils.session import create_session
 
     out: dict[tuple[str, int], dict[str, Any]] = {}
     with create_session() as session:
-        rows = session.query(XCom).filter(XCom.dag_id == dag_id, XCom.run_id == run_id).all()
-        for row in rows:
-            try:  # Airflow 2 deserializes on load; raw bytes otherwise
-                value = XCom.deserialize_value(row) if isinstance(row.value, (bytes, bytearray, memoryview)) else row.value
-            except Exception as exc:  # noqa: BLE001 - keep what can be shown
-                value = f"<undecodable XCom: {type(exc).__name__}: {exc}>"
-            out.setdefault((row.task_id, row.map_index), {})[row.key] = value
+        rows = session.query(XCom.task_id, XCom.map_index, XCom.key, XCom.value).filter(
+            XCom.dag_id == dag_id, XCom.run_id == run_id
+        )
+        for task_id, map_index, key, raw in rows:
+            try:
+                if isinstance(raw, (bytes, bytearray, memoryview)):
+                    raw = bytes(raw).decode("utf-8")
+                value = json.loads(raw) if isinstance(raw, str) else raw
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:  # pickled XComs
+                value = f"<XCom not stored as JSON: {type(exc).__name__}>"
+            out.setdefault((task_id, map_index), {})[key] = value
     return out
 
 

@@ -44,6 +44,8 @@ class FileModel:
     taskflow_functions: dict[str, cst.FunctionDef]
     dags: list[Dag] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    #: helper functions that only build operators, evaluated in place (dropped from the output)
+    inlined_factories: set[str] = field(default_factory=set)
     #: id(Call node) -> task id it created (operator instantiation or TaskFlow call)
     call_tasks: dict[int, str] = field(default_factory=dict)
     positions: Any = None
@@ -122,6 +124,7 @@ class Analyzer:
     def __init__(self, module: cst.Module, path: str, source: str | None = None) -> None:
         self.path = path
         self._loop_vars: list[set[str]] = []
+        self._inlining: set[str] = set()
         self._dag: Dag | None = None
         self._group: str | None = None
         self.module = module
@@ -765,6 +768,10 @@ class Analyzer:
         kw = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
         if "task_id" in kw and (qn[:1].isupper() or qn.rsplit(".", 1)[-1][:1].isupper()):
             return self._operator_task(node, qn, kw, env)
+        if isinstance(func, cst.Name) and func.value in self.model.functions and func.value not in self._inlining:
+            factory = self._task_factory(node, self.model.functions[func.value], env)
+            if factory is not _NOT_A_FACTORY:
+                return factory
         for a in node.args:  # evaluate nested expressions for their side effects (tasks in lists)
             self.eval(a.value, env)
         return None
@@ -805,6 +812,42 @@ class Analyzer:
                     dag.edges.append((r.task_id, task.task_id))
         self.model.call_tasks[id(node)] = task.task_id
         return XComArgRef(task.task_id) if tf_name else TaskRef(task.task_id)
+
+    def _task_factory(self, node: cst.Call, fdef: cst.FunctionDef, env: dict[str, Any]) -> Any:
+        """A helper that only builds and returns operators (``def make(n): return Op(task_id=f"t{n}")``):
+        evaluated in place with its arguments bound, like a loop body."""
+        body = [s for s in fdef.body.body if not _is_docstring_stmt(s)] if isinstance(fdef.body, cst.IndentedBlock) else []
+        if len(body) != 1 or not isinstance(body[0], cst.SimpleStatementLine) or not isinstance(body[0].body[0], cst.Return):
+            return _NOT_A_FACTORY
+        returned = body[0].body[0].value
+        if returned is None or not any(isinstance(n, cst.Call) and "task_id" in {a.keyword.value for a in n.args if a.keyword} for n in calls_in(returned)):
+            return _NOT_A_FACTORY
+        params = fdef.params
+        if params.star_arg not in (None, cst.MaybeSentinel.DEFAULT) and isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None:
+            return _NOT_A_FACTORY
+        local = dict(env)
+        names_ = [p.name.value for p in params.params + params.kwonly_params]
+        for p in params.params + params.kwonly_params:
+            if p.default is not None:
+                local[p.name.value] = self.eval(p.default, env)
+        positional = [a for a in node.args if a.keyword is None]
+        if any(a.star for a in node.args):
+            return _NOT_A_FACTORY
+        for name, arg in zip(names_, positional):
+            local[name] = self.eval(arg.value, env)
+        for arg in node.args:
+            if arg.keyword is not None:
+                local[arg.keyword.value] = self.eval(arg.value, env)
+        if not all(n in local for n in names_):
+            return _NOT_A_FACTORY
+        self._loop_vars.append(set(names_))
+        self._inlining.add(fdef.name.value)
+        self.model.inlined_factories.add(fdef.name.value)
+        try:
+            return self.eval(returned, local)
+        finally:
+            self._inlining.discard(fdef.name.value)
+            self._loop_vars.pop()
 
     def _taskflow_target(self, func: cst.BaseExpression) -> tuple[str | None, dict[str, cst.BaseExpression]]:
         if isinstance(func, cst.Name) and func.value in self.model.taskflow_functions:
@@ -1039,6 +1082,18 @@ def _children(node: cst.CSTNode) -> list[cst.CSTNode]:
     from converters.walk import children
 
     return children(node)
+
+
+_NOT_A_FACTORY = object()
+
+
+def _is_docstring_stmt(stmt: cst.BaseStatement) -> bool:
+    return (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
 
 
 def _target_names(target: cst.CSTNode) -> set[str]:

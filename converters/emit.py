@@ -54,6 +54,7 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
     default_parts: dict[int, str] = {}
     kept: list[ast.stmt] = []  # the original statements kept as they were (their names count)
     default_asts: dict[int, list[ast.stmt]] = {}  # default_args assignments: kept only if still read
+    factory_parts: dict[int, tuple[str, list[ast.stmt]]] = {}  # task factories evaluated in place
     fresh: list[str] = []  # generated or rewritten text: compiled here, its names count
     last_import = -1
     head_end = 0  # after the docstring / __future__ imports
@@ -77,6 +78,10 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
             text = code(plan.functions[id(stmt)])
             parts.append(text)
             fresh.append(text)
+            continue
+        if isinstance(stmt, cst.FunctionDef) and stmt.name.value in model.inlined_factories:
+            factory_parts[len(parts)] = (stmt.name.value, lines.ast_of.get(id(stmt), []))
+            parts.append(code(stmt))
             continue
         if _is_import(stmt):
             imports.append((len(parts), stmt))  # type: ignore[arg-type]
@@ -111,6 +116,11 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
             loaded |= _global_names(compile(text, plan.path, "exec"))
     except SyntaxError:
         return None
+    for pos, (name, asts) in factory_parts.items():
+        if name in loaded:
+            loaded |= _global_names(compile(ast.Module(body=asts, type_ignores=[]), plan.path, "exec"))
+        else:
+            parts[pos] = ""  # every call was evaluated into tasks
     for pos, name in default_parts.items():
         if name in loaded:
             loaded |= _global_names(compile(ast.Module(body=default_asts[pos], type_ignores=[]), plan.path, "exec"))

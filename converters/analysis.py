@@ -91,10 +91,31 @@ def literal(node: cst.BaseExpression) -> Any:
     return ast.literal_eval("(" + code_of(node).strip() + "\n)")
 
 
+def _blocks(stmt: cst.CSTNode) -> list[list[cst.CSTNode]]:
+    out: list[list[cst.CSTNode]] = []
+    body = getattr(stmt, "body", None)
+    if isinstance(body, cst.IndentedBlock):
+        out.append(list(body.body))
+    for handler in getattr(stmt, "handlers", ()) or ():
+        if isinstance(handler.body, cst.IndentedBlock):
+            out.append(list(handler.body.body))
+    orelse = getattr(stmt, "orelse", None)
+    if isinstance(orelse, cst.Else) and isinstance(orelse.body, cst.IndentedBlock):
+        out.append(list(orelse.body.body))
+    return out
+
+
 def _import_table(module: cst.Module) -> tuple[dict[str, str], list[cst.SimpleStatementLine]]:
     table: dict[str, str] = {}
     nodes: list[cst.SimpleStatementLine] = []
+    statements: list[cst.CSTNode] = []
     for stmt in module.body:
+        statements.append(stmt)
+        # imports under `try:`/`except ImportError:` or `if TYPE_CHECKING:` count too (first wins)
+        if isinstance(stmt, (cst.Try, cst.If)):
+            for block in _blocks(stmt):
+                statements.extend(block)
+    for stmt in statements:
         if not isinstance(stmt, cst.SimpleStatementLine):
             continue
         for small in stmt.body:
@@ -105,7 +126,7 @@ def _import_table(module: cst.Module) -> tuple[dict[str, str], list[cst.SimpleSt
                 for alias in small.names:
                     name = dotted(alias.name)
                     local = alias.asname.name.value if alias.asname else name  # type: ignore[union-attr]
-                    table[local] = f"{mod}.{name}"
+                    table.setdefault(local, f"{mod}.{name}")
                 nodes.append(stmt)
             elif isinstance(small, cst.Import):
                 for alias in small.names:

@@ -237,3 +237,15 @@ def test_tables_are_consistent() -> None:
     assert names.airflow3_name("airflow.operators.dummy.DummyOperator") == names.current_import_path(
         "airflow.operators.dummy.DummyOperator"
     )
+
+
+def test_docs_list_the_same_examples_and_reasons() -> None:
+    """docs/compat-and-sidecar.md shows the tables of tests/airflow2_examples.py, reason for reason."""
+    from tests import airflow2_examples as ax
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "compat-and-sidecar.md").read_text()
+    for table in (ax.NOT_OFFLINE, ax.NOT_IN_AIRFLOW3, ax.NO_DAG_HERE):
+        for key, reason in table.items():
+            assert f"| `{key}` | {reason} |" in doc, key
+    for key in ax.DEFAULT_SUBSET:
+        assert f"`{key.split('::')[1]}`" in doc

@@ -55,6 +55,7 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
     kept: list[ast.stmt] = []  # the original statements kept as they were (their names count)
     default_asts: dict[int, list[ast.stmt]] = {}  # default_args assignments: kept only if still read
     factory_parts: dict[int, tuple[str, list[ast.stmt]]] = {}  # task factories evaluated in place
+    guarded_parts: dict[int, set[str]] = {}  # try/except blocks of Airflow imports: names they bind
     fresh: list[str] = []  # generated or rewritten text: compiled here, its names count
     last_import = -1
     head_end = 0  # after the docstring / __future__ imports
@@ -81,6 +82,11 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
             continue
         if isinstance(stmt, cst.FunctionDef) and stmt.name.value in model.inlined_factories:
             factory_parts[len(parts)] = (stmt.name.value, lines.ast_of.get(id(stmt), []))
+            parts.append(code(stmt))
+            continue
+        guarded = _guarded_airflow_imports(stmt)
+        if guarded is not None:
+            guarded_parts[len(parts)] = guarded
             parts.append(code(stmt))
             continue
         if _is_import(stmt):
@@ -129,6 +135,9 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
     # names imported from Prefect/shims shadow Airflow's (``task``)
     shadowed = {n for names in plan.imports.values() for n in names}
     used = loaded - shadowed
+    for pos, bound in guarded_parts.items():
+        if not bound & used:
+            parts[pos] = ""  # `try: from airflow... except ImportError: from airflow...` nobody needs now
     existing: dict[str, set[str]] = {}
     for pos, stmt in imports:
         parts[pos] = rewrite_import_text(stmt, used, code, existing, parts[pos])
@@ -154,6 +163,30 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
         fresh_ids = {id(t) for t in fresh}
         parts = [p.replace("\n", newline) if id(p) in fresh_ids or p.startswith("\n\n") or p.startswith("from ") else p for p in parts]
     return "".join(parts)
+
+
+def _guarded_airflow_imports(stmt: cst.BaseStatement) -> set[str] | None:
+    """Names bound by a ``try:``/``except ImportError:`` made only of Airflow imports, else None."""
+    if not isinstance(stmt, cst.Try) or stmt.orelse is not None or stmt.finalbody is not None:
+        return None
+    blocks = [stmt.body, *[h.body for h in stmt.handlers]]
+    bound: set[str] = set()
+    for block in blocks:
+        if not isinstance(block, cst.IndentedBlock):
+            return None
+        for line in block.body:
+            if not isinstance(line, cst.SimpleStatementLine):
+                return None
+            for small in line.body:
+                if isinstance(small, cst.Pass):
+                    continue
+                if isinstance(small, cst.ImportFrom) and small.module is not None and (dotted(small.module) or "").startswith("airflow") and not isinstance(small.names, cst.ImportStar):
+                    bound |= {(a.asname.name.value if a.asname else dotted(a.name) or "") for a in small.names}  # type: ignore[union-attr]
+                elif isinstance(small, cst.Import) and all((dotted(a.name) or "").startswith("airflow") for a in small.names):
+                    bound |= {(a.asname.name.value if a.asname else (dotted(a.name) or "").split(".")[0]) for a in small.names}  # type: ignore[union-attr]
+                else:
+                    return None
+    return bound
 
 
 def _airflow_leftovers(stmt: cst.SimpleStatementLine, used: set[str]) -> list[str]:

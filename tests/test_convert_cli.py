@@ -190,3 +190,17 @@ def test_airflow_variables_become_the_runtime_stand_in():
     assert result.status == "converted", result.findings
     assert "from shims.runtime import Variable" in result.output
     assert "airflow" not in result.output
+
+
+def test_guarded_airflow_imports_are_resolved_and_dropped():
+    """`try: from airflow.operators.python ... except ImportError: from ..._operator ...` (1.10/2.x compat)."""
+    source = (
+        "try:\n    from airflow.operators.python import PythonOperator\n"
+        "except ImportError:\n    from airflow.operators.python_operator import PythonOperator\n"
+        "from airflow import DAG\ndef f():\n    return 1\n"
+        'with DAG("t") as dag:\n    PythonOperator(task_id="f", python_callable=f)\n'
+    )
+    result = convert_source(source, "t.py")
+    assert result.status == "converted"
+    assert [t.kind for t in result.dags[0].tasks.values()] == ["python"]
+    assert "airflow" not in result.output and "try:" not in result.output

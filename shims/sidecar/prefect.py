@@ -67,22 +67,36 @@ def airflow_dag_sidecar(
     from prefect import flow
 
     from shims.prefect_dag import _logical_date
+    from shims.runner import DagLoadError
+    from shims.sidecar.client import Sidecar
 
     when = _logical_date(logical_date)
-    name = dag_id or Path(dag_file).stem
+    own = sidecar is None
+    worker = Sidecar(airflow_python, echo=echo).start() if own else sidecar
+    try:
+        if dag_id is None:  # name the subflow after the DAG, as the in-process airflow_dag does
+            found = worker.list_dags(dag_file)
+            if len(found) != 1:
+                raise DagLoadError(
+                    f"{str(dag_file)!r} defines {'several DAGs' if found else 'no DAG'}; choose one with dag_id. "
+                    f"Found DAGs: {found}",
+                    path=str(dag_file),
+                    dag_ids=found,
+                )
+            dag_id = found[0]
 
-    def _run_dag(logical_date: str, params: dict[str, Any], conf: dict[str, Any]) -> dict[str, dict[str, Any]]:
-        from shims.sidecar.client import Sidecar
+        def _run_dag(logical_date: str, params: dict[str, Any], conf: dict[str, Any]) -> dict[str, dict[str, Any]]:
+            result = worker.run(
+                dag_file, dag_id, logical_date=logical_date, params=params, conf=conf,
+                variables=variables, connections=connections,
+            )
+            return _record(result)
 
-        if sidecar is not None:
-            result = sidecar.run(dag_file, dag_id, logical_date=logical_date, params=params, conf=conf, variables=variables, connections=connections)
-        else:
-            with Sidecar(airflow_python, echo=echo) as own:
-                result = own.run(dag_file, dag_id, logical_date=logical_date, params=params, conf=conf, variables=variables, connections=connections)
-        return _record(result)
-
-    subflow = flow(name=name, log_prints=False, validate_parameters=False)(_run_dag)
-    return subflow(logical_date=when.isoformat(), params=dict(params or {}), conf=dict(conf or {}))
+        subflow = flow(name=dag_id, log_prints=False, validate_parameters=False)(_run_dag)
+        return subflow(logical_date=when.isoformat(), params=dict(params or {}), conf=dict(conf or {}))
+    finally:
+        if own:
+            worker.close()
 
 
 def _record(result: Any) -> dict[str, dict[str, Any]]:

@@ -77,6 +77,10 @@ _LITERAL_KINDS = (
 
 def literal(node: cst.BaseExpression) -> Any:
     """The Python value of a literal expression, or raise ValueError."""
+    if isinstance(node, cst.SimpleString):
+        raw = node.value
+        if raw[0] in "\"'" and "\\" not in raw:  # no prefix, no escapes: the text between the quotes
+            return raw[3:-3] if raw[:3] in ('"""', "\'\'\'") and len(raw) >= 6 else raw[1:-1]
     if isinstance(node, (cst.SimpleString, cst.Integer, cst.Float)):
         value = node.evaluated_value
         if isinstance(value, bytes) or value is None and isinstance(node, cst.SimpleString):

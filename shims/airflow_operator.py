@@ -123,14 +123,21 @@ class PrefectFlowOperator(BaseOperator):
             Airflow ``execution_timeout`` still applies). On timeout the run is cancelled.
         poll_interval: seconds between polls of a deployment's flow run.
         prefect_api_url: the Prefect API to use (default: Prefect's own settings, e.g.
-            ``PREFECT_API_URL`` in the worker's environment).
+            ``PREFECT_API_URL`` in the worker's environment). Templated, e.g.
+            ``"{{ var.value.prefect_api_url }}"``; an empty rendering means the default.
         **kwargs: passed to ``BaseOperator`` (``task_id``, ``retries``, ...).
 
     Raises:
         ValueError: neither or both of ``flow`` and ``deployment`` are given.
     """
 
-    template_fields: Sequence[str] = ("flow", "deployment", "parameters", "flow_run_name")
+    template_fields: Sequence[str] = (
+        "flow",
+        "deployment",
+        "parameters",
+        "flow_run_name",
+        "prefect_api_url",
+    )
     template_fields_renderers = {"parameters": "json"}
     ui_color = "#2d6df6"
     ui_fgcolor = "#ffffff"

@@ -103,14 +103,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _airflow_env(home: Path, port: int, prefect_api_url: str) -> dict[str, str]:
+def _airflow_env(home: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     base = f"http://127.0.0.1:{port}"
     env.update(
         {
-            # interop_live_reverse runs a Prefect flow from tests/ on the session's Prefect server.
+            # interop_live_reverse runs a Prefect flow from tests/ (the Prefect API URL comes
+            # in the run's conf: the Prefect test server may start after Airflow).
             "PYTHONPATH": os.pathsep.join([str(REPO / "tests"), str(REPO)]),
-            "PREFECT_API_URL": prefect_api_url,
             "PREFECT_HOME": str(home / "prefect-home"),
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(LIVE_DAGS),
@@ -241,14 +241,14 @@ def _wait_until_ready(server: LiveAirflow, procs: dict[str, subprocess.Popen], d
         client.close()
 
 
-def _airflow3_launch(home: Path, prefect_api_url: str) -> _Launch:
+def _airflow3_launch(home: Path) -> _Launch:
     (home / "passwords.json").write_text(json.dumps({USERNAME: PASSWORD}))
     port = _free_port()
     server = LiveAirflow(url=f"http://127.0.0.1:{port}", username=USERNAME, password=PASSWORD, home=home)
     airflow = [sys.executable, "-m", "airflow"]
     return _Launch(
         server,
-        _airflow_env(home, port, prefect_api_url),
+        _airflow_env(home, port),
         setup={"db migrate": [*airflow, "db", "migrate"]},
         services={
             "api-server": [*airflow, "api-server", "--host", "127.0.0.1", "--port", str(port)],
@@ -330,15 +330,23 @@ def _airflow2_prestart(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def live_airflow(tmp_path_factory, _airflow2_prestart, prefect_server) -> LiveAirflow:
-    """A real Airflow 3 (api-server + scheduler + dag-processor) on 127.0.0.1, its workers
-    pointed at the session's Prefect test server."""
-    from prefect.settings import PREFECT_API_URL
+def live_airflow(request, tmp_path_factory, _airflow2_prestart) -> LiveAirflow:
+    """A real Airflow 3 (api-server + scheduler + dag-processor) on 127.0.0.1.
 
-    launch = _airflow3_launch(tmp_path_factory.mktemp("live-airflow-home"), PREFECT_API_URL.value())
+    While it boots, the session's Prefect test server starts too if a selected test here
+    needs it (the two start-ups overlap instead of running one after the other)."""
+    launch = _airflow3_launch(tmp_path_factory.mktemp("live-airflow-home"))
+    launch.start_in_background()
     try:
+        if any(
+            "prefect_server" in getattr(item, "fixturenames", ()) and item.module is request.module
+            for item in request.session.items
+        ):
+            request.getfixturevalue("prefect_server")
         yield launch.ready()
     finally:
+        if launch._thread is not None:
+            launch._thread.join(timeout=STARTUP_TIMEOUT)
         launch.stop()
 
 
@@ -729,11 +737,13 @@ def test_both_ways_prefect_triggers_airflow_which_runs_a_prefect_flow(
     monkeypatch.setenv(ENV_USERNAME, live_airflow.username)
     monkeypatch.setenv(ENV_PASSWORD, live_airflow.password)
 
+    from prefect.settings import PREFECT_API_URL
+
     @flow
     def outer(values: list[int]):
         return trigger_dag_run(
             "interop_live_reverse",
-            conf={"values": values},
+            conf={"values": values, "prefect_api_url": PREFECT_API_URL.value()},
             xcom_task_ids=["enrich", "consume"],
             poll_interval=0.5,
             timeout=180,

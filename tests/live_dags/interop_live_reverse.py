@@ -1,8 +1,8 @@
 """Live-Airflow test DAG: a DAG still in Airflow calls a migrated Prefect flow.
 
 ``enrich`` runs the flow ``test_reverse_operator_flows:enrich`` in the Airflow worker through
-``PrefectFlowOperator`` (the servers get ``tests/`` on PYTHONPATH and the Prefect test server's
-``PREFECT_API_URL``); ``consume`` uses its result like any upstream XCom. On Airflow 2 the DAG
+``PrefectFlowOperator`` (the servers get ``tests/`` on PYTHONPATH; the Prefect API URL comes
+in the run's conf); ``consume`` uses its result like any upstream XCom. On Airflow 2 the DAG
 only has to import (the operator's Airflow 2 import path).
 """
 
@@ -33,6 +33,7 @@ def interop_live_reverse():
         task_id="enrich",
         flow="test_reverse_operator_flows:enrich",
         parameters={"values": "{{ dag_run.conf['values'] }}", "factor": 10, "day": "{{ run_id }}"},
+        prefect_api_url="{{ dag_run.conf.get('prefect_api_url', '') }}",
     )
 
     @task

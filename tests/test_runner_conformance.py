@@ -12,6 +12,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -70,6 +71,8 @@ NOT_OFFLINE: dict[str, str] = {
 NO_GROUND_TRUTH: dict[str, str] = {
     "example_custom_weight": "dags test fails to serialize it: its priority-weight strategy comes from a plugin "
     "that is not registered (the in-process runner runs it)",
+    "example_workday_timetable": "dags test fails to serialize it: its timetable comes from a plugin that is "
+    "not registered (the in-process runner runs it)",
     "example_params_ui_tutorial": "dags test refuses to create the run: param 'required_field' has no default "
     "(the runner fails its task with the same ParamValidationError)",
 }
@@ -79,7 +82,12 @@ COMPANIONS: dict[str, list[str]] = {"example_trigger_controller_dag": ["example_
 
 
 def _selected_dags() -> list[str]:
-    if os.environ.get("INTEROP_CONFORMANCE") != "all":
+    """CONFORMANCE_DAGS; INTEROP_CONFORMANCE=all adds every comparable example, and
+    INTEROP_CONFORMANCE=id1,id2 compares just those."""
+    choice = os.environ.get("INTEROP_CONFORMANCE", "")
+    if choice and choice != "all":
+        return [d for d in choice.split(",") if d]
+    if choice != "all":
         return list(CONFORMANCE_DAGS)
     ids = sorted(_all_example_dag_ids())
     skip = set(NOT_OFFLINE) | set(NO_GROUND_TRUTH) | set(CONFORMANCE_DAGS)
@@ -98,14 +106,18 @@ def _all_example_dag_ids() -> dict[str, Path]:
 
 # --------------------------------------------------------------------------- ground truth
 def _example_files_by_dag(dag_ids: list[str]) -> dict[str, Path]:
-    """dag_id -> bundled example file defining it (the file whose text names the id)."""
+    """dag_id -> bundled example file defining it (files naming the id, confirmed by loading)."""
+    from shims.runner import load_dags
+
     files = airflow_example_dag_files()
     found: dict[str, Path] = {}
     for dag_id in dag_ids:
         by_stem = [p for p in files if p.stem == dag_id]
-        named = by_stem or [p for p in files if f'"{dag_id}"' in p.read_text() or f"def {dag_id}(" in p.read_text()]
-        if named:
-            found[dag_id] = named[0]
+        named = [p for p in files if p not in by_stem and (f'"{dag_id}"' in p.read_text() or f"def {dag_id}(" in p.read_text())]
+        for path in by_stem + named:
+            if dag_id in load_dags(path):
+                found[dag_id] = path
+                break
     return found
 
 
@@ -223,15 +235,34 @@ def airflow_truth(tmp_path_factory) -> dict[str, dict[str, Any]]:
     return truth
 
 
+_RUN_ID_TIME = re.compile(r"(manual|scheduled|asset_triggered)__\d{4}-\d\d-\d\dT[\d:.]+\+00:00")
+
+
 def _normalized(xcoms: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Airflow's ``skipmixin_key`` lists the skipped tasks in set order (random per process)."""
+    """XComs with the two things that differ between any two Airflow runs made comparable.
+
+    * ``skipmixin_key`` lists the skipped tasks in set order, which changes per process;
+    * a run id Airflow generates embeds the time it was created (``manual__2026-...``), e.g. the
+      ``trigger_run_id`` of ``TriggerDagRunOperator``.
+    """
     out: dict[str, dict[str, Any]] = {}
     for task_id, values in xcoms.items():
-        out[task_id] = dict(values)
+        out[task_id] = {}
         for key, value in values.items():
             if key.startswith("skipmixin_key") and isinstance(value, dict):
-                out[task_id][key] = {k: sorted(v) if isinstance(v, list) else v for k, v in value.items()}
+                value = {k: sorted(v) if isinstance(v, list) else v for k, v in value.items()}
+            out[task_id][key] = _without_run_times(value)
     return out
+
+
+def _without_run_times(value: Any) -> Any:
+    if isinstance(value, str):
+        return _RUN_ID_TIME.sub(lambda m: f"{m.group(1)}__<run time>", value)
+    if isinstance(value, dict):
+        return {k: _without_run_times(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_run_times(v) for v in value]
+    return value
 
 
 # --------------------------------------------------------------------------- tests

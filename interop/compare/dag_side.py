@@ -85,6 +85,8 @@ def run_in_process(dag: Any, *, logical_date: str, params: dict[str, Any]) -> Si
             operator=operators.get(task_id),
             error=(t.error or None) and t.error[-2000:],
         )
+    for task_id in dag.task_dict:  # tasks the run created no instance for
+        tasks.setdefault(task_id, TaskSide(state="none", operator=operators.get(task_id)))
     ends = [t.end_date for t in result.tasks.values() if t.end_date]
     duration = _seconds(max(ends), origin) if ends and origin else None
     return SideRun(

@@ -168,6 +168,11 @@ def compare_dag(
     except Exception as exc:  # noqa: BLE001 - the runner failed on this DAG
         return _error(dag_id, path, f"the DAG cannot run: {type(exc).__name__}: {exc}", **base)
 
+    if airflow.tasks and all(t.state == "none" for t in airflow.tasks.values()):
+        start = getattr(dag, "start_date", None)
+        return _error(dag_id, path, f"Airflow ran no task of DAG {dag_id!r} at logical date {logical_date}"
+                      + (f" (the DAG's start_date is {start.isoformat()})" if start else "")
+                      + "; choose another --logical-date", airflow=airflow, **base)
     removed = set(airflow.removed)
     if ledger is not None:
         removed |= {t for t, r in returns.items() if r is None and t in airflow.tasks}

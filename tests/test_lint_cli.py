@@ -220,6 +220,24 @@ def test_a_marker_speaks_for_the_statement_below_it_and_imports_used_only_there(
     assert [(f.line, f.code) for f in unmarked.findings] == [(1, "IXL101"), (2, "IXL101"), (13, "IXL106")]
 
 
+def test_a_marker_above_an_import_speaks_for_it() -> None:
+    source = textwrap.dedent(
+        """\
+        import pendulum
+        # interop: TODO(IX110): Airflow name(s) WeekDay still used by the flow's own code; replace them
+
+        from airflow.providers.standard.utils.weekday import WeekDay
+        from prefect import task
+
+
+        @task
+        def weekend(day):
+            return day in (WeekDay.SATURDAY, WeekDay.SUNDAY)
+        """
+    )
+    assert [(f.line, f.code) for f in lint_source(source, "w.py").findings] == [(2, "IXL401")]
+
+
 def test_fix_rewrites_the_file_and_reports_what_is_left(tmp_path: Path) -> None:
     flow = write(
         tmp_path / "etl.py",

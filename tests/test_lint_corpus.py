@@ -21,6 +21,7 @@ from interop.lint.rules import RULES_BY_CODE
 #: converter leaves for a person on purpose, with a marker above the statement.
 INTENDED_MARKERS = {
     "IX101": "a statement that uses Airflow objects at flow run time (TriggerRule, chain, an operator object)",
+    "IX110": "an Airflow name the flow's own code still uses: the import is kept, marked",
     "IX103": "branching chosen at run time (BranchPythonOperator, @task.branch, ShortCircuitOperator, "
     "BranchDateTimeOperator, BranchDayOfWeekOperator): the if/else is written by hand",
     "IX104": "a trigger_rule (one_failed, all_done...) run with allow_failure()/return_state=True and state checks by hand",

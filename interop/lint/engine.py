@@ -262,7 +262,7 @@ def _fold_into_markers(
 
     A marker (``# interop: TODO(CODE): ...``, reported as IXL401) stands on the line above
     the statement the converter left unconverted; the marker is the finding for everything
-    in that statement, and for an import used only there.
+    in that statement (a marked import included), and for an import used only there.
     """
     marker_lines = sorted({line for r, line, _ in kept if r.code == MARKER_CODE})
     if not marker_lines:
@@ -283,10 +283,9 @@ def _fold_into_markers(
     out = []
     for r, line, col in kept:
         if r.code != MARKER_CODE:
-            if r.related:
-                if all(covered(ranges[id(n)][0][0]) for n in r.related if id(n) in ranges):
-                    continue
-            elif covered(line):
+            if covered(line):
+                continue
+            if r.related and all(covered(ranges[id(n)][0][0]) for n in r.related if id(n) in ranges):
                 continue
         out.append((r, line, col))
     return out

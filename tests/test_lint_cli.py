@@ -238,6 +238,27 @@ def test_a_marker_above_an_import_speaks_for_it() -> None:
     assert [(f.line, f.code) for f in lint_source(source, "w.py").findings] == [(2, "IXL401")]
 
 
+def test_a_marker_above_an_import_block_speaks_for_the_block_up_to_a_blank_or_comment_line() -> None:
+    source = textwrap.dedent(
+        """\
+        # interop: TODO(IX110): Airflow name(s) Asset, AssetAlias still used by the flow's own code
+        from airflow.sdk import Asset
+        from airflow.sdk import AssetAlias
+        from prefect import task
+        # a comment line ends the block
+        from airflow.sdk import Metadata
+
+        from airflow.sdk import Variable
+
+
+        @task
+        def produce():
+            return Asset("s3://a"), AssetAlias("b"), Metadata(1), Variable.get("x")
+        """
+    )
+    assert [(f.line, f.code) for f in lint_source(source, "a.py").findings] == [(1, "IXL401"), (6, "IXL101"), (8, "IXL101")]
+
+
 def test_fix_rewrites_the_file_and_reports_what_is_left(tmp_path: Path) -> None:
     flow = write(
         tmp_path / "etl.py",

@@ -255,6 +255,12 @@ def _start(r: Report, ranges: dict[int, Any]) -> tuple[int, int]:
     return line, col + 1
 
 
+def _is_import(stmt: cst.CSTNode) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and all(
+        isinstance(small, (cst.Import, cst.ImportFrom)) for small in stmt.body
+    )
+
+
 def _fold_into_markers(
     module: cst.Module, kept: list[tuple[Report, int, int]], ranges: dict[int, Any]
 ) -> list[tuple[Report, int, int]]:
@@ -268,14 +274,23 @@ def _fold_into_markers(
     if not marker_lines:
         return kept
     statements = sorted(
-        (ranges[id(s)][0][0], ranges[id(s)][1][0]) for s in iter_statements(module.body) if id(s) in ranges
+        (ranges[id(s)][0][0], ranges[id(s)][1][0], _is_import(s))
+        for s in iter_statements(module.body)
+        if id(s) in ranges
     )
-    starts = [start for start, _ in statements]
+    starts = [start for start, _, _ in statements]
     spans: list[tuple[int, int]] = []
     for line in marker_lines:
         i = bisect.bisect_left(starts, line)  # the statement below, or the one a trailing marker ends
-        if i < len(statements):
-            spans.append(statements[i])
+        if i >= len(statements):
+            continue
+        start, end, is_import = statements[i]
+        # a marker above an import speaks for the block of import lines that follows it
+        # directly (up to a blank line, a comment line or another statement)
+        while is_import and i + 1 < len(statements) and statements[i + 1][2] and statements[i + 1][0] == end + 1:
+            i += 1
+            end = statements[i][1]
+        spans.append((start, end))
 
     def covered(line: int) -> bool:
         return any(start <= line <= end for start, end in spans)

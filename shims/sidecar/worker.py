@@ -55,7 +55,7 @@ def _prepare_db(version: str) -> float:
     """Copy the migrated template database into this home, migrating it once if needed."""
     home = Path(os.environ["AIRFLOW_HOME"])
     db = home / "airflow.db"
-    if db.exists():
+    if _has_tables(db):
         return 0.0
     started = time.perf_counter()
     template = os.environ.get("INTEROP_SIDECAR_TEMPLATE")
@@ -64,7 +64,7 @@ def _prepare_db(version: str) -> float:
         template_db.parent.mkdir(parents=True, exist_ok=True)
         with open(template_db.parent / ".lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            if template_db.exists():
+            if _has_tables(template_db):
                 shutil.copyfile(template_db, db)
                 return time.perf_counter() - started
             _migrate()
@@ -74,12 +74,30 @@ def _prepare_db(version: str) -> float:
     return time.perf_counter() - started
 
 
+def _has_tables(db: Path) -> bool:
+    """Whether ``db`` is an Airflow metadata database (importing Airflow may create an empty file)."""
+    import sqlite3
+
+    if not db.exists():
+        return False
+    con = sqlite3.connect(str(db))
+    try:
+        tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    finally:
+        con.close()
+    return {"dag_run", "task_instance", "xcom"} <= tables
+
+
 def _migrate() -> None:
-    from airflow.utils import db as airflow_db
+    """``airflow db migrate``, run by this Airflow's own CLI code; checked before it is reused."""
+    from airflow.cli.cli_parser import get_parser
 
     with contextlib.redirect_stdout(sys.stderr):
-        migrate = getattr(airflow_db, "upgradedb", None) or airflow_db.initdb
-        migrate()
+        args = get_parser().parse_args(["db", "migrate"])
+        args.func(args)
+    db = Path(os.environ["AIRFLOW_HOME"]) / "airflow.db"
+    if not _has_tables(db):
+        raise RuntimeError(f"`airflow db migrate` left {db} without Airflow's tables")
 
 
 # --------------------------------------------------------------------------- loading

@@ -28,6 +28,7 @@ FLOW = textwrap.dedent(
     def extract(ti=None):
         value = ti.xcom_pull(task_ids="start"), Variable.get("x"), "{{ ds }}"
         # interop: TODO(IX101): on_failure_callback not converted
+        print("cleanup")
         return value
 
 

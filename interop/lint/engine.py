@@ -160,8 +160,9 @@ def lint_source(
         return result
 
     try:
-        reports, suppressions, shim_classes = _run_rules(module, source, path, rule_classes, report)
-        ranges = _ranges(module, reports, shim_classes)
+        reports, suppressions, index = _run_rules(module, source, path, rule_classes, report)
+        shim_classes = index.shim_classes
+        ranges = _ranges(module, reports, index)
     except Exception as exc:  # noqa: BLE001 - one file never stops a run: it ends as an error
         where = traceback.extract_tb(exc.__traceback__)[-1]
         result.error = LintError(
@@ -175,7 +176,7 @@ def lint_source(
         if suppressions.suppresses(line, r.code) or any(a <= line <= b for a, b in shim_spans):
             continue
         kept.append((r, line, col))
-    kept = _fold_into_markers(module, kept, ranges)
+    kept = _fold_into_markers(module, kept, ranges, index)
     if fix:
         replacements = {id(r.node): r.replacement for r, _, _ in kept if r.replacement is not None and r.node is not None}
         if replacements:
@@ -209,7 +210,7 @@ def _run_rules(
     path: str,
     rule_classes: list[type[LintRule]],
     report: ReportIndex | None,
-) -> tuple[list[Report], Suppressions, list[cst.ClassDef]]:
+) -> tuple[list[Report], Suppressions, ShimClassIndex]:
     context = FileContext(path, source, module, report)
     index = ShimClassIndex(context)
     instances = [cls(context) for cls in rule_classes]
@@ -227,24 +228,27 @@ def _run_rules(
             rule.check_comments(comments)
         rule.finish()
     reports = [r for rule in instances for r in rule.reports]
-    return reports, Suppressions.from_comments(comments), index.shim_classes
+    return reports, Suppressions.from_comments(comments), index
 
 
-def _ranges(module: cst.Module, reports: list[Report], shim_classes: list[cst.ClassDef]) -> dict[int, Any]:
+def _ranges(module: cst.Module, reports: list[Report], index: ShimClassIndex) -> dict[int, Any]:
     """Ranges of the nodes the reports need (one lazy code-generation pass, only when needed).
 
-    With a converter marker among the reports, every statement's range is taken too (to know
-    what the marker covers).
+    With a converter marker among the reports, the ranges of every statement, definition and
+    use of a defined name are taken too (to know what the marker covers).
     """
     if not reports:
         return {}
-    wanted: list[cst.CSTNode] = list(shim_classes)
+    wanted: list[cst.CSTNode] = list(index.shim_classes)
     for r in reports:
         if r.node is not None:
             wanted.append(r.node)
         wanted.extend(r.related or ())
     if any(r.code == MARKER_CODE for r in reports):
         wanted.extend(iter_statements(module.body))
+        for name, defs in index.definitions.items():
+            wanted.extend(defs)
+            wanted.extend(index.use_nodes.get(name, ()))
     return node_ranges(module, wanted)
 
 
@@ -262,13 +266,14 @@ def _is_import(stmt: cst.CSTNode) -> bool:
 
 
 def _fold_into_markers(
-    module: cst.Module, kept: list[tuple[Report, int, int]], ranges: dict[int, Any]
+    module: cst.Module, kept: list[tuple[Report, int, int]], ranges: dict[int, Any], index: ShimClassIndex
 ) -> list[tuple[Report, int, int]]:
     """Drop findings inside a statement a reported converter marker covers.
 
     A marker (``# interop: TODO(CODE): ...``, reported as IXL401) stands on the line above
     the statement the converter left unconverted; the marker is the finding for everything
-    in that statement (a marked import included), and for an import used only there.
+    in that statement (a marked import included), for a function or class of the file used
+    only in covered statements, and for an import or variable used only there.
     """
     marker_lines = sorted({line for r, line, _ in kept if r.code == MARKER_CODE})
     if not marker_lines:
@@ -294,6 +299,22 @@ def _fold_into_markers(
 
     def covered(line: int) -> bool:
         return any(start <= line <= end for start, end in spans)
+
+    # helpers only the covered statements use are covered too (until nothing changes)
+    pending = {
+        name: defs
+        for name, defs in index.definitions.items()
+        if all(id(d) in ranges for d in defs) and index.use_nodes.get(name)
+    }
+    changed = True
+    while changed and pending:
+        changed = False
+        for name, defs in list(pending.items()):
+            uses = [u for u in index.use_nodes[name] if id(u) in ranges]
+            if uses and all(covered(ranges[id(u)][0][0]) for u in uses):
+                spans.extend((ranges[id(d)][0][0], ranges[id(d)][1][0]) for d in defs)
+                del pending[name]
+                changed = True
 
     out = []
     for r, line, col in kept:

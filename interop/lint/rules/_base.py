@@ -90,6 +90,9 @@ class ScopedRule(LintRule):
 class ShimClassIndex(ScopedRule):
     """Not a rule: finds the file's custom Airflow operator classes used only through the shim.
 
+    It also indexes the file's functions and classes and the uses of every name, so that a
+    converter marker over every use of a helper speaks for the helper too.
+
     A class of the flow file that derives from an Airflow class (a custom operator) and is
     only ever constructed as the operator of ``run_operator(...)``/``airflow_task(...)`` is
     Airflow-side code that the shim runs with a real Airflow context: no rule reports
@@ -102,11 +105,25 @@ class ShimClassIndex(ScopedRule):
     def __init__(self, context) -> None:  # type: ignore[no-untyped-def]
         super().__init__(context)
         self.classes: dict[str, cst.ClassDef] = {}
+        #: every function and class the file defines, by name (for converter markers)
+        self.definitions: dict[str, list[cst.FunctionDef | cst.ClassDef]] = {}
+        #: every use of a name, by name
+        self.use_nodes: dict[str, list[cst.Name]] = {}
         self._uses: dict[str, list[bool]] = {}
         self._skip: set[int] = set()
 
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        super().visit_FunctionDef(node)
+        self._skip.add(id(node.name))
+        self.definitions.setdefault(node.name.value, []).append(node)
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        if node.keyword is not None:
+            self._skip.add(id(node.keyword))
+
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._skip.add(id(node.name))
+        self.definitions.setdefault(node.name.value, []).append(node)
         for base in node.bases:
             qual = self.context.qualified(base.value)
             if names.is_airflow(qual) or (isinstance(base.value, cst.Name) and base.value.value in self.classes):
@@ -119,6 +136,7 @@ class ShimClassIndex(ScopedRule):
     def visit_Name(self, node: cst.Name) -> None:
         if id(node) not in self._skip:
             self._uses.setdefault(node.value, []).append(self.shim_depth > 0)
+            self.use_nodes.setdefault(node.value, []).append(node)
 
     @property
     def shim_classes(self) -> list[cst.ClassDef]:

@@ -1008,7 +1008,7 @@ def etl(ctx):
         self._arg_values: dict[int, tuple[str, str, str] | None] = {}
         self._candidates: list[tuple[cst.SimpleString, tuple[str, str, str] | None, str]] = []
         self._rendered_params: set[tuple[str, str]] = set()
-        self._name_uses: dict[tuple[str, str], list[tuple[str, str, str] | None | str]] = {}
+        self._name_uses: dict[tuple[str, str], list[tuple[cst.Name, tuple[str, str, str] | None | str]]] = {}
         self._targets: set[int] = set()
 
     # -- where values go ------------------------------------------------------------------
@@ -1066,7 +1066,7 @@ def etl(ctx):
             use = "rendered"
         elif id(node) in self._arg_values:
             use = self._arg_values[id(node)]
-        self._name_uses.setdefault((self._scope(), node.value), []).append(use)
+        self._name_uses.setdefault((self._scope(), node.value), []).append((node, use))
 
     # -- strings ------------------------------------------------------------------------------
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
@@ -1099,13 +1099,19 @@ def etl(ctx):
 
     def finish(self) -> None:
         for node, dest, shown in self._candidates:
+            related = None
             if dest is not None and dest[0] == "task" and self._rendered(dest):
                 continue
             if dest is not None and dest[0] == "name":
                 uses = self._name_uses.get((dest[1], dest[2]), [])
-                if uses and all(self._rendered(u) for u in uses):
+                if uses and all(self._rendered(kind) for _, kind in uses):
                     continue
-            self.report(node, f"Jinja template `{shown}` in a string: nothing renders it in a Prefect flow; pass the value in, or use shims.runtime.render_template")
+                related = [use for use, _ in uses] or None  # a marker over every use speaks for it
+            self.report(
+                node,
+                f"Jinja template `{shown}` in a string: nothing renders it in a Prefect flow; pass the value in, or use shims.runtime.render_template",
+                related=related,
+            )
 
 
 RULES = [AirflowImport, AirflowDagObject, AirflowOperatorOutsideShim, XComCall, AirflowContextAccess, JinjaInString]

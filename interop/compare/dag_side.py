@@ -130,7 +130,16 @@ def run_airflow_test(path: Path, dag_id: str, *, logical_date: str, params: dict
     try:
         truth = truth_mod.dag_truth(path, dag_id, logical_date)
     except truth_mod.AirflowTruthError as exc:
-        raise DagUnavailable(f"airflow dags test failed: {exc}") from exc
+        # a 1.10/2.x DAG that does not import under Airflow 3: Airflow 2.11's own `dags test`
+        # when its interpreter (.venv-airflow2) is there
+        try:
+            truth_mod.airflow_python("2")
+        except truth_mod.AirflowTruthError:
+            raise DagUnavailable(f"airflow dags test failed: {exc}") from exc
+        try:
+            truth = truth_mod.dag_truth(path, dag_id, logical_date, airflow="2")
+        except truth_mod.AirflowTruthError as exc2:
+            raise DagUnavailable(f"airflow dags test failed under Airflow 3 ({exc}) and Airflow 2 ({exc2})") from exc2
     operators = truth["task_operators"]
     tasks: dict[str, TaskSide] = {t: TaskSide(operator=op) for t, op in operators.items()}
     mapped_states: dict[str, list[str]] = {}

@@ -109,7 +109,18 @@ def to_html(c: DagComparison, index_link: str | None = None) -> str:
 def index_html(summary: Summary, files_without_dags: list[str] | None = None) -> str:
     rows = summary.dags
     counts = {k: sum(1 for r in rows if r["verdict"] == k) for k in ("equivalent", "different", "error")}
-    return _env().get_template("index.html.j2").render(rows=rows, counts=counts, no_dags=files_without_dags or [])
+    import os
+
+    files = [r["file"] for r in rows] + list(files_without_dags or [])
+    root = os.path.dirname(os.path.commonprefix(files)) if len(set(files)) > 1 else ""
+
+    def short_file(f: str) -> str:
+        return os.path.relpath(f, root) if root and f.startswith(root) else f
+
+    return _env().get_template("index.html.j2").render(
+        rows=rows, counts=counts, root=root, short_file=short_file,
+        no_dags=[short_file(f) for f in files_without_dags or []],
+    )
 
 
 def _slug(text: str) -> str:

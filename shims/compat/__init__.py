@@ -15,8 +15,9 @@ Example:
     ['.../legacy_provide_context.py:13: module: airflow.operators.bash_operator.BashOperator -> ...']
 """
 
-from shims.compat.loader import CompatLoad, CompatLoadError, compat_report, load_dags_compat, needs_compat
-from shims.compat.transform import CompatError, Rename, transform_source
+from typing import Any
+
+from shims.compat.detect import needs_compat
 
 __all__ = [
     "CompatError",
@@ -30,7 +31,29 @@ __all__ = [
     "transform_source",
 ]
 
+# The loader and the transform need libcst and the names tables; they are imported on first use
+# so that the runner's plain path (``needs_compat`` on an Airflow 3 file) stays cheap.
+_LAZY = {
+    "CompatLoad": "shims.compat.loader",
+    "CompatLoadError": "shims.compat.loader",
+    "compat_report": "shims.compat.loader",
+    "load_dags_compat": "shims.compat.loader",
+    "CompatError": "shims.compat.transform",
+    "Rename": "shims.compat.transform",
+    "transform_source": "shims.compat.transform",
+}
 
-def load_dag_module(path):  # noqa: ANN001, ANN201 - alias kept for the runner's hook
-    """Alias of :func:`load_dags_compat`."""
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'shims.compat' has no attribute {name!r}")
+
+
+def load_dag_module(path: Any) -> Any:
+    """Alias of :func:`shims.compat.loader.load_dags_compat`."""
+    from shims.compat.loader import load_dags_compat
+
     return load_dags_compat(path)

@@ -17,9 +17,9 @@ from types import ModuleType
 from typing import Any
 
 from shims.compat.finder import install_finder
-from shims.compat.transform import LEGACY_HINTS, CompatError, Rename, transform_source
+from shims.compat.transform import Rename, transform_source
 
-__all__ = ["CompatLoad", "CompatLoadError", "load_dags_compat", "needs_compat", "compat_report"]
+__all__ = ["CompatLoad", "CompatLoadError", "load_dags_compat", "compat_report"]
 
 
 class CompatLoadError(Exception):
@@ -63,27 +63,6 @@ _REPORTS: dict[str, CompatLoad] = {}
 def compat_report(path: str | Path) -> CompatLoad | None:
     """The latest :class:`CompatLoad` of a file in this process, or ``None`` if it was loaded plainly."""
     return _REPORTS.get(str(Path(path).resolve()))
-
-
-def needs_compat(path: str | Path) -> bool:
-    """Whether the file uses a 1.10/2.x construct the compat loader rewrites (or refuses).
-
-    Raises nothing: an unreadable or unparsable file answers ``False`` (the plain loader will
-    report it).
-    """
-    try:
-        source = Path(path).read_text(encoding="utf-8")
-    except OSError:
-        return False
-    if not LEGACY_HINTS.search(source):
-        return False
-    try:
-        _, renames = transform_source(source, str(path))
-    except CompatError:
-        return True
-    except SyntaxError:
-        return False
-    return any(r.required for r in renames)
 
 
 def load_dags_compat(path: str | Path) -> CompatLoad:

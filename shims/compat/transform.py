@@ -30,7 +30,7 @@ from converters import names
 
 __all__ = ["Rename", "CompatError", "transform_source", "LEGACY_HINTS"]
 
-def _hints() -> re.Pattern[str]:
+def _hint_words() -> frozenset[str]:
     """Every word any table reacts to: a file containing none of them needs no transform."""
     words = {
         *names.ALL_MOVED_MODULES,
@@ -44,12 +44,13 @@ def _hints() -> re.Pattern[str]:
         *names.TEMPLATE_KEY_REWRITES,
         *(k for k in names.REMOVED_CONTEXT_KEYS if k != "conf"),
     }
-    words -= {"airflow", "airflow.models"}  # prefixes of every import; their names still import in 3.x
-    return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+    return frozenset(words - {"airflow", "airflow.models"})  # prefixes of every import; their names still import
 
 
+#: the words of every table (see shims.compat.detect.PREFILTER, a cheaper superset)
+HINT_WORDS = _hint_words()
 #: a file whose text contains none of these needs no transform (a cheap pre-check)
-LEGACY_HINTS = _hints()
+LEGACY_HINTS = re.compile("|".join(re.escape(w) for w in sorted(HINT_WORDS, key=len, reverse=True)))
 
 _CONTEXT_NAMES = {"context", "kwargs", "kw", "ctx", "ti_context"}
 _JINJA_BLOCK = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)

@@ -86,7 +86,11 @@ class FileContext:
         self.flows: dict[str, TaskDef] = {}
         #: functions handed to ``shims.runtime.airflow_callback(...)`` in a decorator
         self.callbacks: set[str] = set()
+        #: memo of :meth:`qualified` by node id (every rule asks about the same calls; the
+        #: module, and so every node, lives as long as this context)
+        self._qualified: dict[int, str | None] = {}
         self._scan(module.body, top=True)
+        self._qualified.clear()  # answers given while the import table was still filling
 
     # -- name resolution -------------------------------------------------------------
     def qualified(self, expr: cst.BaseExpression) -> str | None:
@@ -96,14 +100,18 @@ class FileContext:
         ``airflow.operators.python.PythonOperator``; a name not imported gives itself;
         anything that is not a name or attribute chain gives ``None``.
         """
+        key = id(expr)
+        if key in self._qualified:
+            return self._qualified[key]
         dotted = dotted_name(expr)
         if dotted is None:
-            return None
-        head, _, rest = dotted.partition(".")
-        target = self.imports.get(head)
-        if target is None:
-            return dotted
-        return f"{target}.{rest}" if rest else target
+            found = None
+        else:
+            head, _, rest = dotted.partition(".")
+            target = self.imports.get(head)
+            found = dotted if target is None else (f"{target}.{rest}" if rest else target)
+        self._qualified[key] = found
+        return found
 
     def called_task(self, call: cst.Call) -> tuple[str, str] | None:
         """``(function name, how)`` when ``call`` calls a task or flow of this file.

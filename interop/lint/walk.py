@@ -11,11 +11,23 @@ on the corpus as under libcst's own batched visit.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from typing import Any, Callable, Sequence
 
 import libcst as cst
+from libcst._nodes import op as _op
+from libcst._nodes import whitespace as _whitespace
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
+
+#: Whitespace, comment and operator-token nodes: walked only when some visitor asks for them
+#: (no lint rule does; comments are read from the tokens).
+_TOKEN_TYPES: frozenset[type] = frozenset(
+    obj
+    for mod in (_whitespace, _op)
+    for _, obj in inspect.getmembers(mod, inspect.isclass)
+    if issubclass(obj, cst.CSTNode) and obj.__module__ == mod.__name__
+)
 
 
 def _node_fields(cls: type) -> tuple[str, ...]:
@@ -39,6 +51,7 @@ def walk_batched(module: cst.CSTNode, visitors: Sequence[cst.BatchableCSTVisitor
     visit_get = visit_table.get
     leave_get = leave_table.get
     node_type = cst.CSTNode
+    skip = frozenset(t for t in _TOKEN_TYPES if t.__name__ not in visit_table and t.__name__ not in leave_table)
 
     def walk(node: cst.CSTNode) -> None:
         name = type(node).__name__
@@ -48,11 +61,13 @@ def walk_batched(module: cst.CSTNode, visitors: Sequence[cst.BatchableCSTVisitor
                 m(node)
         for field in _node_fields(type(node)):
             value = getattr(node, field)
+            if type(value) in skip:
+                continue
             if isinstance(value, node_type):
                 walk(value)
             elif isinstance(value, (list, tuple)):
                 for item in value:
-                    if isinstance(item, node_type):
+                    if isinstance(item, node_type) and type(item) not in skip:
                         walk(item)
         after = leave_get(name)
         if after:

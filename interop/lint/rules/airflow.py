@@ -1080,6 +1080,8 @@ def etl(ctx):
     def visit_SimpleString(self, node: cst.SimpleString) -> None:
         if self.render_depth or self.shim_depth or id(node) in self._docstrings:
             return
+        if "{{" not in node.value and "{%" not in node.value:
+            return  # no template in the source text: no need to evaluate the literal
         try:
             value = node.evaluated_value
         except Exception:  # pragma: no cover - libcst evaluates every valid literal

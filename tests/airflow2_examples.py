@@ -210,26 +210,5 @@ def truth_tasks(truth: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {key: {"state": t["state"], "xcoms": _xcoms(t["xcoms"])} for key, t in truth["tasks"].items()}
 
 
-#: XCom keys Airflow 2's lineage pushes for tasks with inlets/outlets; Airflow 3 has no lineage XComs
-LINEAGE_KEYS = frozenset({"pipeline_inlets", "pipeline_outlets"})
-
-#: where Airflow 3 itself differs from Airflow 2 for the same DAG (not the compat loader); both
-#: sides of a compat comparison are put through :func:`airflow3_comparable`
-AIRFLOW3_DIFFERENCES: list[str] = [
-    "Branch and short-circuit tasks (those that push `skipmixin_key`): Airflow 2 and 3 differ on which of them "
-    "also push their decision as `return_value` (2.11's BranchPythonOperator and ShortCircuitOperator do, 3.3's "
-    "do not; 3.3's @task.branch does, 2.11's does not), so that `return_value` is not compared; `skipmixin_key` is.",
-    "Airflow 2's lineage pushes `pipeline_inlets`/`pipeline_outlets` XComs for tasks with inlets or outlets; "
-    "Airflow 3 has no lineage XComs.",
-]
-
-
-def airflow3_comparable(tasks: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Task results with the values Airflow 2 and 3 differ on by design (:data:`AIRFLOW3_DIFFERENCES`) left out."""
-    out: dict[str, dict[str, Any]] = {}
-    for key, task in tasks.items():
-        xcoms = {k: v for k, v in task["xcoms"].items() if k not in LINEAGE_KEYS}
-        if "skipmixin_key" in xcoms:
-            xcoms.pop("return_value", None)
-        out[key] = {"state": task["state"], "xcoms": xcoms}
-    return out
+#: where Airflow 3 itself differs from Airflow 2 (shims/compat/differences.py)
+from shims.compat.differences import AIRFLOW3_DIFFERENCES, LINEAGE_KEYS, airflow3_comparable  # noqa: E402,F401

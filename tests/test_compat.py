@@ -262,3 +262,11 @@ def test_runner_prefilter_covers_every_table_word() -> None:
 
     missed = sorted(w for w in HINT_WORDS if not PREFILTER.search(w))
     assert missed == ["airflow.decorators"]
+
+
+def test_docs_state_airflow3_differences() -> None:
+    from shims.compat.differences import AIRFLOW3_DIFFERENCES
+
+    doc = " ".join((Path(__file__).resolve().parent.parent / "docs" / "compat-and-sidecar.md").read_text().split())
+    for text in AIRFLOW3_DIFFERENCES:
+        assert " ".join(text.split()) in doc.replace("* ", ""), text

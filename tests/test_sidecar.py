@@ -213,3 +213,25 @@ def test_state_file_airflow_python_setting(tmp_path: Path) -> None:
     payload = json.loads(proc.stdout[proc.stdout.index("{"):])
     assert payload["airflow"]["mode"] == "sidecar"
     assert payload["tasks"]["send"]["state"] == "success"
+
+
+def test_params_and_conf_reach_the_tasks(sidecar: Sidecar, tmp_path: Path) -> None:
+    """DAG params (as run conf, like ``airflow dags test -c``) and ``dag_run.conf`` pass through."""
+    dag_file = tmp_path / "params.py"
+    dag_file.write_text(textwrap.dedent('''
+        from datetime import datetime
+        from airflow import DAG
+        from airflow.operators.python import PythonOperator
+        from airflow.operators.bash import BashOperator
+
+        def show(params, dag_run):
+            return {"n": params["n"], "region": dag_run.conf.get("region")}
+
+        with DAG("with_params", schedule=None, start_date=datetime(2024, 1, 1), params={"n": 1}) as dag:
+            PythonOperator(task_id="show", python_callable=show)
+            BashOperator(task_id="echo", bash_command="echo n={{ params.n }}")
+    '''))
+    default = sidecar.run(dag_file, logical_date="2024-01-01")
+    given = sidecar.run(dag_file, logical_date="2024-01-02", params={"n": 7}, conf={"region": "eu"})
+    assert default.xcoms() == {"show": {"return_value": {"n": 1, "region": None}}, "echo": {"return_value": "n=1"}}
+    assert given.xcoms() == {"show": {"return_value": {"n": 7, "region": "eu"}}, "echo": {"return_value": "n=7"}}

@@ -116,6 +116,7 @@ class TruthSession:
         self.cache_dir = Path(cache_dir or env_cache or self.root / "cache")
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        self._failed: dict[str, dict] = {}
         #: One entry per worker run: Airflow version, folder, number of DAGs, wall seconds, and
         #: the worker's own import and ``db migrate`` seconds.
         self.timings: list[dict[str, Any]] = []
@@ -170,7 +171,7 @@ class TruthSession:
 
         results = []
         for (dag_file, dag_id, _, airflow), key in zip(reqs, keys):
-            truth = self._cached(key)
+            truth = self._failed.pop(key, None) or self._cached(key)
             if truth is None:  # pragma: no cover - _run_group reports every missing result
                 raise AirflowTruthError(f"no ground truth produced for DAG {dag_id!r} in {dag_file}")
             if truth.get("error"):
@@ -238,6 +239,10 @@ class TruthSession:
             )
         missing = [job for job in jobs if job["key"] not in results]
         for key, truth in results.items():
+            if truth.get("error"):  # failures are reported now, never cached
+                with self._lock:
+                    self._failed[key] = truth
+                continue
             target = self.cache_dir / f"{key}.json"
             partial = target.with_suffix(f".{os.getpid()}.tmp")
             partial.write_text(json.dumps(truth, indent=1, sort_keys=True))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import libcst as cst
 
 from converters.analysis import dotted
-from converters.names import RUNTIME_STANDINS, current_import_path
+from converters.names import RUNTIME_STANDINS, airflow3_name
 
 
 ORDER = 80
@@ -35,7 +35,7 @@ def _rewrite_import(small: cst.BaseSmallStatement, used: set[str]) -> list[cst.B
             local = alias.asname.name.value if alias.asname else name  # type: ignore[union-attr]
             if local not in used:
                 continue
-            new_path = RUNTIME_STANDINS.get(f"{mod}.{name}") or current_import_path(f"{mod}.{name}")
+            new_path = RUNTIME_STANDINS.get(f"{mod}.{name}") or airflow3_name(f"{mod}.{name}")
             new_mod, _, new_name = new_path.rpartition(".")
             asname = alias.asname
             if new_name != local and asname is None:

@@ -120,8 +120,6 @@ def apply(plan: Plan, dag: Dag) -> None:
                 f"{task.operator}: its result chooses which downstream tasks run; write the if/else "
                 "on the result and record skipped tasks by hand",
             )
-        if "provide_context" in task.kwargs:
-            plan.finding("IX401", task.line, f"task {task.task_id!r}: provide_context dropped (context values are parameters now)")
         _convert(plan, dag, task, res, known)
 
 

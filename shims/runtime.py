@@ -70,6 +70,20 @@ MACROS = SimpleNamespace(
 )
 
 
+class AirflowDateTime(datetime):
+    """A datetime that prints as Airflow's (pendulum) dates do: ``2024-01-15T00:00:00+00:00``."""
+
+    def __str__(self) -> str:
+        return self.isoformat()
+
+    @classmethod
+    def of(cls, value: datetime) -> "AirflowDateTime":
+        return cls(
+            value.year, value.month, value.day, value.hour, value.minute, value.second,
+            value.microsecond, tzinfo=value.tzinfo, fold=value.fold,
+        )
+
+
 def _parse_date(value: Any) -> datetime:
     if isinstance(value, datetime):
         dt = value
@@ -81,7 +95,7 @@ def _parse_date(value: Any) -> datetime:
         raise TypeError(f"logical_date must be a datetime, a date or an ISO string, not {type(value).__name__}")
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
-    return dt
+    return AirflowDateTime.of(dt)
 
 
 def _default_logical_date() -> datetime:
@@ -188,6 +202,12 @@ class RunContext:
             "ts_nodash": self.ts_nodash,
             "ts_nodash_with_tz": self.ts_nodash_with_tz,
             "logical_date": self.logical_date,
+            # Airflow 1.10/2.x names for the same values (a manual run: one-day neighbours)
+            "execution_date": self.logical_date,
+            "yesterday_ds": ds_add(self.ds, -1),
+            "tomorrow_ds": ds_add(self.ds, 1),
+            "yesterday_ds_nodash": ds_add(self.ds, -1).replace("-", ""),
+            "tomorrow_ds_nodash": ds_add(self.ds, 1).replace("-", ""),
             "data_interval_start": self.data_interval_start,
             "data_interval_end": self.data_interval_end,
             "params": self.params,

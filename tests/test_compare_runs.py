@@ -114,12 +114,27 @@ def _break(kind: str) -> str:
     if kind == "task_missing":
         text = _edit(text, "    merge_future = merge.submit(", "    merge_future = None and merge.submit(")
         return _edit(text, "        'merge': merge_future.result(),\n", "")
+    if kind == "subflow":
+        # not broken: the two enrichments grouped in a nested flow (as a TaskGroup may be)
+        text = _edit(text, "@flow(name='customer_diamond')", (
+            "@flow(name='enrich')\ndef enrich(batch):\n"
+            "    a = add_segments.submit(load_customers_result=batch)\n"
+            "    b = add_scores.submit(load_customers_result=batch)\n"
+            "    return a.result(), b.result()\n\n\n@flow(name='customer_diamond')"))
+        text = _edit(text, "    add_segments_future = add_segments.submit(load_customers_result=load_customers_future)\n"
+                           "    add_scores_future = add_scores.submit(load_customers_result=load_customers_future)\n",
+                     "    segments, scores = enrich(load_customers_future.result())\n")
+        text = _edit(text, "add_segments_result=add_segments_future, add_scores_result=add_scores_future",
+                     "add_segments_result=segments, add_scores_result=scores")
+        return _edit(_edit(text, "'add_segments': add_segments_future.result()", "'add_segments': segments"),
+                     "'add_scores': add_scores_future.result()", "'add_scores': scores")
     if kind == "task_added":
         return _edit(text, "    return {\n", "    task(name='audit')(lambda: 'ok').submit(wait_for=[merge_future]).result()\n    return {\n")
     raise ValueError(kind)
 
 
 BROKEN = ["edge_dropped", "diamond_serialised", "value_changed", "task_missing", "task_added"]
+VARIANTS = [*BROKEN, "subflow"]
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +144,7 @@ def broken_reports(prefect_server, tmp_path_factory) -> dict[str, Path]:
 
     root = tmp_path_factory.mktemp("broken")
     out: dict[str, Path] = {}
-    for kind in BROKEN:
+    for kind in VARIANTS:
         flow_file = root / f"{kind}_flow.py"
         flow_file.write_text(_break(kind))
         comparisons = compare_file(DIAMOND, flow_file=flow_file, logical_date=LOGICAL_DATE)
@@ -192,6 +207,13 @@ def test_added_task_detail(broken_reports) -> None:
     assert data["differences"] == ["task not in the DAG: audit", "edge not in the DAG: merge -> audit"]
     assert data["prefect"]["extra_tasks"] == ["audit"] and data["prefect"]["tasks"]["audit"]["state"] == "success"
     assert 'class="node state-success flagged" data-task="audit"' in html and "merge → audit (extra)" in html
+
+
+def test_tasks_in_a_subflow_keep_the_dags_edges(broken_reports) -> None:
+    """A nested flow is no difference: the edges into and out of it reach its tasks."""
+    data, _ = _report(broken_reports["subflow"])
+    assert data["verdict"] == "equivalent", data["differences"]
+    assert sorted(map(tuple, data["graph"]["actual_edges"])) == sorted(map(tuple, data["graph"]["expected_edges"]))
 
 
 # ----------------------------------------------------------------------------- the browser

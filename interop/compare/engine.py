@@ -151,12 +151,22 @@ def compare_dag(
                       f"DAGs it converted: {found}; findings: {findings[:5]})", **base)
     returns = {t["task_id"]: t.get("returns") for t in (ledger or {}).get("tasks", [])}
 
+    phases: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        phases[name] = round(now - clock, 4)
+        clock = now
+
     # the flow must import before anything runs
     try:
         module = import_flow_module(flow_source, origin=flow_origin)
         flow = find_flow(module, dag_id, str(flow_file or f"the flow converted from {path}"))
     except FlowUnavailable as exc:
         return _error(dag_id, path, str(exc), **base)
+    lap("import_flow")
 
     try:
         if airflow_test:
@@ -168,6 +178,7 @@ def compare_dag(
     except Exception as exc:  # noqa: BLE001 - the runner failed on this DAG
         return _error(dag_id, path, f"the DAG cannot run: {type(exc).__name__}: {exc}", **base)
 
+    lap("airflow")
     if airflow.tasks and all(t.state == "none" for t in airflow.tasks.values()):
         start = getattr(dag, "start_date", None)
         return _error(dag_id, path, f"Airflow ran no task of DAG {dag_id!r} at logical date {logical_date}"
@@ -183,6 +194,7 @@ def compare_dag(
     except FlowUnavailable as exc:
         return _error(dag_id, path, str(exc), airflow=airflow, **base)
 
+    lap("prefect")
     expected = dag_graph(task_ids, airflow.edges, removed)
     graph = compare_graphs(expected, executed)
 
@@ -219,10 +231,11 @@ def compare_dag(
         run_state = StateDiff(task_id=dag_id, airflow=airflow.state, prefect=prefect.state,
                               detail=why.strip().splitlines()[-1][:300] if why and why.strip() else None)
     equivalent = graph.equal and not value_diffs and not state_diffs and run_state is None
+    lap("compare")
     return DagComparison(
         dag_id=dag_id, file=str(path), equivalent=equivalent, airflow=airflow, prefect=prefect, graph=graph,
         values=value_diffs, values_compared=compared, states=state_diffs, run_state=run_state, timings=timings,
-        ignored_xcoms=ignored, **base,
+        ignored_xcoms=ignored, phases=phases, **base,
     )
 
 

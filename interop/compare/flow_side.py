@@ -88,42 +88,55 @@ def state_word(state: Any) -> str:
     return "none"
 
 
-def _read_task_runs(client: Any, flow_run_id: Any, timeout: float) -> list[Any]:
-    """Task runs of one flow run once each has a final state and two reads agree (states
-    arrive through events shortly after the flow returns)."""
+def _read_task_runs(client: Any, flow_run_id: Any) -> list[Any]:
+    """Every task run of one flow run (paged: a mapped task may have hundreds)."""
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    runs: list[Any] = []
+    while True:
+        page = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+                                     limit=200, offset=len(runs))
+        runs.extend(page)
+        if len(page) < 200:
+            return runs
+
+
+def _all_task_runs(flow_run_id: Any, timeout: float, expect: set[str] = frozenset()) -> tuple[list[Any], dict[Any, list[Any]], dict[Any, Any], Any]:
+    """Task runs of the flow run and of its subflow runs: ``(runs, {subflow call's task run id:
+    the subflow's task runs}, {subflow run id: its call's task run id}, the flow run)``.
+
+    Task runs and their states reach the API through events, shortly after the flow returns:
+    read until every run is final, every task in ``expect`` has a run, and two reads agree.
+    """
+    from prefect import get_client
+
+    from interop.compare.graph import run_label
 
     deadline = time.monotonic() + timeout
     previous = None
-    while True:
-        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])), limit=200)
-        snapshot = sorted((str(r.id), r.state_type.value if r.state_type else None, r.state_name) for r in runs)
-        final = all(r.state is not None and (r.state.is_final() or r.state.name == "NotReady") for r in runs)
-        if (final and snapshot == previous) or time.monotonic() > deadline:
-            return runs
-        previous = snapshot
-        time.sleep(0.3)
-
-
-def _all_task_runs(flow_run_id: Any, timeout: float) -> tuple[list[Any], dict[Any, list[Any]], Any]:
-    """Task runs of the flow run and of its subflow runs (by wrapper task run)."""
-    from prefect import get_client
-
     with get_client(sync_client=True) as client:
         flow_run = client.read_flow_run(flow_run_id)
-        runs = _read_task_runs(client, flow_run_id, timeout)
-        children: dict[Any, list[Any]] = {}
-        queue = list(runs)
-        all_runs = list(runs)
-        while queue:
-            run = queue.pop()
-            child = getattr(run.state.state_details, "child_flow_run_id", None) if run.state else None
-            if child:
-                inner = _read_task_runs(client, child, timeout)
-                children[run.id] = inner
-                all_runs.extend(inner)
-                queue.extend(inner)
-    return all_runs, children, flow_run
+        while True:
+            all_runs = _read_task_runs(client, flow_run_id)
+            children: dict[Any, list[Any]] = {}
+            subflow_of: dict[Any, Any] = {}
+            queue = list(all_runs)
+            while queue:
+                run = queue.pop()
+                child = getattr(run.state.state_details, "child_flow_run_id", None) if run.state else None
+                if child:
+                    inner = _read_task_runs(client, child)
+                    children[run.id] = inner
+                    subflow_of[child] = run.id
+                    all_runs.extend(inner)
+                    queue.extend(inner)
+            snapshot = sorted((str(r.id), r.state_type.value if r.state_type else None, r.state_name) for r in all_runs)
+            final = all(r.state is not None and (r.state.is_final() or r.state.name == "NotReady") for r in all_runs)
+            names = {r.name for r in all_runs} | {run_label(r.name) for r in all_runs}
+            if (final and expect <= names and snapshot == previous) or time.monotonic() > deadline:
+                return all_runs, children, subflow_of, flow_run
+            previous = snapshot
+            time.sleep(0.15)
 
 
 def _persisted_result(run: Any) -> tuple[bool, Any]:
@@ -161,8 +174,10 @@ def run_flow(flow: Any, *, task_ids: set[str], logical_date: str, params: dict[s
             returned = state.result(raise_on_failure=False)
         except Exception as exc:  # noqa: BLE001 - result unreadable
             returned = exc
-        runs, children, flow_run = _all_task_runs(flow_run_id, read_timeout)
-        graph, named, extra = executed_graph(runs, task_ids, children)
+        # every task the flow returned a result for must have its runs read back
+        expect = set(returned) & task_ids if isinstance(returned, dict) else set()
+        runs, children, subflow_of, flow_run = _all_task_runs(flow_run_id, read_timeout, expect)
+        graph, named, extra = executed_graph(runs, task_ids, children, subflow_of)
         persisted = {tid: _persisted_result(rs[-1]) for tid, rs in named.items() if not isinstance(returned, dict) or tid not in returned}
 
     origin_candidates = [r.start_time for rs in named.values() for r in rs if r.start_time]

@@ -101,7 +101,8 @@ def run_label(run_name: str) -> str:
     return _RUN_SUFFIX.sub("", run_name) or run_name
 
 
-def executed_graph(runs: list[Any], task_ids: set[str], child_runs: dict[Any, list[Any]] | None = None) -> tuple[nx.DiGraph, dict[str, list[Any]], list[str]]:
+def executed_graph(runs: list[Any], task_ids: set[str], child_runs: dict[Any, list[Any]] | None = None,
+                   subflow_of: dict[Any, Any] | None = None) -> tuple[nx.DiGraph, dict[str, list[Any]], list[str]]:
     """The executed graph of a flow run from its task runs' ``task_inputs`` (incl. ``wait_for``).
 
     Args:
@@ -110,6 +111,8 @@ def executed_graph(runs: list[Any], task_ids: set[str], child_runs: dict[Any, li
         child_runs: task run id of a subflow's wrapper run -> the subflow's task runs; the
             wrapper's upstreams precede every task of the subflow and its downstreams follow
             them, and the wrapper itself is contracted away.
+        subflow_of: subflow run id -> its wrapper's task run id (an input that is a subflow's
+            result, ``input_type == "flow_run"``, comes after every task of that subflow).
 
     Returns:
         ``(graph over task names, {task name: [task runs]}, names of tasks the DAG does not
@@ -135,9 +138,12 @@ def executed_graph(runs: list[Any], task_ids: set[str], child_runs: dict[Any, li
     for run in runs:
         for inputs in (run.task_inputs or {}).values():
             for item in inputs:
-                if getattr(item, "input_type", None) == "task_run" and item.id in by_id:
+                kind = getattr(item, "input_type", None)
+                if kind == "task_run" and item.id in by_id:
                     out = f"{item.id}:out" if item.id in children else str(item.id)
                     full.add_edge(out, str(run.id))
+                elif kind == "flow_run" and subflow_of and item.id in subflow_of:
+                    full.add_edge(f"{subflow_of[item.id]}:out", str(run.id))
     for wrapper, inner in children.items():
         out = f"{wrapper}:out"
         full.add_node(out)

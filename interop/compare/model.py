@@ -132,6 +132,8 @@ class DagComparison(BaseModel):
     #: Airflow-internal XCom keys left out of the value comparison, by task
     ignored_xcoms: dict[str, list[str]] = Field(default_factory=dict)
     seconds: Optional[float] = None
+    #: where the time went: seconds per phase (import_flow, airflow, prefect, compare)
+    phases: dict[str, float] = Field(default_factory=dict)
 
     def differences(self) -> list[str]:
         """One line per difference, for terminals and summaries."""

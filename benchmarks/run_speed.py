@@ -37,6 +37,7 @@ DEFAULT_DAGS = [
     "example_branch_labels",
     "example_short_circuit_operator",
     "example_trigger_target_dag",
+    "example_complex",
 ]
 LOGICAL_DATE = "2024-01-01T00:00:00+00:00"
 

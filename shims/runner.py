@@ -655,17 +655,17 @@ def _run_trigger(defer: Any) -> tuple[str, Any]:
         return None
 
     async def with_timeout() -> Any:
-        return await asyncio.wait_for(first_event(), timeout)
+        try:
+            return await asyncio.wait_for(first_event(), timeout)
+        finally:
+            cleanup = trigger.cleanup()
+            if asyncio.iscoroutine(cleanup):
+                await cleanup
 
     try:
         event = asyncio.run(with_timeout())
     except asyncio.TimeoutError:
         return "__fail__", serialize({"error": "Trigger/execution timeout"})
-    finally:
-        try:
-            trigger.cleanup()
-        except Exception:  # noqa: BLE001
-            pass
     next_kwargs = deserialize(defer.next_kwargs) if defer.next_kwargs else {}
     next_kwargs["event"] = getattr(event, "payload", None)
     return defer.next_method, serialize(next_kwargs)

@@ -411,6 +411,23 @@ def etl(items):
 """,
             line=13,
         ),
+        Invalid(
+            """
+from prefect import flow, task
+
+
+@task
+def load(x):
+    return x
+
+
+@flow
+def etl(items):
+    futures = [load.submit(i) for i in items]
+    return len(items)
+""",
+            line=12,
+        ),
     ]
 
     def __init__(self, context) -> None:  # type: ignore[no-untyped-def]
@@ -443,7 +460,10 @@ def etl(items):
         if not self._frames or len(node.targets) != 1:
             return
         target = node.targets[0].target
-        if isinstance(target, cst.Name) and isinstance(node.value, cst.Call) and self.context.is_submit_call(node.value):
+        value = node.value
+        if isinstance(value, (cst.ListComp, cst.SetComp)):
+            value = value.elt  # a list of futures
+        if isinstance(target, cst.Name) and isinstance(value, cst.Call) and self.context.is_submit_call(value):
             self._frames[-1][0].setdefault(target.value, node)
             self._targets.add(id(target))
 

@@ -94,3 +94,31 @@ def test_failed_airflow_task_fails_the_prefect_run(prefect_server, tmp_path: Pat
     assert runs["work"].state.is_failed() and "bad input 7" in runs["work"].state.message
     assert runs["after"].state.name == "UpstreamFailed"
     assert edges(list(runs.values())) == {("pick", "work"), ("pick", "other"), ("work", "after")}
+
+
+CONTEXT_DAG = '''
+from airflow.sdk import DAG, task
+
+with DAG("shim_context", schedule=None, params={"region": "eu"}):
+
+    @task
+    def show(params=None, dag_run=None, ds=None):
+        return {"region": params["region"], "conf": dict(dag_run.conf), "ds": ds}
+
+    show()
+'''
+
+
+def test_params_conf_and_logical_date_pass_through(prefect_server, tmp_path: Path) -> None:
+    from prefect import flow
+
+    from shims.prefect_dag import airflow_dag
+
+    path = tmp_path / "shim_context.py"
+    path.write_text(textwrap.dedent(CONTEXT_DAG))
+
+    @flow
+    def outer() -> dict:
+        return airflow_dag(path, logical_date="2024-02-29", params={"region": "us"}, conf={"batch": 7}, echo=False)
+
+    assert outer()["show"]["return_value"] == {"region": "us", "conf": {"batch": 7}, "ds": "2024-02-29"}

@@ -27,10 +27,10 @@ DIAMOND = SAMPLE_DAGS / "diamond.py"
 #: Sample DAGs the comparison may find different today: the only differences allowed for them,
 #: each caused by something outside interop/compare (reported in the issue notes).
 KNOWN_DIFFERENCES: dict[str, list[str]] = {
-    # `{{ execution_date }}` in an Airflow 1.10/2.x Bash template: the DAG side runs under
-    # Airflow 3 through the compat loader, where the date prints as pendulum 3 does
-    # ("2024-01-15 00:00:00+00:00"); the converted flow prints it as Airflow 2 does
-    # ("2024-01-15T00:00:00+00:00"). With --airflow-test (Airflow 2.11) both agree.
+    # `{{ execution_date }}` in an Airflow 1.10/2.x Bash template: Airflow (3 with the compat
+    # loader, and 2.11 under --airflow-test) prints "2024-01-15 00:00:00+00:00"; the converted
+    # flow prints "2024-01-15T00:00:00+00:00" (shims.runtime's Airflow 2 template names, commit
+    # 17b0848). A bug in the runtime, found by compare; equivalent before that commit.
     "legacy_sales_rollup": ["value archive.return_value: values differ"],
     "legacy_warehouse_2x": ["value report.return_value: values differ"],
 }

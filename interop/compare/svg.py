@@ -48,6 +48,8 @@ def graph_picture(c: DagComparison, side: str) -> dict[str, Any]:
     flagged_nodes: set[str] = set()
     flagged_edges: dict[tuple[str, str], str] = {}
     value_tasks = {v.task_id for v in c.values} | {s.task_id for s in c.states}
+    if graph is not None:  # the two tasks the flow put in order, on both pictures
+        value_tasks |= {n for e in graph.parallelism_lost for n in e}
     if graph is not None:
         if side == "airflow":
             flagged_nodes = set(graph.missing_nodes)

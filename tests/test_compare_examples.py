@@ -64,17 +64,23 @@ def test_example_dags_batch_has_a_verdict_or_reason_per_dag(prefect_server, tmp_
     from interop.compare import compare_paths, write_reports
 
     files = _files()
+    # a DAG file that does not import goes through the same worker: an error row with the reason
+    broken = tmp_path / "dags" / "broken_example.py"
+    broken.parent.mkdir()
+    broken.write_text("from airflow.sdk import DAG\nimport interop_no_such_module\n\nwith DAG(dag_id='cannot_import', schedule=None):\n    pass\n")
+    files.append(broken)
     without: list[str] = []
     comparisons = compare_paths(files, logical_date="2024-01-15", timeout=TIMEOUT,
                                 on_file=lambda f, got: without.append(str(f)) if not got else None)
-    write_reports(comparisons, tmp_path, files_without_dags=without)
+    out = tmp_path / "out"
+    write_reports(comparisons, out, files_without_dags=without)
 
-    summary = json.loads((tmp_path / "summary.json").read_text())
+    summary = json.loads((out / "summary.json").read_text())
     rows = summary["dags"]
     assert set(summary) == {"dags"}
     listed = {(r["file"], r["dag_id"]) for r in rows}
     assert len(listed) == len(rows), "a DAG is listed twice"
-    missing = _dag_ids(files) - listed
+    missing = _dag_ids(files[:-1]) - listed
     assert not missing, f"DAGs Airflow finds but the batch does not list: {sorted(missing)}"
     for r in rows:
         assert r["verdict"] in ("equivalent", "different", "error")
@@ -84,15 +90,17 @@ def test_example_dags_batch_has_a_verdict_or_reason_per_dag(prefect_server, tmp_
         if r["verdict"] == "different":
             assert r["differences"], r
 
-    index = unescape((tmp_path / "index.html").read_text())
+    index = unescape((out / "index.html").read_text())
     for r in rows:
         row = re.search(rf'<tr [^>]*data-dag="{re.escape(r["dag_id"])}" data-verdict="{r["verdict"]}">(.*?)</tr>', index, re.S)
         assert row, f"no row for {r['dag_id']} in index.html"
         if r["verdict"] == "error":
             assert r["error"].strip()[:60] in row.group(1)
-        assert (tmp_path / r["report"]).exists()
+        assert (out / r["report"]).exists()
 
     verdicts = {r["dag_id"]: r for r in rows}
+    assert verdicts["cannot_import"]["verdict"] == "error"
+    assert "does not load under Airflow 3" in verdicts["cannot_import"]["error"] and "interop_no_such_module" in verdicts["cannot_import"]["error"]
     if not os.environ.get("INTEROP_COMPARE_ALL_EXAMPLES"):
         # the sensors wait far longer than the limit: stopped, and said so
         assert verdicts["example_sensors"]["error"] == f"timed out after {TIMEOUT:g} s (the worker was stopped)"

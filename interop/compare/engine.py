@@ -81,14 +81,20 @@ def compare_file(
 
     from interop.compare.dag_side import DagUnavailable, load_file_dags
 
+    def finish(errors: list[DagComparison]) -> list[DagComparison]:
+        for c in errors:
+            if on_dag is not None:
+                on_dag(c)
+        return errors
+
     try:
         dags = load_file_dags(path)
     except DagUnavailable as exc:
         ids = static_ids or [path.stem]
-        return [_error(d, path, f"the DAG file does not load under Airflow 3: {exc}", findings=findings) for d in ids]
+        return finish([_error(d, path, f"the DAG file does not load under Airflow 3: {exc}", findings=findings) for d in ids])
     if not dags:
         if static_ids:
-            return [_error(d, path, "Airflow found no DAG in the file", findings=findings) for d in static_ids]
+            return finish([_error(d, path, "Airflow found no DAG in the file", findings=findings) for d in static_ids])
         return []
 
     if flow_file is not None:

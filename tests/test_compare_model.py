@@ -40,6 +40,11 @@ def test_non_json_values_compare_by_type_and_repr() -> None:
     assert same(normalise(Decimal("1.5")), normalise(Decimal("1.5")))
     assert not same(normalise(Decimal("1.5")), normalise(1.5))
     assert normalise((1, dt.date(2024, 1, 15))) == [1, "2024-01-15"]
+    # two instances of a class without __repr__ differ only by address: equal
+    class Opaque:
+        pass
+
+    assert same(normalise(Opaque()), normalise(Opaque()))
 
 
 def test_internal_xcoms_are_listed_and_not_compared() -> None:

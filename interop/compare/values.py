@@ -31,6 +31,7 @@ REL_TOL = 1e-9
 ABS_TOL = 1e-9
 
 _MAPPED_KEY = re.compile(r"^(?P<key>.*)\[(?P<index>\d+)\]$")
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
 def is_internal_xcom(key: str) -> bool:
@@ -60,7 +61,8 @@ def normalise(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, _dt.timedelta):
         return value.total_seconds()
-    return {"type": f"{type(value).__module__}.{type(value).__qualname__}", "repr": repr(value)}
+    # memory addresses differ between any two processes: not part of the value
+    return {"type": f"{type(value).__module__}.{type(value).__qualname__}", "repr": _ADDRESS.sub(" at 0x…", repr(value))}
 
 
 def same(a: Any, b: Any) -> bool:

@@ -70,20 +70,6 @@ MACROS = SimpleNamespace(
 )
 
 
-class AirflowDateTime(datetime):
-    """A datetime that prints as Airflow's (pendulum) dates do: ``2024-01-15T00:00:00+00:00``."""
-
-    def __str__(self) -> str:
-        return self.isoformat()
-
-    @classmethod
-    def of(cls, value: datetime) -> "AirflowDateTime":
-        return cls(
-            value.year, value.month, value.day, value.hour, value.minute, value.second,
-            value.microsecond, tzinfo=value.tzinfo, fold=value.fold,
-        )
-
-
 def _parse_date(value: Any) -> datetime:
     if isinstance(value, datetime):
         dt = value
@@ -95,7 +81,8 @@ def _parse_date(value: Any) -> datetime:
         raise TypeError(f"logical_date must be a datetime, a date or an ISO string, not {type(value).__name__}")
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
-    return AirflowDateTime.of(dt)
+    # a plain datetime prints as Airflow 2.9+/3 (pendulum 3) dates print: "2024-01-15 00:00:00+00:00"
+    return dt
 
 
 def _default_logical_date() -> datetime:

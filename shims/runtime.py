@@ -402,7 +402,17 @@ def airflow_callback(callback: Any) -> Any:
                 state.result(raise_on_failure=True)
             except BaseException as exc:  # noqa: BLE001 - handed to the callback
                 exception = exc
-        context = {
+        context: dict[str, Any] = {}
+        try:  # the run's own values (ds, params ...) from the flow run's parameters
+            from prefect.runtime import flow_run
+
+            parameters = dict(flow_run.parameters or {})
+            logical = parameters.pop("logical_date", None)
+            conf = parameters.pop("conf", None)
+            context.update(airflow_context(logical, params=parameters, conf=conf).template_context())
+        except Exception:  # noqa: BLE001 - outside a flow run
+            pass
+        context |= {
             "task_instance": SimpleNamespace(task_id=getattr(task, "name", None), state=getattr(state, "name", None)),
             "exception": exception,
             "prefect_task": task,

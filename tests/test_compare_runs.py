@@ -26,14 +26,7 @@ DIAMOND = SAMPLE_DAGS / "diamond.py"
 
 #: Sample DAGs the comparison may find different today: the only differences allowed for them,
 #: each caused by something outside interop/compare (reported in the issue notes).
-KNOWN_DIFFERENCES: dict[str, list[str]] = {
-    # `{{ execution_date }}` in an Airflow 1.10/2.x Bash template: Airflow (3 with the compat
-    # loader, and 2.11 under --airflow-test) prints "2024-01-15 00:00:00+00:00"; the converted
-    # flow prints "2024-01-15T00:00:00+00:00" (shims.runtime's Airflow 2 template names, commit
-    # 17b0848). A bug in the runtime, found by compare; equivalent before that commit.
-    "legacy_sales_rollup": ["value archive.return_value: values differ"],
-    "legacy_warehouse_2x": ["value report.return_value: values differ"],
-}
+KNOWN_DIFFERENCES: dict[str, list[str]] = {}
 
 
 @pytest.fixture(scope="module")

@@ -924,7 +924,7 @@ class Analyzer:
         elif suffix in ("bash",):
             kind = "taskflow_bash"
         elif suffix not in ("task", "python", "python_task"):
-            kind = "unsupported"
+            kind = "taskflow_other"  # @task.virtualenv, @task.docker, @task.sensor ...
         task_id = self._task_id(base_id, node)
         kwargs = {**dec_kwargs, **override}
         task = Task(

@@ -166,7 +166,7 @@ def _taken_names(analyzer: Analyzer, model) -> set[str]:  # noqa: ANN001
 
 def _shapes(plan: Plan, dag: Dag) -> None:
     for task in dag.tasks.values():
-        if task.options.get("_mapped") and task.kind not in ("python", "taskflow"):
+        if task.options.get("_mapped") and task.kind not in ("python", "taskflow", "taskflow_other"):
             plan.manual(task, "IX105", f"mapped {task.operator}: write the .map(...) call by hand; its edges are kept")
             task.kind = "unsupported"
             task.options["_mapped_unsupported"] = True

@@ -39,7 +39,7 @@ def apply(plan: Plan, dag: Dag) -> None:
         if first.kind == "branch":
             for t in tasks:
                 plan.manual(t, "IX103", f"{t.operator}: write the if/else on this task's result by hand")
-        elif first.kind == "unsupported":
+        elif first.kind == "taskflow_other":
             for t in tasks:
                 plan.manual(t, "IX208", f"{t.operator} ran the function in isolation; it now runs as a plain Prefect task")
         for t in tasks:

@@ -25,6 +25,7 @@ INTENDED_MARKERS = {
     "IX103": "branching chosen at run time (BranchPythonOperator, @task.branch, ShortCircuitOperator, "
     "BranchDateTimeOperator, BranchDayOfWeekOperator): the if/else is written by hand",
     "IX104": "a trigger_rule (one_failed, all_done...) run with allow_failure()/return_state=True and state checks by hand",
+    "IX208": "a @task.virtualenv/@task.docker/@task.sensor function kept as a plain Prefect task",
     "IX202": "an Airflow context key with no Prefect equivalent (task, partition_key)",
     "IX203": "the task instance `ti` used for more than XCom",
     "IX204": "the whole run context (`context`, `kwargs`) used as a value",
@@ -140,3 +141,12 @@ def test_lost_retries_and_timeout_found_in_a_real_converted_flow_and_fixed() -> 
         if not (options.get("retries") or 0):
             want.pop("retry_delay_seconds", None)
         assert restored[task_id] == want, task_id
+
+
+def test_callback_context_keys_match_the_shim() -> None:
+    """Lint's table of the keys a callback gets is what shims.runtime.airflow_callback hands it."""
+    from interop.lint.names import CALLBACK_CONTEXT_KEYS
+    from shims.runtime import airflow_context
+
+    hook_keys = {"task_instance", "ti", "exception", "prefect_task", "prefect_task_run", "state"}
+    assert set(CALLBACK_CONTEXT_KEYS) == set(airflow_context("2024-01-31").template_context()) | hook_keys

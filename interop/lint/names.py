@@ -22,8 +22,40 @@ RENDER_TEMPLATE = frozenset({"shims.runtime.render_template", "shims.render_temp
 
 #: The shim that turns an Airflow ``on_*_callback(context)`` into a Prefect state hook.
 AIRFLOW_CALLBACK = frozenset({"shims.runtime.airflow_callback", "shims.airflow_callback"})
-#: The context keys that shim hands the callback (see ``shims.runtime.airflow_callback``).
-CALLBACK_CONTEXT_KEYS = frozenset({"task_instance", "ti", "exception", "prefect_task", "prefect_task_run", "state"})
+#: The context keys that shim hands the callback: the run's template context
+#: (``RunContext.template_context()``) plus the hook's own values. A test checks this table
+#: against ``shims.runtime``.
+CALLBACK_CONTEXT_KEYS = frozenset(
+    {
+        # the hook's own
+        "task_instance",
+        "ti",
+        "exception",
+        "prefect_task",
+        "prefect_task_run",
+        "state",
+        # the run's template context
+        "conf",
+        "dag_run",
+        "data_interval_end",
+        "data_interval_start",
+        "ds",
+        "ds_nodash",
+        "execution_date",
+        "logical_date",
+        "macros",
+        "params",
+        "run_id",
+        "tomorrow_ds",
+        "tomorrow_ds_nodash",
+        "ts",
+        "ts_nodash",
+        "ts_nodash_with_tz",
+        "var",
+        "yesterday_ds",
+        "yesterday_ds_nodash",
+    }
+)
 
 #: The ways to build an Airflow DAG object.
 DAG_CONSTRUCTORS = frozenset(

@@ -665,9 +665,10 @@ class AirflowContextAccess(ScopedRule):
     Reports reads of the Airflow task context: `get_current_context()`, `context["ds"]`
     or `kwargs["ti"]` (any context key), and attribute access on `ti` / `task_instance`.
     Code in an operator run through `run_operator(...)` is not reported. A callback handed
-    to `shims.runtime.airflow_callback(...)` gets a small context from the shim
-    (`task_instance`, `ti`, `exception`, `prefect_task`, `prefect_task_run`, `state`): only
-    other keys are reported there.
+    to `shims.runtime.airflow_callback(...)` gets a context from the shim (the run's
+    template values such as `ds`, `params`, `dag_run`, plus `task_instance`, `ti`,
+    `exception` and the Prefect hook's objects): only other keys (`task`, `dag`...) are
+    reported there.
 
     ## Why is this bad?
     Prefect does not inject an Airflow context into tasks. Code that reads it fails at
@@ -731,7 +732,7 @@ from shims.runtime import airflow_callback
 
 
 def page_oncall(context):
-    print("failed:", context["task_instance"].task_id, context["exception"])
+    print("failed:", context["task_instance"].task_id, context["ds"], context["exception"])
 
 
 @task(name="load", on_failure=[airflow_callback(page_oncall)])
@@ -793,7 +794,7 @@ from shims.runtime import airflow_callback
 
 
 def record_success(context):
-    print("done for", context["ds"])
+    print("done for", context["task"].task_id)
 
 
 @task(name="load", on_completion=[airflow_callback(record_success)])
@@ -827,8 +828,7 @@ def load():
             if callback is None:
                 self.report(node, f'Airflow context read `{holder}["{key}"]`: Prefect injects no context; pass `{key}` in as a parameter')
             elif key not in names.CALLBACK_CONTEXT_KEYS:
-                keys = ", ".join(sorted(names.CALLBACK_CONTEXT_KEYS))
-                self.report(node, f'callback `{callback}` reads `{holder}["{key}"]`, but shims.runtime.airflow_callback hands it only: {keys}')
+                self.report(node, f'callback `{callback}` reads `{holder}["{key}"]`, which shims.runtime.airflow_callback does not hand it')
 
     def _callback(self) -> str | None:
         """The enclosing function when it is an Airflow callback run through the callback shim."""

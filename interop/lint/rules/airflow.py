@@ -861,9 +861,11 @@ class JinjaInString(ScopedRule):
     Reports a string literal holding a Jinja template (`{{ ... }}` or `{% ... %}`),
     except where it is rendered at run time: in the arguments of
     `shims.runtime.render_template(...)` and of operators run through
-    `shims.operator.run_operator(...)`, and when it is handed (directly or through a
-    variable) to a task parameter that the task passes to `render_template`. Docstrings
-    are not reported.
+    `shims.operator.run_operator(...)`, when it is handed (directly or through a variable)
+    to a task parameter that the task passes to `render_template`, and when a function
+    returns it and is handed to a task that renders what the function returns
+    (`render_template(command(...))`, the `@task.bash` pattern). Docstrings are not
+    reported.
 
     ## Why is this bad?
     Airflow rendered templated fields before a task ran; Prefect renders nothing. The
@@ -949,6 +951,27 @@ def tutorial(logical_date=None):
     return templated.submit(bash_command="echo {{ ds }}", ctx=ctx, wait_for=[first])
 """
         ),
+        Valid(
+            """
+from prefect import flow, task
+from shims.runtime import airflow_context, render_template, run_bash
+
+
+@task(name="also_run_this")
+def also_run_this_bash(command, *args, ctx, **kwargs):
+    return run_bash(render_template(command(*args, **kwargs), ctx))
+
+
+@flow(name="bash_decorator")
+def bash_decorator(logical_date=None):
+    ctx = airflow_context(logical_date)
+
+    def also_run_this() -> str:
+        return 'echo "ti_key={{ task_instance_key_str }}"'
+
+    return also_run_this_bash.submit(also_run_this, ctx=ctx).result()
+"""
+        ),
     ]
     INVALID = [
         Invalid(
@@ -1008,6 +1031,10 @@ def etl(ctx):
         self._arg_values: dict[int, tuple[str, str, str] | None] = {}
         self._candidates: list[tuple[cst.SimpleString, tuple[str, str, str] | None, str]] = []
         self._rendered_params: set[tuple[str, str]] = set()
+        #: (task, parameter): the task renders what the callable passed as that parameter returns
+        self._rendered_returns: set[tuple[str, str]] = set()
+        #: every use of a name in any scope (for functions handed to tasks)
+        self._any_uses: dict[str, list[tuple[str, str, str] | None | str]] = {}
         self._name_uses: dict[tuple[str, str], list[tuple[cst.Name, tuple[str, str, str] | None | str]]] = {}
         self._targets: set[int] = set()
 
@@ -1024,6 +1051,8 @@ def etl(ctx):
             params = {p.name.value for p in (*fn.params.params, *fn.params.kwonly_params, *fn.params.posonly_params)}
             if isinstance(first, cst.Name) and first.value in params:
                 self._rendered_params.add((fn.name.value, first.value))
+            elif isinstance(first, cst.Call) and isinstance(first.func, cst.Name) and first.func.value in params:
+                self._rendered_returns.add((fn.name.value, first.func.value))
         found = self.context.called_task(node)
         if found is not None:
             fn_name = found[0]
@@ -1067,6 +1096,17 @@ def etl(ctx):
         elif id(node) in self._arg_values:
             use = self._arg_values[id(node)]
         self._name_uses.setdefault((self._scope(), node.value), []).append((node, use))
+        self._any_uses.setdefault(node.value, []).append(use)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        super().visit_FunctionDef(node)
+        self._targets.add(id(node.name))  # a definition, not a use
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self._dests.append(("return", self.functions[-1].name.value, "") if self.functions else None)
+
+    def leave_Return(self, original_node: cst.Return) -> None:
+        self._dests.pop()
 
     # -- strings ------------------------------------------------------------------------------
     def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
@@ -1104,6 +1144,13 @@ def etl(ctx):
             related = None
             if dest is not None and dest[0] == "task" and self._rendered(dest):
                 continue
+            if dest is not None and dest[0] == "return":
+                # a function whose result a task renders (``render_template(command(...))``)
+                uses = self._any_uses.get(dest[1], [])
+                if uses and all(
+                    isinstance(u, tuple) and u[0] == "task" and (u[1], u[2]) in self._rendered_returns for u in uses
+                ):
+                    continue
             if dest is not None and dest[0] == "name":
                 uses = self._name_uses.get((dest[1], dest[2]), [])
                 if uses and all(self._rendered(kind) for _, kind in uses):

@@ -40,10 +40,32 @@ NOT_CONVERTED = {
     "example_params_ui_tutorial.py": "dag_id computed at run time (failed: IX003)",
 }
 
+#: Converted flows in which lint finds Airflow leftovers the converter left without a marker:
+#: converter gaps, found by this test and reported to the converter's owner. Expected to
+#: fail until the converter handles them (an XPASS in the summary means: remove the entry).
+KNOWN_CONVERTER_GAPS = {
+    "example_dynamic_task_mapping_with_no_taskflow_operators.py": (
+        "IXL101: the mapped AddOneOperator is left as an unused class deriving from Airflow's "
+        "BaseOperator (and sum_it's operator reads `add_one_future`, which the flow never defines)"
+    ),
+    "example_hitl_operator.py": (
+        "IXL101/IXL106: the LocalLogNotifier class (Airflow BaseNotifier, Context, "
+        "HITLOperator.generate_link_to_ui_from_context) and its Jinja messages stay in the flow "
+        "and are also called through airflow_callback, outside the operator shim"
+    ),
+}
+
 MARKER = re.compile(r"^unresolved converter marker (?P<code>[A-Z0-9]+): ")
 
-CORPUS = [pytest.param(p, id=f"airflow/{p.name}") for p in airflow_example_dag_files()] + [
-    pytest.param(p, id=f"sample_dags/{p.name}") for p in sorted(SAMPLE_DAGS.glob("*.py"))
+
+def _param(path: Path, prefix: str):  # type: ignore[no-untyped-def]
+    gap = KNOWN_CONVERTER_GAPS.get(path.name)
+    marks = [pytest.mark.xfail(reason=f"converter gap: {gap}", strict=False)] if gap else []
+    return pytest.param(path, id=f"{prefix}/{path.name}", marks=marks)
+
+
+CORPUS = [_param(p, "airflow") for p in airflow_example_dag_files()] + [
+    _param(p, "sample_dags") for p in sorted(SAMPLE_DAGS.glob("*.py"))
 ]
 
 
@@ -76,6 +98,7 @@ def test_corpus_is_mostly_flows() -> None:
     assert len(airflow_example_dag_files()) >= 60
     assert len(list(SAMPLE_DAGS.glob("*.py"))) >= 10
     assert len(NOT_CONVERTED) <= 4
+    assert len(KNOWN_CONVERTER_GAPS) <= 2
 
 
 OPTION_KEYS = ("retries", "retry_delay_seconds", "timeout_seconds")

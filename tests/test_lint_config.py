@@ -70,7 +70,7 @@ def test_bad_section_is_an_error_naming_the_file_and_keys(tmp_path: Path) -> Non
     flow = make_project(tmp_path / "p", 'selct = ["IXL1"]\n')
     result = CliRunner().invoke(main, ["lint", str(flow)])
     assert result.exit_code == 2
-    assert "unknown keys in [tool.interop.lint]: ['selct']; known: ['ignore', 'select']" in result.stderr
+    assert "unknown keys in [tool.interop.lint]: ['selct']; known: ['exclude', 'ignore', 'select']" in result.stderr
     assert str((tmp_path / "p" / "pyproject.toml").resolve()) in result.stderr
 
 
@@ -80,3 +80,13 @@ def test_command_line_select_overrides_and_ignore_adds(tmp_path: Path) -> None:
     # --select replaces pyproject's select; pyproject's ignore still applies, --ignore adds
     assert result.exit_code == 1
     assert [line.split(" ")[1] for line in result.stdout.splitlines()] == ["IXL106"]
+
+
+def test_exclude_globs_leave_files_out_of_folder_walks(tmp_path: Path) -> None:
+    flow = make_project(tmp_path / "p", 'exclude = ["plugins/*", "flows/daily/skip_*.py"]\n')
+    plugin = tmp_path / "p" / "plugins" / "operators.py"
+    plugin.parent.mkdir()
+    plugin.write_text(FLOW, encoding="utf-8")
+    (flow.parent / "skip_me.py").write_text(FLOW, encoding="utf-8")
+    run = lint_paths([tmp_path / "p"])
+    assert [r.path for r in run.files] == [str(flow)]

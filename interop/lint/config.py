@@ -5,6 +5,7 @@ Example::
     [tool.interop.lint]
     select = ["IXL1", "IXL401"]   # codes or code prefixes; default: every rule
     ignore = ["IXL301"]
+    exclude = ["plugins/*"]       # globs, relative to the pyproject.toml's folder
 
 The section is looked up in the nearest ``pyproject.toml`` that has it, walking up from the
 linted file's folder.
@@ -12,6 +13,7 @@ linted file's folder.
 
 from __future__ import annotations
 
+import fnmatch
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
@@ -34,6 +36,7 @@ class LintConfig:
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     source: Path | None = None
+    exclude: tuple[str, ...] = ()
 
     def enabled(self, code: str) -> bool:
         """Whether the rule ``code`` runs under this configuration."""
@@ -43,7 +46,17 @@ class LintConfig:
 
     def merged(self, select: tuple[str, ...] = (), ignore: tuple[str, ...] = ()) -> "LintConfig":
         """This configuration with command-line ``select``/``ignore`` applied on top."""
-        return LintConfig(select or self.select, self.ignore + ignore, self.source)
+        return LintConfig(select or self.select, self.ignore + ignore, self.source, self.exclude)
+
+    def excludes(self, path: Path) -> bool:
+        """Whether a file found by walking a folder is excluded (globs relative to the config)."""
+        if not self.exclude or self.source is None:
+            return False
+        try:
+            rel = path.resolve().relative_to(self.source.parent.resolve()).as_posix()
+        except ValueError:
+            return False
+        return any(fnmatch.fnmatch(rel, pattern) for pattern in self.exclude)
 
 
 def _as_codes(value: object, key: str, where: Path) -> tuple[str, ...]:
@@ -71,13 +84,16 @@ def load_config_file(pyproject: Path) -> LintConfig | None:
         return None
     if not isinstance(section, dict):
         raise ConfigError(f"{pyproject}: [tool.interop.lint] must be a table")
-    unknown = sorted(set(section) - {"select", "ignore"})
+    unknown = sorted(set(section) - {"select", "ignore", "exclude"})
     if unknown:
-        raise ConfigError(f"{pyproject}: unknown keys in [tool.interop.lint]: {unknown}; known: ['ignore', 'select']")
+        raise ConfigError(
+            f"{pyproject}: unknown keys in [tool.interop.lint]: {unknown}; known: ['exclude', 'ignore', 'select']"
+        )
     return LintConfig(
         _as_codes(section.get("select"), "select", pyproject),
         _as_codes(section.get("ignore"), "ignore", pyproject),
         pyproject,
+        _as_codes(section.get("exclude"), "exclude", pyproject),
     )
 
 

@@ -329,7 +329,8 @@ def _fold_into_markers(
 
 # -- files and folders ---------------------------------------------------------------------
 def iter_python_files(paths: Iterable[str | os.PathLike[str]]) -> Iterable[tuple[str, Path | None, str | None]]:
-    """``(shown path, path, problem)`` for every file to lint; folders are walked."""
+    """``(shown path, path, problem)`` for every file to lint; folders are walked (files a
+    ``[tool.interop.lint] exclude`` glob matches are left out of the walk)."""
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
@@ -338,6 +339,11 @@ def iter_python_files(paths: Iterable[str | os.PathLike[str]]) -> Iterable[tuple
                 for name in sorted(files):
                     if name.endswith(".py"):
                         fp = Path(root) / name
+                        try:
+                            if find_config(fp.parent).excludes(fp):
+                                continue
+                        except ConfigError:
+                            pass  # reported when the file is linted
                         yield str(fp), fp, None
         elif p.is_file():
             yield str(p), p, None

@@ -90,6 +90,10 @@ class Plan:
 
             def _replace(self, original: cst.BaseExpression, updated: cst.BaseExpression) -> cst.BaseExpression:
                 ref = self._ref(original)
+                if isinstance(ref, (XComArgRef, TaskRef)) and ref.task_id in dag.tasks and dag.tasks[ref.task_id].kind in ("empty", "unsupported"):
+                    # the upstream is not a task of the flow (removed, or left to a hand): no value to pass
+                    plan.manual(task, "IX107", f"reads the result of {ref.task_id!r}, which the flow does not run; pass the value in by hand")
+                    return cst.Name("None")
                 if isinstance(ref, (XComArgRef, TaskRef)) and ref.task_id in dag.tasks:
                     up = dag.tasks[ref.task_id]
                     fut = plan.future(dag, ref.task_id)

@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 import libcst as cst
 
-from converters.walk import Lines, calls_in, iter_nodes, names_in
+from converters.walk import Lines, calls_in, dotted, is_docstring, iter_nodes, names_in
 
 from converters import names
 from converters.model import Const, Dag, Finding, GroupRef, Task, TaskRef, XComArgRef
@@ -53,16 +53,6 @@ class FileModel:
     def line_of(self, node: cst.CSTNode) -> int:
         line = self.positions.line(node) if self.positions is not None else None
         return line or 0
-
-
-def dotted(node: cst.BaseExpression | None) -> str | None:
-    """``a.b.c`` for Name/Attribute chains, else None."""
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        base = dotted(node.value)
-        return f"{base}.{node.attr.value}" if base else None
-    return None
 
 
 def code_of(node: cst.CSTNode) -> str:
@@ -841,7 +831,7 @@ class Analyzer:
     def _task_factory(self, node: cst.Call, fdef: cst.FunctionDef, env: dict[str, Any]) -> Any:
         """A helper that only builds and returns operators (``def make(n): return Op(task_id=f"t{n}")``):
         evaluated in place with its arguments bound, like a loop body."""
-        body = [s for s in fdef.body.body if not _is_docstring_stmt(s)] if isinstance(fdef.body, cst.IndentedBlock) else []
+        body = [s for s in fdef.body.body if not is_docstring(s)] if isinstance(fdef.body, cst.IndentedBlock) else []
         if len(body) != 1 or not isinstance(body[0], cst.SimpleStatementLine) or not isinstance(body[0].body[0], cst.Return):
             return _NOT_A_FACTORY
         returned = body[0].body[0].value
@@ -1110,15 +1100,6 @@ def _children(node: cst.CSTNode) -> list[cst.CSTNode]:
 
 
 _NOT_A_FACTORY = object()
-
-
-def _is_docstring_stmt(stmt: cst.BaseStatement) -> bool:
-    return (
-        isinstance(stmt, cst.SimpleStatementLine)
-        and len(stmt.body) == 1
-        and isinstance(stmt.body[0], cst.Expr)
-        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
 
 
 def _target_names(target: cst.CSTNode) -> set[str]:

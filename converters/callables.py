@@ -29,7 +29,7 @@ import libcst as cst
 
 from converters import names
 from converters.analysis import code_of, dotted, literal
-from converters.walk import find
+from converters.walk import find, is_docstring
 
 MARKER = "# interop: TODO({code}): {message}"
 
@@ -466,7 +466,7 @@ def rewrite_callable(
                 body[i] = stmt.with_changes(leading_lines=[*stmt.leading_lines, comment])
 
     if scan.pushes:
-        doc = 1 if body and _is_docstring(body[0]) else 0
+        doc = 1 if body and is_docstring(body[0]) else 0
         body.insert(doc, cst.parse_statement(f"{xcom_name} = {{}}"))
         if not isinstance(body[-1], cst.SimpleStatementLine) or not isinstance(body[-1].body[-1], (cst.Return, cst.Raise)):
             body.append(cst.parse_statement(f"return {xcom_name}"))
@@ -514,15 +514,6 @@ def rewrite_callable(
         needs_upstream_xcoms=rw.needs_upstream,
         findings=rw.findings,
         skips=rw.skips,
-    )
-
-
-def _is_docstring(stmt: cst.BaseStatement) -> bool:
-    return (
-        isinstance(stmt, cst.SimpleStatementLine)
-        and len(stmt.body) == 1
-        and isinstance(stmt.body[0], cst.Expr)
-        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
     )
 
 

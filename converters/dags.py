@@ -26,6 +26,7 @@ from converters.analysis import code_of
 from converters.callables import MARKER, ident
 from converters.model import Const, Dag
 from converters.plan import Plan, const_value
+from converters.walk import is_docstring
 
 ORDER = 70
 
@@ -227,7 +228,7 @@ def flow_function(plan: Plan, dag: Dag, order: list[str]) -> tuple[str, str]:
         returns = code(func.returns) if func.returns is not None else ""
         header = f"@flow({', '.join(flow_kwargs)})\n{decorators}def {fname}({code(params)}){returns}:\n"
         body = list(func.body.body) if isinstance(func.body, cst.IndentedBlock) else []
-        doc = code(cst.IndentedBlock(body=[body[0]], indent="    "))[1:] if body and _is_docstring(body[0]) else ""
+        doc = code(cst.IndentedBlock(body=[body[0]], indent="    "))[1:] if body and is_docstring(body[0]) else ""
         if doc and preamble and preamble[0] is body[0]:
             preamble_text = code(cst.IndentedBlock(body=preamble[1:], indent="    "))[1:] if preamble[1:] else ""
     else:
@@ -249,15 +250,6 @@ _EQ = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_aft
 def _is_airflow(plan: Plan, dec: cst.Decorator) -> bool:
     target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
     return (plan.analyzer.qualname(target) or "").startswith("airflow.")
-
-
-def _is_docstring(stmt: cst.BaseStatement) -> bool:
-    return (
-        isinstance(stmt, cst.SimpleStatementLine)
-        and len(stmt.body) == 1
-        and isinstance(stmt.body[0], cst.Expr)
-        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
 
 
 def main_guard(plan: Plan) -> str | None:

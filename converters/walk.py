@@ -89,6 +89,26 @@ def iter_nodes(node: cst.CSTNode, prune: type | tuple[type, ...] | None = None) 
         stack.extend(reversed(children(current)))
 
 
+def is_docstring(stmt: cst.CSTNode) -> bool:
+    """A statement that is only a string literal (a docstring)."""
+    return (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+def dotted(node: cst.CSTNode | None) -> str | None:
+    """``a.b.c`` for Name/Attribute chains, else None."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = dotted(node.value)
+        return f"{base}.{node.attr.value}" if base else None
+    return None
+
+
 def names_in(node: cst.CSTNode) -> set[str]:
     return {n.value for n in iter_nodes(node) if isinstance(n, cst.Name)}
 
@@ -139,15 +159,6 @@ def _dotted_ast(node: ast.AST) -> str | None:
     if isinstance(node, ast.Attribute):
         base = _dotted_ast(node.value)
         return f"{base}.{node.attr}" if base else None
-    return None
-
-
-def _dotted_cst(node: cst.CSTNode) -> str | None:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        base = _dotted_cst(node.value)
-        return f"{base}.{node.attr.value}" if base else None
     return None
 
 

@@ -117,7 +117,7 @@ class _Roles:
                 self.airflow_only.append(n)
         # assignments: x = get_current_context(); ti = context["ti"]
         for _ in range(2):
-            for node in _walk(func.body, cst.Assign):
+            for node in _walk(func, cst.Assign):
                 if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
                     continue
                 name = node.targets[0].target.value
@@ -198,7 +198,7 @@ def scan_callable(func: cst.FunctionDef, qualname: Callable[[cst.BaseExpression]
     """First pass: pushes, pulls and context names of a callable."""
     roles = _Roles(func, qualname)
     scan = CallableScan(var_kw=roles.var_kw)
-    for call in _walk(func.body, cst.Call):
+    for call in _walk(func, cst.Call):
         if _xcom_call(call, roles, "xcom_push"):
             key = _static(_call_args(call, ["key", "value"]).get("key"))
             if isinstance(key, str):

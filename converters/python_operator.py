@@ -252,7 +252,11 @@ def upstream_xcoms_source(plan: Plan, dag: Dag, task: Task, ancestors: bool) -> 
     """``{"t": {"return_value": t_future}, "u": u_future}`` over the task's upstream tasks."""
     import networkx as nx
 
-    graph = nx.DiGraph(dag.edges)
+    cached = getattr(dag, "_graph_cache", None)
+    if cached is None or cached[0] != len(dag.edges):
+        cached = (len(dag.edges), nx.DiGraph(dag.edges))
+        dag._graph_cache = cached  # type: ignore[attr-defined]
+    graph = cached[1]
     if task.task_id not in graph:
         ups: set[str] = set()
     elif ancestors:

@@ -46,7 +46,7 @@ NOT_CONVERTED = {
 KNOWN_CONVERTER_GAPS = {
     "example_dynamic_task_mapping_with_no_taskflow_operators.py": (
         "IXL101: the mapped AddOneOperator is left as an unused class deriving from Airflow's "
-        "BaseOperator (and sum_it's operator reads `add_one_future`, which the flow never defines)"
+        "BaseOperator (its mapped task is left to a hand, IX105; sum_it now reads None with an IX107 marker)"
     ),
     "example_hitl_operator.py": (
         "IXL101/IXL106: the LocalLogNotifier class (Airflow BaseNotifier, Context, "

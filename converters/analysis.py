@@ -816,6 +816,7 @@ class Analyzer:
             if ref is None:
                 return None
             task = dag.tasks[ref.task_id]
+            task.operator = (dotted(target) or task.operator).rsplit(".", 1)[-1]
         task.options["_mapped"] = True
         task.options["_expand"] = expand_kw
         task.options["_partial"] = {k: v for k, v in partial_kw.items() if k != "task_id"} if tf_name else {}

@@ -30,6 +30,8 @@ INTENDED_MARKERS = {
     "IX203": "the task instance `ti` used for more than XCom",
     "IX204": "the whole run context (`context`, `kwargs`) used as a value",
     "IX303": "a bash template that pushes an XCom from inside the command",
+    "IX105": "dynamic task mapping that cannot become .map() (a mapped custom operator), and its operator class",
+    "IX107": "a task reading the result of a task the flow does not run",
 }
 
 #: Corpus files that are not DAG files the converter can turn into flows, and why.
@@ -44,10 +46,6 @@ NOT_CONVERTED = {
 #: converter gaps, found by this test and reported to the converter's owner. Expected to
 #: fail until the converter handles them (an XPASS in the summary means: remove the entry).
 KNOWN_CONVERTER_GAPS = {
-    "example_dynamic_task_mapping_with_no_taskflow_operators.py": (
-        "IXL101: the mapped AddOneOperator is left as an unused class deriving from Airflow's "
-        "BaseOperator (its mapped task is left to a hand, IX105; sum_it now reads None with an IX107 marker)"
-    ),
     "example_hitl_operator.py": (
         "IXL101/IXL106: the LocalLogNotifier class (Airflow BaseNotifier, Context, "
         "HITLOperator.generate_link_to_ui_from_context) and its Jinja messages stay in the flow "

@@ -10,7 +10,6 @@ throughput of ``interop convert`` across every core.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import sys
 import time
@@ -22,16 +21,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import libcst as cst  # noqa: E402
 
 from converters import convert_source  # noqa: E402
+from interop.corpus import airflow_example_dag_files  # noqa: E402
 
 
 def corpus() -> list[tuple[str, str]]:
-    files = []
-    for pkg in ("airflow.example_dags", "airflow.providers.standard.example_dags"):
-        spec = importlib.util.find_spec(pkg)
-        if spec is None or not spec.submodule_search_locations:
-            continue
-        folder = Path(list(spec.submodule_search_locations)[0])
-        files += [p for p in sorted(folder.glob("*.py")) if p.name != "__init__.py"]
+    files = airflow_example_dag_files()
     if not files:
         sys.exit("Airflow's example DAGs are not installed (pip install -e '.[dev]')")
     return [(str(p), p.read_text()) for p in files]

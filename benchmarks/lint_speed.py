@@ -22,7 +22,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import tempfile
 import time
@@ -33,14 +32,9 @@ sys.path.insert(0, str(REPO))
 
 
 def airflow_example_files() -> list[Path]:
-    files: list[Path] = []
-    for pkg in ("airflow.example_dags", "airflow.providers.standard.example_dags"):
-        spec = importlib.util.find_spec(pkg)
-        if spec is None or not spec.submodule_search_locations:
-            continue
-        folder = Path(list(spec.submodule_search_locations)[0])
-        files.extend(p for p in sorted(folder.glob("*.py")) if p.name != "__init__.py")
-    return files
+    from interop.corpus import airflow_example_dag_files
+
+    return airflow_example_dag_files()
 
 
 def convert_into(files: list[Path], out: Path) -> tuple[int, list[str]]:

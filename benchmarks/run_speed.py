@@ -43,14 +43,9 @@ LOGICAL_DATE = "2024-01-01T00:00:00+00:00"
 
 
 def _example_files() -> list[Path]:
-    import importlib.util
+    from interop.corpus import airflow_example_dag_files
 
-    files: list[Path] = []
-    for pkg in ("airflow.example_dags", "airflow.providers.standard.example_dags"):
-        spec = importlib.util.find_spec(pkg)
-        if spec and spec.submodule_search_locations:
-            files.extend(sorted(Path(list(spec.submodule_search_locations)[0]).glob("*.py")))
-    return files
+    return airflow_example_dag_files()
 
 
 def _file_of(dag_id: str, files: list[Path]) -> Path:

@@ -16,7 +16,7 @@ from typing import Any, Iterable
 
 import libcst as cst
 
-from converters.walk import Lines, calls_in, dotted, is_docstring, iter_nodes, names_in
+from converters.walk import Lines, calls_in, dotted, is_docstring, names_in
 
 from converters import names
 from converters.model import Const, Dag, Finding, GroupRef, Task, TaskRef, XComArgRef
@@ -823,7 +823,7 @@ class Analyzer:
         if func.attr.value == "expand_kwargs":
             task.options["_expand_kwargs"] = True
         for value in [*expand_kw.values(), *partial_kw.values()]:
-            for r in _flat_deep(self.eval(value, env)):
+            for r in _flat(self.eval(value, env)):
                 if isinstance(r, (TaskRef, XComArgRef)) and (r.task_id, task.task_id) not in dag.edges:
                     dag.edges.append((r.task_id, task.task_id))
         self.model.call_tasks[id(node)] = task.task_id
@@ -986,7 +986,7 @@ class Analyzer:
         for key, value in kw.items():
             if key in ("task_id", "dag", "python_callable"):
                 continue
-            for ref in _flat_deep(self.eval(value, env)):
+            for ref in _flat(self.eval(value, env)):
                 if isinstance(ref, XComArgRef):
                     dag.edges.append((ref.task_id, task_id))
         self._env_snapshot(task, env)
@@ -1059,10 +1059,6 @@ def _flat(value: Any) -> list[Any]:
     return [] if value is None else [value]
 
 
-def _flat_deep(value: Any) -> list[Any]:
-    return _flat(value)
-
-
 def _holds_tasks(value: Any) -> bool:
     if isinstance(value, DictValue):
         return False
@@ -1079,15 +1075,6 @@ def _binop(op: cst.BaseBinaryOp, a: Any, b: Any) -> Any:
     if isinstance(op, cst.Modulo):
         return a % b
     raise ValueError(op)
-
-
-def _dag_call_names(analyzer: "Analyzer") -> str:
-    """A cheap pre-check: the local names that refer to a DAG class, joined (\"\" when none)."""
-    cached = getattr(analyzer, "_dag_names_cache", None)
-    if cached is None:
-        names_ = [local for local, qn in analyzer.model.imports.items() if qn in names.DAG_CLASSES or qn in ("airflow", "airflow.models")]
-        cached = analyzer._dag_names_cache = "DAG" if names_ else ""  # type: ignore[attr-defined]
-    return cached
 
 
 _calls_in = calls_in

@@ -28,7 +28,7 @@ from typing import Callable
 import libcst as cst
 
 from converters import names
-from converters.analysis import code_of, dotted, literal
+from converters.analysis import code_of, literal
 from converters.walk import find, is_docstring
 
 MARKER = "# interop: TODO({code}): {message}"
@@ -470,8 +470,6 @@ def rewrite_callable(
         body.insert(doc, cst.parse_statement(f"{xcom_name} = {{}}"))
         if not isinstance(body[-1], cst.SimpleStatementLine) or not isinstance(body[-1].body[-1], (cst.Return, cst.Raise)):
             body.append(cst.parse_statement(f"return {xcom_name}"))
-    if rw.needs_upstream:
-        pass
 
     # signature
     params = new.params
@@ -515,7 +513,3 @@ def rewrite_callable(
         findings=rw.findings,
         skips=rw.skips,
     )
-
-
-def callable_name(node: cst.BaseExpression | None) -> str | None:
-    return dotted(node) if isinstance(node, cst.Name) else None

@@ -10,7 +10,6 @@ The result is compiled before it is returned.
 from __future__ import annotations
 
 import ast
-import re
 
 import libcst as cst
 

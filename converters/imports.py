@@ -16,14 +16,6 @@ from converters.names import RUNTIME_STANDINS, airflow3_name
 ORDER = 80
 
 
-def _used_names(module: cst.Module) -> set[str]:
-    return {
-        n.value
-        for n in iter_nodes(module, prune=(cst.Import, cst.ImportFrom))
-        if isinstance(n, cst.Name)
-    }
-
-
 def _rewrite_import(small: cst.BaseSmallStatement, used: set[str]) -> list[cst.BaseSmallStatement]:
     if isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative:
         mod = dotted(small.module) or ""

@@ -93,7 +93,6 @@ class Task:
     hooks: dict[str, str] = field(default_factory=dict)
     uses_ctx: bool = False
     function_name: str | None = None  # the Prefect task object the flow calls
-    generated_function: str | None = None  # source of a generated @task (bash, shim)
     with_options: dict[str, str] = field(default_factory=dict)
 
     def report(self) -> dict[str, Any]:

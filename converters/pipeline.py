@@ -27,7 +27,7 @@ from typing import Any
 import libcst as cst
 
 from converters import bash, branching, dependencies, emit, empty, python_operator, shimmed, task_options, taskflow
-from converters.analysis import Analyzer, ConversionError, _names_in, code_of
+from converters.analysis import Analyzer, ConversionError, _names_in
 from converters.model import Dag, Finding
 from converters.plan import Plan
 

@@ -42,9 +42,6 @@ def apply(plan: Plan, dag: Dag) -> None:
         elif first.kind == "taskflow_other":
             for t in tasks:
                 plan.manual(t, "IX208", f"{t.operator} ran the function in isolation; it now runs as a plain Prefect task")
-        for t in tasks:
-            if "multiple_outputs" in t.kwargs:
-                pass
         same_ids = len(tasks) == 1
         dec_opts = decorator_kwargs(first, first.task_id if same_ids else func_name)
         rewrite = _rewrite(plan, dag, fdef, first)

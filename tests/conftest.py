@@ -30,16 +30,9 @@ SAMPLE_DAGS = REPO / "sample_dags"
 
 def airflow_example_dag_files() -> list[Path]:
     """Airflow's own bundled example DAGs, read from the installed packages."""
-    import importlib.util
+    from interop.corpus import airflow_example_dag_files as find
 
-    files: list[Path] = []
-    for pkg in ("airflow.example_dags", "airflow.providers.standard.example_dags"):
-        spec = importlib.util.find_spec(pkg)
-        if spec is None or not spec.submodule_search_locations:
-            continue
-        folder = Path(list(spec.submodule_search_locations)[0])
-        files.extend(p for p in sorted(folder.glob("*.py")) if p.name != "__init__.py")
-    return files
+    return find()
 
 
 @pytest.fixture(scope="session")

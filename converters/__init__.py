@@ -5,14 +5,30 @@
 >>> print(result.output)  # doctest: +SKIP
 """
 
-from converters.pipeline import ConversionResult, convert_source
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from converters.pipeline import ConversionResult
 
 __all__ = ["ConversionResult", "convert_source", "convert_file"]
+
+
+def __getattr__(name: str) -> Any:
+    # the pipeline (and libcst) is imported on first use: ``converters.names`` alone is light and
+    # is what the runtime shims import
+    if name in ("ConversionResult", "convert_source"):
+        from converters import pipeline
+
+        return getattr(pipeline, name)
+    raise AttributeError(f"module 'converters' has no attribute {name!r}")
 
 
 def convert_file(path: str) -> ConversionResult:
     """Read and convert one file (unreadable or binary files give a ``failed`` result)."""
     from converters.model import Finding
+    from converters.pipeline import ConversionResult, convert_source
 
     try:
         with open(path, "rb") as fh:

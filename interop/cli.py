@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "status": "interop.commands.status:status",
     "lint": "interop.commands.lint:lint",
     "compare": "interop.commands.compare:compare",
+    "daemon": "interop.commands.daemon:daemon",
 }
 
 

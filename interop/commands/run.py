@@ -15,12 +15,13 @@ The Python API under the command is :func:`run_file`.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import click
 
@@ -292,32 +293,83 @@ def _json_default(value: Any) -> Any:
 @click.option("--json", "json_file", type=click.Path(dir_okay=False, path_type=Path), default=None, help="Write the result as JSON to FILE ('-' for stdout).")
 @click.option("--logs", is_flag=True, help="Print the tasks' logs while they run.")
 @click.option("--airflow-python", "airflow_python", type=click.Path(path_type=Path), default=None, envvar="INTEROP_AIRFLOW_PYTHON", help="Run the DAG in this interpreter's Airflow 1.10/2.x (sidecar); default: the state file's airflow_python setting.")
-def run(path: Path, dag_id: str | None, logical_date: str | None, params: tuple[str, ...], json_file: Path | None, logs: bool, airflow_python: Path | None = None) -> None:
+@click.option("--no-daemon", is_flag=True, help="Run in this process even if an 'interop daemon' serves this environment.")
+def run(path: Path, dag_id: str | None, logical_date: str | None, params: tuple[str, ...], json_file: Path | None, logs: bool, airflow_python: Path | None = None, no_daemon: bool = False) -> None:
     """Run a DAG file in this process (no scheduler, no database), or a converted flow file on Prefect.
+
+    With 'interop daemon start' run once beforehand, the run happens in a worker forked from a
+    process that has Airflow imported already (same result, a fraction of the time).
 
     Exit codes: 0 the run succeeded, 1 the run failed, 2 bad input (missing file, syntax error,
     no DAG, unknown --dag-id).
     """
+    arguments = {
+        "path": str(path),
+        "dag_id": dag_id,
+        "logical_date": logical_date,
+        "params": list(params),
+        "json_file": None if json_file is None else str(json_file),
+        "logs": logs,
+        "airflow_python": None if airflow_python is None else str(airflow_python),
+    }
+    if not no_daemon:
+        from interop.daemon.client import forward
+
+        code = forward("run", arguments)
+        if code is not None:
+            sys.exit(code)
+    sys.exit(execute(**arguments))
+
+
+def execute(*, path: str, dag_id: str | None, logical_date: str | None, params: list[str], json_file: str | None, logs: bool, airflow_python: str | None) -> int:
+    """The command's work, in this process or in a daemon's worker; the exit code."""
     # Flow results are read back from Prefect: persist them for this process.
     os.environ.setdefault("PREFECT_RESULTS_PERSIST_BY_DEFAULT", "true")
     os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", tempfile.mkdtemp(prefix="interop-run-results-"))
     try:
-        if airflow_python is None:
+        python = Path(airflow_python) if airflow_python is not None else None
+        if python is None:
             from shims.sidecar.cli import airflow_python_from_state
 
-            airflow_python = airflow_python_from_state(path, dag_id)
-        payload = run_file(path, dag_id=dag_id, logical_date=logical_date, params=parse_params(params), echo=logs, airflow_python=airflow_python)
+            python = airflow_python_from_state(Path(path), dag_id)
+        with _stdout_kept_for_json(json_file == "-"):
+            payload = run_file(path, dag_id=dag_id, logical_date=logical_date, params=parse_params(params), echo=logs, airflow_python=python)
     except BadInput as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        return 2
     text = json.dumps(payload, indent=2, sort_keys=False)
     if json_file is not None:
-        if str(json_file) == "-":
+        if json_file == "-":
             click.echo(text)
         else:
-            json_file.write_text(text + "\n")
+            Path(json_file).write_text(text + "\n")
     _summary(payload)
-    sys.exit(0 if payload["state"] == "success" else 1)
+    return 0 if payload["state"] == "success" else 1
+
+
+@contextlib.contextmanager
+def _stdout_kept_for_json(keep: bool) -> Iterator[None]:
+    """With ``--json -`` stdout carries only the JSON: while the run goes on, whatever writes to
+    stdout (Airflow's and Prefect's log handlers, tasks, their subprocesses) writes to stderr."""
+    if not keep:
+        yield
+        return
+    sys.stdout.flush()
+    try:
+        real = sys.stdout.fileno() == 1
+    except (AttributeError, OSError, ValueError):  # a test runner's capture: no descriptor
+        real = False
+    saved = os.dup(1) if real else None
+    if saved is not None:
+        os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 def _summary(payload: dict[str, Any]) -> None:

@@ -25,9 +25,10 @@ def airflow_info(path: str | Path | None = None, result: Any = None) -> dict[str
 
     import airflow
 
-    from shims.compat.loader import compat_report
-
-    load = compat_report(path) if path is not None else None
+    # a file loaded through the compat loader left its report there; if the loader was never
+    # imported, nothing in this process was loaded through it (and libcst stays unimported)
+    loader = sys.modules.get("shims.compat.loader")
+    load = loader.compat_report(path) if loader is not None and path is not None else None
     return {
         "version": airflow.__version__,
         "mode": "compat" if load is not None else "in-process",

@@ -385,8 +385,30 @@ class Analyzer:
             elif isinstance(stmt, cst.For) and self._statement_mentions_dag(stmt, dag):
                 dag.owned_statements.append(stmt)
                 self._eval_statement(dag, stmt, env, group=None, keep=False)
+            elif isinstance(stmt, cst.For) and self._loop_wires_tasks(stmt, env):
+                # ``for i in range(len(tasks) - 1): tasks[i] >> tasks[i + 1]`` after the tasks were made
+                dag.owned_statements.append(stmt)
+                self._eval_statement(dag, stmt, env, group=None, keep=False)
+            elif isinstance(stmt, cst.With) and self._enters_dag(stmt, dag):
+                # ``dag = DAG(...)`` then ``with dag:``: the block is the DAG's body, as in ``with DAG(...)``
+                dag.owned_statements.append(stmt)
+                self._eval_body(dag, stmt.body.body, env, group=None)
             elif isinstance(stmt, cst.If) and _is_main_guard(stmt) and dag.dag_var and dag.dag_var in _names_in(stmt):
                 dag.owned_statements.append(stmt)
+
+    def _loop_wires_tasks(self, stmt: cst.For, env: dict[str, Any]) -> bool:
+        """A module-level loop whose body only wires tasks already known (expression statements)."""
+        if not any(_holds_tasks(env.get(n)) for n in _names_in(stmt)):
+            return False
+        body = stmt.body.body if isinstance(stmt.body, cst.IndentedBlock) else [stmt.body]
+        return stmt.orelse is None and all(
+            isinstance(s, cst.SimpleStatementLine) and all(isinstance(small, cst.Expr) for small in s.body) for s in body
+        )
+
+    @staticmethod
+    def _enters_dag(stmt: cst.With, dag: Dag) -> bool:
+        """``with dag:`` (or ``with dag as d:``) on the variable a ``DAG(...)`` was assigned to."""
+        return bool(dag.dag_var) and len(stmt.items) == 1 and dotted(stmt.items[0].item) == dag.dag_var
 
     def _statement_mentions_dag(self, stmt: cst.CSTNode, dag: Dag) -> bool:
         if not dag.dag_var:
@@ -744,6 +766,10 @@ class Analyzer:
                     self._add_edges(other, base, node)
                 return Const(None)
             return None
+        if isinstance(func, cst.Attribute) and func.attr.value in ("append", "extend") and isinstance(func.value, cst.Name):
+            grown = self._grow_task_list(func.value.value, func.attr.value, node, env)
+            if grown is not None:
+                return grown
         if isinstance(func, cst.Attribute) and func.attr.value in ("expand", "expand_kwargs"):
             return self._mapped_task(node, func, env)
         if isinstance(func, cst.Attribute) and func.attr.value == "partial":
@@ -790,6 +816,25 @@ class Analyzer:
         for a in node.args:  # evaluate nested expressions for their side effects (tasks in lists)
             self.eval(a.value, env)
         return None
+
+    def _grow_task_list(self, name: str, method: str, node: cst.Call, env: dict[str, Any]) -> list[Any] | None:
+        """``tasks.append(op)`` / ``tasks.extend([...])`` on a list of tasks (or an empty list):
+        the list in ``env`` grows, so later ``tasks[i] >> tasks[i + 1]`` or ``chain(*tasks)`` wire them."""
+        if len(node.args) != 1 or node.args[0].keyword is not None or node.args[0].star:
+            return None
+        current = self.eval(cst.Name(name), env)
+        if not (isinstance(current, list) or (isinstance(current, Const) and current.value in ([], ()))):
+            return None
+        added = self.eval(node.args[0].value, env)
+        new_items = [added] if method == "append" else _flat(added)
+        if not any(_holds_tasks(v) for v in new_items):
+            return None
+        if isinstance(current, list):
+            current.extend(new_items)
+        else:
+            current = new_items
+        env[name] = current
+        return current
 
     def _mapped_task(self, node: cst.Call, func: cst.Attribute, env: dict[str, Any]) -> Any:
         """``X.partial(...).expand(...)`` / ``task_fn.expand(...)``: a mapped task."""

@@ -125,7 +125,7 @@ def apply(plan: Plan, dag: Dag) -> None:
             command = "''"
         else:
             const = const_value(command_node, task, plan.analyzer)
-            if isinstance(const, Const) and isinstance(const.value, str) and const.value.strip().endswith((".sh", ".bash")):
+            if isinstance(const, Const) and isinstance(const.value, str) and const.value.endswith((".sh", ".bash")):
                 plan.manual(task, "IX302", "bash_command names a script template file; render and run it by hand")
             command = template_expr(command_node, task, dag, plan, params, "bash_command")
             skip_node = task.kwargs.get("skip_on_exit_code", task.kwargs.get("skip_exit_code"))

@@ -318,3 +318,58 @@ def test_dag_that_runs_no_task_at_the_date_is_an_error(prefect_server) -> None:
     (c,) = compare_file(DIAMOND, logical_date="2023-06-01")
     assert not c.equivalent and c.error.startswith("Airflow ran no task of DAG 'customer_diamond' at logical date 2023-06-01")
     assert "start_date is 2024-01-01" in c.error
+
+
+def _airflow2_python() -> Path:
+    from airflow_truth import airflow_python
+
+    return airflow_python("2")
+
+
+@pytest.mark.parametrize("name", ["legacy_reports_110.py", "legacy_provide_context.py", "legacy_warehouse_2x.py"])
+def test_legacy_dag_compared_on_the_teams_own_airflow(prefect_server, name) -> None:
+    """``airflow_python``: the DAG side is loaded and run by Airflow 2.11 (the sidecar), not by
+    this process's Airflow 3; the legacy samples' converted flows are equivalent there too."""
+    from airflow_truth import SAMPLES
+
+    from interop.compare import compare_file
+
+    sample = next(s for s in SAMPLES if s.path.name == name)
+    (c,) = compare_file(SAMPLE_DAGS / name, airflow_python=_airflow2_python(), logical_date=sample.logical_date)
+    assert c.error is None and c.equivalent, (c.error, c.differences())
+    assert c.airflow.how.startswith("Airflow 2.11") and "sidecar" in c.airflow.how
+    assert c.values_compared > 0
+    assert all(t.airflow_seconds is not None for t in c.timings if c.airflow.tasks[t.task_id].state == "success")
+
+
+def test_sidecar_side_finds_a_broken_flow_and_reports_load_errors(prefect_server, monkeypatch, tmp_path) -> None:
+    """Through the CLI: a flow with a changed value differs on the Airflow 2 side too (exit 1); a
+    file that Airflow 2 cannot import is an error naming that Airflow (exit 2); the two DAG-side
+    options together are refused (exit 2)."""
+    from airflow_truth import SAMPLES
+
+    sample = next(s for s in SAMPLES if s.path.name == "legacy_provide_context.py")
+    from converters import convert_file
+
+    flow = tmp_path / "changed.py"
+    text = convert_file(str(sample.path)).output
+    changed = text.replace('"sales_%s_%d.csv"', '"sales-%s-%d.csv"')
+    assert changed != text
+    flow.write_text(changed)
+    python = str(_airflow2_python())
+    out = tmp_path / "changed_out"
+    code, output = _cli([str(sample.path), "--flow", str(flow), "--airflow-python", python, "--logical-date", sample.logical_date, "--out", str(out)], monkeypatch, tmp_path)
+    assert code == 1, output
+    report = json.loads((out / "legacy_sales_rollup.json").read_text())
+    assert report["airflow"]["how"].startswith("Airflow 2.11")
+    assert [d["task_id"] for d in report["values"]] == ["publish", "archive"] or [d["task_id"] for d in report["values"]] == ["publish"], report["values"]
+
+    bad = tmp_path / "needs_airflow3.py"
+    bad.write_text("from airflow.sdk import DAG\n\nwith DAG('only_3', schedule=None):\n    pass\n")
+    code, output = _cli([str(bad), "--airflow-python", python, "--out", str(tmp_path / "out")], monkeypatch, tmp_path)
+    assert code == 2, output
+    (row,) = json.loads((tmp_path / "out" / "summary.json").read_text())["dags"]
+    assert row["verdict"] == "error" and f"does not load under Airflow at {python}" in row["error"] and "airflow.sdk" in row["error"]
+
+    code, output = _cli([str(DIAMOND), "--airflow-test", "--airflow-python", python], monkeypatch, tmp_path)
+    assert code == 2 and "choose one" in output

@@ -22,12 +22,14 @@ __all__ = ["compare"]
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write per-DAG HTML/JSON/Markdown reports, index.html and summary.json here.")
 @click.option("--airflow-test", is_flag=True, help="Run the DAG with `airflow dags test` (ground truth) instead of the in-process runner.")
+@click.option("--airflow-python", "airflow_python", type=click.Path(path_type=Path), default=None, envvar="INTEROP_AIRFLOW_PYTHON",
+              help="Load and run the DAGs in this interpreter's Airflow 1.10/2.x (sidecar); default: the state file's airflow_python setting, else this process's Airflow.")
 @click.option("--logical-date", default=None, help="ISO date or datetime of both runs (default: now, UTC).")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A DAG param for both runs (JSON values allowed); repeatable.")
 @click.option("--timeout", type=float, default=None, metavar="SECONDS",
               help="Run each DAG file in a worker process and stop it after SECONDS (reported as an error).")
 def compare(paths: tuple[Path, ...], flow_file: Path | None, out: Path | None, airflow_test: bool,
-            logical_date: str | None, params: tuple[str, ...], timeout: float | None) -> None:
+            airflow_python: Path | None, logical_date: str | None, params: tuple[str, ...], timeout: float | None) -> None:
     """Run every DAG in PATHS (folders walked) and its converted flow, and compare graph, values,
     states and timings.
 
@@ -44,6 +46,8 @@ def compare(paths: tuple[Path, ...], flow_file: Path | None, out: Path | None, a
             coerce_logical_date(logical_date)
         if flow_file is not None and not flow_file.is_file():
             raise BadInput(f"--flow {str(flow_file)!r} is not a file")
+        if airflow_python is not None and airflow_test:
+            raise BadInput("--airflow-python and --airflow-test are two ways to run the DAG side; choose one")
         from interop.compare.engine import compare_paths, discover, default_logical_date
 
         files = discover(paths)
@@ -65,7 +69,7 @@ def compare(paths: tuple[Path, ...], flow_file: Path | None, out: Path | None, a
                 without.append(str(f))
             bar.update(1, f)
 
-        comparisons = compare_paths(files, flow_file=flow_file, airflow_test=airflow_test,
+        comparisons = compare_paths(files, flow_file=flow_file, airflow_test=airflow_test, airflow_python=airflow_python,
                                     logical_date=logical_date or default_logical_date(), params=param_values,
                                     timeout=timeout, on_file=advance)
     if out is not None:

@@ -1,8 +1,9 @@
 """The Airflow side: run a DAG and record states, XComs, edges and timings.
 
-Two ways: the in-process runner (:mod:`shims.runner`, Airflow's own task runner without a
-scheduler or database; the default) or ``airflow dags test`` as ground truth
-(``tests/airflow_truth.py``, with ``--airflow-test``).
+Three ways: the in-process runner (:mod:`shims.runner`, Airflow's own task runner without a
+scheduler or database; the default), the team's own Airflow 1.10/2.x interpreter through the
+sidecar (:mod:`shims.sidecar`, with ``--airflow-python``), or ``airflow dags test`` as ground
+truth (``tests/airflow_truth.py``, with ``--airflow-test``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from interop.compare.model import SideRun, TaskSide
 from interop.compare.values import normalise
 
-__all__ = ["DagUnavailable", "load_file_dags", "run_in_process", "run_airflow_test", "EMPTY_OPERATORS"]
+__all__ = ["DagUnavailable", "load_file_dags", "run_in_process", "run_sidecar", "run_airflow_test", "EMPTY_OPERATORS"]
 
 #: operators the converter removes (edges through them kept)
 EMPTY_OPERATORS = frozenset({"EmptyOperator", "DummyOperator"})
@@ -73,6 +74,28 @@ def run_in_process(dag: Any, *, logical_date: str, params: dict[str, Any]) -> Si
         raise DagUnavailable(f"DAG {dag.dag_id!r} has no param(s) {unknown}. Params: {sorted(known)}")
     result = run_dag(dag, logical_date=logical_date, params=params or None, echo=False)
     edges, operators = structure(dag)
+    return _side_run(result, edges, operators, how="in-process runner (shims.runner)")
+
+
+def run_sidecar(sidecar: Any, path: Path, dag_id: str, *, logical_date: str, params: dict[str, Any]) -> SideRun:
+    """Run the DAG in the team's own Airflow (a :class:`shims.sidecar.Sidecar`) and record what it did.
+
+    Raises:
+        DagUnavailable: the DAG cannot be loaded there, or the run broke outside any task.
+    """
+    from shims.runner import DagLoadError
+    from shims.sidecar.client import SidecarError
+
+    try:
+        result = sidecar.run(path, dag_id, logical_date=logical_date, params=params or None)
+    except (DagLoadError, SidecarError) as exc:
+        raise DagUnavailable(f"Airflow {sidecar.airflow_version} ({sidecar.airflow_python}): {_short_import_error(str(exc))}") from exc
+    edges = sorted((a, b) for a, b in result.edges)
+    return _side_run(result, edges, result.operators, how=f"Airflow {result.airflow_version} sidecar ({result.python})")
+
+
+def _side_run(result: Any, edges: list[tuple[str, str]], operators: dict[str, str], *, how: str) -> SideRun:
+    """A run result (in-process or sidecar) as one side of a comparison."""
     starts = [t.start_date for t in result.tasks.values() if t.start_date]
     origin = min(starts) if starts else result.start_date
     tasks: dict[str, TaskSide] = {}
@@ -85,13 +108,13 @@ def run_in_process(dag: Any, *, logical_date: str, params: dict[str, Any]) -> Si
             operator=operators.get(task_id),
             error=(t.error or None) and t.error[-2000:],
         )
-    for task_id in dag.task_dict:  # tasks the run created no instance for
+    for task_id in operators:  # tasks the run created no instance for
         tasks.setdefault(task_id, TaskSide(state="none", operator=operators.get(task_id)))
     ends = [t.end_date for t in result.tasks.values() if t.end_date]
     duration = _seconds(max(ends), origin) if ends and origin else None
     return SideRun(
         kind="airflow",
-        how="in-process runner (shims.runner)",
+        how=how,
         state=result.state,
         run_id=result.run_id,
         duration=duration,

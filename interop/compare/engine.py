@@ -55,13 +55,16 @@ def compare_file(
     *,
     flow_file: str | Path | None = None,
     airflow_test: bool = False,
+    airflow_python: str | Path | None = None,
     logical_date: str | None = None,
     params: dict[str, Any] | None = None,
     on_dag: Callable[[DagComparison], None] | None = None,
 ) -> list[DagComparison]:
     """Compare every DAG of one file with its converted flow (or the flow in ``flow_file``).
 
-    ``on_dag`` is called with each DAG's comparison as soon as it is done.
+    ``on_dag`` is called with each DAG's comparison as soon as it is done. With
+    ``airflow_python`` (the team's Airflow 1.10/2.x interpreter) the DAGs are loaded and run
+    there, through the sidecar (:mod:`shims.sidecar`), instead of in this process.
 
     Returns:
         One comparison per DAG; empty for a file with no DAG (a helper module).
@@ -79,7 +82,7 @@ def compare_file(
     if not static_ids and "airflow" not in text.lower():
         return []  # not a DAG file
 
-    from interop.compare.dag_side import DagUnavailable, load_file_dags
+    from interop.compare.dag_side import DagUnavailable, load_file_dags, run_airflow_test, run_in_process, run_sidecar
 
     def finish(errors: list[DagComparison]) -> list[DagComparison]:
         for c in errors:
@@ -87,12 +90,41 @@ def compare_file(
                 on_dag(c)
         return errors
 
-    try:
-        dags = load_file_dags(path)
-    except DagUnavailable as exc:
-        ids = static_ids or [path.stem]
-        return finish([_error(d, path, f"the DAG file does not load under Airflow 3: {exc}", findings=findings) for d in ids])
-    if not dags:
+    sidecar = None
+    if airflow_python is None and not airflow_test:  # as `interop run` does: the state file's setting
+        from shims.sidecar.cli import airflow_python_from_state
+
+        airflow_python = airflow_python_from_state(path)
+    if airflow_python is not None:
+        from shims.runner import DagLoadError
+        from shims.sidecar.client import Sidecar, SidecarError
+
+        try:
+            sidecar = Sidecar(airflow_python).start()
+            dag_ids = sidecar.list_dags(path)
+        except (DagLoadError, SidecarError, OSError) as exc:
+            if sidecar is not None:
+                sidecar.close()
+            where = f"Airflow at {airflow_python}"
+            return finish([_error(d, path, f"the DAG file does not load under {where}: {exc}", findings=findings) for d in static_ids or [path.stem]])
+        runners: dict[str, Callable[[], Any]] = {
+            d: (lambda d=d: run_sidecar(sidecar, path, d, logical_date=logical_date, params=params)) for d in dag_ids
+        }
+        start_dates: dict[str, Any] = {}
+    else:
+        try:
+            dags = load_file_dags(path)
+        except DagUnavailable as exc:
+            ids = static_ids or [path.stem]
+            return finish([_error(d, path, f"the DAG file does not load under Airflow 3: {exc}", findings=findings) for d in ids])
+        if airflow_test:
+            runners = {d: (lambda d=d: run_airflow_test(path, d, logical_date=logical_date, params=params)) for d in dags}
+        else:
+            runners = {d: (lambda dag=dag: run_in_process(dag, logical_date=logical_date, params=params)) for d, dag in dags.items()}
+        start_dates = {d: getattr(dag, "start_date", None) for d, dag in dags.items()}
+    if not runners:
+        if sidecar is not None:
+            sidecar.close()
         if static_ids:
             return finish([_error(d, path, "Airflow found no DAG in the file", findings=findings) for d in static_ids])
         return []
@@ -104,45 +136,53 @@ def compare_file(
         flow_source, flow_origin = conversion.output, path
 
     out: list[DagComparison] = []
-    for dag_id in sorted(dags):
-        started = time.perf_counter()
-        try:
-            comparison = compare_dag(
-                path, dags[dag_id], report=report, conversion_status=conversion.status, findings=findings,
-                flow_source=flow_source, flow_origin=flow_origin, flow_file=flow_file,
-                airflow_test=airflow_test, logical_date=logical_date, params=params,
-            )
-        except Exception as exc:  # noqa: BLE001 - one DAG never stops the batch
-            tb = traceback.format_exc(limit=-3)
-            comparison = _error(dag_id, path, f"internal error: {type(exc).__name__}: {exc}\n{tb}", findings=findings)
-        comparison.seconds = round(time.perf_counter() - started, 3)
-        out.append(comparison)
-        if on_dag is not None:
-            on_dag(comparison)
+    try:
+        for dag_id in sorted(runners):
+            started = time.perf_counter()
+            try:
+                comparison = compare_dag(
+                    path, dag_id, runners[dag_id], start_date=start_dates.get(dag_id), report=report,
+                    conversion_status=conversion.status, findings=findings, flow_source=flow_source,
+                    flow_origin=flow_origin, flow_file=flow_file, logical_date=logical_date, params=params,
+                )
+            except Exception as exc:  # noqa: BLE001 - one DAG never stops the batch
+                tb = traceback.format_exc(limit=-3)
+                comparison = _error(dag_id, path, f"internal error: {type(exc).__name__}: {exc}\n{tb}", findings=findings)
+            comparison.seconds = round(time.perf_counter() - started, 3)
+            out.append(comparison)
+            if on_dag is not None:
+                on_dag(comparison)
+    finally:
+        if sidecar is not None:
+            sidecar.close()
     return out
 
 
 def compare_dag(
     path: Path,
-    dag: Any,
+    dag_id: str,
+    run_airflow: Callable[[], Any],
     *,
+    start_date: Any = None,
     report: dict[str, Any],
     conversion_status: str,
     findings: list[str],
     flow_source: str,
     flow_origin: Path,
     flow_file: Any,
-    airflow_test: bool,
     logical_date: str,
     params: dict[str, Any],
 ) -> DagComparison:
-    """Both sides of one DAG and the comparison (graph, values, states, timings)."""
-    from interop.compare.dag_side import DagUnavailable, run_airflow_test, run_in_process
+    """Both sides of one DAG and the comparison (graph, values, states, timings).
+
+    ``run_airflow`` runs the Airflow side (in-process, sidecar or ``airflow dags test``) and
+    returns its :class:`~interop.compare.model.SideRun`.
+    """
+    from interop.compare.dag_side import DagUnavailable
     from interop.compare.flow_side import FlowUnavailable, find_flow, import_flow_module, run_flow
     from interop.compare.graph import compare_graphs, dag_graph
     from interop.compare.values import compare_task_values, is_internal_xcom
 
-    dag_id = dag.dag_id
     base = dict(
         flow_file=str(flow_file) if flow_file else None,
         logical_date=logical_date,
@@ -175,10 +215,7 @@ def compare_dag(
     lap("import_flow")
 
     try:
-        if airflow_test:
-            airflow = run_airflow_test(path, dag_id, logical_date=logical_date, params=params)
-        else:
-            airflow = run_in_process(dag, logical_date=logical_date, params=params)
+        airflow = run_airflow()
     except DagUnavailable as exc:
         return _error(dag_id, path, f"the DAG cannot run: {exc}", **base)
     except Exception as exc:  # noqa: BLE001 - the runner failed on this DAG
@@ -186,9 +223,8 @@ def compare_dag(
 
     lap("airflow")
     if airflow.tasks and all(t.state == "none" for t in airflow.tasks.values()):
-        start = getattr(dag, "start_date", None)
         return _error(dag_id, path, f"Airflow ran no task of DAG {dag_id!r} at logical date {logical_date}"
-                      + (f" (the DAG's start_date is {start.isoformat()})" if start else "")
+                      + (f" (the DAG's start_date is {start_date.isoformat()})" if start_date else "")
                       + "; choose another --logical-date", airflow=airflow, **base)
     removed = set(airflow.removed)
     if ledger is not None:
@@ -260,6 +296,7 @@ def compare_paths(
     *,
     flow_file: str | Path | None = None,
     airflow_test: bool = False,
+    airflow_python: str | Path | None = None,
     logical_date: str | None = None,
     params: dict[str, Any] | None = None,
     timeout: float | None = None,
@@ -282,7 +319,7 @@ def compare_paths(
         worker = Worker()
     try:
         for f in files:
-            kwargs = dict(flow_file=flow_file, airflow_test=airflow_test, logical_date=logical_date, params=params)
+            kwargs = dict(flow_file=flow_file, airflow_test=airflow_test, airflow_python=airflow_python, logical_date=logical_date, params=params)
             if worker is not None:
                 got = worker.compare_file(f, timeout=timeout, **kwargs)
             else:

@@ -53,11 +53,13 @@ class SidecarRunResult(DagRunResult):
         airflow_version: the sidecar's Airflow version.
         python: the sidecar's interpreter.
         edges: the DAG's ``[upstream, downstream]`` task edges, as that Airflow loaded them.
+        operators: each task's operator class name, as that Airflow loaded it.
     """
 
     airflow_version: str = ""
     python: str = ""
     edges: list[list[str]] = field(default_factory=list)
+    operators: dict[str, str] = field(default_factory=dict)
     mode: str = "sidecar"
 
     def airflow_info(self) -> dict[str, Any]:
@@ -370,6 +372,7 @@ class Sidecar:
             airflow_version=self.airflow_version,
             python=str(self.info.get("python", self.airflow_python)),
             edges=event.get("edges", []),
+            operators={t["task_id"]: t.get("operator", "") for t in event["tasks"]},
         )
 
 

@@ -23,6 +23,7 @@ copied from ``$INTEROP_SIDECAR_TEMPLATE`` afterwards.
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import fcntl
 import io
 import json
@@ -240,10 +241,13 @@ def _run(proto: _Proto, req: dict[str, Any]) -> None:
 
     logs: dict[tuple[str, int], list[str]] = {}
     errors: dict[tuple[str, int], str] = {}
+    # `dag.test()` in 2.x leaves start_date unset on its task instances: the first try's start
+    starts: dict[tuple[str, int], str] = {}
     original = dag_module._run_task
 
     def run_task(*, ti: Any, **kwargs: Any) -> Any:
         key = (ti.task_id, ti.map_index)
+        starts.setdefault(key, _dt.datetime.now(_dt.timezone.utc).isoformat())
         capture = _Capture()
         task_logger = logging.getLogger("airflow.task")
         task_logger.addHandler(capture)
@@ -293,7 +297,7 @@ def _run(proto: _Proto, req: dict[str, Any]) -> None:
                     "state": str(getattr(ti.state, "value", ti.state)) if ti.state is not None else "none",
                     "try_number": ti.try_number,
                     "xcoms": xcoms.get(key, {}),
-                    "start_date": ti.start_date.isoformat() if ti.start_date else None,
+                    "start_date": ti.start_date.isoformat() if ti.start_date else starts.get(key),
                     "end_date": ti.end_date.isoformat() if ti.end_date else None,
                     "log": "".join(logs.get(key, [])),
                     "error": errors.get(key),
@@ -306,7 +310,7 @@ def _run(proto: _Proto, req: dict[str, Any]) -> None:
         run_id=dag_run.run_id,
         logical_date=dag_run.execution_date.isoformat(),
         state=str(getattr(dag_run.state, "value", dag_run.state)),
-        tasks=[{"task_id": t.task_id, "mapped": _is_mapped(t)} for t in dag.tasks],
+        tasks=[{"task_id": t.task_id, "mapped": _is_mapped(t), "operator": type(t).__name__} for t in dag.tasks],
         edges=sorted([t.task_id, d] for t in dag.tasks for d in t.downstream_task_ids),
         instances=instances,
         started=started,

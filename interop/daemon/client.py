@@ -86,6 +86,10 @@ def forward(command: str, arguments: dict[str, Any]) -> int | None:
     fds = _standard_fds()
     if fds is None:
         return None
+    try:
+        cwd = os.getcwd()
+    except OSError:  # the working directory was removed: let the command say so itself
+        return None
     sock = _connect()
     if sock is None:
         return None
@@ -101,7 +105,7 @@ def forward(command: str, arguments: dict[str, Any]) -> int | None:
                     "op": "run",
                     "command": command,
                     "arguments": arguments,
-                    "cwd": os.getcwd(),
+                    "cwd": cwd,
                     "env": dict(os.environ),
                     "sys_path": list(sys.path),
                     "argv": list(sys.argv),

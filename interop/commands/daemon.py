@@ -20,7 +20,7 @@ __all__ = ["daemon"]
 
 @click.group(name="daemon")
 def daemon() -> None:
-    """A warm process that makes 'interop run' start in milliseconds instead of seconds.
+    """A warm process that serves 'interop run' in about 0.1-0.4 s instead of about 2 s.
 
     Exit codes: 0 done (or, for status, a daemon is running); 1 none is running (status, stop)
     or it failed to start.

@@ -255,7 +255,9 @@ class Analyzer:
         def scan(node: cst.CSTNode, depth: int, line: int) -> None:
             for child in _children(node):
                 child_line = self.model.line_of(child) or line
-                if isinstance(child, cst.Call) and depth and self._is_dag_call(child):
+                nested_dag = isinstance(child, cst.Call) and self._is_dag_call(child)
+                nested_dag = nested_dag or (isinstance(child, cst.FunctionDef) and self._dag_decorator(child) is not None)
+                if depth and nested_dag:
                     raise ConversionError(
                         "IX003",
                         child_line,
@@ -280,12 +282,13 @@ class Analyzer:
                     raise ConversionError("IX003", self.line(stmt), "DAG built inside a function")
 
     def _nested_dag_call_possible(self) -> bool:
-        """Cheap text check: is a DAG class called on an indented line anywhere?"""
-        locals_ = [re.escape(local) for local, qn in self.model.imports.items() if qn in names.DAG_CLASSES]
-        locals_ += [re.escape(local) + r"\.(?:models\.)?(?:dag\.)?DAG" for local, qn in self.model.imports.items() if qn in ("airflow", "airflow.models", "airflow.sdk")]
+        """Cheap text check: is a DAG class called, or a ``@dag`` decorator used, on an indented line?"""
+        locals_ = [r"\b" + re.escape(local) + r"\s*\(" for local, qn in self.model.imports.items() if qn in names.DAG_CLASSES]
+        locals_ += [r"\b" + re.escape(local) + r"\.(?:models\.)?(?:dag\.)?DAG\s*\(" for local, qn in self.model.imports.items() if qn in ("airflow", "airflow.models", "airflow.sdk")]
+        locals_ += ["@" + re.escape(local) + r"\b" for local, qn in self.model.imports.items() if qn in names.DAG_DECORATORS]
         if not locals_:
             return False
-        pattern = re.compile(r"^[ \t]+.*\b(?:" + "|".join(locals_) + r")\s*\(", re.MULTILINE)
+        pattern = re.compile(r"^[ \t]+.*(?:" + "|".join(locals_) + r")", re.MULTILINE)
         return pattern.search(self.source) is not None
 
     def _new_dag(
@@ -766,6 +769,12 @@ class Analyzer:
                     self._add_edges(other, base, node)
                 return Const(None)
             return None
+        if isinstance(func, cst.Attribute) and func.attr.value in _DICT_VIEWS and not node.args:
+            # for name, conf in CONFIGS.items(): ... over a literal dict
+            base = self.eval(func.value, env)
+            if isinstance(base, Const) and isinstance(base.value, dict):
+                return Const(_DICT_VIEWS[func.attr.value](base.value))
+            return None
         if isinstance(func, cst.Attribute) and func.attr.value in ("append", "extend") and isinstance(func.value, cst.Name):
             grown = self._grow_task_list(func.value.value, func.attr.value, node, env)
             if grown is not None:
@@ -1091,6 +1100,9 @@ class DictValue:
     """A dict literal holding task references (``op_kwargs={"x": t.output}``)."""
 
     values: list[Any]
+
+
+_DICT_VIEWS = {"items": lambda d: list(d.items()), "keys": lambda d: list(d), "values": lambda d: list(d.values())}
 
 
 def _flat(value: Any) -> list[Any]:

@@ -1,0 +1,109 @@
+"""Constructs seen in public DAG repositories, each as a minimal inline source.
+
+The before/after fixtures in ``tests/fixtures/convert/`` hold the cases whose whole output is
+worth reviewing; these tests pin a status, a finding or an edge set.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from converters import convert_source
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_dag_decorator_inside_a_loop_is_a_factory() -> None:
+    """``@dag`` on a function defined in a loop makes one DAG per item: IX003 at the decorated function."""
+    source = (
+        "from datetime import datetime\n"
+        "from airflow.decorators import dag, task\n"
+        "\n"
+        "for site in ['a', 'b']:\n"
+        "    @dag(dag_id=f'download_{site}', start_date=datetime(2024, 1, 1))\n"
+        "    def download():\n"
+        "        @task\n"
+        "        def get():\n"
+        "            return site\n"
+        "        get()\n"
+        "    download()\n"
+    )
+    result = convert_source(source, "factory.py")
+    assert result.status == "failed"
+    assert [(f.code, f.line) for f in result.findings] == [("IX003", 5)]
+    assert result.output == source
+
+
+def test_dag_decorator_at_top_level_is_not_a_factory() -> None:
+    source = (
+        "from datetime import datetime\n"
+        "from airflow.decorators import dag, task\n"
+        "\n"
+        "@dag(dag_id='top', start_date=datetime(2024, 1, 1))\n"
+        "def top():\n"
+        "    @task\n"
+        "    def get():\n"
+        "        return 1\n"
+        "    get()\n"
+        "\n"
+        "top()\n"
+    )
+    assert convert_source(source, "top.py").status == "converted"
+
+
+def test_dag_entered_twice_with_with_blocks_keeps_both_blocks_tasks() -> None:
+    """``dag = DAG(...)`` then two ``with dag:`` blocks, wired across them."""
+    source = (
+        "from airflow import DAG\n"
+        "from airflow.operators.bash import BashOperator\n"
+        "dag = DAG('twice', schedule=None)\n"
+        "with dag:\n"
+        "    a = BashOperator(task_id='a', bash_command='echo a')\n"
+        "with dag:\n"
+        "    b = BashOperator(task_id='b', bash_command='echo b')\n"
+        "a >> b\n"
+    )
+    result = convert_source(source, "twice.py")
+    assert result.status == "converted"
+    assert result.dags[0].edge_set() == [("a", "b")]
+    assert "with dag" not in result.output
+
+
+def test_append_to_a_list_that_holds_other_values_is_left_alone() -> None:
+    """``names.append(...)`` on a list of strings is ordinary code, not task wiring."""
+    source = (
+        "from airflow import DAG\n"
+        "from airflow.operators.bash import BashOperator\n"
+        "with DAG('names', schedule=None) as dag:\n"
+        "    seen = []\n"
+        "    for n in ['x', 'y']:\n"
+        "        seen.append(n)\n"
+        "        BashOperator(task_id=n, bash_command='echo ' + n)\n"
+    )
+    result = convert_source(source, "names.py")
+    assert result.status == "converted"
+    assert sorted(result.dags[0].tasks) == ["x", "y"]
+    compile(result.output, "names.py", "exec")
+
+
+def test_corpus_sweep_counts_a_folder(tmp_path: Path) -> None:
+    """benchmarks/convert_corpus.py classifies every file of a folder and writes the JSON rows."""
+    (tmp_path / "ok.py").write_text(
+        "from airflow import DAG\nfrom airflow.operators.bash import BashOperator\n"
+        "with DAG('ok', schedule=None) as dag:\n    BashOperator(task_id='t', bash_command='echo')\n"
+    )
+    (tmp_path / "helper.py").write_text("X = 1\n")
+    (tmp_path / "broken.py").write_text("def f(:\n")
+    out = tmp_path / "sweep.json"
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "convert_corpus.py"), str(tmp_path), "--json", str(out), "--list", "failed"],
+        capture_output=True, text=True, cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(out.read_text())["summary"]
+    assert (summary["files"], summary["converted"], summary["skipped"], summary["failed"], summary["crash"]) == (3, 1, 1, 1, 0)
+    assert summary["non-compiling"] == 0 and summary["non-idempotent"] == 0
+    assert "failed: " in proc.stdout and "broken.py: IX001" in proc.stdout

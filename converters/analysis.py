@@ -10,8 +10,10 @@ executed.
 from __future__ import annotations
 
 import ast
+import os
 import re
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any, Iterable
 
 import libcst as cst
@@ -138,6 +140,7 @@ class Analyzer:
 
     def __init__(self, module: cst.Module, path: str, source: str | None = None) -> None:
         self.path = path
+        self._module_values: dict[str, Any] = {}
         self._loop_vars: list[set[str]] = []
         self._inlining: set[str] = set()
         self._dag: Dag | None = None
@@ -311,7 +314,9 @@ class Analyzer:
             value = self.eval(kwargs["dag_id"], {})
             if not isinstance(value, Const) or not isinstance(value.value, str):
                 raise ConversionError(
-                    "IX003", self.line(kwargs["dag_id"]), "dag_id is computed at run time; cannot convert statically"
+                    "IX003",
+                    self.line(kwargs["dag_id"]) or self.line(node),
+                    f"dag_id `{code_of(kwargs['dag_id']).strip()[:80]}` is computed at run time; cannot convert statically",
                 )
             dag_id = value.value
         if dag_id is None:
@@ -591,9 +596,12 @@ class Analyzer:
                 return env[node.value]
             if node.value in self.model.constants:
                 return Const(self.model.constants[node.value])
+            if node.value == "__file__" and self.path.endswith(".py"):
+                # the DAG file's own name (dag_id=os.path.basename(__file__).replace(".py", ""))
+                return Const(self.path)
             if node.value in ("None", "True", "False"):
                 return Const({"None": None, "True": True, "False": False}[node.value])
-            return None
+            return self._module_constant(node.value)
         if isinstance(node, (cst.SimpleString, cst.Integer, cst.Float, cst.ConcatenatedString)):
             try:
                 return Const(literal(node))
@@ -668,6 +676,10 @@ class Analyzer:
                 return left + right
             return None
         if isinstance(node, cst.Attribute):
+            if node.attr.value in _PATH_PARTS and isinstance(node.value, cst.Call) and self.qualname(node.value.func) == "pathlib.Path":
+                # dag_id=Path(__file__).stem: only the string part is kept, never a Path object
+                arg = self.eval(node.value.args[0].value, env) if len(node.value.args) == 1 else None
+                return Const(getattr(PurePosixPath(arg.value), node.attr.value)) if isinstance(arg, Const) and isinstance(arg.value, str) else None
             base = self.eval(node.value, env)
             if isinstance(base, TaskRef) and node.attr.value == "output":
                 return XComArgRef(base.task_id)
@@ -769,6 +781,24 @@ class Analyzer:
                     self._add_edges(other, base, node)
                 return Const(None)
             return None
+        if isinstance(func, cst.Attribute) and func.attr.value in _STR_METHODS:
+            # 'task_{0}'.format(n), name.lower(), os.path.basename(__file__).replace('.py', '')
+            base = self.eval(func.value, env)
+            if isinstance(base, Const) and isinstance(base.value, str):
+                args = [self.eval(a.value, env) for a in node.args]
+                if all(isinstance(a, Const) for a in args) and not any(a.star for a in node.args):
+                    try:
+                        value = getattr(base.value, func.attr.value)(
+                            *[v.value for a, v in zip(node.args, args) if a.keyword is None],
+                            **{a.keyword.value: v.value for a, v in zip(node.args, args) if a.keyword is not None},
+                        )
+                    except Exception:  # noqa: BLE001 - a bad format string is a run-time error, not ours
+                        return None
+                    return Const(value)
+            return None
+        if qn in _PATH_FUNCTIONS and len(node.args) == 1:
+            arg = self.eval(node.args[0].value, env)
+            return Const(_PATH_FUNCTIONS[qn](arg.value)) if isinstance(arg, Const) and isinstance(arg.value, str) else None
         if isinstance(func, cst.Attribute) and func.attr.value in _DICT_VIEWS and not node.args:
             # for name, conf in CONFIGS.items(): ... over a literal dict
             base = self.eval(func.value, env)
@@ -825,6 +855,23 @@ class Analyzer:
         for a in node.args:  # evaluate nested expressions for their side effects (tasks in lists)
             self.eval(a.value, env)
         return None
+
+    def _module_constant(self, name: str) -> Any:
+        """A module-level name bound to an expression that only computes a value from literals
+        (``DAG_ID = os.path.basename(__file__).replace(".py", "")``), evaluated once."""
+        if name in self._module_values:
+            return self._module_values[name]
+        self._module_values[name] = None  # a name defined from itself stays unknown
+        value = self._module_assignment(name)
+        if value is not None and all(self._pure_call(c) for c in _calls_in(value)):
+            self._module_values[name] = self.eval(value, {})
+        return self._module_values[name]
+
+    def _pure_call(self, node: cst.Call) -> bool:
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in (*_STR_METHODS, *_DICT_VIEWS):
+            return True
+        return (self.qualname(func) or "") in (*_PATH_FUNCTIONS, "str", "len", "int", "range")
 
     def _grow_task_list(self, name: str, method: str, node: cst.Call, env: dict[str, Any]) -> list[Any] | None:
         """``tasks.append(op)`` / ``tasks.extend([...])`` on a list of tasks (or an empty list):
@@ -1102,6 +1149,11 @@ class DictValue:
     values: list[Any]
 
 
+_STR_METHODS = frozenset(
+    {"format", "lower", "upper", "replace", "strip", "lstrip", "rstrip", "capitalize", "title", "removesuffix", "removeprefix"}
+)
+_PATH_PARTS = frozenset({"stem", "name", "suffix"})
+_PATH_FUNCTIONS = {"os.path.basename": os.path.basename, "os.path.splitext": os.path.splitext}
 _DICT_VIEWS = {"items": lambda d: list(d.items()), "keys": lambda d: list(d), "values": lambda d: list(d.values())}
 
 

@@ -378,6 +378,7 @@ class Analyzer:
         """``dag = DAG(...)``: operators with ``dag=dag`` and the wiring between them."""
         env = {} if env is None else env
         started = after is None
+        joined = self._joined_by_wiring(dag)
         for stmt in self.module.body:
             if not started:
                 started = stmt is after
@@ -387,6 +388,13 @@ class Analyzer:
             if isinstance(stmt, cst.SimpleStatementLine) and self._statement_mentions_dag(stmt, dag):
                 dag.owned_statements.append(stmt)
                 self._eval_statement(dag, stmt, env, group=None, keep=False)
+            elif isinstance(stmt, cst.SimpleStatementLine) and _operator_target(stmt) in joined:
+                dag.owned_statements.append(stmt)
+                before = set(dag.tasks)
+                self._eval_statement(dag, stmt, env, group=None, keep=False)
+                for task_id in set(dag.tasks) - before:
+                    # made outside the DAG, so Airflow never gave it the DAG's default_args
+                    dag.tasks[task_id].options["_no_default_args"] = True
             elif isinstance(stmt, cst.SimpleStatementLine) and self._statement_wires_tasks(stmt, env):
                 dag.owned_statements.append(stmt)
                 self._eval_statement(dag, stmt, env, group=None, keep=False)
@@ -417,6 +425,35 @@ class Analyzer:
     def _enters_dag(stmt: cst.With, dag: Dag) -> bool:
         """``with dag:`` (or ``with dag as d:``) on the variable a ``DAG(...)`` was assigned to."""
         return bool(dag.dag_var) and len(stmt.items) == 1 and dotted(stmt.items[0].item) == dag.dag_var
+
+    def _joined_by_wiring(self, dag: Dag) -> set[str]:
+        """Module-level operators made without ``dag=`` that join the DAG by being wired to one of
+        its tasks (Airflow gives ``set_upstream``/``>>`` partners the DAG of the other side)."""
+        if not dag.dag_var:
+            return set()
+        members: set[str] = set()
+        loose: set[str] = set()
+        wiring: list[set[str]] = []
+        for stmt in self.module.body:
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                continue
+            found = _operator_assignment(stmt)
+            if found and found[1] and self._statement_mentions_dag(stmt, dag):
+                members.add(found[0])
+            elif found and not found[1]:
+                loose.add(found[0])
+            elif not found and all(isinstance(small, cst.Expr) for small in stmt.body):
+                wiring.append(_names_in(stmt))
+        joined: set[str] = set()
+        grew = True
+        while grew:
+            grew = False
+            for names_ in wiring:
+                if names_ & (members | joined):
+                    new = (names_ & loose) - joined
+                    joined |= new
+                    grew = grew or bool(new)
+        return joined
 
     def _statement_mentions_dag(self, stmt: cst.CSTNode, dag: Dag) -> bool:
         if not dag.dag_var:
@@ -1155,6 +1192,23 @@ _STR_METHODS = frozenset(
 _PATH_PARTS = frozenset({"stem", "name", "suffix"})
 _PATH_FUNCTIONS = {"os.path.basename": os.path.basename, "os.path.splitext": os.path.splitext}
 _DICT_VIEWS = {"items": lambda d: list(d.items()), "keys": lambda d: list(d), "values": lambda d: list(d.values())}
+
+
+def _operator_assignment(stmt: cst.SimpleStatementLine) -> tuple[str, bool] | None:
+    """``name = SomeOperator(task_id=..., ...)``: the name and whether ``dag=`` is passed."""
+    if len(stmt.body) != 1 or not isinstance(stmt.body[0], cst.Assign) or len(stmt.body[0].targets) != 1:
+        return None
+    target, value = stmt.body[0].targets[0].target, stmt.body[0].value
+    if not isinstance(target, cst.Name) or not isinstance(value, cst.Call):
+        return None
+    keywords = {a.keyword.value for a in value.args if a.keyword is not None}
+    return (target.value, "dag" in keywords) if "task_id" in keywords else None
+
+
+def _operator_target(stmt: cst.SimpleStatementLine) -> str | None:
+    """``name = SomeOperator(task_id=..., ...)`` with no ``dag=``: the name, else None."""
+    found = _operator_assignment(stmt)
+    return found[0] if found and not found[1] else None
 
 
 def _flat(value: Any) -> list[Any]:

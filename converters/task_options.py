@@ -63,7 +63,7 @@ def _num(x: float) -> int | float:
 
 def apply(plan: Plan, dag: Dag) -> None:
     for task in dag.tasks.values():
-        merged: dict[str, cst.BaseExpression] = dict(dag.default_args)
+        merged: dict[str, cst.BaseExpression] = {} if task.options.get("_no_default_args") else dict(dag.default_args)
         merged.update(task.kwargs)
         opts: dict[str, Any] = {}
         src: dict[str, str] = {}

@@ -46,11 +46,13 @@ class DagLoadError(Exception):
     Attributes:
         path: the file.
         dag_ids: the DAG ids found in it (may be empty).
+        details: the import traceback, when the file failed to import (the message is one line).
     """
 
-    def __init__(self, message: str, path: str | None = None, dag_ids: list[str] | None = None) -> None:
+    def __init__(self, message: str, path: str | None = None, dag_ids: list[str] | None = None, details: str = "") -> None:
         self.path = path
         self.dag_ids = list(dag_ids or [])
+        self.details = details
         super().__init__(message)
 
 
@@ -177,17 +179,28 @@ def load_dags(path_or_module: str | Path | ModuleType) -> dict[str, Any]:
         try:
             return dict(load_dags_compat(path).dags)
         except (CompatError, CompatLoadError, SyntaxError) as exc:
-            raise DagLoadError(str(exc), path=str(path)) from exc
+            raise DagLoadError(str(exc), path=str(path), details=getattr(exc, "details", "")) from exc
     from shims.tasklog import TaskLogCapture
 
-    # Airflow logs "Filling up the DagBag ..." to stdout; keep it out of JSON output.
-    with TaskLogCapture("dagbag", echo=False):
-        from airflow.dag_processing.dagbag import DagBag
+    # Airflow logs "Filling up the DagBag ..." to stdout, and an import error with its traceback;
+    # keep both out of the output: the error is raised below as one line (the traceback in .details).
+    import logging
 
-        bag = DagBag(dag_folder=str(path), safe_mode=False)
+    importer_log = logging.getLogger("airflow.dag_processing")
+    level = importer_log.level
+    importer_log.setLevel(logging.CRITICAL)
+    try:
+        with TaskLogCapture("dagbag", echo=False):
+            from airflow.dag_processing.dagbag import DagBag
+
+            bag = DagBag(dag_folder=str(path), safe_mode=False)
+    finally:
+        importer_log.setLevel(level)
     if bag.import_errors:
+        from shims.compat.errors import describe_import_failure
+
         details = "\n".join(str(v) for v in bag.import_errors.values())
-        raise DagLoadError(f"DAG file {str(path)!r} failed to import:\n{details}", path=str(path))
+        raise DagLoadError(describe_import_failure(details, path), path=str(path), details=details)
     return dict(bag.dags)
 
 

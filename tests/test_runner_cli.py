@@ -198,3 +198,18 @@ def test_run_converted_flow_file_on_prefect(prefect_server, tmp_path: Path) -> N
 
     unknown = subprocess.run([*cli, "--dag-id", "other"], env=env, capture_output=True, text=True, timeout=180)
     assert unknown.returncode == 2 and "Found flows: ['converted_etl']" in unknown.stderr
+
+
+def test_run_import_failure_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """An Airflow 3 file whose provider is missing: exit 2, one line naming file, line and package."""
+    dag_file = tmp_path / "needs_postgres.py"
+    dag_file.write_text("from airflow.sdk import DAG\nfrom airflow.providers.postgres.hooks.postgres import PostgresHook\n")
+    result = _invoke(str(dag_file))
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output and "Failed to import" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        f"error: {dag_file}:2: `from airflow.providers.postgres.hooks.postgres import PostgresHook`: needs the provider "
+        "package apache-airflow-providers-postgres (No module named 'airflow.providers.postgres'); install it, or run the "
+        "DAG in the team's own Airflow with --airflow-python PATH"
+    ]

@@ -25,14 +25,19 @@ __all__ = ["CompatLoad", "CompatLoadError", "load_dags_compat", "compat_report"]
 class CompatLoadError(Exception):
     """The transformed DAG file still failed to import or validate under Airflow 3.
 
+    The message is one line: the file, the line of the user's code that failed and the cause
+    (:func:`shims.compat.errors.describe_import_failure`).
+
     Attributes:
         file: the DAG file.
         renames: what the loader had applied before the failure.
+        details: the traceback and the renames applied, for whoever wants the whole story.
     """
 
-    def __init__(self, message: str, file: str, renames: list[Rename]) -> None:
+    def __init__(self, message: str, file: str, renames: list[Rename], details: str = "") -> None:
         self.file = file
         self.renames = list(renames)
+        self.details = details
         super().__init__(message)
 
 
@@ -98,12 +103,15 @@ def load_dags_compat(path: str | Path) -> CompatLoad:
         found: dict[int, Any] = {id(o): o for o in module.__dict__.values() if isinstance(o, DAG)}
         for dag, _mod in DagContext.autoregistered_dags:
             found.setdefault(id(dag), dag)
-    except Exception as exc:  # noqa: BLE001 - reported with the file, traceback and renames
+    except Exception as exc:  # noqa: BLE001 - reported with the file, the line and the cause
+        from shims.compat.errors import describe_import_failure
+
+        text = traceback.format_exc()
         raise CompatLoadError(
-            f"DAG file {str(path)!r} failed to import under Airflow 3 with the compat loader:\n"
-            f"{traceback.format_exc(limit=-8)}renames applied:\n{applied}",
+            describe_import_failure(text, path) + f" [compat loader, {len(renames)} rename(s) applied]",
             str(path),
             renames,
+            details=f"{text}renames applied:\n{applied}",
         ) from exc
     finally:
         DagContext.current_autoregister_module_name = None
@@ -119,10 +127,11 @@ def load_dags_compat(path: str | Path) -> CompatLoad:
             dag.resolve_template_files()
         except Exception as exc:  # noqa: BLE001
             raise CompatLoadError(
-                f"DAG {dag.dag_id!r} in {str(path)!r} is not valid under Airflow 3 "
-                f"({type(exc).__name__}: {exc}); renames applied:\n{applied}",
+                f"DAG {dag.dag_id!r} in {str(path)!r} is not valid under Airflow 3: "
+                f"{type(exc).__name__}: {' '.join(str(exc).split())} [compat loader, {len(renames)} rename(s) applied]",
                 str(path),
                 renames,
+                details=f"renames applied:\n{applied}",
             ) from exc
         dags[dag.dag_id] = dag
     load = CompatLoad(path=path, dags=dags, renames=renames, module=module)

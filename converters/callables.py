@@ -105,6 +105,7 @@ class _Roles:
         self.airflow_only: list[str] = []
         star = func.params.star_kwarg
         self.var_kw = star.name.value if star is not None else None
+        self.param_names = {p.name.value for p in (*func.params.params, *func.params.kwonly_params, *func.params.posonly_params)}
         if self.var_kw:
             self.ctx_vars.add(self.var_kw)
         for p in func.params.params + func.params.kwonly_params:
@@ -225,6 +226,7 @@ class _Rewriter(cst.CSTTransformer):
         self.known = known_tasks
         self.data_params: dict[str, str] = {}
         self.context_params: list[str] = []
+        self.attribute_bases: dict[int, str] = {}  # id of ``context["dag"]`` in ``context["dag"].dag_id`` -> param
         self.needs_upstream = False
         self.findings: list[tuple[str, str, bool]] = []
         self.pending: list[str] = []
@@ -301,15 +303,30 @@ class _Rewriter(cst.CSTTransformer):
         if _xcom_call(original, self.roles, "xcom_pull"):
             return self._pull(original, updated)
         key = self.roles.context_key(original)
-        if key is not None:
+        if key is not None and id(original) not in self.attribute_bases:
             return self._context(key, updated)
         return updated
 
     def leave_Subscript(self, original: cst.Subscript, updated: cst.Subscript) -> cst.BaseExpression:
         key = self.roles.context_key(original)
-        if key is not None:
+        if key is not None and id(original) not in self.attribute_bases:
             return self._context(key, updated)
         return updated
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        # context["dag"].dag_id: the attribute has a flow equivalent though the object has none
+        param = names.CONTEXT_ATTRIBUTES.get((self.roles.context_key(node.value) or "", node.attr.value))
+        if param is not None and param not in self.roles.param_names:
+            self.attribute_bases[id(node.value)] = param
+        return True
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        param = self.attribute_bases.get(id(original.value))
+        if param is None:
+            return updated
+        if param not in self.context_params:
+            self.context_params.append(param)
+        return cst.Name(param)
 
     def _context(self, key: str, node: cst.BaseExpression) -> cst.BaseExpression:
         if key in names.TI_KEYS:

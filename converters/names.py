@@ -228,6 +228,22 @@ CONTEXT_KEYS: dict[str, str] = {
     "var": "ctx.var",
     "templates_dict": "templates_dict",
 }
+#: attributes of context objects that have a flow equivalent: (context key, attribute) -> the
+#: parameter the converted task takes instead (``context["dag"].dag_id`` -> ``dag_id``)
+CONTEXT_ATTRIBUTES: dict[tuple[str, str], str] = {
+    ("dag", "dag_id"): "dag_id",
+}
+#: those parameters -> the expression the flow passes for them
+CONTEXT_ATTRIBUTE_VALUES: dict[str, str] = {
+    "dag_id": "ctx.dag_id",
+}
+
+
+def context_value(param: str) -> str:
+    """The flow-side expression for a context parameter of a converted task (``ds`` -> ``ctx.ds``)."""
+    return CONTEXT_KEYS.get(param) or CONTEXT_ATTRIBUTE_VALUES[param]
+
+
 #: context keys that are the task instance (for xcom_push / xcom_pull)
 TI_KEYS = frozenset({"ti", "task_instance"})
 

@@ -183,7 +183,7 @@ def _convert(plan: Plan, dag: Dag, task: Task, res: PullResolver, known: set[str
             if key == "templates_dict":
                 call_kwargs.setdefault("templates_dict", "None")
                 continue
-            call_kwargs[key] = names.CONTEXT_KEYS[key]
+            call_kwargs[key] = names.context_value(key)
             dag.uses_ctx = True
             if key in ("dag_run", "conf"):
                 dag.uses_conf = True

@@ -62,7 +62,8 @@ def apply(plan: Plan, dag: Dag) -> None:
             for key in rewrite.context_params:
                 if key == "templates_dict":
                     continue
-                t.call_kwargs[key] = names.CONTEXT_KEYS[key] if not t.options.get("_mapped") else f"unmapped({names.CONTEXT_KEYS[key]})"
+                value = names.context_value(key)
+                t.call_kwargs[key] = value if not t.options.get("_mapped") else f"unmapped({value})"
                 dag.uses_ctx = True
                 if key in ("dag_run", "conf"):
                     dag.uses_conf = True

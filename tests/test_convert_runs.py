@@ -30,6 +30,11 @@ def _example(name: str) -> Path:
 CASES = [
     pytest.param(FIXTURES / "branching.before.py", "branchy", {"n": 3}, id="branch-small"),
     pytest.param(FIXTURES / "branching.before.py", "branchy", {"n": 50}, id="branch-big"),
+    pytest.param(FIXTURES / "assigned_dag_with_block.before.py", "assigned_then_with", {}, id="assigned-dag-with-block"),
+    pytest.param(FIXTURES / "task_list_append.before.py", "appended_tasks", {}, id="task-list-append"),
+    pytest.param(FIXTURES / "dict_items_loop.before.py", "tables", {}, id="dict-items-loop"),
+    pytest.param(FIXTURES / "task_joined_by_wiring.before.py", "joined", {}, id="task-joined-by-wiring"),
+    pytest.param(FIXTURES / "context_dag_id.before.py", "audited", {}, id="context-dag-id"),
     pytest.param(None, "example_short_circuit_operator", {}, id="airflow-short-circuit"),
     pytest.param(None, "example_dynamic_task_mapping", {}, id="airflow-task-mapping"),
     pytest.param(None, "example_task_mapping_second_order", {}, id="airflow-mapping-second-order"),

@@ -107,3 +107,20 @@ def test_corpus_sweep_counts_a_folder(tmp_path: Path) -> None:
     assert (summary["files"], summary["converted"], summary["skipped"], summary["failed"], summary["crash"]) == (3, 1, 1, 1, 0)
     assert summary["non-compiling"] == 0 and summary["non-idempotent"] == 0
     assert "failed: " in proc.stdout and "broken.py: IX001" in proc.stdout
+
+
+def test_context_dag_id_is_not_rewritten_over_an_existing_parameter() -> None:
+    """``def f(dag_id=None, **context): context["dag"].dag_id``: the name is taken, so the
+    object stays marked (IX202) instead of being silently bound to the flow's dag_id."""
+    source = (
+        "from airflow import DAG\n"
+        "from airflow.operators.python import PythonOperator\n"
+        "def own(dag_id=None, **context):\n"
+        "    return context['dag'].dag_id\n"
+        "with DAG('own_param', schedule=None) as dag:\n"
+        "    PythonOperator(task_id='own', python_callable=own)\n"
+    )
+    result = convert_source(source, "own.py")
+    assert result.status == "partial"
+    assert {f.code for f in result.findings} >= {"IX202"}
+    assert "TODO(IX202)" in result.output

@@ -33,6 +33,7 @@ __all__ = [
     "load_dag",
     "run_dag",
     "DagRunner",
+    "waits_for_another_dag",
 ]
 
 #: terminal states of a task instance, Airflow's words
@@ -130,6 +131,8 @@ class DagRunResult:
     tasks: dict[str, TaskResult]
     start_date: datetime | None = None
     end_date: datetime | None = None
+    #: tasks Airflow creates no instance of for this logical date: task id -> why (start/end date)
+    not_run: dict[str, str] = field(default_factory=dict)
 
     def xcoms(self) -> dict[str, dict[str, Any]]:
         """``{task_id: {key: value}}``; mapped instances under ``"key[i]"``."""
@@ -237,6 +240,35 @@ def load_dag(path_or_module: Any, dag_id: str | None = None) -> Any:
             f"DAG with id {dag_id!r} not found in {where!r}. Found DAGs: {found}", path=where, dag_ids=found
         )
     return dags[dag_id]
+
+
+# --------------------------------------------------------------------------- waits the runner cannot end
+#: operators that wait for another DAG's run, which this runner never has (it runs one DAG, with
+#: no scheduler): class name -> (the attribute naming the other DAG, the condition attribute that
+#: makes it wait, or ``None`` when it always waits). Such a task ends at once, failed (skipped with
+#: ``soft_fail``), with the reason as its error, instead of poking until its timeout.
+WAITS_FOR_ANOTHER_DAG: dict[str, tuple[str, str | None]] = {
+    "ExternalTaskSensor": ("external_dag_id", None),
+    "TriggerDagRunOperator": ("trigger_dag_id", "wait_for_completion"),
+}
+
+
+def waits_for_another_dag(task: Any) -> str | None:
+    """Why ``task`` would wait forever in this runner (another DAG's run), or ``None``."""
+    for cls in type(task).__mro__:
+        rule = WAITS_FOR_ANOTHER_DAG.get(cls.__name__)
+        if rule is None:
+            continue
+        dag_attr, condition = rule
+        if condition is not None and not getattr(task, condition, False):
+            return None
+        other = getattr(task, dag_attr, None)
+        return (
+            f"{cls.__name__} {task.task_id!r} waits for a run of DAG {other!r}; the in-process runner runs only "
+            f"this DAG (no scheduler, no other DAG runs), so it would wait until its timeout. Run both DAGs on "
+            f"an Airflow deployment to test the dependency"
+        )
+    return None
 
 
 # --------------------------------------------------------------------------- trigger rules
@@ -459,7 +491,16 @@ class DagRunner:
             tasks=tasks,
             start_date=self.started,
             end_date=datetime.now(timezone.utc),
+            not_run={t: self.not_created_reason(t) for t in self.dag.task_dict if not self.creates_instance(t)},
         )
+
+    def not_created_reason(self, task_id: str) -> str:
+        """Why :meth:`creates_instance` is false for a task (its start or end date)."""
+        task = self.dag.task_dict[task_id]
+        start, end = getattr(task, "start_date", None), getattr(task, "end_date", None)
+        if start is not None and start > self.logical_date:
+            return f"its start_date {start.isoformat()} is after the logical date {self.logical_date.isoformat()}"
+        return f"its end_date {end.isoformat() if end else None} is before the logical date {self.logical_date.isoformat()}"
 
     def _dag_run_state(self, tasks: dict[str, TaskResult]) -> str:
         """Airflow's rule: the run fails when a leaf task failed or is upstream_failed."""
@@ -510,6 +551,11 @@ class DagRunner:
         decision = evaluate_trigger_rule(str(getattr(task.trigger_rule, "value", task.trigger_rule)), upstream, setups)
         if decision is not None:
             self._finish_without_running(task, decision)
+            return
+        elsewhere = waits_for_another_dag(task)
+        if elsewhere is not None:  # it would poke until its timeout (7 days by default): end it now
+            self._finish_without_running(task, SKIPPED if getattr(task, "soft_fail", False) else FAILED)
+            self.instances[task_id][-1].error = elsewhere
             return
         if not self.mapped[task_id]:
             self._run_instance(task, -1)

@@ -213,3 +213,56 @@ def test_run_import_failure_is_one_line_not_a_traceback(tmp_path: Path) -> None:
         "package apache-airflow-providers-postgres (No module named 'airflow.providers.postgres'); install it, or run the "
         "DAG in the team's own Airflow with --airflow-python PATH"
     ]
+
+
+WAITS_FOR_OTHER_DAG = '''
+from datetime import datetime
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+from airflow.providers.standard.sensors.external_task import ExternalTaskSensor
+
+with DAG("waits", schedule=None, start_date=datetime(2023, 1, 1)):
+    wait = ExternalTaskSensor(task_id="wait", external_dag_id="upstream_dag", external_task_id="load", poke_interval=5)
+    soft = ExternalTaskSensor(task_id="soft", external_dag_id="upstream_dag", soft_fail=True)
+    fire = TriggerDagRunOperator(task_id="fire", trigger_dag_id="downstream_dag")
+    fire_and_wait = TriggerDagRunOperator(task_id="fire_and_wait", trigger_dag_id="downstream_dag", wait_for_completion=True)
+    wait >> EmptyOperator(task_id="after")
+'''
+
+
+def test_run_ends_waits_for_another_dag_at_once_with_the_reason(tmp_path: Path) -> None:
+    """ExternalTaskSensor / TriggerDagRunOperator(wait_for_completion=True) fail at once (no hang), saying why."""
+    dag_file = tmp_path / "waits.py"
+    dag_file.write_text(WAITS_FOR_OTHER_DAG)
+    out = tmp_path / "out.json"
+    result = _invoke(str(dag_file), "--logical-date", "2024-01-01", "--json", str(out))
+    assert result.exit_code == 1
+    states = {t: v["state"] for t, v in json.loads(out.read_text())["tasks"].items()}
+    assert states == {"wait": "failed", "after": "upstream_failed", "soft": "skipped", "fire": "success", "fire_and_wait": "failed"}
+    assert "error in task 'wait': ExternalTaskSensor 'wait' waits for a run of DAG 'upstream_dag'" in result.output
+    assert "error in task 'fire_and_wait': TriggerDagRunOperator 'fire_and_wait' waits for a run of DAG 'downstream_dag'" in result.output
+
+
+def test_run_says_why_tasks_did_not_run_and_why_a_task_failed(tmp_path: Path) -> None:
+    """Tasks starting after the logical date are left out as in Airflow, with a note; a failed task's error is printed."""
+    dag_file = tmp_path / "late.py"
+    dag_file.write_text(textwrap.dedent('''
+        from datetime import datetime
+        from airflow.sdk import DAG
+        from airflow.providers.standard.operators.python import PythonOperator
+
+        def boom():
+            raise ValueError("no rows for this day")
+
+        with DAG("late", schedule=None, start_date=datetime(2024, 1, 1)):
+            PythonOperator(task_id="early", python_callable=boom)
+            PythonOperator(task_id="later", python_callable=print, start_date=datetime(2025, 6, 1))
+    '''))
+    out = tmp_path / "out.json"
+    result = _invoke(str(dag_file), "--logical-date", "2024-01-01", "--json", str(out))
+    assert result.exit_code == 1
+    assert json.loads(out.read_text())["tasks"] == {"early": {"state": "failed", "xcoms": {}}}
+    assert "error in task 'early': ValueError: no rows for this day" in result.output
+    assert "note: 1 task(s) did not run on this logical date" in result.output
+    assert "'later': its start_date 2025-06-01T00:00:00+00:00 is after the logical date 2024-01-01T00:00:00+00:00" in result.output

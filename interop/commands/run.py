@@ -106,6 +106,7 @@ def run_file(
                 raise BadInput(f"DAG with id {dag_id!r} not found in {str(path)!r}. Found DAGs: {sorted(dags)}")
             dag = dags[dag_id] if dag_id else next(iter(dags.values()))
             result = run_dag(dag, logical_date=logical_date, params=params, echo=echo)
+            _explain(result)
             payload = result.to_json()
             from shims.compat.report import airflow_info
 
@@ -114,6 +115,21 @@ def run_file(
                 payload["airflow"] = info
             return _jsonable(payload)
     return _run_flow_file(path, dag_id=dag_id, logical_date=logical_date, params=params or {})
+
+
+def _explain(result: Any) -> None:
+    """On stderr: why each failed task failed, and which tasks the logical date left out."""
+    for task in result.failed_tasks():
+        for inst in task.instances:
+            if inst.error:
+                click.echo(f"error in task {task.task_id!r}: {' '.join(inst.error.split())[:500]}", err=True)
+    if result.not_run:
+        first_id, why = next(iter(result.not_run.items()))
+        click.echo(
+            f"note: {len(result.not_run)} task(s) did not run on this logical date, as in Airflow (no task instance "
+            f"outside a task's start_date/end_date): {first_id!r}: {why}; give a later --logical-date to run them",
+            err=True,
+        )
 
 
 # --------------------------------------------------------------------------- flows

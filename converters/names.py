@@ -322,6 +322,28 @@ LEGACY_MODULES: dict[str, str] = {
     "airflow.contrib.operators.spark_submit_operator": "airflow.providers.apache.spark.operators.spark_submit",
     "airflow.contrib.hooks.aws_hook": "airflow.providers.amazon.aws.hooks.base_aws",
     "airflow.contrib.operators.s3_list_operator": "airflow.providers.amazon.aws.operators.s3",
+    # more 1.10 contrib / *_operator / *_hook paths seen in public DAGs (their provider named on import)
+    "airflow.operators.slack_operator": "airflow.providers.slack.operators.slack",
+    "airflow.operators.mssql_operator": "airflow.providers.common.sql.operators.sql",
+    "airflow.operators.oracle_operator": "airflow.providers.common.sql.operators.sql",
+    "airflow.hooks.mssql_hook": "airflow.providers.microsoft.mssql.hooks.mssql",
+    "airflow.hooks.oracle_hook": "airflow.providers.oracle.hooks.oracle",
+    "airflow.contrib.operators.bigquery_operator": "airflow.providers.google.cloud.operators.bigquery",
+    "airflow.contrib.operators.bigquery_get_data": "airflow.providers.google.cloud.operators.bigquery",
+    "airflow.contrib.operators.gcs_to_bq": "airflow.providers.google.cloud.transfers.gcs_to_bigquery",
+    "airflow.contrib.operators.dataproc_operator": "airflow.providers.google.cloud.operators.dataproc",
+    "airflow.contrib.hooks.gcs_hook": "airflow.providers.google.cloud.hooks.gcs",
+    "airflow.contrib.hooks.bigquery_hook": "airflow.providers.google.cloud.hooks.bigquery",
+    "airflow.contrib.operators.emr_add_steps_operator": "airflow.providers.amazon.aws.operators.emr",
+    "airflow.contrib.operators.emr_create_job_flow_operator": "airflow.providers.amazon.aws.operators.emr",
+    "airflow.contrib.sensors.emr_step_sensor": "airflow.providers.amazon.aws.sensors.emr",
+    "airflow.contrib.hooks.snowflake_hook": "airflow.providers.snowflake.hooks.snowflake",
+    "airflow.contrib.operators.snowflake_operator": "airflow.providers.snowflake.operators.snowflake",
+    "airflow.contrib.operators.databricks_operator": "airflow.providers.databricks.operators.databricks",
+    # SQL operators of the database providers, removed from them in favour of common.sql
+    "airflow.providers.postgres.operators.postgres": "airflow.providers.common.sql.operators.sql",
+    "airflow.providers.mysql.operators.mysql": "airflow.providers.common.sql.operators.sql",
+    "airflow.providers.sqlite.operators.sqlite": "airflow.providers.common.sql.operators.sql",
     "airflow.datasets": "airflow.sdk",
     "airflow.datasets.metadata": "airflow.sdk",
     "airflow.models.dataset": "airflow.sdk",
@@ -364,6 +386,41 @@ LEGACY_RENAMED_NAMES: dict[str, str] = {
     "airflow.datasets.DatasetAny": "AssetAny",
     "airflow.models.dataset.Dataset": "Asset",
     "airflow.timetables.datasets.DatasetOrTimeSchedule": "AssetOrTimeSchedule",
+    "airflow.operators.mssql_operator.MsSqlOperator": "SQLExecuteQueryOperator",
+    "airflow.operators.oracle_operator.OracleOperator": "SQLExecuteQueryOperator",
+    "airflow.providers.postgres.operators.postgres.PostgresOperator": "SQLExecuteQueryOperator",
+    "airflow.providers.mysql.operators.mysql.MySqlOperator": "SQLExecuteQueryOperator",
+    "airflow.providers.sqlite.operators.sqlite.SqliteOperator": "SQLExecuteQueryOperator",
+}
+
+#: 1.10 names imported from the package itself (``from airflow.operators import BashOperator``,
+#: served by 1.10's plugin manager): old spelling -> the 1.10 qualified name, which the tables
+#: above then move to Airflow 3
+LEGACY_PACKAGE_EXPORTS: dict[str, str] = {
+    "airflow.operators.BashOperator": "airflow.operators.bash_operator.BashOperator",
+    "airflow.operators.PythonOperator": "airflow.operators.python_operator.PythonOperator",
+    "airflow.operators.BranchPythonOperator": "airflow.operators.python_operator.BranchPythonOperator",
+    "airflow.operators.ShortCircuitOperator": "airflow.operators.python_operator.ShortCircuitOperator",
+    "airflow.operators.DummyOperator": "airflow.operators.dummy_operator.DummyOperator",
+    "airflow.operators.EmailOperator": "airflow.operators.email_operator.EmailOperator",
+    "airflow.operators.TriggerDagRunOperator": "airflow.operators.dagrun_operator.TriggerDagRunOperator",
+    "airflow.operators.LatestOnlyOperator": "airflow.operators.latest_only_operator.LatestOnlyOperator",
+    "airflow.operators.SimpleHttpOperator": "airflow.operators.http_operator.SimpleHttpOperator",
+    "airflow.operators.PostgresOperator": "airflow.operators.postgres_operator.PostgresOperator",
+    "airflow.operators.MySqlOperator": "airflow.operators.mysql_operator.MySqlOperator",
+    "airflow.operators.SqliteOperator": "airflow.operators.sqlite_operator.SqliteOperator",
+    "airflow.operators.HttpSensor": "airflow.sensors.http_sensor.HttpSensor",
+    "airflow.operators.ExternalTaskSensor": "airflow.sensors.external_task_sensor.ExternalTaskSensor",
+    "airflow.operators.sensors.ExternalTaskSensor": "airflow.sensors.external_task_sensor.ExternalTaskSensor",
+    "airflow.operators.sensors.HttpSensor": "airflow.sensors.http_sensor.HttpSensor",
+    "airflow.operators.sensors.SqlSensor": "airflow.sensors.sql_sensor.SqlSensor",
+    "airflow.operators.sensors.TimeDeltaSensor": "airflow.sensors.time_delta_sensor.TimeDeltaSensor",
+    "airflow.hooks.PostgresHook": "airflow.hooks.postgres_hook.PostgresHook",
+    "airflow.hooks.MySqlHook": "airflow.hooks.mysql_hook.MySqlHook",
+    "airflow.hooks.HttpHook": "airflow.hooks.http_hook.HttpHook",
+    "airflow.hooks.S3Hook": "airflow.hooks.S3_hook.S3Hook",
+    "airflow.hooks.SqliteHook": "airflow.hooks.sqlite_hook.SqliteHook",
+    "airflow.hooks.BaseHook": "airflow.hooks.base_hook.BaseHook",
 }
 
 #: every moved module, 2.x and 1.10: old module path -> current module path
@@ -401,6 +458,15 @@ UNBRIDGEABLE_MODULES: dict[str, str] = {
 #: arguments of renamed classes that were renamed with them: old qualified class -> {old: new}
 CALL_ARG_RENAMES: dict[str, dict[str, str]] = {
     "airflow.timetables.datasets.DatasetOrTimeSchedule": {"datasets": "assets"},
+    # database SQL operators -> SQLExecuteQueryOperator, whose connection argument is conn_id
+    "airflow.operators.postgres_operator.PostgresOperator": {"postgres_conn_id": "conn_id"},
+    "airflow.providers.postgres.operators.postgres.PostgresOperator": {"postgres_conn_id": "conn_id"},
+    "airflow.operators.mysql_operator.MySqlOperator": {"mysql_conn_id": "conn_id"},
+    "airflow.providers.mysql.operators.mysql.MySqlOperator": {"mysql_conn_id": "conn_id"},
+    "airflow.operators.sqlite_operator.SqliteOperator": {"sqlite_conn_id": "conn_id"},
+    "airflow.providers.sqlite.operators.sqlite.SqliteOperator": {"sqlite_conn_id": "conn_id"},
+    "airflow.operators.mssql_operator.MsSqlOperator": {"mssql_conn_id": "conn_id"},
+    "airflow.operators.oracle_operator.OracleOperator": {"oracle_conn_id": "conn_id"},
 }
 
 #: ``DAG(...)`` / ``@dag(...)`` arguments renamed in Airflow 3: old -> new (same meaning)

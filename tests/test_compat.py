@@ -100,6 +100,30 @@ REWRITES = [
         [(1, "context_key", "execution_date")],
         id="callable-parameter-only",
     ),
+    pytest.param(
+        "import airflow\nstart = airflow.utils.dates.days_ago(2)\n",
+        "import airflow\nstart = __import__('shims.compat.runtime', fromlist=['days_ago']).days_ago(2)\n",
+        [(2, "removed_name", "airflow.utils.dates.days_ago")],
+        id="days-ago-by-attribute-path",
+    ),
+    pytest.param(
+        "from airflow.operators import BashOperator, DummyOperator\n",
+        "from airflow.providers.standard.operators.bash import BashOperator; from airflow.providers.standard.operators.empty import EmptyOperator as DummyOperator\n",
+        [(1, "module", "airflow.operators.bash_operator.BashOperator"), (1, "name", "airflow.operators.dummy_operator.DummyOperator")],
+        id="110-package-exports",
+    ),
+    pytest.param(
+        "from airflow.hooks import PostgresHook\n",
+        "from airflow.hooks.postgres_hook import PostgresHook\n",
+        [(1, "module", "airflow.hooks.PostgresHook")],
+        id="110-package-export-of-a-missing-provider-goes-to-its-110-module",
+    ),
+    pytest.param(
+        "from airflow.operators.postgres_operator import PostgresOperator\nPostgresOperator(task_id='t', postgres_conn_id='pg', sql='select 1')\n",
+        "from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator as PostgresOperator\nPostgresOperator(task_id='t', conn_id='pg', sql='select 1')\n",
+        [(1, "name", "airflow.operators.postgres_operator.PostgresOperator"), (2, "call_arg", "PostgresOperator(postgres_conn_id=)")],
+        id="postgres-operator-to-common-sql-with-conn-id",
+    ),
 ]
 
 
@@ -327,3 +351,25 @@ def test_docs_state_airflow3_differences() -> None:
     doc = " ".join((Path(__file__).resolve().parent.parent / "docs" / "compat-and-sidecar.md").read_text().split())
     for text in AIRFLOW3_DIFFERENCES:
         assert " ".join(text.split()) in doc.replace("* ", ""), text
+
+
+def test_110_package_exports_and_sql_operator_run(tmp_path: Path) -> None:
+    """``from airflow.operators import ...`` runs; a PostgresOperator runs as SQLExecuteQueryOperator and fails on
+    its undefined connection at run time, with the operator's own error (not at load)."""
+    from shims.runner import run_dag
+
+    dag_file = tmp_path / "old_sql.py"
+    dag_file.write_text(textwrap.dedent('''
+        from datetime import datetime
+        from airflow import DAG
+        from airflow.operators import BashOperator
+        from airflow.operators.postgres_operator import PostgresOperator
+
+        dag = DAG("old_sql", schedule_interval=None, start_date=datetime(2024, 1, 1))
+        hello = BashOperator(task_id="hello", bash_command="echo hi", dag=dag)
+        load = PostgresOperator(task_id="load", postgres_conn_id="interop_missing_pg", sql="select 1", dag=dag)
+        hello >> load
+    '''))
+    result = run_dag(dag_file, logical_date="2024-03-01", echo=False)
+    assert result.states() == {"hello": "success", "load": "failed"}
+    assert "interop_missing_pg" in result.tasks["load"].instances[-1].error

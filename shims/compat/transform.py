@@ -43,6 +43,7 @@ def _hint_words() -> frozenset[str]:
         *names.CONTEXT_KEY_RENAMES,
         *names.TEMPLATE_KEY_REWRITES,
         *(k for k in names.REMOVED_CONTEXT_KEYS if k != "conf"),
+        *(k.rpartition(".")[0] for k in names.LEGACY_PACKAGE_EXPORTS),
     }
     return frozenset(words - {"airflow", "airflow.models"})  # prefixes of every import; their names still import
 
@@ -197,7 +198,7 @@ class _Transformer(cst.CSTTransformer):
             if qualified in names.UNBRIDGEABLE_NAMES:
                 self._fail(node, qualified, names.UNBRIDGEABLE_NAMES[qualified])
             local = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else name
-            self.imported[local] = qualified
+            self.imported[local] = names.LEGACY_PACKAGE_EXPORTS.get(qualified, qualified)
 
     def _import_from(self, original: cst.ImportFrom, stmt: cst.ImportFrom) -> list[cst.ImportFrom] | None:
         """The import split by the names' current modules, or ``None`` when nothing moved."""
@@ -230,6 +231,14 @@ class _Transformer(cst.CSTTransformer):
         return out
 
     def _target(self, node: cst.CSTNode, module: str, name: str, qualified: str) -> tuple[str, str] | None:
+        legacy = names.LEGACY_PACKAGE_EXPORTS.get(qualified)
+        if legacy is not None and not _has_name(module, name):  # ``from airflow.operators import BashOperator``
+            old_module, _, old_name = legacy.rpartition(".")
+            target = self._target(node, old_module, old_name, legacy)
+            if target is None:  # its provider is not installed: the 1.10 path, which the alias finder names
+                self._add(node, "module", qualified, legacy, "1.10 package export")
+                return old_module, old_name
+            return target
         if qualified in names.REMOVED_NAMES and not _has_name(module, name):
             replacement, note = names.REMOVED_NAMES[qualified]
             new_module, _, new_name = replacement.rpartition(".")
@@ -346,7 +355,14 @@ class _Transformer(cst.CSTTransformer):
             return updated.with_changes(value="logical_date")
         return updated
 
-    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.Attribute:
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        # ``airflow.utils.dates.days_ago(1)`` after ``import airflow``: a removed name used by its path
+        qualified = self._qualified(original)
+        if qualified in names.REMOVED_NAMES and not _has_name(*qualified.rsplit(".", 1)):
+            replacement, note = names.REMOVED_NAMES[qualified]
+            module, _, name = replacement.rpartition(".")
+            self._add(original, "removed_name", qualified, replacement, note)
+            return cst.parse_expression(f"__import__({module!r}, fromlist=[{name!r}]).{name}")
         # ``obj.execution_date`` is an attribute, not the parameter: undo leave_Name's rename
         if original.attr.value == "execution_date" and updated.attr.value != "execution_date":
             return updated.with_changes(attr=original.attr)

@@ -50,6 +50,8 @@ class FileModel:
     inlined_factories: set[str] = field(default_factory=set)
     #: id(Call node) -> task id it created (operator instantiation or TaskFlow call)
     call_tasks: dict[int, str] = field(default_factory=dict)
+    #: id(module statement kept as it was) -> marker text put above it (``# interop: TODO(...)``)
+    kept_markers: dict[int, str] = field(default_factory=dict)
     positions: Any = None
 
     def line_of(self, node: cst.CSTNode) -> int:
@@ -411,6 +413,14 @@ class Analyzer:
                 self._eval_body(dag, stmt.body.body, env, group=None)
             elif isinstance(stmt, cst.If) and _is_main_guard(stmt) and dag.dag_var and dag.dag_var in _names_in(stmt):
                 dag.owned_statements.append(stmt)
+            elif isinstance(stmt, cst.SimpleStatementLine) and dag.dag_var and dag.dag_var in _names_in(stmt):
+                # helper(..., dag) / print(dag): the DAG object no longer exists in the converted module
+                message = (
+                    f"statement reads the DAG object `{dag.dag_var}` (DAG {dag.dag_id!r}), which the flow replaces; "
+                    "tasks it makes are not converted; convert it by hand"
+                )
+                self.finding("IX101", stmt, message, manual=True)
+                self.model.kept_markers[id(stmt)] = f"# interop: TODO(IX101): {message}"
 
     def _loop_wires_tasks(self, stmt: cst.For, env: dict[str, Any]) -> bool:
         """A module-level loop whose body only wires tasks already known (expression statements)."""
@@ -495,6 +505,7 @@ class Analyzer:
                         f"statement mixes task creation with other code in DAG {dag.dag_id!r}; left in the flow",
                         manual=True,
                     )
+                dag.preamble.extend(self._loop_bindings(stmt, env))
                 dag.preamble.append(stmt)  # type: ignore[arg-type]
             return
         if isinstance(stmt, cst.For):
@@ -562,6 +573,18 @@ class Analyzer:
             )
         if keep:
             dag.preamble.append(stmt)  # type: ignore[arg-type]
+
+    def _loop_bindings(self, stmt: cst.CSTNode, env: dict[str, Any]) -> list[cst.BaseStatement]:
+        """A statement of an unrolled loop kept in the flow body reads the loop variable: bind it to
+        this iteration's value first (``i = 2``), or the flow would read an undefined name."""
+        if not self._loop_vars:
+            return []
+        out: list[cst.BaseStatement] = []
+        for name in sorted(set().union(*self._loop_vars) & _names_in(stmt)):
+            value = env.get(name)
+            if isinstance(value, Const) and _is_plain_literal(value.value):
+                out.append(cst.parse_statement(f"{name} = {value.value!r}\n"))
+        return out
 
     def _bind(self, target: cst.BaseAssignTargetExpression, value: Any, env: dict[str, Any]) -> bool:
         if isinstance(target, cst.Name):
@@ -811,7 +834,8 @@ class Analyzer:
         if isinstance(func, cst.Attribute) and func.attr.value in ("set_downstream", "set_upstream"):
             base = self.eval(func.value, env)
             other = self.eval(node.args[0].value, env) if node.args else None
-            if _holds_tasks(base):
+            # a side not known statically is reported by _add_edges (IX107), never dropped silently
+            if _holds_tasks(base) or _holds_tasks(other):
                 if func.attr.value == "set_downstream":
                     self._add_edges(base, other, node)
                 else:
@@ -1140,7 +1164,8 @@ class Analyzer:
     def _add_edges(self, up: Any, down: Any, node: cst.CSTNode) -> None:
         ups = self._task_ids_of(up, last=True)
         downs = self._task_ids_of(down, last=False)
-        if (up is not None and not ups) or (down is not None and not downs):
+        one_side_unknown = (up is None and bool(downs)) or (down is None and bool(ups))
+        if (up is not None and not ups) or (down is not None and not downs) or one_side_unknown:
             if not _holds_tasks(up) or not _holds_tasks(down):
                 self.finding(
                     "IX107",
@@ -1192,6 +1217,15 @@ _STR_METHODS = frozenset(
 _PATH_PARTS = frozenset({"stem", "name", "suffix"})
 _PATH_FUNCTIONS = {"os.path.basename": os.path.basename, "os.path.splitext": os.path.splitext}
 _DICT_VIEWS = {"items": lambda d: list(d.items()), "keys": lambda d: list(d), "values": lambda d: list(d.values())}
+
+
+def _is_plain_literal(value: Any) -> bool:
+    """A value whose ``repr`` is Python source for the same value."""
+    if isinstance(value, (list, tuple)):
+        return all(_is_plain_literal(v) for v in value)
+    if isinstance(value, dict):
+        return all(_is_plain_literal(k) and _is_plain_literal(v) for k, v in value.items())
+    return value is None or isinstance(value, (bool, int, float, str))
 
 
 def _operator_assignment(stmt: cst.SimpleStatementLine) -> tuple[str, bool] | None:

@@ -104,6 +104,8 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
             elif isinstance(stmt, cst.ClassDef) and stmt.name.value in unconverted_operators:
                 message = f"operator class `{stmt.name.value}` is only used by a task left to a hand (see its marker)"
                 parts.append(f"# interop: TODO(IX105): {message}\n")
+            if id(stmt) in model.kept_markers:
+                parts.append(model.kept_markers[id(stmt)] + "\n")
             original = lines.ast_of.get(id(stmt))
             if original is None:
                 fresh.append(code(stmt))

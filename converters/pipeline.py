@@ -180,6 +180,12 @@ def _shapes(plan: Plan, dag: Dag) -> None:
 def _mark_leftovers(plan: Plan, dag: Dag) -> None:
     """Statements kept in the flow body that still build Airflow objects."""
     airflow_names = {local for local, qn in plan.model.imports.items() if qn.startswith("airflow")}
+    # functions still wrapped by an Airflow decorator (@task_group ...) count as Airflow objects
+    airflow_names |= {
+        name
+        for name, func in plan.model.functions.items()
+        if id(func) not in plan.functions and any(_names_in(d) & airflow_names for d in func.decorators)
+    }
     for i, stmt in enumerate(dag.preamble):
         if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
             if id(stmt) in plan.functions:

@@ -124,3 +124,58 @@ def test_context_dag_id_is_not_rewritten_over_an_existing_parameter() -> None:
     assert result.status == "partial"
     assert {f.code for f in result.findings} >= {"IX202"}
     assert "TODO(IX202)" in result.output
+
+
+def test_helper_given_the_dag_object_is_marked_and_its_wiring_reported() -> None:
+    """``x = make_task('name', dag)`` builds a task the converter cannot see: the statement keeps
+    a marker (the DAG object no longer exists in the flow module) and the edge to it is IX107,
+    not silently dropped."""
+    source = (
+        "from airflow.models import DAG\n"
+        "from airflow.operators.bash import BashOperator\n"
+        "from helpers import make_task\n"
+        "dag = DAG(dag_id='helper_made', schedule=None)\n"
+        "a = BashOperator(task_id='a', bash_command='echo a', dag=dag)\n"
+        "b = make_task('b', dag)\n"
+        "b.set_upstream(a)\n"
+    )
+    result = convert_source(source, "helper_made.py")
+    assert result.status == "partial"
+    codes = sorted((f.code, f.line) for f in result.findings if f.code in ("IX101", "IX107"))
+    assert codes == [("IX101", 6), ("IX107", 7)]
+    marker_line = result.output.splitlines().index("b = make_task('b', dag)") - 1
+    assert result.output.splitlines()[marker_line].startswith("# interop: TODO(IX101): statement reads the DAG object `dag`")
+    compile(result.output, "helper_made.py", "exec")
+
+
+def test_unknown_name_wired_to_a_task_is_reported() -> None:
+    """``a >> IMPORTED_TASK`` (a name from a star import) is IX107, not a silently lost edge."""
+    source = (
+        "from airflow import DAG\n"
+        "from airflow.operators.bash import BashOperator\n"
+        "from jobs import *\n"
+        "with DAG('star', schedule=None) as dag:\n"
+        "    a = BashOperator(task_id='a', bash_command='echo a')\n"
+        "    a >> LOAD_JOB\n"
+    )
+    result = convert_source(source, "star.py")
+    assert [(f.code, f.line) for f in result.findings if f.code == "IX107"] == [("IX107", 6)]
+    assert result.status == "partial"
+
+
+def test_statement_kept_from_an_unrolled_loop_gets_its_loop_variable() -> None:
+    """A loop is unrolled into the flow; a statement kept from its body that reads the loop
+    variable is preceded by that iteration's value, so the flow never reads an undefined name."""
+    source = (
+        "from airflow import DAG\n"
+        "from airflow.operators.bash import BashOperator\n"
+        "import logging\n"
+        "with DAG('loop_log', schedule=None) as dag:\n"
+        "    for n in [1, 2]:\n"
+        "        logging.info('making %s', n)\n"
+        "        BashOperator(task_id=f't{n}', bash_command='echo')\n"
+    )
+    result = convert_source(source, "loop_log.py")
+    body = result.output.split("def loop_log(")[1]
+    assert "n = 1\n    logging.info('making %s', n)\n    n = 2\n    logging.info('making %s', n)" in body
+    compile(result.output, "loop_log.py", "exec")

@@ -266,3 +266,27 @@ def test_run_says_why_tasks_did_not_run_and_why_a_task_failed(tmp_path: Path) ->
     assert "error in task 'early': ValueError: no rows for this day" in result.output
     assert "note: 1 task(s) did not run on this logical date" in result.output
     assert "'later': its start_date 2025-06-01T00:00:00+00:00 is after the logical date 2024-01-01T00:00:00+00:00" in result.output
+
+
+def test_run_no_dag_says_dag_factory_or_helper_module(tmp_path: Path) -> None:
+    """A file whose DAG is only built inside an uncalled function, or a helper module: exit 2 saying which."""
+    factory = tmp_path / "factory.py"
+    factory.write_text(textwrap.dedent('''
+        from datetime import datetime
+        from airflow import DAG
+        from airflow.operators.bash_operator import BashOperator
+
+        def subdag(parent, child, args):
+            dag = DAG(f"{parent}.{child}", schedule_interval="@daily", start_date=datetime(2024, 1, 1))
+            BashOperator(task_id="t", bash_command="echo", dag=dag)
+            return dag
+    '''))
+    result = _invoke(str(factory))
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "Found DAGs: [] (DAG(...) is only created inside subdag() (a DAG factory); nothing calls it" in result.output
+
+    helper = tmp_path / "hooks_helper.py"
+    helper.write_text("from airflow.hooks.base import BaseHook\n\ndef url(conn_id):\n    return BaseHook.get_connection(conn_id).host\n")
+    result = _invoke(str(helper))
+    assert result.exit_code == 2
+    assert "Found DAGs: [] (the file creates no DAG at all: a helper module" in result.output

@@ -167,7 +167,10 @@ def _run_flow_file(path: Path, *, dag_id: str | None, logical_date: str | None, 
     unique = {id(f): f for f in flows.values()}
     names = sorted({f.name for f in unique.values()})
     if not unique:
-        raise BadInput(f"No Airflow DAG and no Prefect flow found in {str(path)!r}. Found DAGs: []")
+        from shims.compat.errors import no_dag_hint
+
+        hint = no_dag_hint(path.read_text(encoding="utf-8", errors="replace"))
+        raise BadInput(f"No Airflow DAG and no Prefect flow found in {str(path)!r}. Found DAGs: []" + (f" ({hint})" if hint else ""))
     if dag_id is not None:
         if dag_id not in flows:
             raise BadInput(f"DAG or flow with id {dag_id!r} not found in {str(path)!r}. Found flows: {names}")

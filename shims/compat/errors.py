@@ -149,8 +149,8 @@ def describe_import_failure(text: str, path: str | Path) -> str:
         ``FILE:LINE: `code`: cause`` (``FILE: cause`` when no frame of the file is in the text).
 
     >>> tb = 'Traceback (most recent call last):\\n  File "/d/x.py", line 3, in <module>\\nModuleNotFoundError: No module named \\'pandas\\''
-    >>> describe_import_failure(tb, "/d/x.py").split(": needs")[0]
-    "/d/x.py:3"
+    >>> print(describe_import_failure(tb, "/d/x.py").split(": needs")[0])
+    /d/x.py:3
     """
     path = Path(path)
     kind, message = _final_exception(text)
@@ -165,3 +165,46 @@ def describe_import_failure(text: str, path: str | Path) -> str:
         if code:
             where += f": `{code[:120]}`"
     return f"{where}: {_cause(kind, message)}"
+
+
+def no_dag_hint(source: str) -> str:
+    """Why a file that loaded defines no DAG, read from its code (for the "no DAG" message).
+
+    >>> print(no_dag_hint("from airflow import DAG\\ndef make(name):\\n    return DAG(name)\\n")[:55])
+    DAG(...) is only created inside make() (a DAG factory);
+    """
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return ""
+
+    def creates_dag(node: ast.AST) -> bool:
+        for sub in ast.walk(node):
+            func = sub.func if isinstance(sub, ast.Call) else None
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            if name in {"DAG", "dag"}:
+                return True
+        return False
+
+    top_calls = {
+        sub.func.id
+        for stmt in tree.body
+        if not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        for sub in ast.walk(stmt)
+        if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name)
+    }
+    factories = [
+        f"{stmt.name}()"
+        for stmt in tree.body
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name not in top_calls and creates_dag(stmt)
+    ]
+    if factories:
+        return (
+            f"DAG(...) is only created inside {', '.join(factories)} (a DAG factory); nothing calls it when the file is "
+            f"imported, so Airflow would find no DAG either: call it at the top level (dag = {factories[0][:-2]}(...))"
+        )
+    if not creates_dag(tree):
+        return "the file creates no DAG at all: a helper module (operators, hooks, callbacks) of a DAG folder?"
+    return "DAG(...) is called, but no DAG object is left at the top level of the module (a DAG must be a module global or created in a `with DAG(...)` block)"

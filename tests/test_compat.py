@@ -247,8 +247,14 @@ IMPORT_FAILURES = [
     pytest.param(
         "from airflow.operators.dummy_operator import DummyOperator\nfrom airflow.contrib.operators.interop_gone import GoneOperator\n",
         2,
-        "airflow.contrib was removed in Airflow 3",
+        "airflow.contrib.operators.interop_gone was removed in Airflow 3 (airflow.contrib moved to provider packages)",
         id="unknown-contrib-path",
+    ),
+    pytest.param(
+        "from airflow.operators.dummy_operator import DummyOperator\nfrom airflow.contrib.operators.kubernetes_pod_operator import KubernetesPodOperator\n",
+        2,
+        "airflow.contrib.operators.kubernetes_pod_operator moved to airflow.providers.cncf.kubernetes.operators.pod in Airflow 3, which needs the provider package apache-airflow-providers-cncf-kubernetes",
+        id="contrib-path-of-a-missing-two-level-provider",
     ),
     pytest.param(
         "from airflow.operators.dummy_operator import DummyOperator\nfrom airflow.models import Variable\n\nHOST = Variable.get('interop_test_host')\n",
@@ -373,3 +379,18 @@ def test_110_package_exports_and_sql_operator_run(tmp_path: Path) -> None:
     result = run_dag(dag_file, logical_date="2024-03-01", echo=False)
     assert result.states() == {"hello": "success", "load": "failed"}
     assert "interop_missing_pg" in result.tasks["load"].instances[-1].error
+
+
+def test_removed_parent_packages_resolve_to_their_moved_children() -> None:
+    """``import airflow.contrib.sensors.file_sensor`` works: ``airflow.contrib`` is served as an empty package."""
+    import importlib
+
+    from shims.compat.finder import install_finder
+
+    install_finder()
+    module = importlib.import_module("airflow.contrib.sensors.file_sensor")
+    from airflow.providers.standard.sensors.filesystem import FileSensor
+
+    assert module.FileSensor is FileSensor
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("airflow.contrib.operators.interop_never_existed")

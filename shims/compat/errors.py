@@ -93,8 +93,9 @@ def _airflow3_home(module: str) -> str | None:
     return new if new and new != module and provider_package(new) else None
 
 
-def _missing_module(module: str) -> str:
-    package = provider_package(module)
+def _missing_module(module: str, home: str | None = None) -> str:
+    """What to do about a module that is not found (``home``: the full path it was wanted for)."""
+    package = provider_package(home or module)
     if package is not None:
         return f"needs the provider package {package} (No module named {module!r}); install it, {_ELSEWHERE}"
     if module == "airflow.contrib" or module.startswith("airflow.contrib."):
@@ -104,7 +105,7 @@ def _missing_module(module: str) -> str:
         )
     moved = _airflow3_home(module)
     if moved is not None:
-        return f"{module} moved to {moved} in Airflow 3, which " + _missing_module(moved)
+        return f"{module} moved to {moved} in Airflow 3, which " + _missing_module(moved, moved)
     if module.startswith("airflow."):
         return f"{module} does not exist in Airflow 3 and the compat loader has no Airflow 3 home for it; {_ELSEWHERE}"
     top = module.split(".")[0]
@@ -118,7 +119,7 @@ def _cause(kind: str, message: str) -> str:
     moved = _MOVED.match(message)
     missing = _NO_MODULE.search(message)
     if moved and missing:
-        return f"{moved.group('old')} moved to {moved.group('new')} in Airflow 3, which " + _missing_module(missing.group("module"))
+        return f"{moved.group('old')} moved to {moved.group('new')} in Airflow 3, which " + _missing_module(missing.group("module"), moved.group("new"))
     if kind in {"ModuleNotFoundError", "ImportError"} and missing and not _CANNOT_IMPORT.search(message):
         return _missing_module(missing.group("module"))
     cannot = _CANNOT_IMPORT.search(message)

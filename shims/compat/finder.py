@@ -74,8 +74,34 @@ class AirflowAliasFinder(importlib.abc.MetaPathFinder):
             )
         new = names.ALL_MOVED_MODULES.get(fullname)
         if new is None or new == fullname:
+            if fullname in _removed_packages():  # ``airflow.contrib``, ``airflow.contrib.operators`` ...
+                spec = importlib.machinery.ModuleSpec(fullname, _PackageLoader(), is_package=True)
+                spec.submodule_search_locations = []
+                return spec
             return None
         return importlib.machinery.ModuleSpec(fullname, _AliasLoader(fullname, new, None))
+
+
+class _PackageLoader(importlib.abc.Loader):
+    """An empty package standing for a removed parent of moved modules, so its children resolve."""
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return None
+
+    def exec_module(self, module: ModuleType) -> None:
+        module.__dict__["__interop_alias_of__"] = None
+
+
+def _removed_packages() -> frozenset[str]:
+    """Parent packages of the moved module paths (``airflow.contrib.operators`` ...)."""
+    from converters import names
+
+    parents = set()
+    for old in (*names.ALL_MOVED_MODULES, *names.UNBRIDGEABLE_MODULES):
+        parts = old.split(".")
+        parents.update(".".join(parts[:i]) for i in range(2, len(parts)))
+    # a provider's packages are never stood in for: a missing provider must fail as missing
+    return frozenset(p for p in parents if not p.startswith("airflow.providers"))
 
 
 _FINDER: AirflowAliasFinder | None = None

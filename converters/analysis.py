@@ -306,12 +306,18 @@ class Analyzer:
     ) -> Dag:
         kwargs: dict[str, cst.BaseExpression] = {}
         dag_id = default_id
+        unknown_star: list[str] = []
         if call is not None:
             for i, arg in enumerate(call.args):
                 if arg.keyword is None and i == 0 and not arg.star:
                     kwargs["dag_id"] = arg.value
                 elif arg.keyword is not None:
                     kwargs[arg.keyword.value] = arg.value
+            kwargs, unknown_star = self._with_star_kwargs(call, kwargs)
+        if "dag_id" not in kwargs and unknown_star:
+            raise ConversionError(
+                "IX003", self.line(node), f"DAG arguments come from `**{unknown_star[0]}`, not known statically: no dag_id"
+            )
         if "dag_id" in kwargs:
             value = self.eval(kwargs["dag_id"], {})
             if not isinstance(value, Const) or not isinstance(value.value, str):
@@ -330,6 +336,25 @@ class Analyzer:
             dag.params_dict, _ = self._dict_of(kwargs["params"])
         self.model.dags.append(dag)
         return dag
+
+    def _with_star_kwargs(
+        self, call: cst.Call, explicit: dict[str, cst.BaseExpression]
+    ) -> tuple[dict[str, cst.BaseExpression], list[str]]:
+        """``Op(task_id="t", **common)`` / ``DAG(**dag_params)``: the keywords of a literal dict
+        (module-level name, ``{...}`` or ``dict(...)``) merged under the explicit ones, and the
+        ``**`` arguments that are not known statically."""
+        merged: dict[str, cst.BaseExpression] = {}
+        unknown: list[str] = []
+        for arg in call.args:
+            if arg.star != "**":
+                continue
+            items, _ = self._dict_of(arg.value)
+            if items:
+                merged.update(items)
+            else:
+                unknown.append(code_of(arg.value).strip())
+        merged.update(explicit)
+        return merged, unknown
 
     def _dict_of(self, node: cst.BaseExpression) -> tuple[dict[str, cst.BaseExpression], str | None]:
         name = None
@@ -907,6 +932,15 @@ class Analyzer:
             return None
         # An operator: a class called with task_id=
         kw = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+        kw, unknown_star = self._with_star_kwargs(node, kw)
+        if unknown_star and "task_id" in kw and (qn[:1].isupper() or qn.rsplit(".", 1)[-1][:1].isupper()):
+            self.finding(
+                "IX101",
+                node,
+                f"operator arguments passed as `**{unknown_star[0]}`, not known statically, in DAG {dag.dag_id!r}: "
+                "they are not carried over; pass them by hand",
+                manual=True,
+            )
         if "task_id" in kw and (qn[:1].isupper() or qn.rsplit(".", 1)[-1][:1].isupper()):
             return self._operator_task(node, qn, kw, env)
         if isinstance(func, cst.Name) and func.value in self.model.functions and func.value not in self._inlining:
@@ -1135,7 +1169,7 @@ class Analyzer:
             line=self.line(node),
             call=node,
             kwargs=dict(kw),
-            pos_args=[a for a in node.args if a.keyword is None],
+            pos_args=[a for a in node.args if a.keyword is None and not a.star],
             group=self._group,
         )
         callable_node = kw.get("python_callable")

@@ -35,6 +35,7 @@ CASES = [
     pytest.param(FIXTURES / "dict_items_loop.before.py", "tables", {}, id="dict-items-loop"),
     pytest.param(FIXTURES / "task_joined_by_wiring.before.py", "joined", {}, id="task-joined-by-wiring"),
     pytest.param(FIXTURES / "context_dag_id.before.py", "audited", {}, id="context-dag-id"),
+    pytest.param(FIXTURES / "star_kwargs.before.py", "spread_args", {}, id="star-kwargs"),
     pytest.param(None, "example_short_circuit_operator", {}, id="airflow-short-circuit"),
     pytest.param(None, "example_dynamic_task_mapping", {}, id="airflow-task-mapping"),
     pytest.param(None, "example_task_mapping_second_order", {}, id="airflow-mapping-second-order"),

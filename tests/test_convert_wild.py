@@ -179,3 +179,33 @@ def test_statement_kept_from_an_unrolled_loop_gets_its_loop_variable() -> None:
     body = result.output.split("def loop_log(")[1]
     assert "n = 1\n    logging.info('making %s', n)\n    n = 2\n    logging.info('making %s', n)" in body
     compile(result.output, "loop_log.py", "exec")
+
+
+def test_operator_arguments_spread_from_an_unknown_dict_are_reported() -> None:
+    """``Op(task_id="t", **make_args())``: the spread values cannot be read statically; the
+    task is converted from its explicit arguments and the spread is IX101, never read as a
+    positional argument."""
+    source = (
+        "from airflow import DAG\n"
+        "from airflow.operators.bash import BashOperator\n"
+        "from settings import make_args\n"
+        "with DAG('spread', schedule=None) as dag:\n"
+        "    BashOperator(task_id='t', bash_command='echo t', **make_args())\n"
+    )
+    result = convert_source(source, "spread.py")
+    assert [(f.code, f.line) for f in result.findings if f.code == "IX101"] == [("IX101", 5)]
+    assert "make_args()" in next(f.message for f in result.findings if f.code == "IX101")
+    assert "run_bash('echo t')" in result.output
+
+
+def test_dag_arguments_spread_from_an_unknown_dict_are_refused_with_the_reason() -> None:
+    source = (
+        "from airflow import DAG\n"
+        "from settings import DAG_ARGS\n"
+        "with DAG(**DAG_ARGS) as dag:\n"
+        "    pass\n"
+    )
+    result = convert_source(source, "spread_dag.py")
+    assert result.status == "failed"
+    assert [(f.code, f.line) for f in result.findings] == [("IX003", 3)]
+    assert "**DAG_ARGS" in result.findings[0].message

@@ -14,6 +14,12 @@ from pathlib import Path
 from converters import convert_source
 
 REPO = Path(__file__).resolve().parent.parent
+BASH_DAG_IMPORTS = "from airflow import DAG\nfrom airflow.operators.bash import BashOperator\n"
+
+
+def _coded(result, code: str) -> list[tuple[str, int]]:  # noqa: ANN001
+    """(code, line) of the result's findings with that code."""
+    return [(f.code, f.line) for f in result.findings if f.code == code]
 
 
 def test_dag_decorator_inside_a_loop_is_a_factory() -> None:
@@ -57,9 +63,8 @@ def test_dag_decorator_at_top_level_is_not_a_factory() -> None:
 def test_dag_entered_twice_with_with_blocks_keeps_both_blocks_tasks() -> None:
     """``dag = DAG(...)`` then two ``with dag:`` blocks, wired across them."""
     source = (
-        "from airflow import DAG\n"
-        "from airflow.operators.bash import BashOperator\n"
-        "dag = DAG('twice', schedule=None)\n"
+        BASH_DAG_IMPORTS
+        + "dag = DAG('twice', schedule=None)\n"
         "with dag:\n"
         "    a = BashOperator(task_id='a', bash_command='echo a')\n"
         "with dag:\n"
@@ -75,9 +80,8 @@ def test_dag_entered_twice_with_with_blocks_keeps_both_blocks_tasks() -> None:
 def test_append_to_a_list_that_holds_other_values_is_left_alone() -> None:
     """``names.append(...)`` on a list of strings is ordinary code, not task wiring."""
     source = (
-        "from airflow import DAG\n"
-        "from airflow.operators.bash import BashOperator\n"
-        "with DAG('names', schedule=None) as dag:\n"
+        BASH_DAG_IMPORTS
+        + "with DAG('names', schedule=None) as dag:\n"
         "    seen = []\n"
         "    for n in ['x', 'y']:\n"
         "        seen.append(n)\n"
@@ -151,15 +155,14 @@ def test_helper_given_the_dag_object_is_marked_and_its_wiring_reported() -> None
 def test_unknown_name_wired_to_a_task_is_reported() -> None:
     """``a >> IMPORTED_TASK`` (a name from a star import) is IX107, not a silently lost edge."""
     source = (
-        "from airflow import DAG\n"
-        "from airflow.operators.bash import BashOperator\n"
-        "from jobs import *\n"
+        BASH_DAG_IMPORTS
+        + "from jobs import *\n"
         "with DAG('star', schedule=None) as dag:\n"
         "    a = BashOperator(task_id='a', bash_command='echo a')\n"
         "    a >> LOAD_JOB\n"
     )
     result = convert_source(source, "star.py")
-    assert [(f.code, f.line) for f in result.findings if f.code == "IX107"] == [("IX107", 6)]
+    assert _coded(result, "IX107") == [("IX107", 6)]
     assert result.status == "partial"
 
 
@@ -167,9 +170,8 @@ def test_statement_kept_from_an_unrolled_loop_gets_its_loop_variable() -> None:
     """A loop is unrolled into the flow; a statement kept from its body that reads the loop
     variable is preceded by that iteration's value, so the flow never reads an undefined name."""
     source = (
-        "from airflow import DAG\n"
-        "from airflow.operators.bash import BashOperator\n"
-        "import logging\n"
+        BASH_DAG_IMPORTS
+        + "import logging\n"
         "with DAG('loop_log', schedule=None) as dag:\n"
         "    for n in [1, 2]:\n"
         "        logging.info('making %s', n)\n"
@@ -186,14 +188,13 @@ def test_operator_arguments_spread_from_an_unknown_dict_are_reported() -> None:
     task is converted from its explicit arguments and the spread is IX101, never read as a
     positional argument."""
     source = (
-        "from airflow import DAG\n"
-        "from airflow.operators.bash import BashOperator\n"
-        "from settings import make_args\n"
+        BASH_DAG_IMPORTS
+        + "from settings import make_args\n"
         "with DAG('spread', schedule=None) as dag:\n"
         "    BashOperator(task_id='t', bash_command='echo t', **make_args())\n"
     )
     result = convert_source(source, "spread.py")
-    assert [(f.code, f.line) for f in result.findings if f.code == "IX101"] == [("IX101", 5)]
+    assert _coded(result, "IX101") == [("IX101", 5)]
     assert "make_args()" in next(f.message for f in result.findings if f.code == "IX101")
     assert "run_bash('echo t')" in result.output
 

@@ -340,6 +340,10 @@ LEGACY_MODULES: dict[str, str] = {
     "airflow.contrib.hooks.snowflake_hook": "airflow.providers.snowflake.hooks.snowflake",
     "airflow.contrib.operators.snowflake_operator": "airflow.providers.snowflake.operators.snowflake",
     "airflow.contrib.operators.databricks_operator": "airflow.providers.databricks.operators.databricks",
+    "airflow.sensors.date_time_sensor": "airflow.providers.standard.sensors.date_time",
+    "airflow.sensors.s3_key_sensor": "airflow.providers.amazon.aws.sensors.s3",
+    "airflow.operators.hive_operator": "airflow.providers.apache.hive.operators.hive",
+    "airflow.sensors.hive_partition_sensor": "airflow.providers.apache.hive.sensors.hive_partition",
     # SQL operators of the database providers, removed from them in favour of common.sql
     "airflow.providers.postgres.operators.postgres": "airflow.providers.common.sql.operators.sql",
     "airflow.providers.mysql.operators.mysql": "airflow.providers.common.sql.operators.sql",
@@ -489,6 +493,13 @@ OPERATOR_ARG_RENAMES: dict[str, str] = {
 #: operator arguments removed in Airflow 3 whose behaviour is now always on: dropped, reported
 OPERATOR_ARGS_DROPPED: dict[str, str] = {
     "provide_context": "Airflow 2 always passes the context to the callable; provide_context was removed",
+}
+
+#: ``trigger_rule`` values renamed since 1.10 (2.x kept the old ones as aliases, Airflow 3 refuses
+#: them): old -> new (same meaning); applied to ``trigger_rule="..."`` and ``TriggerRule.OLD``
+TRIGGER_RULE_RENAMES: dict[str, str] = {
+    "none_failed_or_skipped": "none_failed_min_one_success",
+    "dummy": "always",
 }
 
 #: template / context keys renamed in Airflow 3 with the same meaning: old -> new expression.

@@ -124,6 +124,12 @@ REWRITES = [
         [(1, "name", "airflow.operators.postgres_operator.PostgresOperator"), (2, "call_arg", "PostgresOperator(postgres_conn_id=)")],
         id="postgres-operator-to-common-sql-with-conn-id",
     ),
+    pytest.param(
+        "a = Op(trigger_rule='none_failed_or_skipped')\nb = Op(trigger_rule=TriggerRule.NONE_FAILED_OR_SKIPPED, x='dummy')\n",
+        "a = Op(trigger_rule='none_failed_min_one_success')\nb = Op(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS, x='dummy')\n",
+        [(1, "trigger_rule", "none_failed_or_skipped"), (2, "trigger_rule", "NONE_FAILED_OR_SKIPPED")],
+        id="110-trigger-rule-names",
+    ),
 ]
 
 
@@ -394,3 +400,25 @@ def test_removed_parent_packages_resolve_to_their_moved_children() -> None:
     assert module.FileSensor is FileSensor
     with pytest.raises(ModuleNotFoundError):
         importlib.import_module("airflow.contrib.operators.interop_never_existed")
+
+
+def test_110_trigger_rule_join_after_a_branch_runs(tmp_path: Path) -> None:
+    """``trigger_rule="none_failed_or_skipped"`` (refused by Airflow 3) joins a branch as it did in 1.10/2.x."""
+    from shims.runner import run_dag
+
+    dag_file = tmp_path / "old_branch.py"
+    dag_file.write_text(textwrap.dedent('''
+        from datetime import datetime
+        from airflow import DAG
+        from airflow.operators.python_operator import BranchPythonOperator
+        from airflow.operators.dummy_operator import DummyOperator
+
+        dag = DAG("old_branch", schedule_interval=None, start_date=datetime(2024, 1, 1))
+        pick = BranchPythonOperator(task_id="pick", python_callable=lambda: "left", dag=dag)
+        left = DummyOperator(task_id="left", dag=dag)
+        right = DummyOperator(task_id="right", dag=dag)
+        join = DummyOperator(task_id="join", trigger_rule="none_failed_or_skipped", dag=dag)
+        pick >> [left, right] >> join
+    '''))
+    result = run_dag(dag_file, logical_date="2024-03-01", echo=False)
+    assert result.states() == {"pick": "success", "left": "success", "right": "skipped", "join": "success"}

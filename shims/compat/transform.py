@@ -44,6 +44,8 @@ def _hint_words() -> frozenset[str]:
         *names.TEMPLATE_KEY_REWRITES,
         *(k for k in names.REMOVED_CONTEXT_KEYS if k != "conf"),
         *(k.rpartition(".")[0] for k in names.LEGACY_PACKAGE_EXPORTS),
+        *names.TRIGGER_RULE_RENAMES,
+        *(k.upper() for k in names.TRIGGER_RULE_RENAMES),
     }
     return frozenset(words - {"airflow", "airflow.models"})  # prefixes of every import; their names still import
 
@@ -65,7 +67,7 @@ class Rename:
         file: the DAG file.
         line: 1-based line of the construct.
         kind: ``module``, ``name``, ``removed_name``, ``dag_arg``, ``operator_arg``,
-            ``dropped_arg``, ``context_key`` or ``template_key``.
+            ``dropped_arg``, ``call_arg``, ``trigger_rule``, ``context_key`` or ``template_key``.
         old: what the file says.
         new: what Airflow 3 was given instead (empty when the argument was dropped).
         note: why, when the change is more than a rename.
@@ -283,6 +285,12 @@ class _Transformer(cst.CSTTransformer):
                 args[i] = _EMPTY_KWARGS.with_changes(comma=arg.comma)
                 self._add(orig_arg, "dropped_arg", key, "", names.OPERATOR_ARGS_DROPPED[key])
                 changed = True
+            elif key == "trigger_rule" and isinstance(arg.value, cst.SimpleString) and arg.value.evaluated_value in names.TRIGGER_RULE_RENAMES:
+                old_rule = arg.value.evaluated_value
+                new_rule = names.TRIGGER_RULE_RENAMES[old_rule]
+                args[i] = arg.with_changes(value=arg.value.with_changes(value=arg.value.value.replace(old_rule, new_rule)))
+                self._add(orig_arg, "trigger_rule", old_rule, new_rule)
+                changed = True
             elif key in names.CALL_ARG_RENAMES.get(qualified, {}):
                 new = names.CALL_ARG_RENAMES[qualified][key]
                 args[i] = arg.with_changes(keyword=cst.Name(new))
@@ -363,6 +371,12 @@ class _Transformer(cst.CSTTransformer):
             module, _, name = replacement.rpartition(".")
             self._add(original, "removed_name", qualified, replacement, note)
             return cst.parse_expression(f"__import__({module!r}, fromlist=[{name!r}]).{name}")
+        # ``TriggerRule.NONE_FAILED_OR_SKIPPED``
+        old_rule = original.attr.value.lower()
+        if original.attr.value.isupper() and old_rule in names.TRIGGER_RULE_RENAMES and (_dotted(original.value) or "").endswith("TriggerRule"):
+            new_rule = names.TRIGGER_RULE_RENAMES[old_rule]
+            self._add(original, "trigger_rule", original.attr.value, new_rule.upper())
+            return updated.with_changes(attr=cst.Name(new_rule.upper()))
         # ``obj.execution_date`` is an attribute, not the parameter: undo leave_Name's rename
         if original.attr.value == "execution_date" and updated.attr.value != "execution_date":
             return updated.with_changes(attr=original.attr)

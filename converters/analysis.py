@@ -413,8 +413,12 @@ class Analyzer:
             if stmt is dag.node:
                 continue
             if isinstance(stmt, cst.SimpleStatementLine) and self._statement_mentions_dag(stmt, dag):
-                dag.owned_statements.append(stmt)
+                before = (len(dag.tasks), len(dag.edges))
                 self._eval_statement(dag, stmt, env, group=None, keep=False)
+                if (len(dag.tasks), len(dag.edges)) == before:
+                    self._stranded(stmt, dag)  # helper(dag=dag) that makes no task known statically
+                else:
+                    dag.owned_statements.append(stmt)
             elif isinstance(stmt, cst.SimpleStatementLine) and _operator_target(stmt) in joined:
                 dag.owned_statements.append(stmt)
                 before = set(dag.tasks)
@@ -439,13 +443,7 @@ class Analyzer:
             elif isinstance(stmt, cst.If) and _is_main_guard(stmt) and dag.dag_var and dag.dag_var in _names_in(stmt):
                 dag.owned_statements.append(stmt)
             elif isinstance(stmt, cst.SimpleStatementLine) and dag.dag_var and dag.dag_var in _names_in(stmt):
-                # helper(..., dag) / print(dag): the DAG object no longer exists in the converted module
-                message = (
-                    f"statement reads the DAG object `{dag.dag_var}` (DAG {dag.dag_id!r}), which the flow replaces; "
-                    "tasks it makes are not converted; convert it by hand"
-                )
-                self.finding("IX101", stmt, message, manual=True)
-                self.model.kept_markers[id(stmt)] = f"# interop: TODO(IX101): {message}"
+                self._stranded(stmt, dag)
 
     def _loop_wires_tasks(self, stmt: cst.For, env: dict[str, Any]) -> bool:
         """A module-level loop whose body only wires tasks already known (expression statements)."""
@@ -460,6 +458,17 @@ class Analyzer:
     def _enters_dag(stmt: cst.With, dag: Dag) -> bool:
         """``with dag:`` (or ``with dag as d:``) on the variable a ``DAG(...)`` was assigned to."""
         return bool(dag.dag_var) and len(stmt.items) == 1 and dotted(stmt.items[0].item) == dag.dag_var
+
+    def _stranded(self, stmt: cst.SimpleStatementLine, dag: Dag) -> None:
+        """A module statement that reads the DAG object but makes no task the converter can see
+        (``helper(..., dag)``, ``Group(dag=dag)``, ``print(dag)``): kept as it is, with a marker, as
+        the DAG object no longer exists in the converted module."""
+        message = (
+            f"statement reads the DAG object `{dag.dag_var}` (DAG {dag.dag_id!r}), which the flow replaces; "
+            "tasks it makes are not converted; convert it by hand"
+        )
+        self.finding("IX101", stmt, message, manual=True)
+        self.model.kept_markers[id(stmt)] = f"# interop: TODO(IX101): {message}"
 
     def _joined_by_wiring(self, dag: Dag) -> set[str]:
         """Module-level operators made without ``dag=`` that join the DAG by being wired to one of

@@ -210,3 +210,23 @@ def test_dag_arguments_spread_from_an_unknown_dict_are_refused_with_the_reason()
     assert result.status == "failed"
     assert [(f.code, f.line) for f in result.findings] == [("IX003", 3)]
     assert "**DAG_ARGS" in result.findings[0].message
+
+
+def test_object_built_with_dag_keyword_but_no_task_is_kept_with_a_marker() -> None:
+    """``group = HelperGroup(dag=dag, ...)`` is not an operator: it stays in the module (later
+    statements read it) with an IX101 marker, instead of being dropped with the DAG's statements."""
+    source = (
+        "from airflow.models import DAG\n"
+        "from airflow.operators.bash import BashOperator\n"
+        "from helpers import HelperGroup\n"
+        "dag = DAG(dag_id='grouped', schedule=None)\n"
+        "a = BashOperator(task_id='a', bash_command='echo a', dag=dag)\n"
+        "group = HelperGroup(dag=dag, name='g')\n"
+        "parts = group.build()\n"
+    )
+    result = convert_source(source, "grouped.py")
+    lines = result.output.splitlines()
+    assert "group = HelperGroup(dag=dag, name='g')" in lines
+    assert lines[lines.index("group = HelperGroup(dag=dag, name='g')") - 1].startswith("# interop: TODO(IX101)")
+    assert _coded(result, "IX101") == [("IX101", 6)]
+    assert result.status == "partial"

@@ -10,6 +10,8 @@ classifies the file:
 - whether the output is idempotent: converting it again gives no DAG (skipped) or the same text;
 - the ``# interop: TODO(CODE)`` markers left in the output, and the findings, by code.
 
+- dangling names: global names the output reads but never binds (and the source did bind), such
+  as a DAG variable the flow replaced; these fail when the flow module is imported or run;
 - with ``--airflow-python PY`` (an interpreter with Airflow installed, e.g. an Airflow 2 venv):
   for every file that imports there, whether the converter's tasks and edges per DAG equal the
   ones Airflow builds (``graph-mismatch`` otherwise; files that do not import are not compared).
@@ -17,17 +19,19 @@ classifies the file:
     python benchmarks/convert_corpus.py DIR [DIR ...] [--json FILE] [--list CLASS] [--airflow-python PY]
 
 ``--list crash`` (or ``failed``, ``partial``, ``non-compiling``, ``non-idempotent``,
-``graph-mismatch``) prints the files in that class with their first relevant finding. Nothing is
+``dangling-names``, ``graph-mismatch``) prints the files in that class with their first relevant finding. Nothing is
 written next to the corpus.
 """
 
 from __future__ import annotations
 
 import argparse
+import builtins
 import json
 import os
 import re
 import subprocess
+import symtable
 import sys
 import tempfile
 import traceback
@@ -39,6 +43,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from converters import convert_file, convert_source  # noqa: E402
 
 _MARKER = re.compile(r"# interop: TODO\((IX\d+)\)")
+
+
+def unbound_globals(source: str) -> set[str] | None:
+    """Global names read anywhere in ``source`` but bound nowhere at module level (None when a
+    ``*`` import makes that unknowable, or the source does not compile)."""
+    if re.search(r"^\s*from\s+\S+\s+import\s+\*", source, re.MULTILINE):
+        return None
+    try:
+        top = symtable.symtable(source, "<corpus>", "exec")
+    except SyntaxError:
+        return None
+    bound = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported() or s.is_namespace()}
+    read: set[str] = set()
+    stack = [top]
+    while stack:
+        table = stack.pop()
+        read |= {s.get_name() for s in table.get_symbols() if s.is_referenced() and (s.is_global() or table is top)}
+        stack.extend(table.get_children())
+    return read - bound - set(dir(builtins)) - {"__file__", "__name__", "__doc__"}
 
 
 def classify(path: Path) -> dict:
@@ -64,6 +87,9 @@ def classify(path: Path) -> dict:
             row["compiles"] = True
         except SyntaxError as exc:
             row.update(compiles=False, detail=f"line {exc.lineno}: {exc.msg}")
+        before, after = unbound_globals(result.source), unbound_globals(result.output)
+        if before is not None and after is not None and after - before:
+            row["dangling"] = sorted(after - before)
         try:
             again = convert_source(result.output, str(path))
             row["idempotent"] = again.status == "skipped" or again.output == result.output
@@ -138,6 +164,7 @@ def summary(rows: list[dict]) -> dict:
         **{s: sum(r["status"] == s for r in rows) for s in ("converted", "partial", "skipped", "failed")},
         "non-compiling": sum(r["compiles"] is False for r in rows),
         "non-idempotent": sum(r["idempotent"] is False for r in rows),
+        "dangling-names": sum(bool(r.get("dangling")) for r in rows),
         **({"graph-compared": sum(r["graph"] in ("same", "mismatch") for r in rows),
             "graph-mismatch": sum(r["graph"] == "mismatch" for r in rows),
             # a mismatch in a file reported as fully converted: nothing told the user
@@ -155,6 +182,8 @@ def _in_class(row: dict, name: str) -> bool:
         return row["compiles"] is False
     if name == "non-idempotent":
         return row["idempotent"] is False
+    if name == "dangling-names":
+        return bool(row.get("dangling"))
     if name == "graph-mismatch":
         return row.get("graph") == "mismatch"
     return row["status"] == name
@@ -178,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.list:
         for r in rows:
             if _in_class(r, name):
-                print(f"{name}: {r['path']}: {r.get('detail', '')}".rstrip())
+                print(f"{name}: {r['path']}: {r.get('dangling') or r.get('detail', '')}".rstrip())
     print(json.dumps(counts, indent=1))
     if args.json:
         args.json.write_text(json.dumps({"summary": counts, "files": rows}, indent=1))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import libcst as cst
 
 from converters import names
-from converters.callables import ident, rewrite_callable, scan_callable
+from converters.callables import RewriteResult, ident, rewrite_callable, scan_callable
 from converters.python_operator import flow_template, resolver, upstream_xcoms_source
 from converters.model import Dag, Task
 from converters.plan import Plan
@@ -46,7 +46,7 @@ def apply(plan: Plan, dag: Dag) -> None:
         dec_opts = decorator_kwargs(first, first.task_id if same_ids else func_name)
         rewrite = _rewrite(plan, dag, fdef, first)
         if first.kind == "taskflow_bash":
-            _bash(plan, dag, fdef, tasks, dec_opts, rewrite.function)
+            _bash(plan, dag, fdef, tasks, dec_opts, rewrite)
             continue
         if id(fdef) not in plan.functions:
             new = rewrite.function
@@ -129,17 +129,31 @@ def _call(plan: Plan, dag: Dag, task: Task) -> None:
         )
 
 
-def _bash(plan: Plan, dag: Dag, fdef: cst.FunctionDef, tasks: list[Task], dec_opts: list[str], new: cst.FunctionDef) -> None:
+def _bash(plan: Plan, dag: Dag, fdef: cst.FunctionDef, tasks: list[Task], dec_opts: list[str], rewrite: RewriteResult) -> None:
+    new = rewrite.function
     if id(fdef) not in plan.functions:
         decorators = [d for d in new.decorators if not _is_airflow_task(plan, d)]
         plan.functions[id(fdef)] = new.with_changes(decorators=decorators)
+    if rewrite.skips:
+        # the function raised AirflowSkipException, now returns skipped(...): that state is the result
+        run = (
+            "    command_text = command(*args, **kwargs)\n"
+            "    if not isinstance(command_text, str):\n"
+            "        return command_text\n"
+            "    return run_bash(render_template(command_text, ctx))\n"
+        )
+        plan.need("shims.runtime", "skipped")
+    else:
+        run = "    return run_bash(render_template(command(*args, **kwargs), ctx))\n"
     for t in tasks:
         fname = plan.unique(ident(t.task_id) + "_bash")
+        if rewrite.skips:
+            t.options["_may_skip"] = True
         source = (
             f"@task({', '.join(decorator_kwargs(t, t.task_id))})\n"
             f"def {fname}(command, *args, ctx, **kwargs):\n"
             f'    """@task.bash {t.task_id!r}: runs the command that ``command`` ({fdef.name.value}) returns, rendered as Airflow renders it."""\n'
-            f"    return run_bash(render_template(command(*args, **kwargs), ctx))\n"
+            + run
         )
         plan.generated.setdefault(dag.dag_id, []).append(source)
         plan.need("prefect", "task")

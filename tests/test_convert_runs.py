@@ -36,6 +36,7 @@ CASES = [
     pytest.param(FIXTURES / "task_joined_by_wiring.before.py", "joined", {}, id="task-joined-by-wiring"),
     pytest.param(FIXTURES / "context_dag_id.before.py", "audited", {}, id="context-dag-id"),
     pytest.param(FIXTURES / "star_kwargs.before.py", "spread_args", {}, id="star-kwargs"),
+    pytest.param(FIXTURES / "bash_decorator_skip.before.py", "bash_skip", {}, id="bash-decorator-skip"),
     pytest.param(None, "example_short_circuit_operator", {}, id="airflow-short-circuit"),
     pytest.param(None, "example_dynamic_task_mapping", {}, id="airflow-task-mapping"),
     pytest.param(None, "example_task_mapping_second_order", {}, id="airflow-mapping-second-order"),

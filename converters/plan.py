@@ -63,6 +63,20 @@ class Plan:
     def function_for(self, name: str) -> cst.FunctionDef | None:
         return self.model.functions.get(name) or self.model.taskflow_functions.get(name)
 
+    def static_id(self, node: cst.BaseExpression) -> str | None:
+        """``other_dag.dag_id`` / ``some_task.task_id`` on a DAG or task variable of this file: the
+        id itself (the objects no longer exist once converted; ``ExternalTaskSensor`` args ...)."""
+        if not isinstance(node, cst.Attribute) or not isinstance(node.value, cst.Name):
+            return None
+        var = node.value.value
+        if node.attr.value == "dag_id":
+            ids = {d.dag_id for d in self.model.dags if d.dag_var == var}
+        elif node.attr.value == "task_id":
+            ids = {t.task_id for d in self.model.dags for t in d.tasks.values() if t.var == var}
+        else:
+            return None
+        return ids.pop() if len(ids) == 1 else None
+
     def substitute(self, node: cst.BaseExpression, task: Task, dag: Dag, blocking: list[str] | None = None) -> str:
         """Source of ``node`` for the flow body: loop constants inlined, XComArgs -> futures."""
         env: dict[str, Any] = task.options.get("_env", {})
@@ -89,6 +103,9 @@ class Plan:
                 return None
 
             def _replace(self, original: cst.BaseExpression, updated: cst.BaseExpression) -> cst.BaseExpression:
+                known = plan.static_id(original)
+                if known is not None:
+                    return cst.SimpleString(repr(known))
                 ref = self._ref(original)
                 if isinstance(ref, (XComArgRef, TaskRef)) and ref.task_id in dag.tasks and dag.tasks[ref.task_id].kind in ("empty", "unsupported"):
                     # the upstream is not a task of the flow (removed, or left to a hand): no value to pass

@@ -42,6 +42,15 @@ def _preamble_names(dag: Dag) -> set[str]:
                         out |= names_in(t.target)
     return out
 
+def _reads_flow(source: str, flow_names: set[str]) -> bool:
+    """Does this (substituted) argument read a name that only exists inside the flow function?"""
+    try:
+        names = names_in(cst.parse_expression(source))
+    except cst.ParserSyntaxError:
+        return False
+    return bool(names & flow_names) or any(n.endswith("_future") for n in names)
+
+
 ORDER = 50
 
 #: arguments handled by Prefect (or meaningless without a DAG) and left out of the operator
@@ -57,19 +66,26 @@ def apply(plan: Plan, dag: Dag) -> None:
         call = task.call
         assert call is not None
         args = []
-        for arg in call.args:
+        # values that only exist in the flow (upstream futures, @dag parameters, names bound in the
+        # DAG body) are evaluated there and handed to the task as parameters
+        flow_names = _preamble_names(dag) | set(dag.params_dict) | {"ctx"}
+        passed: dict[str, str] = {}
+        for i, arg in enumerate(call.args):
             if arg.keyword is not None and arg.keyword.value in _DROP:
                 continue
             value = plan.substitute(arg.value, task, dag)
-            if arg.keyword is not None:
-                args.append(f"{arg.keyword.value}={value}")
-            else:
-                args.append(("*" * len(arg.star) if isinstance(arg.star, str) else "") + value)
+            star = "*" * len(arg.star) if isinstance(arg.star, str) else ""
+            if _reads_flow(value, flow_names):
+                param = f"arg_{arg.keyword.value}" if arg.keyword is not None else f"arg_{i}"
+                passed[param] = value
+                value = param
+            args.append(f"{arg.keyword.value}={value}" if arg.keyword is not None else star + value)
         operator_src = f"{code_of(call.func).strip()}({', '.join(args)})"
-        plan.shim_names |= names_in(call)
+        plan.shim_names |= names_in(call) - flow_names
         upstream = upstream_xcoms_source(plan, dag, task, ancestors=False)
-        # names defined in the DAG body live in the flow: hand them to the task
-        local = sorted(_preamble_names(dag) & names_in(call)) if dag.preamble else []
+        # the called object itself defined in the DAG body (a @task.branch function): passed by name
+        passed.update({n: n for n in sorted(names_in(call.func) & flow_names)})
+        local = sorted(passed)
         fname = plan.unique(ident(task.task_id))
         decorator = ", ".join(decorator_kwargs(task, task.task_id))
         source = (
@@ -95,7 +111,7 @@ def apply(plan: Plan, dag: Dag) -> None:
         plan.need("shims.operator", "run_operator")
         dag.uses_ctx = True
         task.function_name = fname
-        task.call_kwargs = {"ctx": "ctx", "upstream_xcoms": upstream, **{n: n for n in local}}
+        task.call_kwargs = {"ctx": "ctx", "upstream_xcoms": upstream, **passed}
         task.returns = "xcoms"
         if task.disposition != "manual":
             task.disposition = "shimmed"

@@ -59,7 +59,7 @@ _DROP = {"dag", "retries", "retry_delay", "retry_exponential_backoff", "max_retr
 
 def apply(plan: Plan, dag: Dag) -> None:
     for task in dag.tasks.values():
-        if task.kind not in ("shim",) and not (task.kind == "branch" and task.callable_expr is None):
+        if task.kind not in ("shim",) and not (task.kind == "branch" and task.callable_expr is None and task.taskflow_func is None):
             continue
         if task.kind == "branch":
             plan.manual(task, "IX103", f"{task.operator} chooses downstream tasks at run time; write the if/else by hand")

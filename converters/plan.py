@@ -107,6 +107,14 @@ class Plan:
                 if known is not None:
                     return cst.SimpleString(repr(known))
                 ref = self._ref(original)
+                if isinstance(original, cst.Name) and isinstance(ref, list) and ref and all(
+                    isinstance(r, (XComArgRef, TaskRef)) and r.task_id in dag.tasks for r in ref
+                ):
+                    # results = [a(), b()]; f(results): the list is rebuilt from the futures in the flow
+                    return cst.List([cst.Element(self._one(r, updated)) for r in ref])
+                return self._one(ref, updated, original)
+
+            def _one(self, ref: Any, updated: cst.BaseExpression, original: cst.BaseExpression | None = None) -> cst.BaseExpression:
                 if isinstance(ref, (XComArgRef, TaskRef)) and ref.task_id in dag.tasks and dag.tasks[ref.task_id].kind in ("empty", "unsupported"):
                     # the upstream is not a task of the flow (removed, or left to a hand): no value to pass
                     plan.manual(task, "IX107", f"reads the result of {ref.task_id!r}, which the flow does not run; pass the value in by hand")
@@ -122,7 +130,7 @@ class Plan:
                         blocking.append(ref.task_id)
                     plan.need("prefect.utilities.annotations", "quote")
                     return cst.parse_expression(f"quote({fut}.result()[{key!r}])")
-                if isinstance(original, cst.Name) and isinstance(ref, Const) and original.value in task.options.get("_loop_vars", set()):
+                if original is not None and isinstance(original, cst.Name) and isinstance(ref, Const) and original.value in task.options.get("_loop_vars", set()):
                     try:
                         return cst.parse_expression(repr(ref.value))
                     except Exception:  # noqa: BLE001

@@ -12,10 +12,12 @@ temporary ``AIRFLOW_HOME``::
 and ends as one of:
 
 * ``ran:success`` / ``ran:failed``: the run happened (exit 0 or 1, JSON written). A task failing
-  on a missing database, cloud or connection is a run, not a bug.
+  on a missing database, cloud or connection is a run, not a bug. ``not_run`` counts the tasks
+  the logical date left out (their ``start_date`` is later, as in Airflow).
 * ``bad_input:<kind>``: exit 2 with a one-line ``error:`` message, ``kind`` read from the message
-  (``missing_module``, ``syntax_error``, ``no_dag``, ``unbridgeable``, ``variable``,
-  ``connection``, ``import_error``, ``other``).
+  (``syntax_error``, ``unbridgeable``, ``missing_provider``, ``missing_module``,
+  ``removed_airflow_name``, ``variable``, ``connection``, ``no_dag``, ``operator_arguments``,
+  ``import_error``, ``other``).
 * ``traceback``: a Python traceback reached the user outside a task's log (a bug in our code),
   or the exit code was none of 0, 1, 2.
 * ``timeout``: the run did not end within the timeout.
@@ -45,10 +47,13 @@ INTEROP = ROOT / ".venv" / "bin" / "interop"
 BAD_INPUT_KINDS: list[tuple[str, str]] = [
     ("syntax_error", r"syntax error"),
     ("unbridgeable", r"cannot run under Airflow 3"),
-    ("missing_module", r"No module named|needs the module|is not installed"),
-    ("variable", r"[Vv]ariable"),
-    ("connection", r"[Cc]onnection|conn_id"),
-    ("no_dag", r"no DAG|defines no DAG|No DAG"),
+    ("missing_provider", r"needs the provider package"),
+    ("missing_module", r"needs the module|No module named"),
+    ("removed_airflow_name", r"was removed in Airflow 3|does not exist in Airflow 3|from Airflow 3's"),
+    ("variable", r"Airflow Variable"),
+    ("connection", r"Airflow connection"),
+    ("no_dag", r"Found DAGs: \[\]"),
+    ("operator_arguments", r"TypeError|ValueError|Invalid arguments"),
     ("import_error", r"failed to import|cannot import|ImportError|Error:"),
 ]
 
@@ -91,6 +96,9 @@ def run_one(path: Path, dag_id: str | None, timeout: float, root: Path | None = 
             payload = json.loads(out.read_text())
             states = collections.Counter(t.get("state") for t in payload.get("tasks", {}).values())
             result.update(outcome=f"ran:{payload.get('state')}", message=dict(states))
+            left_out = re.search(r"^note: (\d+) task\(s\) did not run on this logical date", stderr, re.M)
+            if left_out:  # tasks whose start_date is after the logical date (as in Airflow)
+                result["not_run"] = int(left_out.group(1))
             if payload.get("error"):
                 result["message"] = {"states": dict(states), "error": str(payload["error"])[:300]}
         elif proc.returncode == 2 and errors and "Traceback (most recent call last)" not in stderr:
@@ -138,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{len(files)} files, {len(results)} runs")
     for outcome, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         print(f"  {n:4d}  {outcome}")
+    dated = sum(1 for r in results if r.get("not_run"))
+    print(f"  ({dated} of the runs left tasks out: start_date after the logical date)")
     if args.out:
         args.out.write_text(json.dumps({"counts": dict(counts), "files": dict(by_file), "runs": results}, indent=1, default=str))
     return 0

@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -35,6 +36,9 @@ __all__ = [
     "DagRunner",
     "waits_for_another_dag",
 ]
+
+#: a retry wait at least this long is announced on stderr (the run would look hung otherwise)
+RETRY_WAIT_NOTICE_SECONDS = 5.0
 
 #: terminal states of a task instance, Airflow's words
 SUCCESS, FAILED, SKIPPED, UPSTREAM_FAILED = "success", "failed", "skipped", "upstream_failed"
@@ -646,6 +650,13 @@ class DagRunner:
                 if isinstance(terminal, c.RetryTask) and terminal.retry_delay_seconds is not None:
                     delay = terminal.retry_delay_seconds
                 self.xcoms.clear_task(task.task_id, map_index)
+                if delay >= RETRY_WAIT_NOTICE_SECONDS:  # say why the run is quiet, as Airflow's dags test waits too
+                    print(
+                        f"note: task {task.task_id!r} failed on try {try_number} ({inst.error}); waiting its retry_delay "
+                        f"of {delay:.0f} s before try {try_number + 1}, as Airflow does",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                 self.sleep(delay)
                 try_number += 1
                 continue

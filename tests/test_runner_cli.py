@@ -290,3 +290,27 @@ def test_run_no_dag_says_dag_factory_or_helper_module(tmp_path: Path) -> None:
     result = _invoke(str(helper))
     assert result.exit_code == 2
     assert "Found DAGs: [] (the file creates no DAG at all: a helper module" in result.output
+
+
+def test_retry_wait_is_announced(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A failed try waits its retry_delay as in Airflow, and says so on stderr (the run would look hung)."""
+    from shims.runner import run_dag
+
+    dag_file = tmp_path / "retrying.py"
+    dag_file.write_text(textwrap.dedent('''
+        from datetime import datetime, timedelta
+        from airflow.sdk import DAG
+        from airflow.providers.standard.operators.python import PythonOperator
+
+        def flaky():
+            raise ConnectionError("warehouse unreachable")
+
+        with DAG("retrying", schedule=None, start_date=datetime(2024, 1, 1),
+                 default_args={"retries": 1, "retry_delay": timedelta(minutes=5)}):
+            PythonOperator(task_id="load", python_callable=flaky)
+    '''))
+    waits: list[float] = []
+    result = run_dag(dag_file, logical_date="2024-01-01", echo=False, sleep=waits.append)
+    assert result.states() == {"load": "failed"} and waits == [300.0]
+    err = capsys.readouterr().err
+    assert "note: task 'load' failed on try 1 (ConnectionError: warehouse unreachable); waiting its retry_delay of 300 s before try 2" in err

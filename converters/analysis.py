@@ -442,6 +442,10 @@ class Analyzer:
                 self._eval_body(dag, stmt.body.body, env, group=None)
             elif isinstance(stmt, cst.If) and _is_main_guard(stmt) and dag.dag_var and dag.dag_var in _names_in(stmt):
                 dag.owned_statements.append(stmt)
+            elif isinstance(stmt, cst.SimpleStatementLine) and _sets_attribute_of(stmt, dag.dag_var):
+                # dag.doc_md = __doc__: dropped with an IX401 note by _eval_small
+                dag.owned_statements.append(stmt)
+                self._eval_statement(dag, stmt, env, group=None, keep=False)
             elif isinstance(stmt, cst.SimpleStatementLine) and dag.dag_var and dag.dag_var in _names_in(stmt):
                 self._stranded(stmt, dag)
 
@@ -1269,6 +1273,17 @@ def _is_plain_literal(value: Any) -> bool:
     if isinstance(value, dict):
         return all(_is_plain_literal(k) and _is_plain_literal(v) for k, v in value.items())
     return value is None or isinstance(value, (bool, int, float, str))
+
+
+def _sets_attribute_of(stmt: cst.SimpleStatementLine, var: str | None) -> bool:
+    """``var.attr = value`` (every small statement of the line)."""
+    return bool(var) and all(
+        isinstance(small, cst.Assign)
+        and len(small.targets) == 1
+        and isinstance(small.targets[0].target, cst.Attribute)
+        and dotted(small.targets[0].target.value) == var
+        for small in stmt.body
+    )
 
 
 def _operator_assignment(stmt: cst.SimpleStatementLine) -> tuple[str, bool] | None:

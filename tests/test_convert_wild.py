@@ -230,3 +230,19 @@ def test_object_built_with_dag_keyword_but_no_task_is_kept_with_a_marker() -> No
     assert lines[lines.index("group = HelperGroup(dag=dag, name='g')") - 1].startswith("# interop: TODO(IX101)")
     assert _coded(result, "IX101") == [("IX101", 6)]
     assert result.status == "partial"
+
+
+def test_dag_attribute_set_at_module_level_is_dropped_with_a_note() -> None:
+    """``dag = DAG(...)`` then ``dag.doc_md = __doc__``: an IX401 note, and no statement left that
+    reads the DAG object (it would fail at import: the flow replaces it)."""
+    source = (
+        '"""Report DAG."""\n'
+        + BASH_DAG_IMPORTS
+        + "dag = DAG('documented', schedule=None)\n"
+        "dag.doc_md = __doc__\n"
+        "t = BashOperator(task_id='t', bash_command='echo', dag=dag)\n"
+    )
+    result = convert_source(source, "documented.py")
+    assert result.status == "converted"
+    assert ("IX401", 5) in _coded(result, "IX401")
+    assert "dag.doc_md" not in result.output

@@ -979,7 +979,7 @@ class Analyzer:
         func = node.func
         if isinstance(func, cst.Attribute) and func.attr.value in (*_STR_METHODS, *_DICT_VIEWS):
             return True
-        return (self.qualname(func) or "") in (*_PATH_FUNCTIONS, "str", "len", "int", "range")
+        return (self.qualname(func) or "") in (*_PATH_FUNCTIONS, "pathlib.Path", "str", "len", "int", "range")
 
     def _grow_task_list(self, name: str, method: str, node: cst.Call, env: dict[str, Any]) -> list[Any] | None:
         """``tasks.append(op)`` / ``tasks.extend([...])`` on a list of tasks (or an empty list):

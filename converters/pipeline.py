@@ -10,6 +10,7 @@ Order (each rule reads the model and the plan the earlier rules left):
 6. ``taskflow``         TaskFlow @task calls
 7. ``bash``             BashOperator -> run_bash tasks, Jinja -> f-strings
 8. ``shimmed``          any other operator -> run_operator
+   ``task_params``      task-level params merged into that task's context
 9. ``branching``        branch results, skip flags by trigger rule
 10. ``dependencies``    wait_for and submission order
 11. ``dags``            the flow function and the deployment block
@@ -26,7 +27,7 @@ from typing import Any
 
 import libcst as cst
 
-from converters import bash, branching, dependencies, emit, empty, python_operator, shimmed, task_options, taskflow
+from converters import bash, branching, dependencies, emit, empty, python_operator, shimmed, task_options, task_params, taskflow
 from converters.analysis import Analyzer, ConversionError, _names_in
 from converters.model import Dag, Finding
 from converters.plan import Plan
@@ -120,6 +121,7 @@ def _convert(module: cst.Module, source: str, path: str) -> ConversionResult:
         taskflow.apply(plan, dag)
         bash.apply(plan, dag)
         shimmed.apply(plan, dag)
+        task_params.apply(plan, dag)
         _mark_leftovers(plan, dag)
     python_operator.decorate(plan, model.dags[0])
     for dag in model.dags:

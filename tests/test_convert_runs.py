@@ -39,6 +39,7 @@ CASES = [
     pytest.param(FIXTURES / "bash_decorator_skip.before.py", "bash_skip", {}, id="bash-decorator-skip"),
     pytest.param(FIXTURES / "taskflow_branch_in_dag.before.py", "taskflow_branches", {}, id="taskflow-branch-in-dag"),
     pytest.param(FIXTURES / "taskflow_list_arg.before.py", "list_arg", {}, id="taskflow-list-arg"),
+    pytest.param(FIXTURES / "task_level_params.before.py", "task_params", {}, id="task-level-params"),
     pytest.param(None, "example_short_circuit_decorator", {}, id="airflow-short-circuit-decorator"),
     pytest.param(None, "example_short_circuit_operator", {}, id="airflow-short-circuit"),
     pytest.param(None, "example_dynamic_task_mapping", {}, id="airflow-task-mapping"),

@@ -227,6 +227,7 @@ class _Rewriter(cst.CSTTransformer):
         self.data_params: dict[str, str] = {}
         self.context_params: list[str] = []
         self.attribute_bases: dict[int, str] = {}  # id of ``context["dag"]`` in ``context["dag"].dag_id`` -> param
+        self.supplied: frozenset[str] = frozenset()  # op_kwargs keys: read through **kwargs, not context
         self.needs_upstream = False
         self.findings: list[tuple[str, str, bool]] = []
         self.pending: list[str] = []
@@ -331,6 +332,8 @@ class _Rewriter(cst.CSTTransformer):
     def _context(self, key: str, node: cst.BaseExpression) -> cst.BaseExpression:
         if key in names.TI_KEYS:
             return node  # receiver of xcom calls; other uses are reported below
+        if key in self.supplied and key not in names.CONTEXT_KEYS:
+            return node  # an op_kwargs value the task passes: it arrives in **kwargs as before
         if key in names.CONTEXT_KEYS:
             if key not in self.context_params:
                 self.context_params.append(key)
@@ -426,8 +429,12 @@ def rewrite_callable(
     known_tasks: set[str],
     qualname: Callable[[cst.BaseExpression], str | None],
     keep_var_kw: bool,
+    supplied_kwargs: frozenset[str] = frozenset(),
 ) -> RewriteResult:
-    """Second pass: rewrite a callable's XCom and context use (see module docstring)."""
+    """Second pass: rewrite a callable's XCom and context use (see module docstring).
+
+    ``supplied_kwargs`` are the ``op_kwargs`` keys the tasks pass: ``kwargs["product"]`` reads
+    one of them (it still arrives through ``**kwargs``), not the run context."""
     roles = _Roles(func, qualname)
     used_names = {n.value for n in _walk(func, cst.Name)}
     context_funcs = {n for n in used_names if qualname(cst.Name(n)) in names.GET_CURRENT_CONTEXT}
@@ -440,6 +447,7 @@ def rewrite_callable(
         return RewriteResult(function=func, data_params={}, context_params=[], needs_upstream_xcoms=False, findings=[])
     xcom_name = "xcom" if "xcom" not in used_names else "interop_xcom"
     rw = _Rewriter(roles, resolver, xcom_name, known_tasks)
+    rw.supplied = supplied_kwargs
     rw._pushes = scan.pushes
     new: cst.FunctionDef = func.visit(rw)  # type: ignore[assignment]
 

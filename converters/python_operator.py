@@ -123,6 +123,17 @@ def apply(plan: Plan, dag: Dag) -> None:
         _convert(plan, dag, task, res, known)
 
 
+def _op_kwargs_keys(plan: Plan, callable_name: str) -> frozenset[str]:
+    """The literal ``op_kwargs`` keys every task of the file passes to this callable."""
+    keys: set[str] = set()
+    for dag in plan.model.dags:
+        for task in dag.tasks.values():
+            node = task.kwargs.get("op_kwargs")
+            if task.callable_name == callable_name and isinstance(node, cst.Dict):
+                keys |= {e.key.evaluated_value for e in node.elements if isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString)}
+    return frozenset(keys)
+
+
 def _convert(plan: Plan, dag: Dag, task: Task, res: PullResolver, known: set[str]) -> None:
     name = task.callable_name
     fdef = plan.function_for(name) if name else None
@@ -136,7 +147,9 @@ def _convert(plan: Plan, dag: Dag, task: Task, res: PullResolver, known: set[str
         if name not in cache:
             scan = task.options.get("_scan") or scan_callable(fdef, plan.analyzer.qualname)
             keep_var_kw = _passes_unknown_kwargs(task, fdef)
-            cache[name] = rewrite_callable(fdef, scan, res, known, plan.analyzer.qualname, keep_var_kw)
+            cache[name] = rewrite_callable(
+                fdef, scan, res, known, plan.analyzer.qualname, keep_var_kw, _op_kwargs_keys(plan, name)
+            )
             for code, message, manual in cache[name].findings:
                 if manual:
                     plan.manual(task, code, message)

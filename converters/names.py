@@ -439,6 +439,10 @@ REMOVED_NAMES: dict[str, tuple[str, str]] = {
         "shims.compat.runtime.days_ago",
         "days_ago(n) was removed in Airflow 3; the same value: midnight UTC, n days before today",
     ),
+    "airflow.utils.decorators.apply_defaults": (
+        "shims.compat.runtime.apply_defaults",
+        "apply_defaults was removed in Airflow 3 (a no-op since 2.0: operators apply default_args themselves)",
+    ),
     "airflow.operators.python.is_venv_installed": (
         "shims.compat.runtime.is_venv_installed",
         "is_venv_installed() was removed in Airflow 3; the same check: virtualenv on PATH or importable",

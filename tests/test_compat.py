@@ -130,6 +130,12 @@ REWRITES = [
         [(1, "trigger_rule", "none_failed_or_skipped"), (2, "trigger_rule", "NONE_FAILED_OR_SKIPPED")],
         id="110-trigger-rule-names",
     ),
+    pytest.param(
+        "from airflow.utils.decorators import apply_defaults\n",
+        "from shims.compat.runtime import apply_defaults\n",
+        [(1, "removed_name", "airflow.utils.decorators.apply_defaults")],
+        id="110-apply-defaults",
+    ),
 ]
 
 
@@ -422,3 +428,30 @@ def test_110_trigger_rule_join_after_a_branch_runs(tmp_path: Path) -> None:
     '''))
     result = run_dag(dag_file, logical_date="2024-03-01", echo=False)
     assert result.states() == {"pick": "success", "left": "success", "right": "skipped", "join": "success"}
+
+
+def test_110_custom_operator_with_apply_defaults_runs(tmp_path: Path) -> None:
+    """A 1.10 custom operator decorated with ``@apply_defaults`` loads and runs; default_args still apply."""
+    from shims.runner import run_dag
+
+    dag_file = tmp_path / "old_custom.py"
+    dag_file.write_text(textwrap.dedent('''
+        from datetime import datetime
+        from airflow import DAG
+        from airflow.models import BaseOperator
+        from airflow.utils.decorators import apply_defaults
+
+        class Greet(BaseOperator):
+            @apply_defaults
+            def __init__(self, name="", *args, **kwargs):
+                super(Greet, self).__init__(*args, **kwargs)
+                self.name = name
+
+            def execute(self, context):
+                return f"hello {self.name} ({self.owner})"
+
+        dag = DAG("old_custom", schedule_interval=None, start_date=datetime(2024, 1, 1), default_args={"owner": "ops"})
+        Greet(task_id="greet", name="world", dag=dag)
+    '''))
+    result = run_dag(dag_file, logical_date="2024-03-01", echo=False)
+    assert result.xcoms()["greet"] == {"return_value": "hello world (ops)"}

@@ -17,7 +17,7 @@ __all__ = ["PREFILTER", "needs_compat"]
 PREFILTER = re.compile(
     r"airflow\.(?:operators|contrib|hooks|sensors|utils|datasets|models|timetables|executors)\b"
     r"|schedule_interval|timetable|concurrency|fail_stop|default_view|orientation|full_filepath"
-    r"|provide_context|execution_date|_ds\b|_ds_nodash\b|days_ago|is_venv_installed"
+    r"|provide_context|execution_date|_ds\b|_ds_nodash\b|days_ago|is_venv_installed|apply_defaults"
     r"|airflow\.providers\.(?:postgres|mysql|sqlite)\.operators|none_failed_or_skipped|NONE_FAILED_OR_SKIPPED|\bdummy\b|\bDUMMY\b"
 )
 

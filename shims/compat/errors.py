@@ -107,7 +107,7 @@ def _missing_module(module: str, home: str | None = None) -> str:
     if moved is not None:
         return f"{module} moved to {moved} in Airflow 3, which " + _missing_module(moved, moved)
     if module.startswith("airflow."):
-        return f"{module} does not exist in Airflow 3 and the compat loader has no Airflow 3 home for it; {_ELSEWHERE}"
+        return f"{module} does not exist in Airflow 3 and the compat loader has no Airflow 3 home for it; {_ELSEWHERE[3:]}"
     top = module.split(".")[0]
     return (
         f"needs the module {module!r}, which is not installed in this environment nor next to the DAG file "

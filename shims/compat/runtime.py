@@ -9,8 +9,9 @@ from __future__ import annotations
 import importlib.util
 import shutil
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
-__all__ = ["days_ago", "is_venv_installed"]
+__all__ = ["apply_defaults", "days_ago", "is_venv_installed"]
 
 
 def days_ago(n: int, hour: int = 0, minute: int = 0, second: int = 0, microsecond: int = 0) -> datetime:
@@ -21,6 +22,18 @@ def days_ago(n: int, hour: int = 0, minute: int = 0, second: int = 0, microsecon
     """
     today = datetime.now(timezone.utc).replace(hour=hour, minute=minute, second=second, microsecond=microsecond)
     return today - timedelta(days=n)
+
+
+def apply_defaults(func: Any) -> Any:
+    """Airflow 1.10's ``@apply_defaults`` for custom operators' ``__init__``: returns ``func`` unchanged.
+
+    Since Airflow 2.0 every ``BaseOperator`` subclass applies ``default_args`` itself and the
+    decorator only warned; Airflow 3 removed it.
+
+    >>> apply_defaults(len) is len
+    True
+    """
+    return func
 
 
 def is_venv_installed() -> bool:

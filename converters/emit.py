@@ -126,8 +126,8 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
     # generated text must compile; names read anywhere decide which Airflow imports stay
     try:
         loaded = _global_names(compile(ast.Module(body=kept, type_ignores=[]), plan.path, "exec"))
-        for text in fresh:
-            loaded |= _global_names(compile(text, plan.path, "exec"))
+        # one compile for all generated fragments (each is whole top-level statements)
+        loaded |= _global_names(compile("\n".join(fresh), plan.path, "exec"))
     except SyntaxError:
         return None
     for pos, (name, asts) in factory_parts.items():

@@ -269,6 +269,12 @@ IMPORT_FAILURES = [
         id="contrib-path-of-a-missing-two-level-provider",
     ),
     pytest.param(
+        "from airflow.operators.dummy_operator import DummyOperator\nfrom airflow.providers.apache.beam.operators.beam import BeamRunPythonPipelineOperator\n",
+        2,
+        "needs the provider package apache-airflow-providers-apache-beam (No module named 'airflow.providers.apache')",
+        id="two-level-provider-named-from-the-import-line",
+    ),
+    pytest.param(
         "from airflow.operators.dummy_operator import DummyOperator\nfrom airflow.models import Variable\n\nHOST = Variable.get('interop_test_host')\n",
         4,
         "reads the Airflow Variable 'interop_test_host' while the file is parsed, and it is not set; give it for the run with the environment variable AIRFLOW_VAR_INTEROP_TEST_HOST",

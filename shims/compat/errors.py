@@ -115,13 +115,16 @@ def _missing_module(module: str, home: str | None = None) -> str:
     )
 
 
-def _cause(kind: str, message: str) -> str:
+def _cause(kind: str, message: str, code: str = "") -> str:
+    """The cause, from the exception; ``code`` (the failing line) completes a cut-off module path."""
     moved = _MOVED.match(message)
     missing = _NO_MODULE.search(message)
     if moved and missing:
         return f"{moved.group('old')} moved to {moved.group('new')} in Airflow 3, which " + _missing_module(missing.group("module"), moved.group("new"))
     if kind in {"ModuleNotFoundError", "ImportError"} and missing and not _CANNOT_IMPORT.search(message):
-        return _missing_module(missing.group("module"))
+        module = missing.group("module")
+        full = re.search(re.escape(module) + r"[\w.]*", code)  # ``airflow.providers.cncf`` -> ``...cncf.kubernetes...``
+        return _missing_module(module, full.group(0) if full else None)
     cannot = _CANNOT_IMPORT.search(message)
     if cannot:
         module, name = cannot.group("module"), cannot.group("name")
@@ -157,6 +160,7 @@ def describe_import_failure(text: str, path: str | Path) -> str:
     kind, message = _final_exception(text)
     line = _user_frame(text, path)
     where = str(path)
+    code = ""
     if line is not None:
         where = f"{path}:{line}"
         try:
@@ -165,7 +169,7 @@ def describe_import_failure(text: str, path: str | Path) -> str:
             code = ""
         if code:
             where += f": `{code[:120]}`"
-    return f"{where}: {_cause(kind, message)}"
+    return f"{where}: {_cause(kind, message, code)}"
 
 
 def no_dag_hint(source: str) -> str:

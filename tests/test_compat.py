@@ -461,3 +461,46 @@ def test_110_custom_operator_with_apply_defaults_runs(tmp_path: Path) -> None:
     '''))
     result = run_dag(dag_file, logical_date="2024-03-01", echo=False)
     assert result.xcoms()["greet"] == {"return_value": "hello world (ops)"}
+
+
+def test_helper_module_beside_the_dag_may_use_removed_110_names(tmp_path: Path) -> None:
+    """A 1.10 helper (custom operator) next to the DAG, not transformed, still finds ``apply_defaults``/``days_ago``."""
+    from shims.runner import run_dag
+
+    (tmp_path / "legacy_ops.py").write_text(textwrap.dedent('''
+        from airflow.models import BaseOperator
+        from airflow.utils.dates import days_ago
+        from airflow.utils.decorators import apply_defaults
+
+        START = days_ago(400)
+
+        class Shout(BaseOperator):
+            @apply_defaults
+            def __init__(self, word="", *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                self.word = word
+
+            def execute(self, context):
+                return self.word.upper()
+    '''))
+    dag_file = tmp_path / "uses_helper.py"
+    dag_file.write_text(textwrap.dedent('''
+        from airflow import DAG
+        from legacy_ops import START, Shout
+
+        dag = DAG("uses_helper", schedule_interval=None, start_date=START)
+        Shout(task_id="shout", word="hi", dag=dag)
+    '''))
+    from datetime import datetime, timezone
+
+    result = run_dag(dag_file, logical_date=datetime.now(timezone.utc).date().isoformat(), echo=False)
+    assert result.xcoms()["shout"] == {"return_value": "HI"}
+
+
+def test_restored_names_do_not_hide_the_rename() -> None:
+    """After the finder put ``days_ago`` back on ``airflow.utils.dates``, a file using it still needs the compat load."""
+    from shims.compat.finder import install_finder
+
+    install_finder()
+    _, renames = _t("from airflow.utils.dates import days_ago\n")
+    assert [(r.kind, r.old, r.required) for r in renames] == [("removed_name", "airflow.utils.dates.days_ago", True)]

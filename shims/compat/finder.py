@@ -108,10 +108,35 @@ _FINDER: AirflowAliasFinder | None = None
 
 
 def install_finder() -> AirflowAliasFinder:
-    """Put the alias finder at the end of ``sys.meta_path`` (once per process)."""
+    """Put the alias finder at the end of ``sys.meta_path`` (once per process).
+
+    Also puts back the removed names that have a same-meaning replacement
+    (``converters.names.REMOVED_NAMES``) on their old modules, when those modules still exist
+    without them (``airflow.utils.decorators.apply_defaults``): helper modules the DAG imports
+    get the alias finder but not the source transform, and 1.10 helpers use these names.
+    """
     global _FINDER
     if _FINDER is None:
         _FINDER = AirflowAliasFinder()
+        _restore_removed_names()
     if _FINDER not in sys.meta_path:
         sys.meta_path.append(_FINDER)
     return _FINDER
+
+
+def _restore_removed_names() -> None:
+    import warnings
+
+    from converters import names
+
+    for old, (replacement, _note) in names.REMOVED_NAMES.items():
+        module_name, _, name = old.rpartition(".")
+        new_module, _, new_name = replacement.rpartition(".")
+        try:
+            with warnings.catch_warnings():  # deprecated modules warn on import
+                warnings.simplefilter("ignore")
+                module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        if not hasattr(module, name):
+            setattr(module, name, getattr(importlib.import_module(new_module), new_name))

@@ -121,7 +121,8 @@ def _has_name(module: str, name: str) -> bool:
         with warnings.catch_warnings():  # deprecated paths warn on import and on attribute access
             warnings.simplefilter("ignore")
             mod = importlib.import_module(module)
-            return hasattr(mod, name) and not hasattr(mod, "__interop_alias_of__")
+            restored = getattr(getattr(mod, name, None), "__module__", None) == "shims.compat.runtime"  # see finder
+            return hasattr(mod, name) and not hasattr(mod, "__interop_alias_of__") and not restored
     except Exception:  # noqa: BLE001 - the provider is not installed, or the module is gone
         return False
 

@@ -15,6 +15,7 @@ import libcst as cst
 
 from converters import dags
 from converters.analysis import code_of, dotted
+from converters.local_imports import rewrite_local_imports
 from converters.imports import rewrite_import_text
 from converters.names import RUNTIME_STANDINS
 from converters.plan import Plan
@@ -64,6 +65,7 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
     head_end = 0  # after the docstring / __future__ imports
     lines = plan.analyzer.positions
     for index, stmt in enumerate(module.body):
+        text: str | None = None  # the statement's code, once generated
         if id(stmt) in dag_nodes:
             dag = dag_nodes[id(stmt)]
             generated, flow_text = dags.flow_function(plan, dag, orders[dag.dag_id])
@@ -79,7 +81,11 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
         if isinstance(stmt, cst.If) and "__main__" in code_of(stmt.test) and _mentions_airflow_runtime(stmt, model):
             continue
         if isinstance(stmt, cst.FunctionDef) and id(stmt) in plan.functions:
-            text = code(plan.functions[id(stmt)])
+            node = plan.functions[id(stmt)]
+            text = code(node)
+            moved = rewrite_local_imports(plan, node, text)
+            if moved is not node:
+                text = code(moved)
             parts.append(text)
             fresh.append(text)
             continue
@@ -107,8 +113,20 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
             if id(stmt) in model.kept_markers:
                 parts.append(model.kept_markers[id(stmt)] + "\n")
             original = lines.ast_of.get(id(stmt))
+            text = code(stmt)
+            if (
+                isinstance(stmt, (cst.FunctionDef, cst.ClassDef))
+                and stmt.name.value not in plan.shim_names
+                and stmt.name.value not in unconverted_operators
+            ):
+                moved = rewrite_local_imports(plan, stmt, text)
+                if moved is not stmt:  # kept code, but its Airflow imports moved or marked
+                    text = code(moved)
+                    fresh.append(text)
+                    parts.append(text)
+                    continue
             if original is None:
-                fresh.append(code(stmt))
+                fresh.append(text)
             else:
                 kept.extend(original)
         name = _assigned_name(stmt)
@@ -116,7 +134,7 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
             default_parts[len(parts)] = name  # type: ignore[assignment]
             default_asts[len(parts)] = kept[len(kept) - len(lines.ast_of.get(id(stmt), [])) :]
             del kept[len(kept) - len(lines.ast_of.get(id(stmt), [])) :]
-        parts.append(code(stmt))
+        parts.append(code(stmt) if text is None else text)
     guard = dags.main_guard(plan)
     if guard is not None:
         parts.append(_spaced("\n" + guard))

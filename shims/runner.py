@@ -207,7 +207,7 @@ def load_dags(path_or_module: str | Path | ModuleType) -> dict[str, Any]:
         from shims.compat.errors import describe_import_failure
 
         details = "\n".join(str(v) for v in bag.import_errors.values())
-        raise DagLoadError(describe_import_failure(details, path), path=str(path), details=details)
+        raise DagLoadError(describe_import_failure(details, path) + " [failed to import]", path=str(path), details=details)
     return dict(bag.dags)
 
 

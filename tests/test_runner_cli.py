@@ -211,7 +211,7 @@ def test_run_import_failure_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     assert errors == [
         f"error: {dag_file}:2: `from airflow.providers.postgres.hooks.postgres import PostgresHook`: needs the provider "
         "package apache-airflow-providers-postgres (No module named 'airflow.providers.postgres'); install it, or run the "
-        "DAG in the team's own Airflow with --airflow-python PATH"
+        "DAG in the team's own Airflow with --airflow-python PATH [failed to import]"
     ]
 
 

@@ -108,7 +108,7 @@ def load_dags_compat(path: str | Path) -> CompatLoad:
 
         text = traceback.format_exc()
         raise CompatLoadError(
-            describe_import_failure(text, path) + f" [compat loader, {len(renames)} rename(s) applied]",
+            describe_import_failure(text, path) + f" [failed to import with the compat loader, {len(renames)} rename(s) applied]",
             str(path),
             renames,
             details=f"{text}renames applied:\n{applied}",

@@ -22,6 +22,7 @@ import libcst as cst
 from converters.analysis import code_of
 from converters.callables import ident
 from converters.model import Dag
+from converters.names import CALL_ARG_RENAMES
 from converters.plan import Plan
 from converters.python_operator import upstream_xcoms_source
 from converters.task_options import decorator_kwargs
@@ -70,6 +71,9 @@ def apply(plan: Plan, dag: Dag) -> None:
         # DAG body) are evaluated there and handed to the task as parameters
         flow_names = _preamble_names(dag) | set(dag.params_dict) | {"ctx"}
         passed: dict[str, str] = {}
+        # the import moves to the operator's Airflow 3 class; its renamed arguments move with it
+        # (PostgresOperator(postgres_conn_id=) -> SQLExecuteQueryOperator(conn_id=))
+        renames = CALL_ARG_RENAMES.get(task.qualname, {})
         for i, arg in enumerate(call.args):
             if arg.keyword is not None and arg.keyword.value in _DROP:
                 continue
@@ -79,7 +83,8 @@ def apply(plan: Plan, dag: Dag) -> None:
                 param = f"arg_{arg.keyword.value}" if arg.keyword is not None else f"arg_{i}"
                 passed[param] = value
                 value = param
-            args.append(f"{arg.keyword.value}={value}" if arg.keyword is not None else star + value)
+            keyword = renames.get(arg.keyword.value, arg.keyword.value) if arg.keyword is not None else None
+            args.append(f"{keyword}={value}" if keyword is not None else star + value)
         operator_src = f"{code_of(call.func).strip()}({', '.join(args)})"
         plan.shim_names |= names_in(call) - flow_names
         upstream = upstream_xcoms_source(plan, dag, task, ancestors=False)

@@ -138,7 +138,9 @@ class Plan:
                 return updated
 
             def leave_Call(self, original, updated):  # noqa: ANN001
-                if (code_of(original.func).strip().rsplit(".", 1)[-1]) in ("XComArg", "PlainXComArg"):
+                func = original.func
+                called = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+                if called in ("XComArg", "PlainXComArg"):
                     plan.analyzer._dag = dag
                     ref = plan.analyzer.eval(original, dict(env))
                     if isinstance(ref, XComArgRef) and ref.task_id in dag.tasks:

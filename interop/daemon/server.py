@@ -196,7 +196,17 @@ class _Daemon:
         }
 
     def _fork(self, channel: Channel, request: dict[str, Any], fds: list[int]) -> None:
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as exc:  # no process to spare: the client runs the command itself
+            for fd in fds:
+                os.close(fd)
+            try:
+                channel.send({"error": f"cannot fork a worker: {exc}"})
+            except OSError:
+                pass
+            channel.sock.close()
+            return
         if pid == 0:  # the worker
             self.selector.close()
             self.listener.close()

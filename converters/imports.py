@@ -27,17 +27,8 @@ def _rewrite_import(small: cst.BaseSmallStatement, used: set[str]) -> list[cst.B
             local = alias.asname.name.value if alias.asname else name  # type: ignore[union-attr]
             if local not in used:
                 continue
-            new_path = RUNTIME_STANDINS.get(f"{mod}.{name}") or airflow3_name(f"{mod}.{name}")
-            new_mod, _, new_name = new_path.rpartition(".")
-            asname = alias.asname
-            if new_name != local and asname is None:
-                asname = cst.AsName(cst.Name(local))
-            out.append(
-                cst.ImportFrom(
-                    module=cst.parse_expression(new_mod),  # type: ignore[arg-type]
-                    names=[cst.ImportAlias(cst.Name(new_name), asname=asname)],
-                )
-            )
+            new_mod, new_alias, _ = moved_alias(mod, alias)
+            out.append(cst.ImportFrom(module=cst.parse_expression(new_mod), names=[new_alias]))  # type: ignore[arg-type]
         return out
     if isinstance(small, cst.Import):
         names = [a for a in small.names if not (dotted(a.name) or "").startswith("airflow")]
@@ -53,6 +44,19 @@ def _rewrite_import(small: cst.BaseSmallStatement, used: set[str]) -> list[cst.B
             return [small]
         return [small.with_changes(names=[a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in kept])]
     return [small]
+
+
+def moved_alias(mod: str, alias: cst.ImportAlias) -> tuple[str, cst.ImportAlias, bool]:
+    """Where ``from mod import <alias>`` comes from now: the module, an alias binding the same
+    local name, and whether it is a ``shims.runtime`` stand-in (else it is still Airflow's)."""
+    name = dotted(alias.name) or ""
+    local = alias.asname.name.value if alias.asname else name  # type: ignore[union-attr]
+    standin = RUNTIME_STANDINS.get(f"{mod}.{name}")
+    new_mod, _, new_name = (standin or airflow3_name(f"{mod}.{name}")).rpartition(".")
+    asname = alias.asname
+    if new_name != local and asname is None:
+        asname = cst.AsName(cst.Name(local))
+    return new_mod, cst.ImportAlias(cst.Name(new_name), asname=asname), standin is not None
 
 
 def rewrite_import_text(stmt: cst.SimpleStatementLine, used: set[str], code, existing: dict[str, set[str]], rendered: str) -> str:  # noqa: ANN001

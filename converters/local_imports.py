@@ -2,8 +2,8 @@
 
 Airflow's own advice is to import heavy modules inside callables, so real DAG files often read
 ``from airflow.models import Variable`` inside a task function. The module-level import rule
-(:mod:`converters.imports`) never sees those. Here, for every function or class the output
-keeps (task bodies and helpers alike):
+(:mod:`converters.imports`) never sees those. Here the same mapping (``imports.moved_alias``)
+applies to every function or class the output keeps (task bodies and helpers alike):
 
 * a name with a stand-in in ``shims.runtime`` (``Variable``) is imported from there;
 * any other Airflow name moves to its Airflow 3 path, and the line gets an IX110 marker: the
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from converters.names import RUNTIME_STANDINS, airflow3_name
+from converters.imports import moved_alias
 from converters.walk import dotted
 
 if TYPE_CHECKING:
@@ -83,24 +83,14 @@ class _LocalImports(cst.CSTTransformer):
         mod = dotted(small.module) or ""
         by_module: dict[str, list[cst.ImportAlias]] = {}
         for alias in small.names:  # type: ignore[union-attr]
-            name = dotted(alias.name) or ""
-            old = f"{mod}.{name}"
-            standin = RUNTIME_STANDINS.get(old)
-            new_path = standin or airflow3_name(old)
-            if standin is None:
-                leftovers.append(new_path)
-            new_mod, _, new_name = new_path.rpartition(".")
-            asname = alias.asname
-            if new_name != name and asname is None:
-                asname = cst.AsName(cst.Name(name))
-            by_module.setdefault(new_mod, []).append(
-                cst.ImportAlias(cst.Name(new_name) if "." not in new_name else alias.name, asname=asname)
-            )
-        out = []
-        for new_mod, aliases in by_module.items():
-            aliases = [a.with_changes(comma=cst.MaybeSentinel.DEFAULT) for a in aliases]
-            out.append(cst.ImportFrom(module=cst.parse_expression(new_mod), names=aliases))  # type: ignore[arg-type]
-        return out
+            new_mod, new_alias, standin = moved_alias(mod, alias)
+            if not standin:
+                leftovers.append(f"{new_mod}.{dotted(new_alias.name)}")
+            by_module.setdefault(new_mod, []).append(new_alias)
+        return [
+            cst.ImportFrom(module=cst.parse_expression(new_mod), names=aliases)  # type: ignore[arg-type]
+            for new_mod, aliases in by_module.items()
+        ]
 
 
 def rewrite_local_imports(plan: "Plan", node: cst.FunctionDef | cst.ClassDef, text: str) -> cst.FunctionDef | cst.ClassDef:

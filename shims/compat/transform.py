@@ -26,7 +26,7 @@ from typing import Any
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from converters import names
+from converters import names, walk
 
 __all__ = ["Rename", "CompatError", "transform_source", "LEGACY_HINTS"]
 
@@ -106,15 +106,6 @@ class CompatError(Exception):
         super().__init__(f"{file}:{line}: {construct} cannot run under Airflow 3: {reason}")
 
 
-def _dotted(node: cst.BaseExpression | None) -> str | None:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        base = _dotted(node.value)
-        return f"{base}.{node.attr.value}" if base else None
-    return None
-
-
 def _has_name(module: str, name: str) -> bool:
     """Whether ``module`` imports under this Airflow and has ``name`` (alias modules do not count)."""
     try:
@@ -153,7 +144,7 @@ class _Transformer(cst.CSTTransformer):
         raise CompatError(construct, self.file, self._line(node), reason)
 
     def _qualified(self, func: cst.BaseExpression) -> str | None:
-        dotted = _dotted(func)
+        dotted = walk.dotted(func)
         if dotted is None:
             return None
         head, _, rest = dotted.partition(".")
@@ -164,7 +155,7 @@ class _Transformer(cst.CSTTransformer):
     # ------------------------------------------------------------------ imports
     def visit_Import(self, node: cst.Import) -> None:
         for alias in node.names:
-            module = _dotted(alias.name) or ""
+            module = walk.dotted(alias.name) or ""
             if module in names.UNBRIDGEABLE_MODULES:
                 self._fail(node, module, names.UNBRIDGEABLE_MODULES[module])
             local = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else module.split(".")[0]
@@ -192,11 +183,11 @@ class _Transformer(cst.CSTTransformer):
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         if node.relative or isinstance(node.names, cst.ImportStar):
             return
-        module = _dotted(node.module) or ""
+        module = walk.dotted(node.module) or ""
         if module in names.UNBRIDGEABLE_MODULES:
             self._fail(node, module, names.UNBRIDGEABLE_MODULES[module])
         for alias in node.names:
-            name = alias.name.value if isinstance(alias.name, cst.Name) else _dotted(alias.name) or ""
+            name = alias.name.value if isinstance(alias.name, cst.Name) else walk.dotted(alias.name) or ""
             qualified = f"{module}.{name}"
             if qualified in names.UNBRIDGEABLE_NAMES:
                 self._fail(node, qualified, names.UNBRIDGEABLE_NAMES[qualified])
@@ -207,7 +198,7 @@ class _Transformer(cst.CSTTransformer):
         """The import split by the names' current modules, or ``None`` when nothing moved."""
         if stmt.relative or isinstance(stmt.names, cst.ImportStar):
             return None
-        module = _dotted(stmt.module) or ""
+        module = walk.dotted(stmt.module) or ""
         groups: dict[str, list[cst.ImportAlias]] = {}
         changed = False
         for alias in stmt.names:
@@ -374,7 +365,7 @@ class _Transformer(cst.CSTTransformer):
             return cst.parse_expression(f"__import__({module!r}, fromlist=[{name!r}]).{name}")
         # ``TriggerRule.NONE_FAILED_OR_SKIPPED``
         old_rule = original.attr.value.lower()
-        if original.attr.value.isupper() and old_rule in names.TRIGGER_RULE_RENAMES and (_dotted(original.value) or "").endswith("TriggerRule"):
+        if original.attr.value.isupper() and old_rule in names.TRIGGER_RULE_RENAMES and (walk.dotted(original.value) or "").endswith("TriggerRule"):
             new_rule = names.TRIGGER_RULE_RENAMES[old_rule]
             self._add(original, "trigger_rule", original.attr.value, new_rule.upper())
             return updated.with_changes(attr=cst.Name(new_rule.upper()))

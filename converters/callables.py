@@ -32,6 +32,7 @@ from converters.analysis import code_of, literal
 from converters.walk import find, is_docstring
 
 MARKER = "# interop: TODO({code}): {message}"
+_EQ = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
 
 
 def ident(task_id: str) -> str:
@@ -81,19 +82,6 @@ class RewriteResult:
     skips: bool = False  # raises AirflowSkipException somewhere (now returns skipped(...))
 
 
-#: context keys Airflow passes by parameter name that have no flow equivalent
-AIRFLOW_ONLY_CONTEXT_KEYS = frozenset(
-    {
-        "task", "dag", "task_instance_key_str", "test_mode", "inlets", "outlets", "inlet_events",
-        "outlet_events", "triggering_asset_events", "triggering_dataset_events", "prev_start_date_success",
-        "prev_end_date_success", "prev_data_interval_start_success", "prev_data_interval_end_success",
-        "next_ds", "next_ds_nodash", "prev_ds", "prev_ds_nodash", "next_execution_date",
-        "prev_execution_date", "prev_execution_date_success", "yesterday_ds", "tomorrow_ds",
-        "yesterday_ds_nodash", "tomorrow_ds_nodash", "map_index_template", "expanded_ti_count",
-    }
-)
-
-
 class _Roles:
     """Which names are the context dict and which are the task instance."""
 
@@ -114,7 +102,7 @@ class _Roles:
                 self.ti_vars.add(n)
             elif n in names.CONTEXT_KEYS:
                 self.named_context.append(n)
-            elif n in AIRFLOW_ONLY_CONTEXT_KEYS and p.default is None:
+            elif n in names.AIRFLOW_ONLY_CONTEXT_KEYS and p.default is None:
                 self.airflow_only.append(n)
         # assignments: x = get_current_context(); ti = context["ti"]
         for _ in range(2):
@@ -414,7 +402,7 @@ class _Rewriter(cst.CSTTransformer):
         if self.depth != 1 or self.xcom is None or not self._pushes:
             return updated
         if updated.value is None:
-            return updated.with_changes(value=cst.Name(self.xcom))
+            return updated.with_changes(value=cst.Name(self.xcom), whitespace_after_return=cst.SimpleWhitespace(" "))
         return updated.with_changes(
             value=cst.parse_expression(f'{{**{self.xcom}, "return_value": {code_of(updated.value)}}}')
         )
@@ -501,6 +489,14 @@ def rewrite_callable(
     positional = [p for p in params.params if p.name.value not in roles.ti_vars]
     kwonly = [p for p in params.kwonly_params if p.name.value not in roles.ti_vars]
     existing = {p.name.value for p in positional + kwonly}
+    # a task instance parameter still read (marked IX203 above) stays bound: the flow passes
+    # nothing for it, so the marked line is where the task fails, not an undefined name
+    kept_ti = [
+        p.name.value for p in (*params.params, *params.kwonly_params)
+        if p.name.value in leftover_ti
+    ]
+    kwonly += [cst.Param(cst.Name(n), default=cst.Name("None"), equal=_EQ) for n in kept_ti]
+    existing |= set(kept_ti)
     additions = [n for n in rw.context_params if n not in existing]
     additions += [p for p in rw.data_params if p not in existing]
     if rw.needs_upstream and "upstream_xcoms" not in existing:

@@ -1,10 +1,10 @@
 """Assemble the converted module as text.
 
 Kept statements are printed by libcst exactly as they were (comments, formatting, multi-line
-strings untouched); generated tasks and flows are text; nothing generated is parsed again.
-Airflow imports are then dropped or moved using the names the assembled module really loads
-(read with Python's ``ast``), and the Prefect/shims imports the rules asked for are added.
-The result is compiled before it is returned.
+strings untouched); generated tasks and flows are text, parsed once with Python's ``ast`` to
+check that they compile and to read the names they use. The imports are then scheduled from
+the names the assembled module reads (:mod:`converters.imports`): added when used, dropped
+when nothing uses them any more.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import libcst as cst
 from converters import dags
 from converters.analysis import code_of, dotted
 from converters.local_imports import rewrite_local_imports
-from converters.imports import rewrite_import_text
+from converters.imports import ImportSchedule, added_imports, names_read, rewrite_import_text
 from converters.names import RUNTIME_STANDINS
 from converters.plan import Plan
 from converters.walk import names_in
@@ -61,7 +61,7 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
     factory_parts: dict[int, tuple[str, list[ast.stmt]]] = {}  # task factories evaluated in place
     guarded_parts: dict[int, set[str]] = {}  # try/except blocks of Airflow imports: names they bind
     fresh: list[str] = []  # generated or rewritten text: compiled here, its names count
-    last_import = -1
+    first_generated: int | None = None  # where the first statement that needs a scheduled import is
     head_end = 0  # after the docstring / __future__ imports
     lines = plan.analyzer.positions
     for index, stmt in enumerate(module.body):
@@ -69,6 +69,8 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
         if id(stmt) in dag_nodes:
             dag = dag_nodes[id(stmt)]
             generated, flow_text = dags.flow_function(plan, dag, orders[dag.dag_id])
+            if first_generated is None:
+                first_generated = len(parts)
             if generated:
                 parts.append(_spaced("\n" + generated))
                 fresh.append(generated)
@@ -82,6 +84,8 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
             continue
         if isinstance(stmt, cst.FunctionDef) and id(stmt) in plan.functions:
             node = plan.functions[id(stmt)]
+            if first_generated is None:
+                first_generated = len(parts)
             text = code(node)
             moved = rewrite_local_imports(plan, node, text)
             if moved is not node:
@@ -100,7 +104,6 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
             continue
         if _is_import(stmt):
             imports.append((len(parts), stmt))  # type: ignore[arg-type]
-            last_import = len(parts)
         else:
             if index == len([p for p in parts if p]) - 1 and _is_docstring_or_future(stmt):
                 head_end = len(parts) + 1
@@ -141,32 +144,38 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
         fresh.append(guard)
     parts.append("".join(code(line) for line in module.footer))
 
-    # generated text must compile; names read anywhere decide which Airflow imports stay
+    # generated text must compile; the names the module reads schedule its imports
     try:
-        loaded = _global_names(compile(ast.Module(body=kept, type_ignores=[]), plan.path, "exec"))
-        # one compile for all generated fragments (each is whole top-level statements)
-        loaded |= _global_names(compile("\n".join(fresh), plan.path, "exec"))
-    except SyntaxError:
+        fresh_tree = ast.parse("\n".join(fresh), plan.path)  # one parse for all generated fragments
+        compile(fresh_tree, plan.path, "exec")
+    except (SyntaxError, ValueError):
         return None
+    read = names_read(kept) | names_read(fresh_tree.body)
     for pos, (name, asts) in factory_parts.items():
-        if name in loaded:
-            loaded |= _global_names(compile(ast.Module(body=asts, type_ignores=[]), plan.path, "exec"))
+        if name in read:
+            read |= names_read(asts)
         else:
             parts[pos] = ""  # every call was evaluated into tasks
     for pos, name in default_parts.items():
-        if name in loaded:
-            loaded |= _global_names(compile(ast.Module(body=default_asts[pos], type_ignores=[]), plan.path, "exec"))
+        if name in read:
+            read |= names_read(default_asts[pos])
         else:
             parts[pos] = ""  # only the DAG read it
-    # names imported from Prefect/shims shadow Airflow's (``task``)
-    shadowed = {n for names in plan.imports.values() for n in names}
-    used = loaded - shadowed
+    tree = lines.tree
+    schedule = ImportSchedule(
+        read=read,
+        # without the original's tree, no import but Airflow's is dropped
+        read_before=names_read(tree.body) if tree is not None else set(),
+        # names imported from Prefect/shims shadow Airflow's (``task``)
+        provided={n for names in plan.imports.values() for n in names},
+    )
+    used = read - schedule.provided
     for pos, bound in guarded_parts.items():
         if not bound & used:
             parts[pos] = ""  # `try: from airflow... except ImportError: from airflow...` nobody needs now
     existing: dict[str, set[str]] = {}
     for pos, stmt in imports:
-        parts[pos] = rewrite_import_text(stmt, used, code, existing, parts[pos])
+        parts[pos] = rewrite_import_text(stmt, schedule.keeps, code, existing, parts[pos])
         leftovers = _airflow_leftovers(stmt, used - plan.shim_names)
         if leftovers:
             message = (
@@ -175,14 +184,12 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
             )
             plan.finding("IX110", lines.line(stmt) or 0, message, manual=True)
             parts[pos] = f"# interop: TODO(IX110): {message}\n" + parts[pos]
-    added = []
-    for mod in ("prefect", "prefect.utilities.annotations", "shims.runtime", "shims.operator"):
-        wanted = sorted(n for n in plan.imports.get(mod, ()) if n not in existing.get(mod, set()))
-        if wanted:
-            added.append(f"from {mod} import {', '.join(wanted)}\n")
+    added = added_imports(plan.imports, read, existing)
     if added:
-        at = last_import + 1 if last_import >= 0 else max(head_end, 1)
-        parts.insert(at, "".join(added))
+        # after the file's own imports that come before the first generated statement
+        before = [pos for pos, _ in imports if first_generated is None or pos < first_generated]
+        at = before[-1] + 1 if before else max(head_end, 1)
+        parts.insert(at, added)
     # every fragment compiled; import lines are generated well-formed
     newline = module.default_newline
     if newline != "\n":
@@ -235,17 +242,6 @@ def _airflow_leftovers(stmt: cst.SimpleStatementLine, used: set[str]) -> list[st
                 if name.startswith("airflow") and local in used:
                     out.append(local)
     return out
-
-
-def _global_names(code) -> set[str]:  # noqa: ANN001
-    """Every name the compiled module and its functions read or bind (attribute names too)."""
-    names: set[str] = set()
-    stack = [code]
-    while stack:
-        current = stack.pop()
-        names.update(current.co_names, current.co_freevars)
-        stack.extend(c for c in current.co_consts if hasattr(c, "co_names"))
-    return names
 
 
 def _assigned_name(stmt: cst.BaseStatement) -> str | None:

@@ -1,43 +1,128 @@
-"""Rule: imports. Airflow imports that nothing uses any more are dropped; those still used
-(operator classes run through the shim) move to their current path; Prefect and ``shims``
-imports the rules asked for are added after the file's own imports.
+"""Rule: imports, scheduled rather than edited by hand.
 
-Safety: only ``airflow`` imports are touched; a used name is never dropped.
+An import is a fact of the module the converter writes, decided once the module is assembled
+from what it reads:
+
+* added when used: the Prefect and ``shims`` names the rules declared (``plan.need``) are
+  imported only if the converted module reads them, after the file's own imports and before
+  the first generated statement;
+* removed when nothing uses them: an import whose name the original file read and the
+  converted file no longer reads (``datetime`` once ``start_date`` is gone, a DAG callback) is
+  dropped. An import the original file did not read either (a side effect, a re-export) stays;
+* Airflow imports still read move to their Airflow 3 path only where the name table
+  (:mod:`converters.names`) lists the move; any other stays as written.
+
+Safety: a read name is never dropped; kept import lines are printed as they were.
 """
 
 from __future__ import annotations
 
+import ast
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
 import libcst as cst
 
-from converters.analysis import dotted
 from converters.names import RUNTIME_STANDINS, airflow3_name
-
+from converters.walk import dotted
 
 ORDER = 80
 
+#: modules whose names the rules import (``plan.need``), in the order their lines are written
+PROVIDER_MODULES = ("prefect", "prefect.utilities.annotations", "shims.runtime", "shims.operator")
 
-def _rewrite_import(small: cst.BaseSmallStatement, used: set[str]) -> list[cst.BaseSmallStatement]:
+
+def names_read(nodes: Iterable[ast.AST]) -> set[str]:
+    """Names the code reads: every ``Name`` loaded or deleted in any scope, and the strings of
+    ``__all__``. A local that shadows a module name counts as a read of it (an import is then
+    kept: never a dangling name)."""
+    out: set[str] = set()
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Name):
+            if not isinstance(node.ctx, ast.Store):
+                out.add(node.id)
+            continue
+        if (
+            isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign))
+            and any(isinstance(t, ast.Name) and t.id == "__all__" for t in _targets(node))
+            and node.value is not None
+        ):
+            out.update(n.value for n in ast.walk(node.value) if isinstance(n, ast.Constant) and isinstance(n.value, str))
+        stack.extend(ast.iter_child_nodes(node))
+    return out
+
+
+def _targets(node: ast.AST) -> list[ast.AST]:
+    if isinstance(node, ast.Assign):
+        return list(node.targets)
+    return [node.target]  # type: ignore[attr-defined]
+
+
+def bound_name(alias: cst.ImportAlias, from_import: bool) -> str:
+    """The local name an import alias binds (``import a.b`` binds ``a``)."""
+    if alias.asname is not None:
+        return alias.asname.name.value  # type: ignore[union-attr]
+    name = dotted(alias.name) or ""
+    return name if from_import else name.split(".")[0]
+
+
+@dataclass
+class ImportSchedule:
+    """Which names the converted module reads, against what the original read."""
+
+    #: names the converted module reads
+    read: set[str]
+    #: names the original module read (an import it did not read is not the converter's to drop)
+    read_before: set[str]
+    #: names the rules import from Prefect / shims: they replace Airflow's of the same name
+    provided: set[str] = field(default_factory=set)
+
+    def keeps(self, local: str, airflow: bool) -> bool:
+        if airflow:
+            return local in self.read and local not in self.provided
+        return local in self.read or local not in self.read_before
+
+
+def _rewrite_import(
+    small: cst.BaseSmallStatement, keeps: Callable[[str, bool], bool], moved_ids: set[int]
+) -> list[cst.BaseSmallStatement]:
+    """What ``small`` becomes; ``moved_ids`` collects the imports made for moved names."""
     if isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative:
         mod = dotted(small.module) or ""
-        if not mod.startswith("airflow") or isinstance(small.names, cst.ImportStar):
+        if isinstance(small.names, cst.ImportStar):
             return [small]
-        out: list[cst.BaseSmallStatement] = []
-        for alias in small.names:
-            name = dotted(alias.name) or ""
-            local = alias.asname.name.value if alias.asname else name  # type: ignore[union-attr]
-            if local not in used:
-                continue
+        airflow = mod.split(".")[0] == "airflow"
+        aliases = [a for a in small.names if keeps(bound_name(a, True), airflow)]
+        if not aliases:
+            return []
+        if not airflow:
+            if len(aliases) == len(small.names):
+                return [small]
+            return [_with_aliases(small, aliases)]
+        stay: list[cst.ImportAlias] = []
+        go: list[cst.BaseSmallStatement] = []
+        for alias in aliases:
             new_mod, new_alias, _ = moved_alias(mod, alias)
-            out.append(cst.ImportFrom(module=cst.parse_expression(new_mod), names=[new_alias]))  # type: ignore[arg-type]
-        return out
+            if new_mod == mod and dotted(new_alias.name) == dotted(alias.name):
+                stay.append(alias)
+            else:
+                moved = cst.ImportFrom(module=cst.parse_expression(new_mod), names=[new_alias])  # type: ignore[arg-type]
+                moved_ids.add(id(moved))
+                go.append(moved)
+        if len(stay) == len(small.names):
+            return [small]  # nothing moved, nothing dropped: the line as written
+        return ([_with_aliases(small, stay)] if stay else []) + go
+    if isinstance(small, cst.ImportFrom):  # relative
+        if isinstance(small.names, cst.ImportStar):
+            return [small]
+        aliases = [a for a in small.names if keeps(bound_name(a, True), False)]
+        if len(aliases) == len(small.names):
+            return [small]
+        return [_with_aliases(small, aliases)] if aliases else []
     if isinstance(small, cst.Import):
-        names = [a for a in small.names if not (dotted(a.name) or "").startswith("airflow")]
-        keep_airflow = [
-            a for a in small.names
-            if (dotted(a.name) or "").startswith("airflow")
-            and (a.asname.name.value if a.asname else (dotted(a.name) or "").split(".")[0]) in used  # type: ignore[union-attr]
-        ]
-        kept = names + keep_airflow
+        kept = [a for a in small.names if keeps(bound_name(a, False), (dotted(a.name) or "").split(".")[0] == "airflow")]
         if not kept:
             return []
         if len(kept) == len(small.names):
@@ -46,33 +131,69 @@ def _rewrite_import(small: cst.BaseSmallStatement, used: set[str]) -> list[cst.B
     return [small]
 
 
+def _with_aliases(small: cst.ImportFrom, aliases: list[cst.ImportAlias]) -> cst.ImportFrom:
+    """``small`` importing only ``aliases`` (its layout kept; no trailing comma left dangling)."""
+    if not aliases:
+        return small
+    last = aliases[-1]
+    if not isinstance(small.names, (list, tuple)) or last is not small.names[-1] or small.lpar is None:
+        aliases = [*aliases[:-1], last.with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+    return small.with_changes(names=aliases)
+
+
 def moved_alias(mod: str, alias: cst.ImportAlias) -> tuple[str, cst.ImportAlias, bool]:
     """Where ``from mod import <alias>`` comes from now: the module, an alias binding the same
-    local name, and whether it is a ``shims.runtime`` stand-in (else it is still Airflow's)."""
+    local name, and whether it is a ``shims.runtime`` stand-in (else it is still Airflow's).
+    A name the table does not list as moved stays where it is."""
     name = dotted(alias.name) or ""
     local = alias.asname.name.value if alias.asname else name  # type: ignore[union-attr]
     standin = RUNTIME_STANDINS.get(f"{mod}.{name}")
     new_mod, _, new_name = (standin or airflow3_name(f"{mod}.{name}")).rpartition(".")
+    if new_mod == mod and new_name == name:
+        return mod, alias.with_changes(comma=cst.MaybeSentinel.DEFAULT), False
     asname = alias.asname
     if new_name != local and asname is None:
         asname = cst.AsName(cst.Name(local))
+    elif asname is not None and new_name == local:
+        asname = None
     return new_mod, cst.ImportAlias(cst.Name(new_name), asname=asname), standin is not None
 
 
-def rewrite_import_text(stmt: cst.SimpleStatementLine, used: set[str], code, existing: dict[str, set[str]], rendered: str) -> str:  # noqa: ANN001
-    """The text of an import line after dropping unused Airflow names and moving the rest."""
+def rewrite_import_text(
+    stmt: cst.SimpleStatementLine,
+    keeps: Callable[[str, bool], bool],
+    code: Callable[[cst.CSTNode], str],
+    existing: dict[str, set[str]],
+    rendered: str,
+) -> str:
+    """The text of an import line after the schedule: names nobody reads any more dropped,
+    Airflow names moved where the table says so. ``existing`` collects what it still imports."""
+    moved_ids: set[int] = set()
     smalls: list[cst.BaseSmallStatement] = []
     for small in stmt.body:
-        smalls.extend(_rewrite_import(small, used))
+        smalls.extend(_rewrite_import(small, keeps, moved_ids))
     for small in smalls:
         if isinstance(small, cst.ImportFrom) and small.module is not None and not isinstance(small.names, cst.ImportStar):
-            existing.setdefault(dotted(small.module) or "", set()).update(
-                (a.asname.name.value if a.asname else dotted(a.name) or "") for a in small.names  # type: ignore[union-attr]
-            )
+            existing.setdefault(dotted(small.module) or "", set()).update(bound_name(a, True) for a in small.names)
     if len(smalls) == len(stmt.body) and all(a is b for a, b in zip(smalls, stmt.body)):
         return rendered
-    lines = stmt.leading_lines if smalls else [line for line in stmt.leading_lines if line.comment is not None]
-    comments = "".join(code(line) for line in lines)
+    if not smalls:  # the whole line goes; its own comment lines stay
+        return "".join(code(line) for line in stmt.leading_lines if line.comment is not None)
+    last = len(smalls) - 1
+    body = [s.with_changes(semicolon=cst.MaybeSentinel.DEFAULT) if i == last else s for i, s in enumerate(smalls)]
+    if not any(id(s) in moved_ids for s in smalls):
+        return code(stmt.with_changes(body=body))  # only names dropped: the line keeps its layout
+    comments = "".join(code(line) for line in stmt.leading_lines)
     return comments + "".join(
         code(cst.SimpleStatementLine(body=[s.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)])) for s in smalls
     )
+
+
+def added_imports(imports: dict[str, set[str]], read: set[str], existing: dict[str, set[str]]) -> str:
+    """Import lines for the names the rules declared (``plan.need``) that the module reads."""
+    lines = []
+    for mod in PROVIDER_MODULES:
+        wanted = sorted(n for n in imports.get(mod, ()) if n in read and n not in existing.get(mod, set()))
+        if wanted:
+            lines.append(f"from {mod} import {', '.join(wanted)}\n")
+    return "".join(lines)

@@ -56,11 +56,19 @@ CROSS_DOWNSTREAM_FUNCTIONS = frozenset(
         "airflow.sdk.bases.operator.cross_downstream",
     }
 )
+CHAIN_LINEAR_FUNCTIONS = frozenset(
+    {
+        "airflow.models.baseoperator.chain_linear",
+        "airflow.sdk.chain_linear",
+        "airflow.sdk.bases.operator.chain_linear",
+    }
+)
 GET_CURRENT_CONTEXT = frozenset(
     {
         "airflow.operators.python.get_current_context",
         "airflow.providers.standard.operators.python.get_current_context",
         "airflow.sdk.get_current_context",
+        "airflow.sdk.definitions.context.get_current_context",
     }
 )
 DAYS_AGO = frozenset({"airflow.utils.dates.days_ago"})
@@ -107,6 +115,9 @@ BRANCH_OPERATORS = frozenset(
         "airflow.providers.standard.operators.datetime.BranchDateTimeOperator",
         "airflow.operators.weekday.BranchDayOfWeekOperator",
         "airflow.providers.standard.operators.weekday.BranchDayOfWeekOperator",
+        "airflow.operators.latest_only_operator.LatestOnlyOperator",
+        "airflow.operators.latest_only.LatestOnlyOperator",
+        "airflow.providers.standard.operators.latest_only.LatestOnlyOperator",
     }
 )
 #: operators that need Airflow's runtime itself (sub-DAGs, cross-DAG machinery)
@@ -246,6 +257,22 @@ def context_value(param: str) -> str:
 
 #: context keys that are the task instance (for xcom_push / xcom_pull)
 TI_KEYS = frozenset({"ti", "task_instance"})
+#: context keys Airflow passes by parameter name that have no flow equivalent
+AIRFLOW_ONLY_CONTEXT_KEYS = frozenset(
+    {
+        "task", "dag", "task_instance_key_str", "test_mode", "inlets", "outlets", "inlet_events",
+        "outlet_events", "triggering_asset_events", "triggering_dataset_events", "prev_start_date_success",
+        "prev_end_date_success", "prev_data_interval_start_success", "prev_data_interval_end_success",
+        "next_ds", "next_ds_nodash", "prev_ds", "prev_ds_nodash", "next_execution_date",
+        "prev_execution_date", "prev_execution_date_success", "yesterday_ds", "tomorrow_ds",
+        "yesterday_ds_nodash", "tomorrow_ds_nodash", "map_index_template", "expanded_ti_count",
+    }
+)
+#: every key of Airflow's task context (``context["ti"]``, ``kwargs["ds"]``): the convertible ones,
+#: the task instance and those with no flow equivalent
+AIRFLOW_CONTEXT_KEYS = frozenset(
+    {*CONTEXT_KEYS, *TI_KEYS, *AIRFLOW_ONLY_CONTEXT_KEYS} - {"templates_dict"}
+)
 
 CRON_PRESETS = {
     "@hourly": "0 * * * *",
@@ -547,15 +574,57 @@ def airflow3_module(module: str) -> str | None:
 def airflow3_name(qualified_name: str) -> str:
     """Where a 1.10/2.x/3.x name lives in Airflow 3 (every table, not only 2.x core moves).
 
+    Only moves the tables list are applied. A module whose Airflow 3 home is the task SDK
+    (``airflow``, ``airflow.models`` ... -> ``airflow.sdk``) moved only in part: a name moves
+    there only if the SDK has it (:data:`SDK_NAMES`); any other stays as written.
+
     >>> airflow3_name("airflow.hooks.base_hook.BaseHook")
     'airflow.sdk.bases.hook.BaseHook'
     >>> airflow3_name("airflow.datasets.Dataset")
     'airflow.sdk.Asset'
+    >>> airflow3_name("airflow.models.DAG")
+    'airflow.sdk.DAG'
+    >>> airflow3_name("airflow.models.DagRun")
+    'airflow.models.DagRun'
+    >>> airflow3_name("airflow.models")
+    'airflow.models'
     """
     module, _, name = qualified_name.rpartition(".")
-    name = ALL_RENAMED_NAMES.get(qualified_name, name)
-    module = ALL_MOVED_MODULES.get(module, module)
-    return f"{module}.{name}"
+    new_name = ALL_RENAMED_NAMES.get(qualified_name, name)
+    new_module = ALL_MOVED_MODULES.get(module, module)
+    if new_module in SDK_NAMES and new_name not in SDK_NAMES[new_module]:
+        return qualified_name
+    return f"{new_module}.{new_name}"
+
+
+#: the names Airflow 3's task SDK modules export (task-sdk 1.3, ``airflow.sdk.__all__``): the
+#: only names a move into the SDK applies to (``from airflow import settings`` stays as written)
+SDK_NAMES: dict[str, frozenset[str]] = {
+    "airflow.sdk": frozenset(
+        {
+            "AllowedKeyMapper", "Asset", "AssetAccessControl", "AssetAlias", "AssetAll", "AssetAny",
+            "AssetOrTimeSchedule", "AssetWatcher", "AsyncCallback", "BaseAsyncOperator", "BaseBranchOperator",
+            "BaseDeadlineReference", "BaseHook", "BaseNotifier", "BaseOperator", "BaseOperatorLink",
+            "BaseSensorOperator", "BaseXCom", "BranchMixIn", "ChainMapper", "Connection", "Context",
+            "CronDataIntervalTimetable", "CronPartitionTimetable", "CronTriggerTimetable", "DAG", "DagRunState",
+            "DayWindow", "DeadlineAlert", "DeadlineReference", "DeltaDataIntervalTimetable",
+            "DeltaTriggerTimetable", "EdgeModifier", "EventsTimetable", "ExceptionRetryPolicy", "FanOutMapper",
+            "FixedKeyMapper", "HourWindow", "IdentityMapper", "Label", "Metadata", "MinimumCount", "MonthWindow",
+            "MultipleCronTriggerTimetable", "NEVER_EXPIRE", "ObjectStoragePath", "Param", "ParamsDict",
+            "PartitionMapper", "PartitionedAssetTimetable", "PartitionedAtRuntime", "PokeReturnValue",
+            "ProductMapper", "QuarterWindow", "ResumableJobMixin", "RetryAction", "RetryDecision", "RetryPolicy",
+            "RetryRule", "RollupMapper", "SegmentWindow", "SkipMixin", "StartOfDayMapper", "StartOfHourMapper",
+            "StartOfMonthMapper", "StartOfQuarterMapper", "StartOfWeekMapper", "StartOfYearMapper",
+            "SyncCallback", "TaskGroup", "TaskInstance", "TaskInstanceState", "TriggerRule", "Variable",
+            "WaitForAll", "WeekWindow", "WeightRule", "Window", "XComArg", "YearWindow", "asset", "chain",
+            "chain_linear", "conf", "cross_downstream", "dag", "deadline_reference", "get_current_context",
+            "get_parsing_context", "lineage", "literal", "macros", "result", "setup", "task", "task_group",
+            "teardown",
+        }
+    ),
+    "airflow.sdk.bases.sensor": frozenset({"BaseSensorOperator", "PokeReturnValue", "poke_mode_only"}),
+    "airflow.sdk.bases.hook": frozenset({"BaseHook"}),
+}
 
 
 # --------------------------------------------------------------------------- converter runtime stand-ins

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,6 +178,11 @@ class Plan:
             def leave_Subscript(self, original, updated):  # noqa: ANN001
                 return self._replace(original, updated)
 
+            def leave_FormattedString(self, original, updated):  # noqa: ANN001
+                # loop constants put into an f-string are written into its text: a quoted
+                # literal inside the braces is valid only from Python 3.12
+                return inline_fstring_constants(updated)
+
             def visit_Arg(self, node: cst.Arg) -> bool:
                 return True
 
@@ -185,6 +191,87 @@ class Plan:
 
         new = node.visit(Sub())
         return code_of(new).strip()
+
+
+def inline_fstring_constants(node: cst.FormattedString) -> cst.BaseExpression:
+    """``f'move_{'yellow'}'`` -> ``'move_yellow'``: the parts of an f-string whose expression is
+    a literal are formatted into its text (as Python would at run time); a string literal left
+    inside the braces is re-quoted so that it differs from the f-string's quote (Python 3.10)."""
+    raw = "r" in node.prefix.lower()
+    quote = node.quote[0]
+    parts: list[cst.BaseFormattedStringContent] = []
+    changed = False
+    for part in node.parts:
+        text = _formatted_constant(part, quote, raw)
+        if text is None:
+            if isinstance(part, cst.FormattedStringExpression):
+                requoted = part.expression.visit(_Requote(quote))
+                if requoted is not part.expression:
+                    part = part.with_changes(expression=requoted)
+                    changed = True
+            parts.append(part)
+            continue
+        changed = True
+        if parts and isinstance(parts[-1], cst.FormattedStringText):
+            parts[-1] = cst.FormattedStringText(parts[-1].value + text)
+        else:
+            parts.append(cst.FormattedStringText(text))
+    if not changed:
+        return node
+    if all(isinstance(p, cst.FormattedStringText) for p in parts):
+        prefix = node.prefix.replace("f", "").replace("F", "")
+        body = "".join(p.value for p in parts).replace("{{", "{").replace("}}", "}")  # type: ignore[union-attr]
+        return cst.SimpleString(f"{prefix}{node.quote}{body}{node.quote}", lpar=node.lpar, rpar=node.rpar)
+    return node.with_changes(parts=parts)
+
+
+def _formatted_constant(part: cst.BaseFormattedStringContent, quote: str, raw: bool) -> str | None:
+    """The source text of a ``{literal}`` part of an f-string, formatted; None if it is not one."""
+    if not isinstance(part, cst.FormattedStringExpression) or part.equal is not None:
+        return None
+    if part.format_spec and not all(isinstance(p, cst.FormattedStringText) for p in part.format_spec):
+        return None
+    try:
+        value = ast.literal_eval(code_of(part.expression).strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    conversion = {"r": repr, "a": ascii, "s": str}.get(part.conversion or "", None)
+    spec = "".join(p.value for p in part.format_spec or ()).replace("{{", "{").replace("}}", "}")  # type: ignore[union-attr]
+    try:
+        text = format(conversion(value) if conversion else value, spec)
+    except (ValueError, TypeError):
+        return None
+    if raw:
+        if any(c in text for c in ("\\", quote, "\n", "\r")) or not text.isprintable():
+            return None
+        escaped = text
+    else:
+        escaped = "".join(_escape(c, quote) for c in text)
+    return escaped.replace("{", "{{").replace("}", "}}")
+
+
+def _escape(c: str, quote: str) -> str:
+    if c == "\\" or c == quote:
+        return "\\" + c
+    if c.isprintable():
+        return c
+    return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(c) or repr(c)[1:-1]
+
+
+class _Requote(cst.CSTTransformer):
+    """String literals inside an f-string's braces written with the other quote."""
+
+    def __init__(self, quote: str) -> None:
+        self.quote = quote
+
+    def leave_SimpleString(self, original: cst.SimpleString, updated: cst.SimpleString) -> cst.SimpleString:
+        if updated.quote[0] != self.quote or len(updated.quote) != 1:
+            return updated
+        other = '"' if self.quote == "'" else "'"
+        body = updated.value[len(updated.prefix) + 1 : -1]
+        if other in body or "\\" in body:
+            return updated
+        return updated.with_changes(value=f"{updated.prefix}{other}{body}{other}")
 
 
 def const_value(node: cst.BaseExpression | None, task: Task | None, analyzer: Analyzer) -> Any:

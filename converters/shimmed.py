@@ -26,22 +26,17 @@ from converters.names import CALL_ARG_RENAMES
 from converters.plan import Plan
 from converters.python_operator import upstream_xcoms_source
 from converters.task_options import decorator_kwargs
-from converters.walk import names_in
+from converters.walk import bound_names, names_in
 
 
 def _preamble_names(dag: Dag) -> set[str]:
-    """Names bound by the statements kept in the flow body (defs, classes, assignments)."""
+    """Names bound by the statements kept in the flow body (defs, classes, assignments, imports,
+    loop and ``with`` targets): a generated task cannot read them as globals."""
     out: set[str] = set()
     for stmt in dag.preamble:
-        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
-            out.add(stmt.name.value)
-        elif isinstance(stmt, cst.SimpleStatementLine):
-            for small in stmt.body:
-                if isinstance(small, (cst.Assign, cst.AnnAssign)):
-                    targets = small.targets if isinstance(small, cst.Assign) else [small]
-                    for t in targets:
-                        out |= names_in(t.target)
+        out |= bound_names(stmt)
     return out
+
 
 def _reads_flow(source: str, flow_names: set[str]) -> bool:
     """Does this (substituted) argument read a name that only exists inside the flow function?"""
@@ -93,6 +88,8 @@ def apply(plan: Plan, dag: Dag) -> None:
         local = sorted(passed)
         fname = plan.unique(ident(task.task_id))
         decorator = ", ".join(decorator_kwargs(task, task.task_id))
+        # a branch operator chooses among the tasks below it (converters.branching reads its choice)
+        below = [v for u, v in dag.edge_set() if u == task.task_id] if task.kind == "branch" else []
         source = (
             f"@task({decorator})\n"
             f"def {fname}({', '.join(['ctx', 'upstream_xcoms', *local])}):\n"
@@ -102,7 +99,8 @@ def apply(plan: Plan, dag: Dag) -> None:
             f"            {operator_src},\n"
             f"            ctx=ctx,\n"
             f"            upstream=upstream_xcoms,\n"
-            f"        )\n"
+            + (f"            downstream={below!r},\n" if below else "")
+            + f"        )\n"
             f"    except TaskSkipped as exc:\n"
             f"        return skipped(exc.reason)\n"
         )

@@ -113,6 +113,40 @@ def names_in(node: cst.CSTNode) -> set[str]:
     return {n.value for n in iter_nodes(node) if isinstance(n, cst.Name)}
 
 
+def bound_names(stmt: cst.CSTNode) -> set[str]:
+    """Names a statement binds in its own scope: assignment, loop, ``with`` and ``except``
+    targets, imports, function and class names (nested blocks included, function bodies not)."""
+    if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+        return {stmt.name.value}
+    out: set[str] = set()
+    for node in iter_nodes(stmt, prune=(cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.BaseComp)):
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            out.add(node.name.value)
+        elif isinstance(node, cst.AssignTarget):
+            out |= _target_names(node.target)
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign, cst.For)):
+            out |= _target_names(node.target)
+        elif isinstance(node, cst.NamedExpr):
+            out |= _target_names(node.target)
+        elif isinstance(node, (cst.AsName)):
+            out |= _target_names(node.name)
+        elif isinstance(node, cst.Import):
+            out |= {dotted(a.name).split(".")[0] for a in node.names if a.asname is None and dotted(a.name)}
+        elif isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar):
+            out |= {dotted(a.name) or "" for a in node.names if a.asname is None}
+    return out
+
+
+def _target_names(target: cst.CSTNode) -> set[str]:
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return set().union(*[_target_names(e.value) for e in target.elements]) if target.elements else set()
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    return set()
+
+
 def calls_in(node: cst.CSTNode) -> list[cst.Call]:
     return [n for n in iter_nodes(node) if isinstance(n, cst.Call)]
 

@@ -1,6 +1,14 @@
-"""Qualified-name tables the lint rules match against, kept as data in one place."""
+"""Qualified-name tables the lint rules match against.
+
+Airflow's own names (DAG constructors, context keys, edge helpers ...) are the converter's
+table, :mod:`converters.names`, imported here: one table of Airflow's names serves the
+converter, the compat loader and lint. What is lint's own (Prefect and ``shims`` names, date
+heuristics) is kept below.
+"""
 
 from __future__ import annotations
+
+from converters import names as _airflow
 
 #: Prefect's task decorator under the names it is importable as.
 PREFECT_TASK = frozenset({"prefect.task", "prefect.tasks.task"})
@@ -58,82 +66,29 @@ CALLBACK_CONTEXT_KEYS = frozenset(
 )
 
 #: The ways to build an Airflow DAG object.
-DAG_CONSTRUCTORS = frozenset(
-    {
-        "airflow.DAG",
-        "airflow.models.DAG",
-        "airflow.models.dag.DAG",
-        "airflow.sdk.DAG",
-        "airflow.sdk.definitions.dag.DAG",
-        "airflow.decorators.dag",
-        "airflow.sdk.dag",
-        "airflow.models.dag.dag",
-    }
-)
+DAG_CONSTRUCTORS = _airflow.DAG_CLASSES | _airflow.DAG_DECORATORS
 
 #: Module path segments that hold operator and sensor classes.
 OPERATOR_MODULE_PARTS = ("operators", "sensors")
 
-#: ``get_current_context`` under the names it is importable as.
-GET_CURRENT_CONTEXT = frozenset(
-    {
-        "airflow.operators.python.get_current_context",
-        "airflow.providers.standard.operators.python.get_current_context",
-        "airflow.sdk.get_current_context",
-        "airflow.sdk.definitions.context.get_current_context",
-        "get_current_context",
-    }
-)
+#: ``get_current_context`` under the names it is importable as (and unresolved, by its name).
+GET_CURRENT_CONTEXT = _airflow.GET_CURRENT_CONTEXT | {"get_current_context"}
 
 #: Airflow's edge helpers.
-CHAIN_HELPERS = frozenset(
-    {
-        "airflow.models.baseoperator.chain",
-        "airflow.models.baseoperator.cross_downstream",
-        "airflow.models.baseoperator.chain_linear",
-        "airflow.sdk.chain",
-        "airflow.sdk.cross_downstream",
-        "airflow.sdk.chain_linear",
-        "airflow.utils.helpers.chain",
-        "airflow.utils.helpers.cross_downstream",
-        "airflow.sdk.bases.operator.chain",
-        "airflow.sdk.bases.operator.cross_downstream",
-    }
-)
+CHAIN_HELPERS = _airflow.CHAIN_FUNCTIONS | _airflow.CROSS_DOWNSTREAM_FUNCTIONS | _airflow.CHAIN_LINEAR_FUNCTIONS
 
-#: Keys of the Airflow task context (``context["ti"]``, ``kwargs["ds"]``).
-CONTEXT_KEYS = frozenset(
-    {
-        "ti",
-        "task_instance",
-        "dag_run",
-        "dag",
-        "task",
-        "ds",
-        "ds_nodash",
-        "ts",
-        "ts_nodash",
-        "logical_date",
-        "execution_date",
-        "data_interval_start",
-        "data_interval_end",
-        "prev_ds",
-        "next_ds",
-        "run_id",
-        "conf",
-        "var",
-        "macros",
-        "params",
-        "triggering_asset_events",
-        "inlets",
-        "outlets",
-    }
-)
+#: Keys of the Airflow task context whose reads IXL105 reports (``context["ti"]``,
+#: ``kwargs["ds"]``): the keys the converter maps, the task instance, and the Airflow-only keys
+#: a flow file most often still reads. (The converter's full list is
+#: ``converters.names.AIRFLOW_CONTEXT_KEYS``; its asset-event keys are not reported yet.)
+CONTEXT_KEYS = (
+    frozenset(_airflow.CONTEXT_KEYS) - {"ts_nodash_with_tz", "templates_dict"}
+) | _airflow.TI_KEYS | {"dag", "task", "prev_ds", "next_ds", "triggering_asset_events", "inlets", "outlets"}
 
 #: Parameter names that by convention carry the Airflow context.
 CONTEXT_PARAM_NAMES = frozenset({"context", "kwargs", "ti", "task_instance"})
 #: Parameter names that are the task instance itself.
-TASK_INSTANCE_NAMES = frozenset({"ti", "task_instance"})
+TASK_INSTANCE_NAMES = _airflow.TI_KEYS
 
 #: Calls that give today's date: always a stand-in for the run's date.
 TODAY_CALLS = frozenset(

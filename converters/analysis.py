@@ -20,7 +20,7 @@ import libcst as cst
 
 from converters.walk import Lines, calls_in, dotted, is_docstring, names_in
 
-from converters import names
+from converters import census, names
 from converters.model import Const, Dag, Finding, GroupRef, Task, TaskRef, XComArgRef
 
 
@@ -145,6 +145,11 @@ class Analyzer:
         self._module_values: dict[str, Any] = {}
         self._loop_vars: list[set[str]] = []
         self._inlining: set[str] = set()
+        #: set when an evaluation reads ``__file__``; module constants computed from it
+        self._read_file = False
+        self._file_names: set[str] = set()
+        self._groups_used: dict[str, set[str]] = {}  # dag_id -> task group ids made by @task_group calls
+        self._dag_calls: set[int] = set()  # id() of the DAG(...) calls of the DAGs found
         self._dag: Dag | None = None
         self._group: str | None = None
         self.module = module
@@ -181,6 +186,29 @@ class Analyzer:
         line = node if isinstance(node, int) else self.line(node)
         self.model.findings.append(Finding(code, line, message, manual))
 
+    def gap(self, dag: Dag, code: str, node: cst.CSTNode | int, message: str) -> None:
+        """Something Airflow builds for ``dag`` that cannot be listed statically: a manual finding
+        that also refuses the DAG (see :mod:`converters.census`)."""
+        line = node if isinstance(node, int) else self.line(node)
+        if any(g.line == line for g in dag.gaps):
+            return  # one finding a place (a helper call met by two checks)
+        self.finding(code, line, message, manual=True)
+        dag.gaps.append(self.model.findings[-1])
+
+    def builds_tasks(self, node: cst.CSTNode) -> bool:
+        return census.builds_tasks(node, self)
+
+    def dag_decorator(self, func: cst.FunctionDef) -> cst.Decorator | None:
+        return self._dag_decorator(func)
+
+    def is_task_group_function(self, func: cst.FunctionDef) -> bool:
+        for dec in func.decorators:
+            target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
+            qn = self.qualname(target) or ""
+            if qn.startswith("airflow") and qn.rsplit(".", 1)[-1] == "task_group":
+                return True
+        return False
+
     # ------------------------------------------------------------------ entry
     def run(self) -> FileModel:
         body = self.module.body
@@ -191,8 +219,10 @@ class Analyzer:
                     self.model.taskflow_functions[stmt.name.value] = stmt
             elif isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
-                    if isinstance(small, cst.Assign) and len(small.targets) == 1:
-                        target = small.targets[0].target
+                    if isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is not None:
+                        target = small.targets[0].target if isinstance(small, cst.Assign) else small.target
+                        if isinstance(small, cst.Assign) and len(small.targets) != 1:
+                            continue
                         if isinstance(target, cst.Name):
                             try:
                                 self.model.constants[target.value] = literal(small.value)
@@ -201,7 +231,23 @@ class Analyzer:
         for stmt in body:
             self._find_dags(stmt)
         self._check_dynamic_dags()
+        self._check_unplaced_dags()
         return self.model
+
+    def _check_unplaced_dags(self) -> None:
+        """A DAG Airflow builds that the converter did not find (under a module-level ``try``/``if``,
+        inside another ``with``, in an expression) refuses the file: never a DAG silently missing."""
+        placed = {id(d.decorator_func) for d in self.model.dags if d.decorator_func is not None}
+        placed |= self._dag_calls
+        for node, stmt in census.dag_constructions(self.module, self):
+            if id(node) not in placed:
+                raise ConversionError(
+                    "IX003",
+                    self.line(stmt),
+                    "DAG built where the converter cannot place it (under a module-level `try`/`if`, inside another "
+                    "`with`, or in an expression); move it to the top level of the module, or run it unconverted "
+                    "through the shim",
+                )
 
     # ------------------------------------------------------------------ DAG discovery
     def _is_dag_call(self, node: cst.BaseExpression) -> bool:
@@ -319,7 +365,16 @@ class Analyzer:
                 "IX003", self.line(node), f"DAG arguments come from `**{unknown_star[0]}`, not known statically: no dag_id"
             )
         if "dag_id" in kwargs:
+            self._read_file = False
             value = self.eval(kwargs["dag_id"], {})
+            if self._read_file and isinstance(value, Const):
+                raise ConversionError(
+                    "IX003",
+                    self.line(kwargs["dag_id"]) or self.line(node),
+                    f"dag_id `{code_of(kwargs['dag_id']).strip()[:80]}` is derived from the file's own path "
+                    f"({value.value!r} here): Airflow names the DAG from where it loads the file, which a copy "
+                    "or a move changes; write the dag_id as a literal, then convert",
+                )
             if not isinstance(value, Const) or not isinstance(value.value, str):
                 raise ConversionError(
                     "IX003",
@@ -329,9 +384,12 @@ class Analyzer:
             dag_id = value.value
         if dag_id is None:
             raise ConversionError("IX003", self.line(node), "DAG without a dag_id")
+        if call is not None:
+            self._dag_calls.add(id(call))
         dag = Dag(dag_id=dag_id, style=style, line=self.line(node), node=node, dag_var=var, kwargs=kwargs)  # type: ignore[arg-type]
         if "default_args" in kwargs:
             dag.default_args, dag.default_args_name = self._dict_of(kwargs["default_args"])
+            dag.default_args_refs = self.dict_references(kwargs["default_args"])
         if "params" in kwargs:
             dag.params_dict, _ = self._dict_of(kwargs["params"])
         self.model.dags.append(dag)
@@ -367,7 +425,9 @@ class Analyzer:
         result: dict[str, cst.BaseExpression] = {}
         if isinstance(node, cst.Dict):
             for el in node.elements:
-                if isinstance(el, cst.DictElement):
+                if isinstance(el, cst.StarredDictElement):  # {**BASE_ARGS, "retries": 2}
+                    result.update(self._dict_of(el.value)[0])
+                elif isinstance(el, cst.DictElement):
                     try:
                         key = literal(el.key)
                     except (ValueError, SyntaxError):
@@ -377,7 +437,31 @@ class Analyzer:
             for arg in node.args:
                 if arg.keyword is not None:
                     result[arg.keyword.value] = arg.value
+                elif arg.star == "**" or (arg.star == "" and not result):
+                    result.update(self._dict_of(arg.value)[0])
         return result, name
+
+    def dict_references(self, node: cst.BaseExpression) -> list[str]:
+        """The parts of a dict expression that cannot be read statically, as source, in merge order:
+        ``DEFAULT_ARGS`` imported from a helper module, ``{**BASE, "retries": 2}`` with ``BASE``
+        imported (-> ``["BASE"]``), ``make_args()``. Rules carry them by reference
+        (``retries=DEFAULT_ARGS.get("retries", 0)``) instead of dropping them."""
+        if isinstance(node, cst.Name):
+            found = self._module_assignment(node.value)
+            return [node.value] if found is None else self.dict_references(found)
+        if isinstance(node, cst.Dict):
+            out: list[str] = []
+            for el in node.elements:
+                if isinstance(el, cst.StarredDictElement):
+                    out.extend(self.dict_references(el.value))
+            return out
+        if isinstance(node, cst.Call) and dotted(node.func) == "dict":
+            out = []
+            for i, arg in enumerate(node.args):
+                if arg.star == "**" or (arg.keyword is None and not arg.star and i == 0):
+                    out.extend(self.dict_references(arg.value))
+            return out
+        return [code_of(node).strip()]
 
     def _module_assignment(self, name: str) -> cst.BaseExpression | None:
         for stmt in self.module.body:
@@ -388,6 +472,13 @@ class Analyzer:
                         and len(small.targets) == 1
                         and isinstance(small.targets[0].target, cst.Name)
                         and small.targets[0].target.value == name
+                    ):
+                        return small.value
+                    if (  # DEFAULT_ARGS: dict[str, Any] = {...}; DAG_ID: Final = "bbga"
+                        isinstance(small, cst.AnnAssign)
+                        and small.value is not None
+                        and isinstance(small.target, cst.Name)
+                        and small.target.value == name
                     ):
                         return small.value
         return None
@@ -471,7 +562,10 @@ class Analyzer:
             f"statement reads the DAG object `{dag.dag_var}` (DAG {dag.dag_id!r}), which the flow replaces; "
             "tasks it makes are not converted; convert it by hand"
         )
-        self.finding("IX101", stmt, message, manual=True)
+        if any(True for _ in _calls_in(stmt)):
+            self.gap(dag, "IX101", stmt, message)
+        else:
+            self.finding("IX101", stmt, message, manual=True)
         self.model.kept_markers[id(stmt)] = f"# interop: TODO(IX101): {message}"
 
     def _joined_by_wiring(self, dag: Dag) -> set[str]:
@@ -535,6 +629,15 @@ class Analyzer:
             for small in stmt.body:
                 if not self._eval_small(dag, small, env, group):
                     consumed = False
+            if not consumed and len(dag.tasks) == before_tasks and len(dag.edges) == before_edges:
+                hidden = census.hidden_builder(stmt, self)
+                if hidden is not None:
+                    self.gap(
+                        dag,
+                        "IX101",
+                        stmt,
+                        f"`{hidden}` in DAG {dag.dag_id!r} may build tasks or edges the converter cannot list statically",
+                    )
             if not consumed and keep:
                 if len(dag.tasks) != before_tasks or len(dag.edges) != before_edges:
                     self.finding(
@@ -562,12 +665,11 @@ class Analyzer:
                             env[key] = value
                 self._loop_vars.pop()
                 return
-            self.finding(
-                "IX101",
-                stmt,
-                f"loop over a value only known at run time in DAG {dag.dag_id!r}: tasks created in it are not converted",
-                manual=True,
-            )
+            message = f"loop over a value only known at run time in DAG {dag.dag_id!r}: tasks created in it are not converted"
+            if self.builds_tasks(stmt):
+                self.gap(dag, "IX101", stmt, message)
+            else:
+                self.finding("IX101", stmt, message, manual=True)
             if keep:
                 dag.preamble.append(stmt)  # type: ignore[arg-type]
             return
@@ -590,7 +692,11 @@ class Analyzer:
                     self._eval_body(dag, stmt.body.body, env, full)
                     ref.task_ids.extend(list(dag.tasks)[start:])
                     return
-            self.finding("IX101", stmt, f"`with` block in DAG {dag.dag_id!r} not understood; left in the flow", manual=True)
+            message = f"`with` block in DAG {dag.dag_id!r} not understood; left in the flow"
+            if self.builds_tasks(stmt):
+                self.gap(dag, "IX101", stmt, message + " (it builds tasks the converter cannot list)")
+            else:
+                self.finding("IX101", stmt, message, manual=True)
             if keep:
                 dag.preamble.append(stmt)  # type: ignore[arg-type]
             return
@@ -603,12 +709,11 @@ class Analyzer:
                 dag.preamble.append(stmt)
             return
         if isinstance(stmt, (cst.If, cst.Try, cst.While)):
-            self.finding(
-                "IX101",
-                stmt,
-                f"control flow in DAG {dag.dag_id!r} left in the flow body: tasks inside it are not converted",
-                manual=True,
-            )
+            message = f"control flow in DAG {dag.dag_id!r} left in the flow body: tasks inside it are not converted"
+            if self.builds_tasks(stmt):
+                self.gap(dag, "IX101", stmt, message)
+            else:
+                self.finding("IX101", stmt, message, manual=True)
         if keep:
             dag.preamble.append(stmt)  # type: ignore[arg-type]
 
@@ -695,7 +800,9 @@ class Analyzer:
             if node.value in self.model.constants:
                 return Const(self.model.constants[node.value])
             if node.value == "__file__" and self.path.endswith(".py"):
-                # the DAG file's own name (dag_id=os.path.basename(__file__).replace(".py", ""))
+                # the DAG file's own name (dag_id=os.path.basename(__file__).replace(".py", "")):
+                # evaluated, but remembered, as it is only right where Airflow loads the file
+                self._read_file = True
                 return Const(self.path)
             if node.value in ("None", "True", "False"):
                 return Const({"None": None, "True": True, "False": False}[node.value])
@@ -778,6 +885,9 @@ class Analyzer:
                 # dag_id=Path(__file__).stem: only the string part is kept, never a Path object
                 arg = self.eval(node.value.args[0].value, env) if len(node.value.args) == 1 else None
                 return Const(getattr(PurePosixPath(arg.value), node.attr.value)) if isinstance(arg, Const) and isinstance(arg.value, str) else None
+            qn = self.qualname(node) or ""
+            if qn.startswith("airflow") and qn.rsplit(".", 2)[-2:-1] == ["TriggerRule"]:
+                return Const(node.attr.value.lower())  # a str enum: TriggerRule.ALL_SUCCESS == "all_success"
             base = self.eval(node.value, env)
             if isinstance(base, TaskRef) and node.attr.value == "output":
                 return XComArgRef(base.task_id)
@@ -957,9 +1067,14 @@ class Analyzer:
         if "task_id" in kw and (qn[:1].isupper() or qn.rsplit(".", 1)[-1][:1].isupper()):
             return self._operator_task(node, qn, kw, env)
         if isinstance(func, cst.Name) and func.value in self.model.functions and func.value not in self._inlining:
-            factory = self._task_factory(node, self.model.functions[func.value], env)
+            fdef = self.model.functions[func.value]
+            factory = self._task_factory(node, fdef, env)
             if factory is not _NOT_A_FACTORY:
                 return factory
+            if self.is_task_group_function(fdef) or self.builds_tasks(fdef.body):
+                inlined = self._inline_builder(node, fdef, env)
+                if inlined is not _NOT_A_FACTORY:
+                    return inlined
         for a in node.args:  # evaluate nested expressions for their side effects (tasks in lists)
             self.eval(a.value, env)
         return None
@@ -968,11 +1083,16 @@ class Analyzer:
         """A module-level name bound to an expression that only computes a value from literals
         (``DAG_ID = os.path.basename(__file__).replace(".py", "")``), evaluated once."""
         if name in self._module_values:
+            self._read_file = self._read_file or name in self._file_names
             return self._module_values[name]
         self._module_values[name] = None  # a name defined from itself stays unknown
         value = self._module_assignment(name)
         if value is not None and all(self._pure_call(c) for c in _calls_in(value)):
+            outer, self._read_file = self._read_file, False
             self._module_values[name] = self.eval(value, {})
+            if self._read_file:
+                self._file_names.add(name)
+            self._read_file = outer or self._read_file
         return self._module_values[name]
 
     def _pure_call(self, node: cst.Call) -> bool:
@@ -1019,7 +1139,7 @@ class Analyzer:
         else:
             qn = self.qualname(target) or ""
             if "task_id" not in partial_kw:
-                self.finding("IX105", node, f"mapped task without a static task_id in DAG {dag.dag_id!r}; not converted", manual=True)
+                self.gap(dag, "IX105", node, f"mapped task without a static task_id in DAG {dag.dag_id!r}; not converted")
                 return None
             ref = self._operator_task(node, qn, partial_kw, env)
             if ref is None:
@@ -1031,7 +1151,10 @@ class Analyzer:
         task.options["_partial"] = {k: v for k, v in partial_kw.items() if k != "task_id"} if tf_name else {}
         if func.attr.value == "expand_kwargs":
             task.options["_expand_kwargs"] = True
-        for value in [*expand_kw.values(), *partial_kw.values()]:
+        # the TaskFlow call above evaluated the expand arguments, _operator_task the partial ones;
+        # evaluating them again would build their TaskFlow calls twice (``get_items__1``)
+        once = partial_kw.values() if tf_name is not None else expand_kw.values()
+        for value in once:
             for r in _flat(self.eval(value, env)):
                 if isinstance(r, (TaskRef, XComArgRef)) and (r.task_id, task.task_id) not in dag.edges:
                     dag.edges.append((r.task_id, task.task_id))
@@ -1047,24 +1170,10 @@ class Analyzer:
         returned = body[0].body[0].value
         if returned is None or not any(isinstance(n, cst.Call) and "task_id" in {a.keyword.value for a in n.args if a.keyword} for n in calls_in(returned)):
             return _NOT_A_FACTORY
-        params = fdef.params
-        if params.star_arg not in (None, cst.MaybeSentinel.DEFAULT) and isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None:
+        bound = self._bind_call(node, fdef, env)
+        if bound is None:
             return _NOT_A_FACTORY
-        local = dict(env)
-        names_ = [p.name.value for p in params.params + params.kwonly_params]
-        for p in params.params + params.kwonly_params:
-            if p.default is not None:
-                local[p.name.value] = self.eval(p.default, env)
-        positional = [a for a in node.args if a.keyword is None]
-        if any(a.star for a in node.args):
-            return _NOT_A_FACTORY
-        for name, arg in zip(names_, positional):
-            local[name] = self.eval(arg.value, env)
-        for arg in node.args:
-            if arg.keyword is not None:
-                local[arg.keyword.value] = self.eval(arg.value, env)
-        if not all(n in local for n in names_):
-            return _NOT_A_FACTORY
+        local, names_ = bound
         self._loop_vars.append(set(names_))
         self._inlining.add(fdef.name.value)
         self.model.inlined_factories.add(fdef.name.value)
@@ -1073,6 +1182,115 @@ class Analyzer:
         finally:
             self._inlining.discard(fdef.name.value)
             self._loop_vars.pop()
+
+    def _inline_builder(self, node: cst.Call, fdef: cst.FunctionDef, env: dict[str, Any]) -> Any:
+        """A helper or ``@task_group`` function that builds tasks, called in a DAG body: its body is
+        evaluated in place with its arguments bound, as Airflow runs it while parsing the file.
+
+        A ``@task_group`` function puts its tasks in a group (``group_id=`` or the function's name,
+        ``__1``, ``__2`` ... on repeated calls, as Airflow's ``add_suffix_on_collision``); the call's
+        value is what the function returns, else the group. A task that reads a value of the helper
+        only known at run time is a gap (never a dangling name in the flow)."""
+        dag = self._dag
+        bound = self._bind_call(node, fdef, env)
+        if bound is None:
+            return _NOT_A_FACTORY
+        local, params = bound
+        group = self._group
+        if self.is_task_group_function(fdef):
+            gid: Any = fdef.name.value
+            for dec in fdef.decorators:
+                if isinstance(dec.decorator, cst.Call):
+                    for arg in dec.decorator.args:
+                        if (arg.keyword is not None and arg.keyword.value == "group_id") or (arg.keyword is None and arg is dec.decorator.args[0]):
+                            value = self.eval(arg.value, env)
+                            if not isinstance(value, Const):
+                                self.gap(dag, "IX106", node, f"task group id computed at run time in DAG {dag.dag_id!r}")
+                                return None
+                            gid = str(value.value)
+            full = f"{group}.{gid}" if group else str(gid)
+            used = self._groups_used.setdefault(dag.dag_id, set())
+            if full in used:
+                n = 1
+                while f"{full}__{n}" in used:
+                    n += 1
+                full = f"{full}__{n}"
+            used.add(full)
+            group = full
+        assigned = set(params)
+        for stmt in fdef.body.body if isinstance(fdef.body, cst.IndentedBlock) else []:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.Assign):
+                        for t in small.targets:
+                            assigned |= _target_names(t.target)
+            elif isinstance(stmt, (cst.For, cst.With)):
+                assigned |= _names_in(stmt)
+        start = len(dag.tasks)
+        returned: Any = Const(None)
+        self._inlining.add(fdef.name.value)
+        self._loop_vars.append(assigned)
+        self.model.inlined_factories.add(fdef.name.value)
+        saved_group = self._group
+        try:
+            for stmt in fdef.body.body if isinstance(fdef.body, cst.IndentedBlock) else []:
+                if is_docstring(stmt):
+                    continue
+                if isinstance(stmt, cst.SimpleStatementLine) and isinstance(stmt.body[0], cst.Return):
+                    self._group = group
+                    returned = self.eval(stmt.body[0].value, local) if stmt.body[0].value is not None else Const(None)
+                    break
+                self._eval_statement(dag, stmt, local, group, keep=False)
+        finally:
+            self._group = saved_group
+            self._loop_vars.pop()
+            self._inlining.discard(fdef.name.value)
+        created = list(dag.tasks)[start:]
+        for task_id in created:
+            task = dag.tasks[task_id]
+            read = set()
+            for key, value in task.kwargs.items():
+                if key not in ("dag", "task_id"):
+                    read |= _names_in(value)
+            for arg in task.pos_args:
+                read |= _names_in(arg.value)
+            for name in sorted(read & assigned):
+                value = local.get(name)
+                if not isinstance(value, Const) and not _holds_tasks(value):
+                    self.gap(
+                        dag,
+                        "IX101",
+                        node,
+                        f"task {task_id!r} built by `{fdef.name.value}` reads `{name}`, only known at run time; "
+                        "convert it by hand",
+                    )
+                    break
+        if group != self._group and not _holds_tasks(returned):
+            return GroupRef(group, created)
+        return returned
+
+    def _bind_call(self, node: cst.Call, fdef: cst.FunctionDef, env: dict[str, Any]) -> tuple[dict[str, Any], list[str]] | None:
+        """The callee's parameters bound to the call's arguments (evaluated statically), or None
+        for ``*args``/``**kwargs`` on either side."""
+        params = fdef.params
+        if isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None or any(a.star for a in node.args):
+            return None
+        local = dict(env)
+        names_ = [p.name.value for p in params.posonly_params + params.params + params.kwonly_params]
+        for p in params.posonly_params + params.params + params.kwonly_params:
+            if p.default is not None:
+                local[p.name.value] = self.eval(p.default, env)
+        positional = [a for a in node.args if a.keyword is None]
+        if len(positional) > len(params.posonly_params) + len(params.params):
+            return None
+        for name, arg in zip(names_, positional):
+            local[name] = self.eval(arg.value, env)
+        for arg in node.args:
+            if arg.keyword is not None:
+                local[arg.keyword.value] = self.eval(arg.value, env)
+        if not all(n in local for n in names_):
+            return None
+        return local, names_
 
     def _taskflow_target(self, func: cst.BaseExpression) -> tuple[str | None, dict[str, cst.BaseExpression]]:
         if isinstance(func, cst.Name) and func.value in self.model.taskflow_functions:
@@ -1154,12 +1372,7 @@ class Analyzer:
         dag = self._dag
         tid = self.eval(kw["task_id"], env)
         if not isinstance(tid, Const):
-            self.finding(
-                "IX106",
-                node,
-                f"task_id computed at run time in DAG {dag.dag_id!r}: `{code_of(kw['task_id'])}`; task not converted",
-                manual=True,
-            )
+            self.gap(dag, "IX106", node, f"task_id computed at run time in DAG {dag.dag_id!r}: `{code_of(kw['task_id'])}`; task not converted")
             return None
         if qn in names.PYTHON_OPERATORS:
             kind = "python"
@@ -1214,12 +1427,12 @@ class Analyzer:
         one_side_unknown = (up is None and bool(downs)) or (down is None and bool(ups))
         if (up is not None and not ups) or (down is not None and not downs) or one_side_unknown:
             if not _holds_tasks(up) or not _holds_tasks(down):
-                self.finding(
+                self.gap(
+                    self._dag,
                     "IX107",
                     node,
                     f"dependency `{code_of(node).strip()[:80]}` in DAG {self._dag.dag_id!r} refers to something "
                     "that is not a task known statically; edge not converted",
-                    manual=True,
                 )
                 return
         for u in ups:
@@ -1236,6 +1449,14 @@ class Analyzer:
         return out
 
     def _group_ends(self, group: GroupRef, last: bool) -> list[str]:
+        # members as they are when the group is wired (``chain(begin, group, end)`` inside its own
+        # ``with TaskGroup`` block sees the tasks made so far), as Airflow computes roots and leaves
+        members = [
+            tid for tid, t in self._dag.tasks.items() if t.group == group.group_id or (t.group or "").startswith(group.group_id + ".")
+        ]
+        for tid in members:
+            if tid not in group.task_ids:
+                group.task_ids.append(tid)
         inside = set(group.task_ids)
         edges = [(u, d) for u, d in self._dag.edges if u in inside and d in inside]
         if last:

@@ -103,10 +103,10 @@ class Task:
             "disposition": "converted" if self.disposition == "removed" else self.disposition,
             "returns": None if self.disposition == "removed" else self.returns,
             "mapped": bool(self.options.get("_mapped")),
+            # a number, or the expression the value is read from at import time (by reference)
             "options": {
-                "retries": self.options.get("retries"),
-                "retry_delay_seconds": self.options.get("retry_delay_seconds"),
-                "timeout_seconds": self.options.get("timeout_seconds"),
+                key: self.options.get(key, self.option_sources.get(key))
+                for key in ("retries", "retry_delay_seconds", "timeout_seconds")
             },
         }
 
@@ -123,6 +123,9 @@ class Dag:
     kwargs: dict[str, cst.BaseExpression] = field(default_factory=dict)
     default_args: dict[str, cst.BaseExpression] = field(default_factory=dict)
     default_args_name: str | None = None
+    #: parts of default_args not readable statically (``DEFAULT_ARGS`` imported, ``**BASE``), as
+    #: source in merge order: options are read from them at import time, by reference
+    default_args_refs: list[str] = field(default_factory=list)
     tasks: dict[str, Task] = field(default_factory=dict)
     edges: list[tuple[str, str]] = field(default_factory=list)
     #: statements of the DAG body kept in the flow body before the task calls
@@ -136,6 +139,10 @@ class Dag:
     function_name: str = ""
     uses_ctx: bool = False
     uses_conf: bool = False
+    #: what Airflow builds for this DAG that the converter cannot list statically (a loop over a
+    #: run-time value that makes tasks, a computed task_id, wiring to an unknown value ...); any
+    #: gap refuses the DAG, so the ledger never lists it short
+    gaps: list[Finding] = field(default_factory=list)
 
     def edge_set(self) -> list[tuple[str, str]]:
         seen: dict[tuple[str, str], None] = {}

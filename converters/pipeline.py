@@ -123,6 +123,9 @@ def _convert(module: cst.Module, source: str, path: str) -> ConversionResult:
         shimmed.apply(plan, dag)
         task_params.apply(plan, dag)
         _mark_leftovers(plan, dag)
+    refused = _refusal(path, source, model)
+    if refused is not None:
+        return refused
     python_operator.decorate(plan, model.dags[0])
     for dag in model.dags:
         branching.apply(plan, dag)
@@ -136,6 +139,27 @@ def _convert(module: cst.Module, source: str, path: str) -> ConversionResult:
         )
     manual = any(f.manual for f in model.findings) or any(t.disposition == "manual" for d in model.dags for t in d.tasks.values())
     return ConversionResult(path, source, output, "partial" if manual else "converted", dags=model.dags, findings=model.findings)
+
+
+def _refusal(path: str, source: str, model) -> ConversionResult | None:  # noqa: ANN001
+    """A DAG with a gap (tasks or edges Airflow builds that cannot be listed statically) refuses
+    the file: the ledger never lists a DAG short, and a half-converted flow is not written."""
+    gapped = [d for d in model.dags if d.gaps]
+    if not gapped:
+        return None
+    findings = list(model.findings)
+    for dag in gapped:
+        lines = ", ".join(str(g.line) for g in dag.gaps[:8]) + (" ..." if len(dag.gaps) > 8 else "")
+        findings.append(
+            Finding(
+                "IX109",
+                dag.line,
+                f"DAG {dag.dag_id!r} not converted: Airflow builds tasks or edges here that cannot be listed "
+                f"statically (line {lines}); convert it by hand or run it unconverted through the shim",
+                manual=True,
+            )
+        )
+    return ConversionResult(path, source, source, "failed", findings=findings)
 
 
 def _taken_names(analyzer: Analyzer, model) -> set[str]:  # noqa: ANN001
@@ -177,6 +201,7 @@ def _shapes(plan: Plan, dag: Dag) -> None:
         elif task.kind in ("empty", "unsupported"):
             task.returns = None
     python_operator.shapes(plan, dag)
+    bash.shapes(plan, dag)
 
 
 def _mark_leftovers(plan: Plan, dag: Dag) -> None:
@@ -202,7 +227,10 @@ def _mark_leftovers(plan: Plan, dag: Dag) -> None:
         if used or used_tasks:
             what = ", ".join(sorted(used | used_tasks))
             message = f"statement uses Airflow objects ({what}) at flow run time; convert it by hand"
-            plan.finding("IX101", plan.model.line_of(stmt), f"DAG {dag.dag_id!r}: {message}", manual=True)
+            if plan.analyzer.builds_tasks(stmt):
+                plan.analyzer.gap(dag, "IX101", plan.model.line_of(stmt), f"DAG {dag.dag_id!r}: {message}")
+            else:
+                plan.finding("IX101", plan.model.line_of(stmt), f"DAG {dag.dag_id!r}: {message}", manual=True)
             comment = cst.EmptyLine(comment=cst.Comment(f"# interop: TODO(IX101): {message}"))
             dag.preamble[i] = stmt.with_changes(leading_lines=[*stmt.leading_lines, comment])
 

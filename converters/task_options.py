@@ -10,7 +10,10 @@ state hooks through ``shims.runtime.airflow_callback`` (the callback still gets 
 Why: Prefect's retry and timeout options are the same guarantees under other names.
 
 Safety: values are computed statically (``timedelta(minutes=5)`` -> ``300``); a value only
-known at run time is passed as an expression (``.total_seconds()``). Arguments with no Prefect
+known at run time is passed as an expression (``.total_seconds()``). ``default_args`` that cannot
+be read statically (imported from a helper module, ``{**BASE, ...}``) are read by reference:
+``retries=DEFAULT_ARGS.get('retries', 0)``, ``timeout_seconds=seconds(DEFAULT_ARGS.get(
+'execution_timeout', None))``; the ledger states the expression in place of the number. Arguments with no Prefect
 meaning (owner, email, pool, depends_on_past ...) are listed in the report (IX401).
 """
 
@@ -57,6 +60,15 @@ def _seconds(node: cst.BaseExpression, task: Task, plan: Plan) -> tuple[float | 
     return None, f"seconds({src})"
 
 
+def _by_reference(refs: list[str], key: str, default: str) -> str:
+    """``B.get("retries", A.get("retries", 0))`` for ``default_args={**A, **B}`` (the later wins)."""
+    expr = default
+    for ref in refs:
+        base = ref if ref.isidentifier() or ref.replace(".", "").isidentifier() else f"({ref})"
+        expr = f"{base}.get({key!r}, {expr})"
+    return expr
+
+
 def _num(x: float) -> int | float:
     return int(x) if float(x).is_integer() else x
 
@@ -67,6 +79,16 @@ def apply(plan: Plan, dag: Dag) -> None:
         merged.update(task.kwargs)
         opts: dict[str, Any] = {}
         src: dict[str, str] = {}
+        refs = [] if task.options.get("_no_default_args") else dag.default_args_refs
+        if refs and "retries" not in merged:
+            # default_args not readable statically (imported from a helper module): read by reference
+            src["retries"] = _by_reference(refs, "retries", "0")
+            if "retry_delay" not in merged:
+                plan.need("shims.runtime", "seconds")
+                src["retry_delay_seconds"] = f"seconds({_by_reference(refs, 'retry_delay', '300')})"
+        if refs and "execution_timeout" not in merged:
+            plan.need("shims.runtime", "seconds")
+            src["timeout_seconds"] = f"seconds({_by_reference(refs, 'execution_timeout', 'None')})"
         if "retries" in merged:
             value = const_value(merged["retries"], task, plan.analyzer)
             if isinstance(value, Const) and isinstance(value.value, int):
@@ -82,6 +104,9 @@ def apply(plan: Plan, dag: Dag) -> None:
                 src["retry_delay_seconds"] = repr(_num(delay))
             elif expr:
                 src["retry_delay_seconds"] = expr
+        elif opts.get("retries") and refs:
+            plan.need("shims.runtime", "seconds")
+            src["retry_delay_seconds"] = f"seconds({_by_reference(refs, 'retry_delay', '300')})"
         elif opts.get("retries"):
             # Airflow's default retry_delay is 300 s
             delay = 300.0

@@ -17,6 +17,10 @@ REPO = Path(__file__).resolve().parent.parent
 BASH_DAG_IMPORTS = "from airflow import DAG\nfrom airflow.operators.bash import BashOperator\n"
 
 
+def _coded_messages(result, code: str) -> list[str]:  # noqa: ANN001
+    return [f.message for f in result.findings if f.code == code]
+
+
 def _coded(result, code: str) -> list[tuple[str, int]]:  # noqa: ANN001
     """(code, line) of the result's findings with that code."""
     return [(f.code, f.line) for f in result.findings if f.code == code]
@@ -131,9 +135,9 @@ def test_context_dag_id_is_not_rewritten_over_an_existing_parameter() -> None:
 
 
 def test_helper_given_the_dag_object_is_marked_and_its_wiring_reported() -> None:
-    """``x = make_task('name', dag)`` builds a task the converter cannot see: the statement keeps
-    a marker (the DAG object no longer exists in the flow module) and the edge to it is IX107,
-    not silently dropped."""
+    """``x = make_task('name', dag)`` builds a task the converter cannot see: the statement and
+    the edge to it are reported (IX101, IX107) and the DAG is refused (IX109), as its ledger
+    would otherwise list fewer tasks than Airflow builds."""
     source = (
         "from airflow.models import DAG\n"
         "from airflow.operators.bash import BashOperator\n"
@@ -144,12 +148,12 @@ def test_helper_given_the_dag_object_is_marked_and_its_wiring_reported() -> None
         "b.set_upstream(a)\n"
     )
     result = convert_source(source, "helper_made.py")
-    assert result.status == "partial"
-    codes = sorted((f.code, f.line) for f in result.findings if f.code in ("IX101", "IX107"))
-    assert codes == [("IX101", 6), ("IX107", 7)]
-    marker_line = result.output.splitlines().index("b = make_task('b', dag)") - 1
-    assert result.output.splitlines()[marker_line].startswith("# interop: TODO(IX101): statement reads the DAG object `dag`")
-    compile(result.output, "helper_made.py", "exec")
+    assert result.status == "failed" and not result.error
+    codes = sorted((f.code, f.line) for f in result.findings if f.code in ("IX101", "IX107", "IX109"))
+    assert codes == [("IX101", 6), ("IX107", 7), ("IX109", 4)]
+    assert "statement reads the DAG object `dag`" in _coded_messages(result, "IX101")[0]
+    assert result.output == source  # nothing half-converted is written
+    assert result.report()["dags"] == []
 
 
 def test_unknown_name_wired_to_a_task_is_reported() -> None:
@@ -163,7 +167,8 @@ def test_unknown_name_wired_to_a_task_is_reported() -> None:
     )
     result = convert_source(source, "star.py")
     assert _coded(result, "IX107") == [("IX107", 6)]
-    assert result.status == "partial"
+    assert _coded(result, "IX109") == [("IX109", 4)]
+    assert result.status == "failed"
 
 
 def test_statement_kept_from_an_unrolled_loop_gets_its_loop_variable() -> None:
@@ -213,8 +218,8 @@ def test_dag_arguments_spread_from_an_unknown_dict_are_refused_with_the_reason()
 
 
 def test_object_built_with_dag_keyword_but_no_task_is_kept_with_a_marker() -> None:
-    """``group = HelperGroup(dag=dag, ...)`` is not an operator: it stays in the module (later
-    statements read it) with an IX101 marker, instead of being dropped with the DAG's statements."""
+    """``group = HelperGroup(dag=dag, ...)`` is not an operator, but it is given the DAG: it may
+    build tasks the converter cannot list, so the DAG is refused (IX101 at the line, IX109)."""
     source = (
         "from airflow.models import DAG\n"
         "from airflow.operators.bash import BashOperator\n"
@@ -225,11 +230,9 @@ def test_object_built_with_dag_keyword_but_no_task_is_kept_with_a_marker() -> No
         "parts = group.build()\n"
     )
     result = convert_source(source, "grouped.py")
-    lines = result.output.splitlines()
-    assert "group = HelperGroup(dag=dag, name='g')" in lines
-    assert lines[lines.index("group = HelperGroup(dag=dag, name='g')") - 1].startswith("# interop: TODO(IX101)")
     assert _coded(result, "IX101") == [("IX101", 6)]
-    assert result.status == "partial"
+    assert _coded(result, "IX109") == [("IX109", 4)]
+    assert result.status == "failed"
 
 
 def test_dag_attribute_set_at_module_level_is_dropped_with_a_note() -> None:

@@ -1,0 +1,132 @@
+"""The census: what in a DAG file could build tasks, edges or DAGs, read from the syntax alone.
+
+The static evaluator (:mod:`converters.analysis`) lists the tasks and edges it can follow. Where
+it meets code it cannot follow (a loop over a run-time value, a task id computed at run time, a
+call to a helper defined elsewhere), it asks the census whether that code could build tasks or
+wire them. If it could, the DAG has a *gap*: Airflow would build something the ledger cannot
+name, so the DAG is refused (never listed short).
+
+Examples (``builds_tasks``):
+    ``BashOperator(task_id="t", ...)``         True  (a call with ``task_id=``)
+    ``extract()`` for a ``@task`` function      True
+    ``a >> b``, ``chain(a, b)``, ``a.set_upstream(b)``  True (wiring)
+    ``make_tasks(dag)`` for a local helper that builds operators  True
+    ``TaskGroup("g")``                           True
+    ``print(x)``, ``rows = load()`` (no task, no wiring)  False
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from converters import names
+from converters.walk import children, dotted
+
+if TYPE_CHECKING:
+    from converters.analysis import Analyzer
+
+_WIRING_METHODS = frozenset({"set_upstream", "set_downstream", "expand", "expand_kwargs", "partial"})
+
+
+def builds_tasks(node: cst.CSTNode, analyzer: Analyzer, _seen: set[str] | None = None) -> bool:
+    """Could evaluating ``node`` (a statement or expression) build a task or an edge?"""
+    seen = set() if _seen is None else _seen
+    stack: list[cst.CSTNode] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.BinaryOperation) and isinstance(current.operator, (cst.RightShift, cst.LeftShift)):
+            return True
+        if isinstance(current, cst.Call) and _call_builds(current, analyzer, seen):
+            return True
+        stack.extend(children(current))
+    return False
+
+
+def _call_builds(node: cst.Call, analyzer: Analyzer, seen: set[str]) -> bool:
+    if any(a.keyword is not None and a.keyword.value == "task_id" for a in node.args):
+        return True
+    func = node.func
+    if isinstance(func, cst.Attribute) and func.attr.value in _WIRING_METHODS:
+        return True
+    qn = analyzer.qualname(func) or ""
+    if qn in names.CHAIN_FUNCTIONS or qn in names.CROSS_DOWNSTREAM_FUNCTIONS or qn in names.TASK_GROUP_CLASSES:
+        return True
+    name = dotted(func)
+    if name is None and isinstance(func, cst.Call):  # my_task.override(...)(...)
+        name = dotted(func.func)
+        if name and name.endswith(".override"):
+            name = name[: -len(".override")]
+    if name in analyzer.model.taskflow_functions:
+        return True
+    if name in analyzer.model.functions and name not in seen:
+        seen.add(name)
+        fdef = analyzer.model.functions[name]
+        if analyzer.is_task_group_function(fdef):
+            return True
+        return builds_tasks(fdef.body, analyzer, seen)
+    return False
+
+
+def dag_constructions(module: cst.Module, analyzer: Analyzer) -> list[tuple[cst.CSTNode, cst.CSTNode]]:
+    """Every ``DAG(...)`` call and ``@dag`` function anywhere in the module, each with the
+    statement it is in (for its line); the caller compares them with the DAGs it placed."""
+    found: list[tuple[cst.CSTNode, cst.CSTNode]] = []
+    stack: list[tuple[cst.CSTNode, cst.CSTNode]] = [(s, s) for s in module.body]
+    while stack:
+        current, stmt = stack.pop()
+        if isinstance(current, cst.Call) and analyzer.qualname(current.func) in names.DAG_CLASSES:
+            found.append((current, stmt))
+        elif isinstance(current, cst.FunctionDef) and analyzer.dag_decorator(current) is not None:
+            found.append((current, current))
+        for child in children(current):
+            is_stmt = isinstance(child, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
+            stack.append((child, child if is_stmt else stmt))
+    return found
+
+
+#: Libraries whose calls never build Airflow tasks (data access, formats, clients). A call to a
+#: name imported from any other non-standard module inside a DAG body may build tasks (the team's
+#: own helpers, task-group builders such as astronomer-cosmos'), so it is a gap unless the
+#: evaluator saw it build nothing that matters.
+PLAIN_LIBRARIES = frozenset(
+    {
+        "pandas", "numpy", "requests", "yaml", "pendulum", "dateutil", "pytz", "boto3", "botocore",
+        "sqlalchemy", "psycopg2", "pymysql", "jinja2", "pydantic", "dotenv", "httpx", "urllib3", "bs4",
+        "pyarrow", "redis", "pymongo", "paramiko", "openai", "google", "azure", "snowflake", "slack_sdk",
+        "kubernetes", "docker", "minio", "clickhouse_driver", "elasticsearch", "tweepy", "gspread",
+        "simplejson", "ujson", "orjson", "tenacity", "croniter", "jsonschema", "attr", "attrs", "six",
+        "numpy", "scipy", "sklearn", "polars", "duckdb", "s3fs", "gcsfs", "smart_open", "pyodbc",
+        "cx_Oracle", "oracledb", "mysql", "pymssql", "hvac", "sentry_sdk", "structlog", "loguru",
+    }
+)
+
+
+def hidden_builder(stmt: cst.CSTNode, analyzer: Analyzer) -> str | None:
+    """The callee in ``stmt`` that may build tasks the evaluator did not see, or None.
+
+    Examples:
+        ``make_tasks(dag)`` (a local helper with operators inside)   -> ``make_tasks``
+        ``ids = fetch_connections_tg(conns)`` (imported from ``tasks.airbyte``) -> ``fetch_connections_tg``
+        ``DbtTaskGroup(group_id="dbt", ...)`` (imported from ``cosmos``)         -> ``DbtTaskGroup``
+        ``rows = pd.read_csv(path)``, ``v = Variable.get("x")``, ``print(x)`` -> None
+    """
+    import sys
+
+    stack: list[cst.CSTNode] = [stmt]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Call):
+            if _call_builds(current, analyzer, set()):
+                return dotted(current.func) or "call"
+            name = dotted(current.func if not isinstance(current.func, cst.Call) else current.func.func)
+            if name:
+                head = name.split(".")[0]
+                qn = analyzer.model.imports.get(head)
+                if qn is not None:
+                    root = qn.split(".")[0]
+                    if root != "airflow" and root not in sys.stdlib_module_names and root not in PLAIN_LIBRARIES:
+                        return name
+        stack.extend(children(current))
+    return None

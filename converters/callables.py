@@ -403,9 +403,10 @@ class _Rewriter(cst.CSTTransformer):
             return updated
         if updated.value is None:
             return updated.with_changes(value=cst.Name(self.xcom), whitespace_after_return=cst.SimpleWhitespace(" "))
-        return updated.with_changes(
-            value=cst.parse_expression(f'{{**{self.xcom}, "return_value": {code_of(updated.value)}}}')
-        )
+        returned = code_of(updated.value)
+        if isinstance(updated.value, cst.Tuple) and not updated.value.lpar:
+            returned = f"({returned})"  # return a, b
+        return updated.with_changes(value=cst.parse_expression(f'{{**{self.xcom}, "return_value": {returned}}}'))
 
     _pushes = False
 

@@ -97,7 +97,7 @@ PLAIN_LIBRARIES = frozenset(
         "pyarrow", "redis", "pymongo", "paramiko", "openai", "google", "azure", "snowflake", "slack_sdk",
         "kubernetes", "docker", "minio", "clickhouse_driver", "elasticsearch", "tweepy", "gspread",
         "simplejson", "ujson", "orjson", "tenacity", "croniter", "jsonschema", "attr", "attrs", "six",
-        "numpy", "scipy", "sklearn", "polars", "duckdb", "s3fs", "gcsfs", "smart_open", "pyodbc",
+        "scipy", "sklearn", "polars", "duckdb", "s3fs", "gcsfs", "smart_open", "pyodbc",
         "cx_Oracle", "oracledb", "mysql", "pymssql", "hvac", "sentry_sdk", "structlog", "loguru",
     }
 )

@@ -210,7 +210,7 @@ def flow_function(plan: Plan, dag: Dag, order: list[str]) -> tuple[str, str]:
 
     decorator_style = dag.style == "decorator" and dag.decorator_func is not None
     code = plan.model.module.code_for_node
-    preamble = [plan.functions.get(id(st), st) if isinstance(st, cst.FunctionDef) else st for st in dag.preamble]
+    preamble = [plan.kept(st) for st in dag.preamble]
     preamble_text = code(cst.IndentedBlock(body=preamble, indent="    "))[1:] if preamble else ""
     if decorator_style:
         func = dag.decorator_func
@@ -225,8 +225,8 @@ def flow_function(plan: Plan, dag: Dag, order: list[str]) -> tuple[str, str]:
             params = params.with_changes(params=[*params.params, *extra])
         else:
             params = params.with_changes(kwonly_params=[*params.kwonly_params, *extra])
-        returns = code(func.returns) if func.returns is not None else ""
-        header = f"@flow({', '.join(flow_kwargs)})\n{decorators}def {fname}({code(params)}){returns}:\n"
+        # the @dag function's return annotation is not kept: it does not describe the generated body
+        header = f"@flow({', '.join(flow_kwargs)})\n{decorators}def {fname}({code(params)}):\n"
         body = list(func.body.body) if isinstance(func.body, cst.IndentedBlock) else []
         doc = code(cst.IndentedBlock(body=[body[0]], indent="    "))[1:] if body and is_docstring(body[0]) else ""
         if doc and preamble and preamble[0] is body[0]:

@@ -100,9 +100,9 @@ def apply(plan: Plan, dag: Dag) -> None:
             f"            ctx=ctx,\n"
             f"            upstream=upstream_xcoms,\n"
             + (f"            downstream={below!r},\n" if below else "")
-            + f"        )\n"
-            f"    except TaskSkipped as exc:\n"
-            f"        return skipped(exc.reason)\n"
+            + "        )\n"
+            "    except TaskSkipped as exc:\n"
+            "        return skipped(exc.reason)\n"
         )
         plan.need("shims.operator", "TaskSkipped")
         plan.need("shims.runtime", "skipped")

@@ -12,7 +12,6 @@ converted flows (a real Prefect server) and reports where they differ.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest

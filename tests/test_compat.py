@@ -334,7 +334,7 @@ def test_days_ago_matches_airflow2() -> None:
 
 def test_tables_are_consistent() -> None:
     """Every moved module's target and every renamed name's module are in the tables together."""
-    for old, new in names.ALL_RENAMED_NAMES.items():
+    for old, _new in names.ALL_RENAMED_NAMES.items():
         module = old.rpartition(".")[0]
         assert module in names.ALL_MOVED_MODULES or module in names.MOVED_MODULES, old
     for key in names.CONTEXT_KEY_RENAMES:

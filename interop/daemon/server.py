@@ -29,7 +29,7 @@ from typing import Any
 
 from interop.daemon.protocol import Channel, ProtocolError
 
-__all__ = ["main", "preload", "serve"]
+__all__ = ["main", "preload"]
 
 #: command name -> "module:function(**arguments) -> exit code", run in a worker
 COMMANDS = {"run": "interop.commands.run:execute"}

@@ -1,0 +1,239 @@
+"""The ledger tells the truth: held against the graph real Airflow 3.3 builds for the same file.
+
+Every task Airflow builds is in the ledger under Airflow's own id and every Airflow edge is in
+the ledger's edges; where the converter cannot list them statically, the file is refused
+(``failed``, IX109/IX003, nothing written) rather than listed short. The same rule
+``../shared/corpus/check_ledger.py`` applies to 1,429 real DAG files.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from converters import convert_source
+
+pytestmark = [pytest.mark.airflow]
+
+_DAGBAG = """
+import json, sys
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(dag_folder=sys.argv[1], safe_mode=False)
+out = {"errors": {k: str(v)[:300] for k, v in bag.import_errors.items()}, "dags": {}}
+for dag_id, dag in bag.dags.items():
+    out["dags"][dag_id] = {
+        "tasks": {t.task_id: {"retries": t.retries} for t in dag.tasks},
+        "edges": sorted([u, d] for u in dag.task_ids for d in dag.get_task(u).downstream_task_ids),
+    }
+print(json.dumps(out))
+"""
+
+
+def airflow_graph(folder: Path, name: str) -> dict:
+    """What Airflow 3.3's DagBag builds for ``folder/name`` (imported in a subprocess)."""
+    env = {**os.environ, "AIRFLOW_HOME": str(folder / "airflow_home"), "PYTHONPATH": str(folder)}
+    proc = subprocess.run([sys.executable, "-c", _DAGBAG, str(folder / name)], capture_output=True, text=True,
+                          env=env, timeout=180, cwd=folder)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    graph = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert not graph["errors"], graph["errors"]
+    return graph["dags"]
+
+
+def _reachable(edges: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    succ: dict[str, set[str]] = {}
+    for u, v in edges:
+        succ.setdefault(u, set()).add(v)
+    out = set()
+    for u in list(succ):
+        stack, seen = list(succ[u]), set()
+        while stack:
+            v = stack.pop()
+            if v not in seen:
+                seen.add(v)
+                out.add((u, v))
+                stack.extend(succ.get(v, ()))
+    return out
+
+
+def _write(tmp_path: Path, name: str, source: str) -> str:
+    text = textwrap.dedent(source).lstrip()
+    (tmp_path / name).write_text(text)
+    return text
+
+
+def assert_ledger_equals_airflow(tmp_path: Path, name: str, source: str) -> dict:
+    text = _write(tmp_path, name, source)
+    truth = airflow_graph(tmp_path, name)
+    result = convert_source(text, name)
+    assert result.status in ("converted", "partial"), [f.as_dict() for f in result.findings]
+    ledger = {d["dag_id"]: d for d in result.report()["dags"]}
+    assert set(ledger) == set(truth)
+    for dag_id, dag in truth.items():
+        assert {t["task_id"] for t in ledger[dag_id]["tasks"]} == set(dag["tasks"]), dag_id
+        airflow_edges = {tuple(e) for e in dag["edges"]}
+        ledger_edges = {tuple(e) for e in ledger[dag_id]["edges"]}
+        assert airflow_edges <= _reachable(ledger_edges), dag_id
+        assert ledger_edges <= _reachable(airflow_edges), dag_id
+    compile(result.output, name, "exec")
+    return {"result": result, "truth": truth}
+
+
+def assert_refused(tmp_path: Path, name: str, source: str, code: str) -> None:
+    text = _write(tmp_path, name, source)
+    truth = airflow_graph(tmp_path, name)
+    assert truth, "Airflow builds the DAG"
+    result = convert_source(text, name)
+    assert result.status == "failed" and not result.error
+    assert any(f.code == code and f.line > 0 for f in result.findings), [f.as_dict() for f in result.findings]
+    assert result.output == text and result.report()["dags"] == []
+
+
+HEADER = """
+    import pendulum
+    from airflow.sdk import DAG, task, task_group
+    from airflow.providers.standard.operators.bash import BashOperator
+    from airflow.providers.standard.operators.empty import EmptyOperator
+    from airflow.utils.trigger_rule import TriggerRule
+"""
+
+
+def test_task_group_function_called_in_a_loop(tmp_path: Path) -> None:
+    """``@task_group`` called five times: groups ``g``, ``g__1`` ... as Airflow names them."""
+    assert_ledger_equals_airflow(tmp_path, "groups.py", HEADER + """
+    @task
+    def one(v):
+        return v
+
+    @task
+    def two(v):
+        return v * 2
+
+    @task_group
+    def g(value):
+        two(one(value))
+
+    with DAG("groups", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+        start = EmptyOperator(task_id="start")
+        end = EmptyOperator(task_id="end")
+        for i in range(3):
+            start >> g(i) >> end
+    """)
+
+
+def test_helper_building_operators_with_arguments(tmp_path: Path) -> None:
+    """A helper with several statements (tasks, then wiring) evaluated in place per call."""
+    assert_ledger_equals_airflow(tmp_path, "helper.py", HEADER + """
+    def pipeline(suffix, rule):
+        first = BashOperator(task_id=f"first_{suffix}", bash_command="echo 1")
+        join = EmptyOperator(task_id=rule, trigger_rule=rule)
+        last = BashOperator(task_id=f"last_{suffix}", bash_command="echo 2")
+        first >> join
+        join >> last
+
+    with DAG("helper", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+        pipeline("a", TriggerRule.ALL_SUCCESS)
+        pipeline("b", TriggerRule.ONE_SUCCESS)
+    """)
+
+
+def test_group_wired_inside_its_own_block(tmp_path: Path) -> None:
+    """``chain(begin, [group, other], end)`` inside the group's ``with`` sees the tasks made so far."""
+    assert_ledger_equals_airflow(tmp_path, "inner_chain.py", HEADER + """
+    from airflow.sdk import TaskGroup, chain
+
+    with DAG("inner_chain", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+        begin = EmptyOperator(task_id="begin")
+        end = EmptyOperator(task_id="end")
+        other = BashOperator(task_id="other", bash_command="echo o")
+        with TaskGroup(group_id="checks") as checks:
+            for i in range(3):
+                BashOperator(task_id=f"check_{i}", bash_command=f"echo {i}")
+            chain(begin, [checks, other], end)
+    """)
+
+
+def test_loop_over_a_run_time_value_refuses_the_file(tmp_path: Path) -> None:
+    assert_refused(tmp_path, "runtime_loop.py", HEADER + """
+    import json
+    TABLES = json.loads('["a", "b"]')
+
+    with DAG("runtime_loop", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+        for table in TABLES:
+            BashOperator(task_id=f"load_{table}", bash_command="echo")
+    """, "IX109")
+
+
+def test_imported_helper_in_the_dag_body_refuses_the_file(tmp_path: Path) -> None:
+    """A team's helper module builds tasks the converter cannot see: refused, not listed short."""
+    (tmp_path / "team_tasks.py").write_text(
+        "from airflow.providers.standard.operators.bash import BashOperator\n"
+        "def build(n):\n"
+        "    return [BashOperator(task_id=f't{i}', bash_command='echo') for i in range(n)]\n"
+    )
+    assert_refused(tmp_path, "imported_helper.py", HEADER + """
+    from team_tasks import build
+
+    with DAG("imported_helper", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+        start = EmptyOperator(task_id="start")
+        parts = build(3)
+    """, "IX109")
+
+
+def test_dag_under_a_module_level_if_refuses_the_file(tmp_path: Path) -> None:
+    assert_refused(tmp_path, "under_if.py", HEADER + """
+    import os
+    if os.environ.get("NOT_SET_ANYWHERE") is None:
+        with DAG("under_if", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+            BashOperator(task_id="a", bash_command="echo a")
+    """, "IX003")
+
+
+def test_dag_id_from_the_file_path_refuses_the_file(tmp_path: Path) -> None:
+    """Airflow names the DAG from where it loads the file; a copy or a move changes it."""
+    assert_refused(tmp_path, "named_by_path.py", HEADER + """
+    from pathlib import Path
+    with DAG(Path(__file__).stem, schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+        BashOperator(task_id="a", bash_command="echo a")
+    """, "IX003")
+
+
+@pytest.mark.prefect
+def test_imported_default_args_are_carried_by_reference(tmp_path: Path, monkeypatch) -> None:
+    """``default_args=DEFAULT_ARGS`` from a helper module: the flow's tasks read the retries from
+    it at import time, equal to what Airflow gives the tasks."""
+    (tmp_path / "team_config.py").write_text(
+        "from datetime import timedelta\n"
+        "DEFAULT_ARGS = {'owner': 'data', 'retries': 2, 'retry_delay': timedelta(seconds=7)}\n"
+    )
+    checked = assert_ledger_equals_airflow(tmp_path, "by_reference.py", HEADER + """
+    from team_config import DEFAULT_ARGS
+
+    with DAG("by_reference", default_args={**DEFAULT_ARGS, "owner": "x"}, schedule=None,
+             start_date=pendulum.datetime(2024, 1, 1)):
+        a = BashOperator(task_id="a", bash_command="echo a")
+        b = BashOperator(task_id="b", bash_command="echo b", retries=5)
+        a >> b
+    """)
+    result, truth = checked["result"], checked["truth"]["by_reference"]
+    ledger = {t["task_id"]: t for t in result.report()["dags"][0]["tasks"]}
+    assert ledger["a"]["options"]["retries"] == "DEFAULT_ARGS.get('retries', 0)"
+    assert ledger["b"]["options"]["retries"] == 5
+    flow_file = tmp_path / "flows" / "by_reference.py"
+    flow_file.parent.mkdir()
+    flow_file.write_text(result.output)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = importlib.util.spec_from_file_location("by_reference_flow", flow_file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for task_id, airflow_task in truth["tasks"].items():
+        prefect_task = getattr(module, task_id)
+        assert prefect_task.retries == airflow_task["retries"], task_id
+    assert module.a.retry_delay_seconds == 7.0

@@ -12,6 +12,11 @@ Why: ``shims.runtime.run_bash`` runs ``bash -c`` the way Airflow does: env and `
 kept, the last line of output is the result, a non-zero exit fails the task, the skip exit
 code (99 by default) ends it as ``Skipped``.
 
+``{{ ti.xcom_push(key=k, value=v) }}`` in a template pushes while rendering, as in Airflow: the
+task then returns every XCom, ``{k: v, "return_value": last line}``. ``str(XComArg(t, key=k))``
+(Airflow's template ``{{ task_instance.xcom_pull(task_ids='t', key='k') }}``) in ``env`` or
+``bash_command`` becomes a parameter bound to ``t``'s result, as a literal pull does.
+
 Safety: templates that are not plain expressions (loops, filters) are rendered at run time with
 ``render_template`` (IX301); a command given as a ``.sh`` file path (a template file in
 Airflow) is marked IX302.
@@ -26,7 +31,7 @@ import libcst as cst
 from converters import templates
 from converters.analysis import code_of
 from converters.callables import ident, result_param
-from converters.model import Const, Dag, Task
+from converters.model import Const, Dag, Task, XComArgRef
 from converters.plan import Plan, const_value
 from converters.python_operator import multiple_outputs, upstream_xcoms_source
 from converters.task_options import decorator_kwargs
@@ -45,11 +50,59 @@ class _Params:
         return name
 
 
+def xcomarg_template(value: cst.BaseExpression, task: Task, dag: Dag, plan: Plan) -> str | None:
+    """The Jinja text Airflow makes of ``str(xcom_arg)`` or an f-string over XComArgs, else None.
+
+    ``str(XComArg(t, key=k))`` (and ``f"... {t.output} ..."``) is Airflow's template
+    ``{{ task_instance.xcom_pull(task_ids='t', key='k') }}``, rendered when the task runs.
+    """
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value == "str" and len(value.args) == 1 and not value.args[0].keyword:
+        parts: list[cst.BaseExpression | str] = [value.args[0].value]
+    elif isinstance(value, cst.FormattedString):
+        parts = []
+        for part in value.parts:
+            if isinstance(part, cst.FormattedStringText):
+                parts.append(part.value.replace("{{", "{").replace("}}", "}"))
+            elif part.format_spec or part.conversion:
+                return None
+            else:
+                parts.append(part.expression)
+    else:
+        return None
+    env = dict(task.options.get("_env", {}))
+    text, refs = [], 0
+    for part in parts:
+        if isinstance(part, str):
+            text.append(part)
+            continue
+        plan.analyzer._dag = dag
+        try:
+            ref = plan.analyzer.eval(part, env)
+        except Exception:  # noqa: BLE001 - not a static value
+            ref = None
+        if isinstance(ref, XComArgRef):
+            text.append(f"{{{{ task_instance.xcom_pull(task_ids={ref.task_id!r}, key={ref.key!r}) }}}}")
+            refs += 1
+        elif isinstance(ref, Const) and isinstance(part, cst.BaseExpression) and not isinstance(ref.value, (dict, list, tuple, set)):
+            text.append(str(ref.value))
+        else:
+            return None
+    return "".join(text) if refs else None
+
+
+def template_pushes(text: str) -> list[str | None]:
+    """The keys a template pushes with ``ti.xcom_push(key=...)`` (None for a key not literal)."""
+    return templates.find_pushes(text)
+
+
 def template_expr(
     value: cst.BaseExpression, task: Task, dag: Dag, plan: Plan, params: _Params, what: str
 ) -> str:
     """Python source (inside the generated task) of a templated argument."""
     const = const_value(value, task, plan.analyzer)
+    from_xcomarg = xcomarg_template(value, task, dag, plan)
+    if from_xcomarg is not None:
+        const = Const(from_xcomarg)
     if isinstance(const, Const) and isinstance(const.value, str):
         text = const.value
         if not templates.has_jinja(text):
@@ -80,8 +133,6 @@ def template_expr(
             return exprs[0] if isinstance(pull.task_ids, str) else "[" + ", ".join(exprs) + "]"
 
         tr = templates.translate(text, pull_expr)
-        if tr.pushes:
-            plan.manual(task, "IX303", f"{what} pushes an XCom from its template; return the value instead")
         params.add("ctx", "ctx")
         dag.uses_ctx = True
         if tr.fstring is not None:
@@ -98,6 +149,9 @@ def template_expr(
                 task.data_inputs[plan.future(dag, tid)] = tid
                 ups.append(f"{tid!r}: {p}" if up.returns == "xcoms" else f"{tid!r}: {{'return_value': {p}}}")
         upstream = "{" + ", ".join(dict.fromkeys(ups)) + "}"
+        if tr.pushes:
+            # ti.xcom_push in the template: recorded while rendering, returned with the result
+            return f"render_template({text!r}, ctx, upstream={upstream}, pushed={PUSHED})"
         return f"render_template({text!r}, ctx, upstream={upstream})"
     # not a literal: evaluated in the flow and rendered at run time in the task
     name = ident(what)
@@ -110,6 +164,39 @@ def template_expr(
     plan.need("shims.runtime", "render_template")
     plan.finding("IX301", task.line, f"task {task.task_id!r}: {what} is not a literal; rendered at run time")
     return f"render_template({name}, ctx, upstream=upstream_xcoms)"
+
+
+#: the generated task's dict of the XComs its templates push (``ti.xcom_push`` while rendering)
+PUSHED = "pushed_xcoms"
+
+
+def _templated_texts(task: Task, plan: Plan) -> list[str]:
+    """The literal texts of a bash task's templated arguments (command and env values)."""
+    nodes = [task.kwargs.get("bash_command")] + ([task.pos_args[0].value] if task.pos_args else [])
+    env = task.kwargs.get("env")
+    if isinstance(env, cst.Dict):
+        nodes += [e.value for e in env.elements if isinstance(e, cst.DictElement)]
+    texts = []
+    for node in nodes:
+        const = const_value(node, task, plan.analyzer) if node is not None else None
+        if isinstance(const, Const) and isinstance(const.value, str):
+            texts.append(const.value)
+    return texts
+
+
+def shapes(plan: Plan, dag: Dag) -> None:
+    """A bash task whose templates push XComs (``{{ ti.xcom_push(...) }}``) returns every XCom.
+
+    Its result is ``{key: value, ..., "return_value": last line}``, as Airflow stores them;
+    set before the rules that convert its downstream pulls run.
+    """
+    for task in dag.tasks.values():
+        if task.kind != "bash":
+            continue
+        keys = [k for text in _templated_texts(task, plan) for k in template_pushes(text)]
+        if keys:
+            task.returns = "xcoms"
+            task.options["_pushed"] = {k for k in keys if k is not None} | {"return_value"}
 
 
 def apply(plan: Plan, dag: Dag) -> None:
@@ -158,16 +245,21 @@ def apply(plan: Plan, dag: Dag) -> None:
         decorator = ", ".join(decorator_kwargs(task, task.task_id))
         sig = ", ".join(params.items)
         body_args = ", ".join([command, *extra])
+        pushes = f"pushed={PUSHED}" in body_args
+        body = f"    return run_bash({body_args})\n"
+        if pushes:
+            plan.need("shims.runtime", "with_xcoms")
+            body = f"    {PUSHED} = {{}}\n    return with_xcoms(run_bash({body_args}), {PUSHED})\n"
         source = (
             f"@task({decorator})\n"
             f"def {fname}({sig}):\n"
             f'    """{task.operator} {task.task_id!r}, converted by interop."""\n'
-            f"    return run_bash({body_args})\n"
+            f"{body}"
         )
         plan.generated.setdefault(dag.dag_id, []).append(source)
         plan.need("prefect", "task")
         plan.need("shims.runtime", "run_bash")
         task.function_name = fname
         task.call_kwargs = dict(params.items)
-        task.returns = "value"
+        task.returns = "xcoms" if pushes else "value"
         task.options["_generated"] = True

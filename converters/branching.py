@@ -16,10 +16,13 @@ whose result is falsy skips everything below it. A skipped task is still recorde
 
 Why: Prefect has no skip state machine; the flow's own control flow is the idiomatic form.
 
+A branch operator that is not a Python callable (``BranchDateTimeOperator``,
+``BranchDayOfWeekOperator``, ``LatestOnlyOperator`` ...) runs through the operator shim with the
+task ids below it; its choice is its ``skipmixin_key`` XCom, which ``branch_targets`` reads.
+
 Safety: the flow waits for the branch task's result at that point; independent tasks submitted
 earlier keep running. Trigger rules about failures (``one_failed``, ``all_failed``,
-``one_done``, ``all_skipped``, ``none_skipped``) and branch operators that are not Python
-callables (``BranchDateTimeOperator`` ...) keep a marker (IX104 / IX103).
+``one_done``, ``all_skipped``, ``none_skipped``) keep a marker (IX104).
 """
 
 from __future__ import annotations
@@ -54,10 +57,9 @@ def apply(plan: Plan, dag: Dag) -> None:
     except nx.NetworkXUnfeasible:
         return
     flags: dict[str, str | None] = {}
-    branch_tasks = {
-        t.task_id for t in dag.tasks.values()
-        if t.kind == "branch" and (t.callable_expr is not None or t.taskflow_func is not None)
-    }
+    # every branch task: a Python callable's result, or a branch operator run through the
+    # operator shim (BranchDateTimeOperator, LatestOnlyOperator ...) whose XComs hold its choice
+    branch_tasks = {t.task_id for t in dag.tasks.values() if t.kind == "branch"}
     sc_descendants: dict[str, set[str]] = {}
     for tid in branch_tasks:
         task = dag.tasks[tid]
@@ -67,6 +69,8 @@ def apply(plan: Plan, dag: Dag) -> None:
         # the branch task itself is converted; its marker (set by the operator rules) is lifted
         task.options["_markers"] = [m for m in task.options.get("_markers", []) if "IX103" not in m]
         _unmark(plan, task, "IX103")
+        if task.callable_expr is None and task.taskflow_func is None and task.disposition == "converted":
+            task.disposition = "shimmed"
     for tid in order:
         task = dag.tasks[tid]
         rule = task.options.get("_trigger_rule")

@@ -67,6 +67,27 @@ def find_pulls(text: str) -> list[Pull]:
     return out
 
 
+def find_pushes(text: str) -> list[str | None]:
+    """The key of every ``ti.xcom_push(...)`` / ``task_instance.xcom_push(...)`` in a template
+    (``None`` for a key that is not a literal)."""
+    if "xcom_push" not in text:
+        return []
+    try:
+        tree = _ENV.parse(text)
+    except jinja2.TemplateSyntaxError:
+        return []
+    keys: list[str | None] = []
+    for call in tree.find_all(nodes.Call):
+        func = call.node
+        if isinstance(func, nodes.Getattr) and func.attr == "xcom_push":
+            key = _const(call.args[0]) if call.args else None
+            for kw in call.kwargs:
+                if kw.key == "key":
+                    key = _const(kw.value)
+            keys.append(key if isinstance(key, str) else None)
+    return keys
+
+
 def _as_pull(call: nodes.Call) -> Pull | None:
     func = call.node
     if not (

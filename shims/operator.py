@@ -61,8 +61,12 @@ def _default_ctx(ctx: Any) -> Any:
     return airflow_context()
 
 
-def _attach_to_dag(operator: Any, ctx: Any) -> Any:
-    """A copy of ``operator`` attached to a DAG (its own, or a throwaway one with ctx's params)."""
+def _attach_to_dag(operator: Any, ctx: Any, downstream: list[str] | None = None) -> Any:
+    """A copy of ``operator`` attached to a DAG (its own, or a throwaway one with ctx's params).
+
+    ``downstream``: task ids placed below it in the throwaway DAG (as placeholders), so that a
+    branch operator may choose among them as it does in its own DAG.
+    """
     from airflow.sdk import DAG
 
     op = copy.copy(operator)
@@ -74,7 +78,15 @@ def _attach_to_dag(operator: Any, ctx: Any) -> Any:
         params=dict(getattr(ctx, "params", None) or {}),
     )
     op.__dict__["_dag"] = None
+    op.upstream_task_ids = set()
+    op.downstream_task_ids = set()
     op.dag = dag
+    if downstream:
+        from airflow.providers.standard.operators.empty import EmptyOperator
+
+        for task_id in downstream:
+            if task_id != op.task_id and task_id not in dag.task_dict:
+                op.set_downstream(EmptyOperator(task_id=task_id, dag=dag))
     return op
 
 
@@ -97,6 +109,7 @@ def run_operator(
     *,
     ctx: Any = None,
     upstream: Mapping[str, Mapping[str, Any]] | None = None,
+    downstream: list[str] | None = None,
 ) -> dict[str, Any]:
     """Run a real Airflow operator in this process and return the XComs it pushed.
 
@@ -108,6 +121,10 @@ def run_operator(
         upstream: upstream task id -> ``{xcom key: value}``; ``ti.xcom_pull(task_ids=t, key=k)``
             in templates and in ``execute()`` answers from it (``None`` when missing, as in
             Airflow).
+        downstream: the task ids directly below it in its DAG. A branch operator
+            (``BranchDateTimeOperator``, ``LatestOnlyOperator`` ...) chooses among them: its
+            choice is the ``skipmixin_key`` XCom (``{"followed": [...]}``), which
+            :func:`shims.runtime.branch_targets` reads.
 
     Returns:
         Every XCom the operator pushed, ``{key: value}``, with ``execute()``'s return value under
@@ -127,7 +144,7 @@ def run_operator(
 
     ctx = _default_ctx(ctx)
     values = _ctx_values(ctx)
-    op = _attach_to_dag(operator, ctx)
+    op = _attach_to_dag(operator, ctx, downstream)
     dag = op.dag
     dag_run = make_dag_run(
         dag.dag_id,

@@ -40,6 +40,7 @@ __all__ = [
     "render_template",
     "BashCommandFailed",
     "UpstreamXComs",
+    "with_xcoms",
     "xcom_value",
 ]
 
@@ -175,14 +176,41 @@ class RunContext:
 
     @property
     def dag_run(self) -> SimpleNamespace:
+        """The run as Airflow's ``dag_run`` shows a manual run: no partition, not backfilled."""
         return SimpleNamespace(
-            conf=self.conf, run_id=self.run_id, logical_date=self.logical_date, dag_id=self.dag_id
+            conf=self.conf,
+            run_id=self.run_id,
+            logical_date=self.logical_date,
+            execution_date=self.logical_date,
+            run_after=self.logical_date,
+            dag_id=self.dag_id,
+            run_type="manual",
+            external_trigger=True,
+            data_interval_start=self.data_interval_start,
+            data_interval_end=self.data_interval_end,
+            partition_key=None,
+            partition_date=None,
         )
 
-    def template_context(self, upstream: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
-        """The names Airflow puts in a Jinja template's context."""
-        ti = UpstreamXComs(upstream or {})
-        return {
+    def template_context(
+        self,
+        upstream: Mapping[str, Mapping[str, Any]] | None = None,
+        pushed: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The names Airflow puts in a Jinja template's context.
+
+        Inside a Prefect task run, the task's own names too (``task_instance_key_str``,
+        ``task.task_id``, ``ti.task_id``): the converted task is named by its Airflow task id.
+        """
+        task_id = _current_task_name()
+        ti = UpstreamXComs(upstream or {}, pushed, task_id=task_id, dag_id=self.dag_id, run_id=self.run_id)
+        task_names: dict[str, Any] = {}
+        if task_id is not None:
+            task_names = {
+                "task_instance_key_str": f"{self.dag_id}__{task_id}__{self.ds_nodash}",
+                "task": SimpleNamespace(task_id=task_id, dag_id=self.dag_id),
+            }
+        return task_names | {
             "ds": self.ds,
             "ds_nodash": self.ds_nodash,
             "ts": self.ts,
@@ -241,16 +269,63 @@ def airflow_context(
     )
 
 
+def _current_task_name() -> str | None:
+    """The running Prefect task's name (a converted task is named by its Airflow task id)."""
+    try:
+        from prefect.context import TaskRunContext
+
+        run_context = TaskRunContext.get()
+    except Exception:  # noqa: BLE001 - no prefect
+        return None
+    return None if run_context is None else run_context.task.name
+
+
+def _current_try_number() -> int:
+    """Airflow's try number of the running Prefect task run (its first run is try 1)."""
+    try:
+        from prefect.context import TaskRunContext
+
+        run_context = TaskRunContext.get()
+    except Exception:  # noqa: BLE001
+        return 1
+    if run_context is None:
+        return 1
+    return int(getattr(run_context.task_run, "run_count", 0) or 0) or 1
+
+
 # --------------------------------------------------------------------------- xcom views
 class UpstreamXComs:
-    """A read-only ``ti`` for templates: ``xcom_pull`` answers from upstream task results.
+    """The ``ti`` of templates: ``xcom_pull`` answers from upstream task results.
 
     ``upstream`` maps task_id -> {xcom key: value}. A missing task or key gives ``None``, as in
-    Airflow.
+    Airflow. ``xcom_push(key, value)`` records into ``pushed`` (the converted task returns it
+    with its result); without ``pushed`` it raises, naming the key. ``task_id``, ``dag_id``,
+    ``run_id``, ``map_index`` and ``try_number`` are the running task's.
     """
 
-    def __init__(self, upstream: Mapping[str, Mapping[str, Any]]) -> None:
+    def __init__(
+        self,
+        upstream: Mapping[str, Mapping[str, Any]],
+        pushed: dict[str, Any] | None = None,
+        task_id: str | None = None,
+        dag_id: str | None = None,
+        run_id: str = "",
+    ) -> None:
         self._upstream = upstream
+        self._pushed = pushed
+        self.task_id = task_id
+        self.dag_id = dag_id
+        self.run_id = run_id
+        self.map_index = -1
+        self.try_number = _current_try_number()
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        if self._pushed is None:
+            raise RuntimeError(
+                f"the template pushes XCom {key!r} (ti.xcom_push) but the converted task keeps no XComs; "
+                "convert the DAG again (the converter returns pushed XComs with the task's result)"
+            )
+        self._pushed[key] = value
 
     def xcom_pull(self, task_ids: Any = None, key: str = "return_value", **_: Any) -> Any:
         if task_ids is None:
@@ -356,17 +431,42 @@ def render_template(
     template: str,
     ctx: RunContext,
     upstream: Mapping[str, Mapping[str, Any]] | None = None,
+    pushed: dict[str, Any] | None = None,
     **extra: Any,
 ) -> str:
     """Render an Airflow Jinja template at run time.
 
     Used for templates the converter could not turn into f-strings (loops, filters,
-    conditionals). The context has Airflow's names; ``ti.xcom_pull`` answers from
-    ``upstream`` (task_id -> {key: value}).
+    conditionals, ``ti.xcom_push``). The context has Airflow's names; ``ti.xcom_pull`` answers
+    from ``upstream`` (task_id -> {key: value}); ``ti.xcom_push(key, value)`` records into
+    ``pushed`` (and renders ``None``, as in Airflow).
     """
-    context = ctx.template_context(upstream)
+    context = ctx.template_context(upstream, pushed)
     context.update(extra)
     return _ENV.from_string(template).render(**context)
+
+
+def with_xcoms(result: Any, pushed: Mapping[str, Any]) -> Any:
+    """A task's result as every XCom it pushed: ``{**pushed, "return_value": result}``.
+
+    For a task whose templates pushed XComs while rendering (``{{ ti.xcom_push(...) }}``).
+    A Prefect state (a skip) is returned as it is; a ``None`` result adds no ``return_value``
+    (Airflow stores no XCom for it).
+    """
+    if _is_state(result):
+        return result
+    out = dict(pushed)
+    if result is not None:
+        out["return_value"] = result
+    return out
+
+
+def _is_state(value: Any) -> bool:
+    try:
+        from prefect.states import State
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(value, State)
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -428,11 +528,18 @@ def airflow_callback(callback: Any) -> Any:
 
 # --------------------------------------------------------------------------- branching
 def branch_targets(result: Any) -> set[str]:
-    """The task ids a branch task chose (a task id, a list of them, or None)."""
+    """The task ids a branch task chose (a task id, a list of them, or None).
+
+    A branch operator run through the operator shim returns its XComs: its choice is
+    ``skipmixin_key``'s ``followed`` list (none: it chose nothing, or skipped itself).
+    """
     if result is None:
         return set()
     if isinstance(result, str):
         return {result}
+    if isinstance(result, Mapping):
+        choice = result.get("skipmixin_key") or {}
+        return {str(r) for r in (choice.get("followed") or [])} if isinstance(choice, Mapping) else set()
     return {str(r) for r in result}
 
 

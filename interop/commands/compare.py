@@ -27,9 +27,12 @@ __all__ = ["compare"]
 @click.option("--logical-date", default=None, help="ISO date or datetime of both runs (default: now, UTC).")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="A DAG param for both runs (JSON values allowed); repeatable.")
 @click.option("--timeout", type=float, default=None, metavar="SECONDS",
-              help="Run each DAG file in a worker process and stop it after SECONDS (reported as an error).")
+              help="Run the files in worker processes and stop a DAG that takes more than SECONDS (reported as an error saying what it was doing).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes comparing files side by side.")
 def compare(paths: tuple[Path, ...], flow_file: Path | None, out: Path | None, airflow_test: bool,
-            airflow_python: Path | None, logical_date: str | None, params: tuple[str, ...], timeout: float | None) -> None:
+            airflow_python: Path | None, logical_date: str | None, params: tuple[str, ...], timeout: float | None,
+            jobs: int) -> None:
     """Run every DAG in PATHS (folders walked) and its converted flow, and compare graph, values,
     states and timings.
 
@@ -71,7 +74,7 @@ def compare(paths: tuple[Path, ...], flow_file: Path | None, out: Path | None, a
 
         comparisons = compare_paths(files, flow_file=flow_file, airflow_test=airflow_test, airflow_python=airflow_python,
                                     logical_date=logical_date or default_logical_date(), params=param_values,
-                                    timeout=timeout, on_file=advance)
+                                    timeout=timeout, jobs=jobs, on_file=advance)
     if out is not None:
         write_reports(comparisons, out, files_without_dags=without)
     for c in comparisons:

@@ -64,17 +64,37 @@ def structure(dag: Any) -> tuple[list[tuple[str, str]], dict[str, str]]:
     return edges, operators
 
 
-def run_in_process(dag: Any, *, logical_date: str, params: dict[str, Any]) -> SideRun:
-    """Run ``dag`` with the in-process runner and record what it did."""
+def run_in_process(dag: Any, *, logical_date: str, params: dict[str, Any], progress: Any = None) -> SideRun:
+    """Run ``dag`` with the in-process runner and record what it did.
+
+    ``progress(dag_id, doing)`` hears each task start and each wait (retry delay, reschedule).
+    """
+    import time
+
     from shims.runner import run_dag
 
     known = set(getattr(dag, "params", {}) or {})
     unknown = sorted(set(params) - known)
     if unknown:
         raise DagUnavailable(f"DAG {dag.dag_id!r} has no param(s) {unknown}. Params: {sorted(known)}")
-    result = run_dag(dag, logical_date=logical_date, params=params or None, echo=False)
+    hooks: dict[str, Any] = {}
+    if progress is not None:
+        current: dict[str, str] = {}
+
+        def on_task_start(task: Any, map_index: int) -> None:
+            index = f"[{map_index}]" if map_index >= 0 else ""
+            current["task"] = f"task {task.task_id + index!r} ({type(task).__name__})"
+            progress(dag.dag_id, f"the Airflow side ran {current['task']}")
+
+        def sleep(seconds: float) -> None:
+            progress(dag.dag_id, f"the Airflow side waited {seconds:.0f} s (a retry delay or a sensor's reschedule) in {current.get('task', 'a task')}")
+            time.sleep(seconds)
+
+        hooks = {"on_task_start": on_task_start, "sleep": sleep}
+    result = run_dag(dag, logical_date=logical_date, params=params or None, echo=False, **hooks)
     edges, operators = structure(dag)
-    return _side_run(result, edges, operators, how="in-process runner (shims.runner)")
+    quiet = [t.task_id for t in dag.tasks if getattr(t, "do_xcom_push", True) is False]
+    return _side_run(result, edges, operators, how="in-process runner (shims.runner)", no_xcom_push=quiet)
 
 
 def run_sidecar(sidecar: Any, path: Path, dag_id: str, *, logical_date: str, params: dict[str, Any]) -> SideRun:
@@ -91,10 +111,12 @@ def run_sidecar(sidecar: Any, path: Path, dag_id: str, *, logical_date: str, par
     except (DagLoadError, SidecarError) as exc:
         raise DagUnavailable(f"Airflow {sidecar.airflow_version} ({sidecar.airflow_python}): {_short_import_error(str(exc))}") from exc
     edges = sorted((a, b) for a, b in result.edges)
-    return _side_run(result, edges, result.operators, how=f"Airflow {result.airflow_version} sidecar ({result.python})")
+    return _side_run(result, edges, result.operators, how=f"Airflow {result.airflow_version} sidecar ({result.python})",
+                     no_xcom_push=list(getattr(result, "no_xcom_push", [])))
 
 
-def _side_run(result: Any, edges: list[tuple[str, str]], operators: dict[str, str], *, how: str) -> SideRun:
+def _side_run(result: Any, edges: list[tuple[str, str]], operators: dict[str, str], *, how: str,
+              no_xcom_push: list[str] | None = None) -> SideRun:
     """A run result (in-process or sidecar) as one side of a comparison."""
     starts = [t.start_date for t in result.tasks.values() if t.start_date]
     origin = min(starts) if starts else result.start_date
@@ -121,6 +143,7 @@ def _side_run(result: Any, edges: list[tuple[str, str]], operators: dict[str, st
         tasks=tasks,
         edges=edges,
         removed=sorted(t for t, op in operators.items() if op in EMPTY_OPERATORS),
+        no_xcom_push=sorted(no_xcom_push or []),
     )
 
 

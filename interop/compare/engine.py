@@ -12,7 +12,7 @@ import time
 import traceback
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from interop.compare.model import DagComparison, StateDiff, TaskTiming
 
@@ -59,10 +59,13 @@ def compare_file(
     logical_date: str | None = None,
     params: dict[str, Any] | None = None,
     on_dag: Callable[[DagComparison], None] | None = None,
+    on_progress: Callable[[str | None, str], None] | None = None,
 ) -> list[DagComparison]:
     """Compare every DAG of one file with its converted flow (or the flow in ``flow_file``).
 
-    ``on_dag`` is called with each DAG's comparison as soon as it is done. With
+    ``on_dag`` is called with each DAG's comparison as soon as it is done; ``on_progress`` with
+    ``(dag_id, what is being done)`` as each DAG starts and as its sides run (the Airflow side
+    task by task). With
     ``airflow_python`` (the team's Airflow 1.10/2.x interpreter) the DAGs are loaded and run
     there, through the sidecar (:mod:`shims.sidecar`), instead of in this process.
 
@@ -72,6 +75,7 @@ def compare_file(
     from converters import convert_file
 
     path = Path(path)
+    progress = on_progress or (lambda dag_id, doing: None)
     logical_date = logical_date or default_logical_date()
     params = dict(params or {})
     conversion = convert_file(str(path))
@@ -82,7 +86,7 @@ def compare_file(
     if not static_ids and "airflow" not in text.lower():
         return []  # not a DAG file
 
-    from interop.compare.dag_side import DagUnavailable, load_file_dags, run_airflow_test, run_in_process, run_sidecar
+    from interop.compare.dag_side import DagUnavailable, load_file_dags, run_airflow_test, run_in_process
 
     def finish(errors: list[DagComparison]) -> list[DagComparison]:
         for c in errors:
@@ -97,18 +101,18 @@ def compare_file(
         airflow_python = airflow_python_from_state(path)
     if airflow_python is not None:
         from shims.runner import DagLoadError
-        from shims.sidecar.client import Sidecar, SidecarError
+        from shims.sidecar.client import SidecarError
 
         try:
-            sidecar = Sidecar(airflow_python).start()
+            sidecar = _sidecar(airflow_python)
             dag_ids = sidecar.list_dags(path)
         except (DagLoadError, SidecarError, OSError) as exc:
-            if sidecar is not None:
-                sidecar.close()
+            if sidecar is not None and not isinstance(exc, DagLoadError):
+                _drop_sidecar(airflow_python)
             where = f"Airflow at {airflow_python}"
             return finish([_error(d, path, f"the DAG file does not load under {where}: {exc}", findings=findings) for d in static_ids or [path.stem]])
         runners: dict[str, Callable[[], Any]] = {
-            d: (lambda d=d: run_sidecar(sidecar, path, d, logical_date=logical_date, params=params)) for d in dag_ids
+            d: (lambda d=d: _sidecar_run(airflow_python, sidecar, path, d, logical_date=logical_date, params=params)) for d in dag_ids
         }
         start_dates: dict[str, Any] = {}
     else:
@@ -120,11 +124,10 @@ def compare_file(
         if airflow_test:
             runners = {d: (lambda d=d: run_airflow_test(path, d, logical_date=logical_date, params=params)) for d in dags}
         else:
-            runners = {d: (lambda dag=dag: run_in_process(dag, logical_date=logical_date, params=params)) for d, dag in dags.items()}
+            runners = {d: (lambda dag=dag: run_in_process(dag, logical_date=logical_date, params=params, progress=progress))
+                       for d, dag in dags.items()}
         start_dates = {d: getattr(dag, "start_date", None) for d, dag in dags.items()}
     if not runners:
-        if sidecar is not None:
-            sidecar.close()
         if static_ids:
             return finish([_error(d, path, "Airflow found no DAG in the file", findings=findings) for d in static_ids])
         return []
@@ -136,26 +139,66 @@ def compare_file(
         flow_source, flow_origin = conversion.output, path
 
     out: list[DagComparison] = []
-    try:
-        for dag_id in sorted(runners):
-            started = time.perf_counter()
-            try:
-                comparison = compare_dag(
-                    path, dag_id, runners[dag_id], start_date=start_dates.get(dag_id), report=report,
-                    conversion_status=conversion.status, findings=findings, flow_source=flow_source,
-                    flow_origin=flow_origin, flow_file=flow_file, logical_date=logical_date, params=params,
-                )
-            except Exception as exc:  # noqa: BLE001 - one DAG never stops the batch
-                tb = traceback.format_exc(limit=-3)
-                comparison = _error(dag_id, path, f"internal error: {type(exc).__name__}: {exc}\n{tb}", findings=findings)
-            comparison.seconds = round(time.perf_counter() - started, 3)
-            out.append(comparison)
-            if on_dag is not None:
-                on_dag(comparison)
-    finally:
-        if sidecar is not None:
-            sidecar.close()
+    for dag_id in sorted(runners):
+        started = time.perf_counter()
+        progress(dag_id, f"starting DAG {dag_id!r}")
+        try:
+            comparison = compare_dag(
+                path, dag_id, runners[dag_id], start_date=start_dates.get(dag_id), report=report,
+                conversion_status=conversion.status, findings=findings, flow_source=flow_source,
+                flow_origin=flow_origin, flow_file=flow_file, logical_date=logical_date, params=params,
+                progress=lambda doing, d=dag_id: progress(d, doing),
+            )
+        except Exception as exc:  # noqa: BLE001 - one DAG never stops the batch
+            tb = traceback.format_exc(limit=-3)
+            comparison = _error(dag_id, path, f"internal error: {type(exc).__name__}: {exc}\n{tb}", findings=findings)
+        comparison.seconds = round(time.perf_counter() - started, 3)
+        out.append(comparison)
+        if on_dag is not None:
+            on_dag(comparison)
     return out
+
+
+#: one sidecar per Airflow interpreter, kept for the process's later files (starting Airflow
+#: 1.10/2.x takes seconds); a sidecar that broke is dropped and started again
+_SIDECARS: dict[str, Any] = {}
+
+
+def _sidecar(airflow_python: str | Path) -> Any:
+    from shims.sidecar.client import Sidecar
+
+    key = str(airflow_python)
+    sidecar = _SIDECARS.get(key)
+    if sidecar is None or sidecar.proc is None or sidecar.proc.poll() is not None:
+        sidecar = _SIDECARS[key] = Sidecar(airflow_python).start()
+        if len(_SIDECARS) == 1:
+            import atexit
+
+            atexit.register(close_sidecars)
+    return sidecar
+
+
+def _drop_sidecar(airflow_python: str | Path) -> None:
+    sidecar = _SIDECARS.pop(str(airflow_python), None)
+    if sidecar is not None:
+        sidecar.close()
+
+
+def _sidecar_run(airflow_python: str | Path, sidecar: Any, path: Path, dag_id: str, **kwargs: Any) -> Any:
+    from interop.compare.dag_side import DagUnavailable, run_sidecar
+
+    try:
+        return run_sidecar(sidecar, path, dag_id, **kwargs)
+    except DagUnavailable:
+        if sidecar.proc is None or sidecar.proc.poll() is not None:
+            _drop_sidecar(airflow_python)
+        raise
+
+
+def close_sidecars() -> None:
+    """Stop the sidecars this process started."""
+    for key in list(_SIDECARS):
+        _drop_sidecar(key)
 
 
 def compare_dag(
@@ -172,12 +215,14 @@ def compare_dag(
     flow_file: Any,
     logical_date: str,
     params: dict[str, Any],
+    progress: Callable[[str], None] | None = None,
 ) -> DagComparison:
     """Both sides of one DAG and the comparison (graph, values, states, timings).
 
     ``run_airflow`` runs the Airflow side (in-process, sidecar or ``airflow dags test``) and
-    returns its :class:`~interop.compare.model.SideRun`.
+    returns its :class:`~interop.compare.model.SideRun`; ``progress`` hears what is being done.
     """
+    progress = progress or (lambda doing: None)
     from interop.compare.dag_side import DagUnavailable
     from interop.compare.flow_side import FlowUnavailable, find_flow, import_flow_module, run_flow
     from interop.compare.graph import compare_graphs, dag_graph
@@ -214,6 +259,8 @@ def compare_dag(
         return _error(dag_id, path, str(exc), **base)
     lap("import_flow")
 
+    progress("the Airflow side ran the DAG")
+    began = time.time()
     try:
         airflow = run_airflow()
     except DagUnavailable as exc:
@@ -222,6 +269,7 @@ def compare_dag(
         return _error(dag_id, path, f"the DAG cannot run: {type(exc).__name__}: {exc}", **base)
 
     lap("airflow")
+    airflow.wall_clock = (began, time.time())
     if airflow.tasks and all(t.state == "none" for t in airflow.tasks.values()):
         return _error(dag_id, path, f"Airflow ran no task of DAG {dag_id!r} at logical date {logical_date}"
                       + (f" (the DAG's start_date is {start_date.isoformat()})" if start_date else "")
@@ -231,10 +279,13 @@ def compare_dag(
         removed |= {t for t, r in returns.items() if r is None and t in airflow.tasks}
     airflow.removed = sorted(removed)
     task_ids = set(airflow.tasks)
+    progress("the converted flow ran on Prefect")
+    began = time.time()
     try:
         prefect, executed = run_flow(flow, task_ids=task_ids, logical_date=logical_date, params=params)
     except FlowUnavailable as exc:
         return _error(dag_id, path, str(exc), airflow=airflow, **base)
+    prefect.wall_clock = (began, time.time())
 
     lap("prefect")
     expected = dag_graph(task_ids, airflow.edges, removed)
@@ -251,7 +302,9 @@ def compare_dag(
             detail = failing.strip().splitlines()[-1][:300] if failing and failing.strip() else None
             state_diffs.append(StateDiff(task_id=task_id, airflow=a.state, prefect=p.state, detail=detail))
         if p is not None:
-            diffs, n, ign = compare_task_values(task_id, returns.get(task_id, "value"), a.values, p.values, bool(p.values))
+            diffs, n, ign = compare_task_values(task_id, returns.get(task_id, "value"), a.values, p.values, bool(p.values),
+                                                return_kept=task_id not in airflow.no_xcom_push,
+                                                windows=(airflow.wall_clock, prefect.wall_clock))
             value_diffs += diffs
             compared += n
             if ign:
@@ -300,37 +353,37 @@ def compare_paths(
     logical_date: str | None = None,
     params: dict[str, Any] | None = None,
     timeout: float | None = None,
+    dag_timeouts: Mapping[str, float] | None = None,
+    jobs: int = 1,
     on_file: Callable[[Path, list[DagComparison]], None] | None = None,
 ) -> list[DagComparison]:
     """Compare every DAG under ``paths``.
 
     Args:
-        timeout: seconds per DAG file; when set, each file runs in a worker process that is
-            stopped when time is up (its DAGs are reported as errors saying so).
+        timeout: seconds each DAG may take; when set, the files run in worker processes, and a
+            DAG past its time is stopped and reported as an error naming what it was doing.
+        dag_timeouts: seconds for particular DAG ids, instead of ``timeout``.
+        jobs: worker processes running files side by side (more than 1 implies workers, with
+            no time limit unless ``timeout`` is set).
         on_file: called after each file (progress).
+
+    Returns:
+        The comparisons, in the order of the files.
     """
     files = discover(paths)
     logical_date = logical_date or default_logical_date()
-    results: list[DagComparison] = []
-    worker = None
-    if timeout is not None:
-        from interop.compare.isolate import Worker
+    kwargs = dict(flow_file=flow_file, airflow_test=airflow_test, airflow_python=airflow_python, logical_date=logical_date, params=params)
+    if timeout is not None or dag_timeouts or jobs > 1:
+        from interop.compare.isolate import run_batch
 
-        worker = Worker()
-    try:
-        for f in files:
-            kwargs = dict(flow_file=flow_file, airflow_test=airflow_test, airflow_python=airflow_python, logical_date=logical_date, params=params)
-            if worker is not None:
-                got = worker.compare_file(f, timeout=timeout, **kwargs)
-            else:
-                try:
-                    got = compare_file(f, **kwargs)
-                except Exception as exc:  # noqa: BLE001
-                    got = [_error(f.stem, f, f"internal error: {type(exc).__name__}: {exc}")]
-            results.extend(got)
-            if on_file is not None:
-                on_file(f, got)
-    finally:
-        if worker is not None:
-            worker.close()
+        return run_batch(files, jobs=jobs, timeout=timeout, dag_timeouts=dag_timeouts, on_file=on_file, **kwargs)
+    results: list[DagComparison] = []
+    for f in files:
+        try:
+            got = compare_file(f, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            got = [_error(f.stem, f, f"internal error: {type(exc).__name__}: {exc}")]
+        results.extend(got)
+        if on_file is not None:
+            on_file(f, got)
     return results

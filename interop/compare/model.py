@@ -53,6 +53,11 @@ class SideRun(BaseModel):
     edges: list[tuple[str, str]] = Field(default_factory=list)
     #: tasks this side does not run (Airflow: Empty/Dummy operators the converter removed)
     removed: list[str] = Field(default_factory=list)
+    #: Airflow: tasks whose return value Airflow keeps no XCom of (``do_xcom_push=False``)
+    no_xcom_push: list[str] = Field(default_factory=list)
+    #: when the run took place (epoch seconds, start and end): a value that is the time of the
+    #: run on both sides is the same value
+    wall_clock: Optional[tuple[float, float]] = None
     #: tasks of the flow run that the DAG does not have (they are in ``tasks`` and the graph too)
     extra_tasks: list[str] = Field(default_factory=list)
 

@@ -60,7 +60,7 @@ def to_markdown(c: DagComparison) -> str:
             )
         lines += ["", f"Total: Airflow {_fmt(c.airflow.duration)} s, Prefect {_fmt(c.prefect.duration)} s."]
     if c.ignored_xcoms:
-        lines += ["", "Airflow-internal XComs not compared: " + "; ".join(f"`{t}`: {', '.join(k)}" for t, k in c.ignored_xcoms.items())]
+        lines += ["", "XComs not compared (Airflow-internal, not kept by Airflow, or the time of each run): " + "; ".join(f"`{t}`: {', '.join(k)}" for t, k in c.ignored_xcoms.items())]
     return "\n".join(lines) + "\n"
 
 

@@ -80,13 +80,72 @@ def same(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
+#: seconds a clock reading may fall outside its run's window (``date`` prints whole seconds)
+CLOCK_SLACK = 2.0
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?")
+_DATE_TIME = re.compile(r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2} (?:[A-Z]{2,5} )?\d{4}")
+RUN_TIME = "<the time of the run>"
+
+
+def _clock_reading(text: str) -> list[float]:
+    """Epoch seconds ``text`` may stand for (a naive time read as UTC and as local time)."""
+    if _DATE_TIME.fullmatch(text):
+        parts = text.split()
+        zone = parts[4] if len(parts) == 6 else ""
+        plain = " ".join(parts[:4] + parts[-1:])
+        try:
+            when = _dt.datetime.strptime(plain, "%a %b %d %H:%M:%S %Y")
+        except ValueError:
+            return []
+    else:
+        try:
+            when = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return []
+        zone = ""
+    if when.tzinfo is not None:
+        return [when.timestamp()]
+    readings = [when.replace(tzinfo=_dt.timezone.utc).timestamp()]
+    if zone not in ("UTC", "GMT"):
+        readings.append(when.astimezone().timestamp())
+    return readings
+
+
+def at_run_time(value: Any, window: tuple[float, float]) -> Any:
+    """``value`` with every clock reading taken during ``window`` replaced by :data:`RUN_TIME`."""
+    start, end = window[0] - CLOCK_SLACK, window[1] + CLOCK_SLACK
+
+    def during(text: str) -> bool:
+        return any(start <= t <= end for t in _clock_reading(text))
+
+    if isinstance(value, str):
+        out = _ISO_TIME.sub(lambda m: RUN_TIME if during(m.group(0)) else m.group(0), value)
+        return _DATE_TIME.sub(lambda m: RUN_TIME if during(m.group(0)) else m.group(0), out)
+    if isinstance(value, float) and start <= value <= end:
+        return RUN_TIME
+    if isinstance(value, dict):
+        return {k: at_run_time(v, window) for k, v in value.items()}
+    if isinstance(value, list):
+        return [at_run_time(v, window) for v in value]
+    return value
+
+
+def _choice(skipmixin: Any) -> dict[str, Any]:
+    """A ``skipmixin_key`` value with its task id lists sorted (Airflow stores them in set order)."""
+    if not isinstance(skipmixin, dict):
+        return {"value": skipmixin}
+    return {k: sorted(v) if isinstance(v, list) else v for k, v in skipmixin.items()}
+
+
 def _split(key: str) -> tuple[str, int | None]:
     m = _MAPPED_KEY.match(key)
     return (m.group("key"), int(m.group("index"))) if m else (key, None)
 
 
 def compare_task_values(
-    task_id: str, returns: str | None, airflow_xcoms: dict[str, Any], flow_values: dict[str, Any], flow_ran: bool
+    task_id: str, returns: str | None, airflow_xcoms: dict[str, Any], flow_values: dict[str, Any], flow_ran: bool,
+    return_kept: bool = True,
+    windows: tuple[tuple[float, float], tuple[float, float]] | None = None,
 ) -> tuple[list[ValueDiff], int, list[str]]:
     """Compare one task's XComs with what its converted task returned.
 
@@ -97,6 +156,12 @@ def compare_task_values(
         airflow_xcoms: ``{key: value}`` from the DAG run (mapped tasks: ``"key[i]"``).
         flow_values: ``{"return_value": result}`` from the flow run (empty when no result).
         flow_ran: whether the flow ran this task and produced a result.
+        return_kept: False for a task with ``do_xcom_push=False``: Airflow keeps no XCom of its
+            return value, so the flow's is not compared (listed with the ignored keys).
+        windows: the wall-clock times (epoch seconds, start and end) the DAG run and the flow
+            run took place in. Two values that differ only by a time within their own run's
+            window (``date``'s output, a run id made of the time of the trigger) are the
+            same value: the time each side ran at (listed with the ignored keys, with both values).
 
     Returns:
         ``(differences, number of values compared, internal keys ignored)``.
@@ -107,12 +172,27 @@ def compare_task_values(
     result = normalise(flow_values.get("return_value")) if "return_value" in flow_values else None
     has_result = flow_ran and "return_value" in flow_values
 
-    if "skipmixin_key" in airflow_xcoms and not xcoms and has_result:
+    shim_choice = returns == "xcoms" and isinstance(result, dict) and "skipmixin_key" in result
+    if shim_choice and "skipmixin_key" in airflow_xcoms:
+        # a branch operator run through the operator shim returns its XComs, its choice included
+        ours, theirs = _choice(result["skipmixin_key"]), _choice(normalise(airflow_xcoms["skipmixin_key"]))
+        if ours != theirs:
+            diffs.append(ValueDiff(task_id=task_id, key="skipmixin_key", airflow=theirs, prefect=ours,
+                                   reason=f"branch: the flow chose {ours!r}, Airflow {theirs!r}"))
+    elif "skipmixin_key" in airflow_xcoms and not xcoms and has_result:
         # A branch task under Airflow 3: no return value, only its decision under the internal
         # key ({"followed": [task ids]}). The converted branch returns that decision (a task id
         # or a list of them), which the flow's if/else follows: compare it with what Airflow followed.
         decision = result.get("return_value") if returns == "xcoms" and isinstance(result, dict) else result
-        followed = (airflow_xcoms["skipmixin_key"] or {}).get("followed") if isinstance(airflow_xcoms["skipmixin_key"], dict) else None
+        skipmixin = airflow_xcoms["skipmixin_key"] if isinstance(airflow_xcoms["skipmixin_key"], dict) else {}
+        if "followed" not in skipmixin and "skipped" in skipmixin:
+            # a short-circuit whose condition was falsy: Airflow skipped what is below it and kept
+            # no return value; the converted task returns the condition, which must be falsy too
+            if decision:
+                return [ValueDiff(task_id=task_id, key="skipmixin_key", airflow=normalise(skipmixin), prefect=decision,
+                                  reason=f"short-circuit: Airflow skipped the tasks below, the flow's condition is {decision!r}")], 1, ignored
+            return [], 1, ignored
+        followed = skipmixin.get("followed")
         chosen = [decision] if isinstance(decision, str) else list(decision or []) if isinstance(decision, list) else None
         if chosen is None or sorted(chosen) != sorted(followed or []):
             return [ValueDiff(task_id=task_id, key="skipmixin_key", airflow=normalise(followed), prefect=decision,
@@ -120,8 +200,8 @@ def compare_task_values(
         return [], 1, ignored
 
     if returns == "xcoms":
-        # the converted task returns {key: value} of everything it pushed
-        actual = result if isinstance(result, dict) else None
+        # the converted task returns {key: value} of everything it pushed (None: nothing, a skip)
+        actual = result if isinstance(result, dict) else {} if result is None else None
         if has_result and actual is None:
             diffs.append(ValueDiff(task_id=task_id, key="*", airflow=xcoms, prefect=result,
                                    reason=f"flow returned {type(result).__name__}, expected a dict of XComs"))
@@ -148,12 +228,19 @@ def compare_task_values(
                 if k != "return_value" and k in ret and same(ret[k], xcoms[k]):
                     xcoms.pop(k)
 
-    compared = 0
+    if not return_kept and "return_value" not in xcoms:
+        for key in [k for k in actual if _split(k)[0] == "return_value"]:
+            actual.pop(key)
+            ignored.append(f"{key} (do_xcom_push=False: Airflow keeps no return value)")
+    compared = 1 if shim_choice and "skipmixin_key" in airflow_xcoms else 0
     for key in sorted(set(xcoms) | set(actual)):
         base, index = _split(key)
         if key in xcoms and key in actual:
             compared += 1
             if not same(xcoms[key], actual[key]):
+                if windows and same(at_run_time(xcoms[key], windows[0]), at_run_time(actual[key], windows[1])):
+                    ignored.append(f"{key} (the wall-clock time of each run: {xcoms[key]!r} and {actual[key]!r})")
+                    continue
                 diffs.append(ValueDiff(task_id=task_id, key=base, map_index=index, airflow=xcoms[key],
                                        prefect=actual[key], reason="values differ"))
         elif key in xcoms:

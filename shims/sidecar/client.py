@@ -60,6 +60,7 @@ class SidecarRunResult(DagRunResult):
     python: str = ""
     edges: list[list[str]] = field(default_factory=list)
     operators: dict[str, str] = field(default_factory=dict)
+    no_xcom_push: list[str] = field(default_factory=list)
     mode: str = "sidecar"
 
     def airflow_info(self) -> dict[str, Any]:
@@ -373,6 +374,7 @@ class Sidecar:
             python=str(self.info.get("python", self.airflow_python)),
             edges=event.get("edges", []),
             operators={t["task_id"]: t.get("operator", "") for t in event["tasks"]},
+            no_xcom_push=[t["task_id"] for t in event["tasks"] if t.get("xcom_push") is False],
         )
 
 

@@ -310,7 +310,10 @@ def _run(proto: _Proto, req: dict[str, Any]) -> None:
         run_id=dag_run.run_id,
         logical_date=dag_run.execution_date.isoformat(),
         state=str(getattr(dag_run.state, "value", dag_run.state)),
-        tasks=[{"task_id": t.task_id, "mapped": _is_mapped(t), "operator": type(t).__name__} for t in dag.tasks],
+        tasks=[
+            {"task_id": t.task_id, "mapped": _is_mapped(t), "operator": type(t).__name__, "xcom_push": bool(getattr(t, "do_xcom_push", True))}
+            for t in dag.tasks
+        ],
         edges=sorted([t.task_id, d] for t in dag.tasks for d in t.downstream_task_ids),
         instances=instances,
         started=started,

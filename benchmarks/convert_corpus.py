@@ -26,12 +26,10 @@ written next to the corpus.
 from __future__ import annotations
 
 import argparse
-import builtins
 import json
 import os
 import re
 import subprocess
-import symtable
 import sys
 import tempfile
 import traceback
@@ -41,27 +39,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from converters import convert_file, convert_source  # noqa: E402
+from converters.imports import unbound_globals  # noqa: E402
 
 _MARKER = re.compile(r"# interop: TODO\((IX\d+)\)")
-
-
-def unbound_globals(source: str) -> set[str] | None:
-    """Global names read anywhere in ``source`` but bound nowhere at module level (None when a
-    ``*`` import makes that unknowable, or the source does not compile)."""
-    if re.search(r"^\s*from\s+\S+\s+import\s+\*", source, re.MULTILINE):
-        return None
-    try:
-        top = symtable.symtable(source, "<corpus>", "exec")
-    except SyntaxError:
-        return None
-    bound = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported() or s.is_namespace()}
-    read: set[str] = set()
-    stack = [top]
-    while stack:
-        table = stack.pop()
-        read |= {s.get_name() for s in table.get_symbols() if s.is_referenced() and (s.is_global() or table is top)}
-        stack.extend(table.get_children())
-    return read - bound - set(dir(builtins)) - {"__file__", "__name__", "__doc__"}
 
 
 def classify(path: Path) -> dict:

@@ -23,7 +23,10 @@ measure that commit). Ruff runs with ``--isolated`` (no project configuration) o
         [--against FILE]
 
 ``--json FILE`` writes the figures; ``--against FILE`` prints a saved run's figures beside
-them (a baseline). ``--keep DIR`` keeps the outputs there instead of a temporary folder.
+them (a baseline). ``--keep DIR`` keeps the outputs there instead of a temporary folder;
+``--report-only DIR`` measures such a kept folder again without converting.
+``F821 ... with no marker above`` counts new undefined names that no ``# interop: TODO``
+comment announces: the silent ones.
 """
 
 from __future__ import annotations
@@ -85,6 +88,34 @@ def airflow_imports(source: str) -> set[tuple[str, str]] | None:
     return found
 
 
+def statement_starts(source: str) -> dict[int, int]:
+    """Line -> first line of the innermost statement covering it (decorators included)."""
+    starts: dict[int, int] = {}
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return starts
+    for node in ast.walk(tree):  # outer statements first: inner ones overwrite their lines
+        if isinstance(node, ast.stmt):
+            first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", ()))])
+            last = node.end_lineno or node.lineno
+            body_start = min((c.lineno for f in ("body", "orelse", "finalbody", "handlers") for c in getattr(node, f, ()) or ()), default=last + 1)
+            for line in range(first, min(last, body_start - 1) + 1):
+                starts[line] = first
+    return starts
+
+
+def _marked(lines: list[str], starts: dict[int, int], row: int) -> bool:
+    """Is there a ``# interop: TODO(...)`` comment just above the statement that holds line
+    ``row`` (1-based)?"""
+    i = starts.get(row, row) - 2
+    while i >= 0 and (not lines[i].strip() or lines[i].strip().startswith("#")):
+        if lines[i].strip().startswith("# interop: TODO("):
+            return True
+        i -= 1
+    return False
+
+
 def compiles_310(source: str) -> bool:
     try:
         ast.parse(source, feature_version=(3, 10))
@@ -109,8 +140,10 @@ def ruff_counts(files: list[Path]) -> dict[str, Counter]:
             raise SystemExit(f"ruff failed: {proc.stderr[:500]}")
         for item in json.loads(proc.stdout or "[]"):
             if item.get("code"):
-                out[str(Path(item["filename"]).resolve())][item["code"]] += 1
-                out[str(Path(item["filename"]).resolve())][f"{item['code']}:{item['message']}"] += 1
+                counter = out[str(Path(item["filename"]).resolve())]
+                counter[item["code"]] += 1
+                counter[f"{item['code']}:{item['message']}"] += 1
+                counter[f"@{item['code']}:{item['location']['row']}"] += 1  # where, for the marker check
     return out
 
 
@@ -157,8 +190,18 @@ class Resolver:
         return {k: self.cache[k] for k in keys}
 
 
-def measure(folder: Path, out_dir: Path, jobs: int, python: str) -> dict:
+def measure(folder: Path, out_dir: Path, jobs: int, python: str, convert: bool = True) -> dict:
     report_path = out_dir.parent / (out_dir.name + "-report.json")
+    if convert:
+        _convert(folder, out_dir, report_path, jobs)
+    elif not report_path.exists():
+        raise SystemExit(f"no {report_path}: convert with --keep {out_dir} first")
+    report = json.loads(report_path.read_text())
+    statuses = Counter(f["status"] for f in report["files"])
+    return _compare(folder, out_dir, report, statuses, python)
+
+
+def _convert(folder: Path, out_dir: Path, report_path: Path, jobs: int) -> None:
     # the converter of the tree this file is in (a worktree of an older commit measures that commit)
     cmd = [str(VENV_PYTHON), "-m", "interop.cli", "convert", str(folder), "--out", str(out_dir), "--report", str(report_path)]
     if jobs:
@@ -167,8 +210,9 @@ def measure(folder: Path, out_dir: Path, jobs: int, python: str) -> dict:
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=ROOT, env=env)
     if not report_path.exists():
         raise SystemExit(f"convert wrote no report (exit {proc.returncode}): {proc.stderr[-2000:]}")
-    report = json.loads(report_path.read_text())
-    statuses = Counter(f["status"] for f in report["files"])
+
+
+def _compare(folder: Path, out_dir: Path, report: dict, statuses: Counter, python: str) -> dict:
     internal = sum(1 for f in report["files"] if any(x["code"] == "IX999" for x in f["findings"]))
 
     pairs: list[tuple[Path, Path]] = []
@@ -187,6 +231,7 @@ def measure(folder: Path, out_dir: Path, jobs: int, python: str) -> dict:
     rows: dict[str, dict] = {
         "compile-3.10 failures": {"in": 0, "out": 0, "files": []},
         "F821 undefined names": {"in": 0, "out": 0, "new": 0, "files": []},
+        "  of them with no marker above (silent)": {"out": 0, "files": []},
         "F401 unused imports": {"in": 0, "out": 0, "new": 0, "files": []},
         "airflow imports not in input": {"out": 0, "files": []},
         "  of them unresolvable": {"out": 0, "files": []},
@@ -214,6 +259,15 @@ def measure(folder: Path, out_dir: Path, jobs: int, python: str) -> dict:
                         extra = n - ruff[str(src)].get(key, 0)
                         if extra > 0:
                             new_names[key] += extra
+        if ruff[str(dst)]["F821"] > ruff[str(src)]["F821"]:
+            lines = texts[dst].split("\n")
+            starts = statement_starts(texts[dst])
+            for key in ruff[str(dst)]:
+                if key.startswith("@F821:"):
+                    row = int(key.split(":")[1])
+                    if not _marked(lines, starts, row):
+                        rows["  of them with no marker above (silent)"]["out"] += 1
+                        rows["  of them with no marker above (silent)"]["files"].append(f"{rel}:{row}: {lines[row - 1].strip()[:80]}")
         before_imports = airflow_imports(texts[src]) or set()
         after_imports = airflow_imports(texts[dst])
         if after_imports is not None:
@@ -280,6 +334,7 @@ def show(result: dict, against: dict | None, listing: str | None) -> None:
             print(f"  {n:5d}  {key}")
     if listing:
         wanted = {"compile": "compile-3.10 failures", "F821": "F821 undefined names", "F401": "F401 unused imports",
+                  "silent": "  of them with no marker above (silent)",
                   "airflow": "  of them unresolvable", "unverifiable": "  of them unverifiable (provider not installed)"}[listing]
         print(f"--- {wanted.strip()}:")
         for item in result["metrics"][wanted]["files"]:
@@ -294,10 +349,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="write the outputs here (default: a temporary folder)")
     parser.add_argument("--json", type=Path, help="write the figures to FILE")
     parser.add_argument("--against", type=Path, help="a --json file of an earlier run, printed beside")
-    parser.add_argument("--list", choices=["compile", "F821", "F401", "airflow", "unverifiable"])
+    parser.add_argument("--list", choices=["compile", "F821", "silent", "F401", "airflow", "unverifiable"])
+    parser.add_argument("--report-only", type=Path, metavar="OUT", help="measure an existing --keep folder (no convert)")
     args = parser.parse_args(argv)
     folder = args.folder.resolve()
-    if args.keep:
+    if args.report_only:
+        result = measure(folder, args.report_only.resolve(), args.jobs, args.airflow_python, convert=False)
+    elif args.keep:
         if args.keep.exists() and any(args.keep.iterdir()):
             raise SystemExit(f"{args.keep} is not empty")
         result = measure(folder, args.keep.resolve(), args.jobs, args.airflow_python)

@@ -16,7 +16,7 @@ import libcst as cst
 from converters import dags
 from converters.analysis import code_of, dotted
 from converters.local_imports import rewrite_local_imports
-from converters.imports import ImportSchedule, added_imports, names_read, rewrite_import_text
+from converters.imports import ImportSchedule, added_imports, names_read, rewrite_import_text, unbound_globals
 from converters.names import RUNTIME_STANDINS
 from converters.plan import Plan
 from converters.walk import names_in
@@ -66,6 +66,7 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
     lines = plan.analyzer.positions
     for index, stmt in enumerate(module.body):
         text: str | None = None  # the statement's code, once generated
+        in_kept = False  # printed as it was, its ast among ``kept``
         if id(stmt) in dag_nodes:
             dag = dag_nodes[id(stmt)]
             generated, flow_text = dags.flow_function(plan, dag, orders[dag.dag_id])
@@ -83,7 +84,7 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
         if isinstance(stmt, cst.If) and "__main__" in code_of(stmt.test) and _mentions_airflow_runtime(stmt, model):
             continue
         if isinstance(stmt, cst.FunctionDef) and id(stmt) in plan.functions:
-            node = plan.functions[id(stmt)]
+            node = plan.kept(stmt)
             if first_generated is None:
                 first_generated = len(parts)
             text = code(node)
@@ -115,15 +116,16 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
                 parts.append(f"# interop: TODO(IX105): {message}\n")
             if id(stmt) in model.kept_markers:
                 parts.append(model.kept_markers[id(stmt)] + "\n")
-            original = lines.ast_of.get(id(stmt))
-            text = code(stmt)
+            node = plan.kept(stmt)  # ids of replaced DAG/task objects written as the ids
+            original = lines.ast_of.get(id(stmt)) if node is stmt else None
+            text = code(node)
             if (
-                isinstance(stmt, (cst.FunctionDef, cst.ClassDef))
-                and stmt.name.value not in plan.shim_names
-                and stmt.name.value not in unconverted_operators
+                isinstance(node, (cst.FunctionDef, cst.ClassDef))
+                and node.name.value not in plan.shim_names
+                and node.name.value not in unconverted_operators
             ):
-                moved = rewrite_local_imports(plan, stmt, text)
-                if moved is not stmt:  # kept code, but its Airflow imports moved or marked
+                moved = rewrite_local_imports(plan, node, text)
+                if moved is not node:  # kept code, but its Airflow imports moved or marked
                     text = code(moved)
                     fresh.append(text)
                     parts.append(text)
@@ -132,11 +134,13 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
                 fresh.append(text)
             else:
                 kept.extend(original)
+                in_kept = True
         name = _assigned_name(stmt)
-        if name in default_args_names:
+        if name in default_args_names and in_kept:
+            size = len(lines.ast_of[id(stmt)])
             default_parts[len(parts)] = name  # type: ignore[assignment]
-            default_asts[len(parts)] = kept[len(kept) - len(lines.ast_of.get(id(stmt), [])) :]
-            del kept[len(kept) - len(lines.ast_of.get(id(stmt), [])) :]
+            default_asts[len(parts)] = kept[len(kept) - size :]
+            del kept[len(kept) - size :]
         parts.append(code(stmt) if text is None else text)
     guard = dags.main_guard(plan)
     if guard is not None:
@@ -195,7 +199,53 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
     if newline != "\n":
         fresh_ids = {id(t) for t in fresh}
         parts = [p.replace("\n", newline) if id(p) in fresh_ids or p.startswith("\n\n") or p.startswith("from ") else p for p in parts]
-    return "".join(parts)
+    return _mark_dangling(plan, "".join(parts), newline)
+
+
+def _mark_dangling(plan: Plan, output: str, newline: str) -> str:
+    """A name the converted module reads that nothing defines any more (an object the flow
+    replaced, a loop variable of an unrolled loop ...) is never left silently: a manual finding,
+    and a marker above each statement that reads it."""
+    after = unbound_globals(output)
+    if not after:
+        return output
+    tree = plan.analyzer.positions.tree
+    before = unbound_globals(plan.analyzer.source)
+    if before is None or tree is None:
+        return output  # a ``*`` import: what the original read from it is unknowable
+    dangling = after - before
+    if not dangling:
+        return output
+    bound_at: dict[str, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in dangling and isinstance(node.ctx, ast.Store):
+            bound_at[node.id] = min(bound_at.get(node.id, node.lineno), node.lineno)
+    readers: dict[int, tuple[int, set[str]]] = {}  # output line -> (indent, names)
+    stack: list[tuple[ast.AST, ast.stmt | None]] = [(ast.parse(output), None)]
+    while stack:
+        node, stmt = stack.pop()
+        if isinstance(node, ast.stmt):
+            stmt = node
+        if isinstance(node, ast.Name) and node.id in dangling and not isinstance(node.ctx, ast.Store) and stmt is not None:
+            first = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", ()))])
+            readers.setdefault(first, (stmt.col_offset, set()))[1].add(node.id)
+        stack.extend((child, stmt) for child in ast.iter_child_nodes(node))
+    for name in sorted(dangling):
+        where = f" (bound at line {bound_at[name]} of the DAG file)" if name in bound_at else ""
+        plan.finding(
+            "IX111", bound_at.get(name, 0),
+            f"`{name}`{where} is read by the converted code but no longer defined: it stood for an object "
+            "the flow replaces or a value the conversion could not carry over; define it by hand (see its marker)",
+            manual=True,
+        )
+    if newline not in ("\n", "\r\n"):
+        return output
+    lines = output.split("\n")  # as Python counts lines (str.splitlines also splits at \x0c ...)
+    for line in sorted(readers, reverse=True):
+        indent, names = readers[line]
+        what = ", ".join(f"`{n}`" for n in sorted(names))
+        lines.insert(line - 1, f"{' ' * indent}# interop: TODO(IX111): {what} no longer defined here; define it by hand{newline[:-1]}")
+    return "\n".join(lines)
 
 
 def _guarded_airflow_imports(stmt: cst.BaseStatement) -> set[str] | None:

@@ -18,6 +18,9 @@ Safety: a read name is never dropped; kept import lines are printed as they were
 from __future__ import annotations
 
 import ast
+import builtins
+import re
+import symtable
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -52,6 +55,35 @@ def names_read(nodes: Iterable[ast.AST]) -> set[str]:
             out.update(n.value for n in ast.walk(node.value) if isinstance(n, ast.Constant) and isinstance(n.value, str))
         stack.extend(ast.iter_child_nodes(node))
     return out
+
+
+_STAR_IMPORT = re.compile(r"^\s*from\s+\S+\s+import\s+\*", re.MULTILINE)
+#: names every module has without binding them
+_MODULE_NAMES = frozenset(dir(builtins)) | {"__file__", "__name__", "__doc__", "__spec__", "__loader__", "__package__", "__path__", "__builtins__", "__annotations__"}
+
+
+def unbound_globals(source: str) -> set[str] | None:
+    """Global names read anywhere in ``source`` that nothing binds at module level (what ruff
+    reports as F821); None when a ``*`` import makes that unknowable or the source does not
+    compile."""
+    if _STAR_IMPORT.search(source):
+        return None
+    try:
+        top = symtable.symtable(source, "<module>", "exec")
+    except (SyntaxError, ValueError):
+        return None
+    bound = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported() or s.is_namespace()}
+    read: set[str] = set()
+    stack = [top]
+    while stack:
+        table = stack.pop()
+        for sym in table.get_symbols():
+            if sym.is_referenced() and (table is top or (sym.is_global() and not sym.is_local())):
+                read.add(sym.get_name())
+            if table is not top and sym.is_declared_global() and sym.is_assigned():
+                bound.add(sym.get_name())  # ``global x; x = ...`` in a function
+        stack.extend(table.get_children())
+    return read - bound - _MODULE_NAMES
 
 
 def _targets(node: ast.AST) -> list[ast.AST]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import builtins
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,7 @@ import libcst as cst
 
 from converters.analysis import Analyzer, FileModel, code_of
 from converters.callables import MARKER, ident
+from converters.walk import bound_names, find, names_in
 from converters.model import Const, Dag, Finding, Task, XComArgRef, TaskRef
 
 
@@ -34,6 +36,8 @@ class Plan:
     serve: list[tuple[Dag, dict[str, str]]] = field(default_factory=list)
     #: names used to build operators run through the shim (their Airflow imports are expected)
     shim_names: set[str] = field(default_factory=set)
+    #: name -> line of the first module-level statement that binds it (see :meth:`bound_before`)
+    _first_bound: dict[str, int] | None = None
 
     def need(self, module: str, *names: str) -> None:
         self.imports.setdefault(module, set()).update(names)
@@ -77,6 +81,55 @@ class Plan:
         else:
             return None
         return ids.pop() if len(ids) == 1 else None
+
+    def bound_before(self, name: str, line: int) -> bool:
+        """Is ``name`` bound by a statement of the original module before ``line`` (a builtin or
+        a name a rule imports counts as bound)? A decorator evaluated at ``line`` can read it."""
+        if self._first_bound is None:
+            first: dict[str, int] = {}
+            for stmt in self.model.module.body:
+                at = self.analyzer.positions.line(stmt) or 0
+                for bound in bound_names(stmt):
+                    first.setdefault(bound, at)
+            self._first_bound = first
+        if name in self._first_bound:
+            return self._first_bound[name] < line
+        return hasattr(builtins, name) or any(name in names for names in self.imports.values())
+
+    def split_late_options(self, options: list[str], line: int) -> tuple[list[str], list[str]]:
+        """``name=value`` option fragments for a function defined at ``line``: those a decorator
+        there can evaluate, and those reading a name bound only later (a callback defined further
+        down, or in the DAG body) which go to the call in the flow (``.with_options``)."""
+        early: list[str] = []
+        late: list[str] = []
+        for option in options:
+            _, _, value = option.partition("=")
+            try:
+                read = names_in(cst.parse_expression(value))
+            except cst.ParserSyntaxError:
+                read = set()
+            (late if any(not self.bound_before(n, line) for n in read) else early).append(option)
+        return early, late
+
+    def kept(self, stmt: cst.BaseStatement) -> cst.BaseStatement:
+        """A statement the output keeps, as it is printed: its rewrite if a rule made one, with
+        ``dag.dag_id`` / ``t.task_id`` of this file's DAG and task variables written as the ids
+        (the objects no longer exist once converted)."""
+        if isinstance(stmt, cst.FunctionDef) and id(stmt) in self.functions:
+            stmt = self.functions[id(stmt)]
+        if not any(
+            a.attr.value in ("dag_id", "task_id") and isinstance(a.value, cst.Name) and self.static_id(a) is not None
+            for a in find(stmt, cst.Attribute)
+        ):
+            return stmt
+        plan = self
+
+        class StaticIds(cst.CSTTransformer):
+            def leave_Attribute(self, original, updated):  # noqa: ANN001
+                known = plan.static_id(original)
+                return cst.SimpleString(repr(known)) if known is not None else updated
+
+        return stmt.visit(StaticIds())  # type: ignore[return-value]
 
     def substitute(self, node: cst.BaseExpression, task: Task, dag: Dag, blocking: list[str] | None = None) -> str:
         """Source of ``node`` for the flow body: loop constants inlined, XComArgs -> futures."""

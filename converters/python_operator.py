@@ -314,7 +314,10 @@ def decorate(plan: Plan, dag: Dag) -> None:
         if fdef is None or id(fdef) in plan.functions:
             continue
         if len(uses) == 1:
-            opts = decorator_kwargs(uses[0], uses[0].task_id)
+            line = plan.analyzer.positions.line(fdef) or 0
+            opts, late = plan.split_late_options(decorator_kwargs(uses[0], uses[0].task_id), line)
+            if late:  # read when the flow runs, not when the function is defined
+                uses[0].with_options = dict(p.split("=", 1) for p in late)
         else:
             opts = []
             for t in uses:

@@ -43,7 +43,9 @@ def apply(plan: Plan, dag: Dag) -> None:
             for t in tasks:
                 plan.manual(t, "IX208", f"{t.operator} ran the function in isolation; it now runs as a plain Prefect task")
         same_ids = len(tasks) == 1
-        dec_opts = decorator_kwargs(first, first.task_id if same_ids else func_name)
+        line = plan.analyzer.positions.line(fdef) or 0
+        # options reading a name bound only after the function go to the call (read at run time)
+        dec_opts, late = plan.split_late_options(decorator_kwargs(first, first.task_id if same_ids else func_name), line)
         rewrite = _rewrite(plan, dag, fdef, first)
         if first.kind == "taskflow_bash":
             _bash(plan, dag, fdef, tasks, dec_opts, rewrite)
@@ -76,6 +78,8 @@ def apply(plan: Plan, dag: Dag) -> None:
                 t.call_kwargs["upstream_xcoms"] = upstream_xcoms_source(plan, dag, t, ancestors=True)
             if not same_ids or t.override:
                 t.with_options = dict(p.split("=", 1) for p in decorator_kwargs(t, t.task_id))
+            elif late:
+                t.with_options = dict(p.split("=", 1) for p in late)
             _call(plan, dag, t)
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import difflib
 import json
+import multiprocessing
 import os
+import signal
 import sys
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
+from multiprocessing.connection import wait
 from pathlib import Path
 
 import click
@@ -45,7 +47,7 @@ def _atomic_write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:  # line endings as they are
             fh.write(text)
         if path.exists():
             os.chmod(tmp, path.stat().st_mode & 0o777)
@@ -100,16 +102,12 @@ def convert(paths, out_dir, in_place, show_diff, check, report_file, jobs):
             if f["code"] in ("IX001", "IX002", "IX003", "IX004", "IX005", "IX999") or status == "failed":
                 err.write(f"{path}:{f['line']}: {f['code']} {f['message']}\n")
         if show_diff and changed:
-            sys.stdout.writelines(
-                difflib.unified_diff(
-                    source.splitlines(keepends=True), output.splitlines(keepends=True), f"a/{path}", f"b/{path}"
-                )
-            )
+            _write_stdout("".join(_unified_diff(source, output, path)))
         if check:
             continue
         if to_stdout:
             if status in ("converted", "partial"):
-                sys.stdout.write(output)
+                _write_stdout(output)
             continue
         if in_place and changed:
             _atomic_write(path, output)
@@ -135,9 +133,121 @@ def convert(paths, out_dir, in_place, show_diff, check, report_file, jobs):
 def _run(paths: list[str], jobs: int):
     if len(paths) < PARALLEL_THRESHOLD or jobs == 1:
         return [_convert_one(p) for p in paths]
-    workers = jobs or os.cpu_count() or 1
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_convert_one, paths, chunksize=4))
+    return _run_workers(paths, max(1, min(jobs or os.cpu_count() or 1, len(paths))))
+
+
+def _run_workers(paths: list[str], workers: int) -> list[tuple]:
+    """Convert ``paths`` in worker processes, one file at a time each: a worker that dies (a
+    crash in native code, the out-of-memory killer) costs only the file it was converting,
+    which is reported ``failed``; a new worker takes its place."""
+    context = multiprocessing.get_context()
+    results: list[tuple | None] = [None] * len(paths)
+    todo = list(range(len(paths)))[::-1]
+    busy: dict = {}  # connection -> (process, index of the file it converts)
+
+    def start():
+        here, there = context.Pipe()
+        process = context.Process(target=_worker, args=(there,), daemon=True)
+        process.start()
+        there.close()
+        return here, process
+
+    def feed(conn, process) -> None:
+        while todo:
+            index = todo.pop()
+            try:
+                conn.send(paths[index])
+            except OSError:  # the worker is gone: another one takes the file
+                todo.append(index)
+                _stop(conn, process)
+                conn, process = start()
+                continue
+            busy[conn] = (process, index)
+            return
+        _stop(conn, process)
+
+    try:
+        for _ in range(workers):
+            feed(*start())
+        while busy:
+            ready = wait([*busy, *(process.sentinel for process, _ in busy.values())])
+            for conn in [c for c in busy if c in ready or busy[c][0].sentinel in ready]:
+                process, index = busy.pop(conn)
+                try:
+                    results[index] = conn.recv()
+                except (EOFError, OSError):  # died on this file
+                    process.join()
+                    results[index] = _crashed(paths[index], process.exitcode)
+                    conn.close()
+                    conn, process = start()
+                feed(conn, process)
+    finally:
+        for conn, (process, _) in list(busy.items()):
+            process.kill()
+            conn.close()
+    return results  # type: ignore[return-value]
+
+
+def _worker(conn) -> None:  # noqa: ANN001 - a batch worker process: one path in, one result out
+    while True:
+        try:
+            path = conn.recv()
+        except EOFError:  # the batch is gone
+            return
+        if path is None:
+            return
+        conn.send(_convert_one(path))
+
+
+def _stop(conn, process) -> None:  # noqa: ANN001
+    try:
+        conn.send(None)
+    except OSError:
+        pass
+    conn.close()
+    process.join(timeout=5)
+
+
+def _crashed(path: str, exitcode: int | None) -> tuple:
+    """The result of a file whose worker process died while converting it."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            how = f"killed by {signal.Signals(-exitcode).name}"
+        except ValueError:
+            how = f"killed by signal {-exitcode}"
+        if exitcode == -signal.SIGKILL:
+            how += ", out of memory?"
+    else:
+        how = f"exit code {exitcode}"
+    message = f"the converter's process died on this file ({how}); the other files are not affected"
+    report = {"path": path, "status": "failed", "dags": [], "findings": [{"code": "IX999", "line": 0, "message": message}]}
+    return path, "", "", "failed", True, report
+
+
+def _unified_diff(source: str, output: str, path: str):
+    """``diff -u`` of two texts as diff tools split lines (at ``\\n`` only: a CRLF line keeps its
+    ``\\r``, a form feed does not split a line), so that ``git apply`` or ``patch`` gives the output."""
+    for line in difflib.unified_diff(_lines(source), _lines(output), f"a/{path}", f"b/{path}"):
+        yield line
+        if not line.endswith("\n"):
+            yield "\n\\ No newline at end of file\n"
+
+
+def _lines(text: str) -> list[str]:
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
+
+
+def _write_stdout(text: str) -> None:
+    """``text`` to stdout as UTF-8 bytes: line endings and characters as they are."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        sys.stdout.write(text)
+        return
+    sys.stdout.flush()
+    buffer.write(text.encode("utf-8"))
+    buffer.flush()
 
 
 def _ledger_text(reports: list[dict], summary: dict, verbose: bool) -> str:

@@ -150,6 +150,7 @@ class Analyzer:
         self._file_names: set[str] = set()
         self._groups_used: dict[str, set[str]] = {}  # dag_id -> task group ids made by @task_group calls
         self._dag_calls: set[int] = set()  # id() of the DAG(...) calls of the DAGs found
+        self._bindings: dict[str, int] | None = None
         self._dag: Dag | None = None
         self._group: str | None = None
         self.module = module
@@ -228,6 +229,9 @@ class Analyzer:
                                 self.model.constants[target.value] = literal(small.value)
                             except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
                                 pass
+        bindings = self._module_bindings()
+        for name in [n for n in self.model.constants if bindings.get(n, 0) > 1]:
+            del self.model.constants[name]
         for stmt in body:
             self._find_dags(stmt)
         self._check_dynamic_dags()
@@ -463,7 +467,33 @@ class Analyzer:
             return out
         return [code_of(node).strip()]
 
+    def _module_bindings(self) -> dict[str, int]:
+        """How many times each name is bound by module-level statements (computed once)."""
+        if self._bindings is None:
+            counts: dict[str, int] = {}
+            for stmt in self.module.body:
+                bound: list[str] = []
+                if isinstance(stmt, cst.SimpleStatementLine):
+                    for small in stmt.body:
+                        if isinstance(small, cst.Assign):
+                            for t in small.targets:
+                                bound.extend(_target_names(t.target) if not isinstance(t.target, cst.Name) else [t.target.value])
+                        elif isinstance(small, (cst.AnnAssign, cst.AugAssign)) and isinstance(small.target, cst.Name):
+                            if not isinstance(small, cst.AnnAssign) or small.value is not None:
+                                bound.append(small.target.value)
+                elif isinstance(stmt, (cst.For, cst.If, cst.Try, cst.While, cst.With)):
+                    # bound in a block: a second binding whose value depends on the path taken
+                    bound.extend(n for n in _assigned_in(stmt))
+                for name in bound:
+                    counts[name] = counts.get(name, 0) + 1
+            self._bindings = counts
+        return self._bindings
+
     def _module_assignment(self, name: str) -> cst.BaseExpression | None:
+        """The value of a module-level name bound exactly once (a name rebound later, e.g.
+        ``task_id = f"..."`` before each operator, has no single value)."""
+        if self._module_bindings().get(name, 0) > 1:
+            return None
         for stmt in self.module.body:
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
@@ -503,6 +533,8 @@ class Analyzer:
                 continue
             if stmt is dag.node:
                 continue
+            if isinstance(stmt, cst.SimpleStatementLine) and self._plain_rebinding(stmt, env):
+                continue  # ``task_id = f"{table}_load"`` before each operator: read in order
             if isinstance(stmt, cst.SimpleStatementLine) and self._statement_mentions_dag(stmt, dag):
                 before = (len(dag.tasks), len(dag.edges))
                 self._eval_statement(dag, stmt, env, group=None, keep=False)
@@ -539,6 +571,24 @@ class Analyzer:
                 self._eval_statement(dag, stmt, env, group=None, keep=False)
             elif isinstance(stmt, cst.SimpleStatementLine) and dag.dag_var and dag.dag_var in _names_in(stmt):
                 self._stranded(stmt, dag)
+
+    def _plain_rebinding(self, stmt: cst.SimpleStatementLine, env: dict[str, Any]) -> bool:
+        """``name = value`` of a name the module binds more than once, with no call but pure ones:
+        its value at this point goes into ``env`` (unknown values too), so later statements read
+        the binding in force, as Python does. Returns True when the statement was such a binding."""
+        bindings = self._module_bindings()
+        smalls = stmt.body
+        if not all(
+            isinstance(sm, cst.Assign) and len(sm.targets) == 1 and isinstance(sm.targets[0].target, cst.Name)
+            and bindings.get(sm.targets[0].target.value, 0) > 1
+            and all(self._pure_call(c) for c in _calls_in(sm.value))
+            for sm in smalls
+        ):
+            return False
+        for sm in smalls:
+            value = self.eval(sm.value, env)  # type: ignore[union-attr]
+            env[sm.targets[0].target.value] = value if isinstance(value, Const) else None  # type: ignore[union-attr]
+        return True
 
     def _loop_wires_tasks(self, stmt: cst.For, env: dict[str, Any]) -> bool:
         """A module-level loop whose body only wires tasks already known (expression statements)."""
@@ -1386,7 +1436,15 @@ class Analyzer:
             kind = "unsupported"
         else:
             kind = "shim"
-        task_id = self._task_id(str(tid.value), node)
+        task_id = f"{self._group}.{tid.value}" if self._group else str(tid.value)
+        if task_id in dag.tasks:
+            # Airflow refuses the file (DuplicateTaskIdFound); only TaskFlow calls get id__1, id__2
+            raise ConversionError(
+                "IX006",
+                self.line(node),
+                f"task_id {task_id!r} is used twice in DAG {dag.dag_id!r} (line {dag.tasks[task_id].line} and line "
+                f"{self.line(node)}): Airflow refuses this file (DuplicateTaskIdFound); give each task its own id",
+            )
         task = Task(
             task_id=task_id,
             kind=kind,
@@ -1568,6 +1626,25 @@ _NOT_A_FACTORY = object()
 
 def _target_names(target: cst.CSTNode) -> set[str]:
     return _names_in(target)
+
+
+def _assigned_in(stmt: cst.CSTNode) -> set[str]:
+    """Names assigned anywhere inside a compound statement (targets of =, for, with ... as)."""
+    out: set[str] = set()
+    stack: list[cst.CSTNode] = [stmt]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.AssignTarget):
+            out |= _target_names(node.target)
+        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)) and isinstance(node.target, cst.Name):
+            out.add(node.target.value)
+        elif isinstance(node, cst.For):
+            out |= _target_names(node.target)
+        elif isinstance(node, cst.AsName) and isinstance(node.name, cst.Name):
+            out.add(node.name.value)
+        if not isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)) or node is stmt:
+            stack.extend(_children(node))
+    return out
 
 
 def _is_main_guard(stmt: cst.If) -> bool:

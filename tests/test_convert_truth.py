@@ -26,7 +26,7 @@ _DAGBAG = """
 import json, sys
 from airflow.dag_processing.dagbag import DagBag
 bag = DagBag(dag_folder=sys.argv[1], safe_mode=False)
-out = {"errors": {k: str(v)[:300] for k, v in bag.import_errors.items()}, "dags": {}}
+out = {"errors": {k: str(v)[-400:] for k, v in bag.import_errors.items()}, "dags": {}}
 for dag_id, dag in bag.dags.items():
     out["dags"][dag_id] = {
         "tasks": {t.task_id: {"retries": t.retries} for t in dag.tasks},
@@ -36,13 +36,15 @@ print(json.dumps(out))
 """
 
 
-def airflow_graph(folder: Path, name: str) -> dict:
+def airflow_graph(folder: Path, name: str, errors_ok: bool = False) -> dict:
     """What Airflow 3.3's DagBag builds for ``folder/name`` (imported in a subprocess)."""
     env = {**os.environ, "AIRFLOW_HOME": str(folder / "airflow_home"), "PYTHONPATH": str(folder)}
     proc = subprocess.run([sys.executable, "-c", _DAGBAG, str(folder / name)], capture_output=True, text=True,
                           env=env, timeout=180, cwd=folder)
     assert proc.returncode == 0, proc.stderr[-2000:]
     graph = json.loads(proc.stdout.strip().splitlines()[-1])
+    if errors_ok:
+        return graph
     assert not graph["errors"], graph["errors"]
     return graph["dags"]
 
@@ -237,3 +239,33 @@ def test_imported_default_args_are_carried_by_reference(tmp_path: Path, monkeypa
         prefect_task = getattr(module, task_id)
         assert prefect_task.retries == airflow_task["retries"], task_id
     assert module.a.retry_delay_seconds == 7.0
+
+
+def test_duplicate_operator_task_id_is_an_error_naming_both_lines(tmp_path: Path) -> None:
+    """Airflow refuses the file (DuplicateTaskIdFound); the converter says so, with both lines."""
+    text = _write(tmp_path, "dup.py", HEADER + """
+    with DAG("dup", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+        BashOperator(task_id="load", bash_command="echo 1")
+        BashOperator(task_id="load", bash_command="echo 2")
+    """)
+    graph = airflow_graph(tmp_path, "dup.py", errors_ok=True)
+    assert "DuplicateTaskIdFound" in " ".join(graph["errors"].values()) and not graph["dags"]
+    result = convert_source(text, "dup.py")
+    assert result.status == "failed"
+    [finding] = [f for f in result.findings if f.code == "IX006"]
+    first, second = [i for i, line in enumerate(text.splitlines(), 1) if 'task_id="load"' in line]
+    assert finding.line == second and f"line {first} and line {second}" in finding.message
+
+
+def test_name_rebound_before_each_operator_is_read_in_order(tmp_path: Path) -> None:
+    """``task_id = f"..."`` rebound before each operator (assign style): each task gets the id
+    in force at its line, as Python and Airflow read it."""
+    assert_ledger_equals_airflow(tmp_path, "rebound.py", HEADER + """
+    dag = DAG("rebound", schedule=None, start_date=pendulum.datetime(2024, 1, 1))
+    table = "orders"
+    task_id = f"{table}_refresh"
+    refresh = BashOperator(task_id=task_id, bash_command="echo r", dag=dag)
+    task_id = f"{table}_ensure"
+    ensure = BashOperator(task_id=task_id, bash_command="echo e", dag=dag)
+    refresh >> ensure
+    """)

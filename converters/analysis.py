@@ -22,6 +22,7 @@ from converters.walk import Lines, calls_in, dotted, is_docstring, names_in
 
 from converters import census, names
 from converters.model import Const, Dag, Finding, GroupRef, Task, TaskRef, XComArgRef
+from converters.rules import AIRFLOW_HEADER, Rule, converts, refuses
 
 
 class ConversionError(Exception):
@@ -1654,3 +1655,70 @@ def _is_main_guard(stmt: cst.If) -> bool:
 def analyse(module: cst.Module, path: str, source: str | None = None) -> FileModel:
     """Build the :class:`FileModel` of a parsed DAG file."""
     return Analyzer(module, path, source).run()
+
+
+class DagDiscovery(Rule):
+    """Every DAG Airflow builds is found at the module's top level, under Airflow's own id, or the
+    file is refused with the reason: a DAG built where it cannot be placed, an id computed at run
+    time or derived from the file's path, a task_id used twice."""
+
+    CONSTRUCT = "`with DAG(...)`, `dag = DAG(...)`, `@dag`; module constants and annotated literals as ids"
+    RESULT = "one `@flow` per DAG, named with the `dag_id`"
+    CODES = ("IX003", "IX006")
+    EXAMPLES = [
+        converts(AIRFLOW_HEADER + """
+            from typing import Final
+            DAG_ID: Final = "annotated"
+            with DAG(DAG_ID, schedule=None):
+                BashOperator(task_id="a", bash_command="echo a")
+            """, "@flow(name='annotated')", title="an annotated literal as dag_id"),
+        refuses(AIRFLOW_HEADER + """
+            from pathlib import Path
+            with DAG(Path(__file__).stem, schedule=None):
+                BashOperator(task_id="a", bash_command="echo a")
+            """, "IX003", title="a dag_id derived from the file's path"),
+        refuses(AIRFLOW_HEADER + """
+            import os
+            if os.environ.get("ENV") == "qa":
+                with DAG("only_in_qa", schedule=None):
+                    BashOperator(task_id="a", bash_command="echo a")
+            """, "IX003", title="a DAG under a module-level if"),
+        refuses(AIRFLOW_HEADER + """
+            with DAG("dup", schedule=None):
+                BashOperator(task_id="load", bash_command="echo 1")
+                BashOperator(task_id="load", bash_command="echo 2")
+            """, "IX006", title="a task_id used twice: Airflow refuses the file"),
+    ]
+
+
+class BuilderEvaluation(Rule):
+    """Helpers defined in the file and ``@task_group`` functions that build tasks are evaluated in
+    place with their arguments bound, as Airflow runs them while parsing the file."""
+
+    CONSTRUCT = "helpers that build operators, `@task_group` functions, `with TaskGroup(...)`"
+    RESULT = "the tasks they build, with Airflow's ids (`group.task`, `group__1.task` on repeated calls)"
+    EXAMPLES = [
+        converts(AIRFLOW_HEADER + """
+            def pipeline(suffix):
+                first = BashOperator(task_id=f"first_{suffix}", bash_command="echo 1")
+                last = BashOperator(task_id=f"last_{suffix}", bash_command="echo 2")
+                first >> last
+
+            with DAG("helpers", schedule=None):
+                pipeline("a")
+                pipeline("b")
+            """, "def first_a():", "def last_b():", title="a helper with several statements"),
+        converts(AIRFLOW_HEADER + """
+            @task
+            def one(v):
+                return v
+
+            @task_group
+            def g(value):
+                one(value)
+
+            with DAG("groups", schedule=None):
+                for i in range(2):
+                    g(i)
+            """, "'g.one'", "'g__1.one'", title="a @task_group called twice"),
+    ]

@@ -23,6 +23,7 @@ import libcst as cst
 
 from converters import names
 from converters.walk import children, dotted
+from converters.rules import AIRFLOW_HEADER, Rule, converts, marks, refuses, unchanged  # noqa: F401
 
 if TYPE_CHECKING:
     from converters.analysis import Analyzer
@@ -130,3 +131,44 @@ def hidden_builder(stmt: cst.CSTNode, analyzer: Analyzer) -> str | None:
                         return name
         stack.extend(children(current))
     return None
+
+
+class GapRefusal(Rule):
+    """A DAG whose tasks or edges cannot all be listed statically is refused, never listed short.
+
+    Where the evaluator meets code it cannot follow that could build tasks or wiring (the census
+    above decides), the place is a manual finding and the DAG a gap; a gap refuses the file (IX109,
+    status ``failed``, nothing written). Code that builds nothing (``rows = pd.read_csv(p)``) is
+    kept as it is.
+    """
+
+    CONSTRUCT = "loops over run-time values that make tasks, helpers it cannot follow, wiring to unknown values"
+    RESULT = "file refused with IX109 and each place as IX101/IX105/IX106/IX107"
+    CODES = ("IX109", "IX101", "IX106", "IX107")
+    EXAMPLES = [
+        refuses(AIRFLOW_HEADER + """
+            import json
+            TABLES = json.loads('["a", "b"]')
+            with DAG("runtime_loop", schedule=None):
+                for table in TABLES:
+                    BashOperator(task_id=f"load_{table}", bash_command="echo")
+            """, "IX109", title="a loop over a run-time value makes tasks"),
+        refuses(AIRFLOW_HEADER + """
+            from team.tasks import build_loads
+            with DAG("imported_helper", schedule=None):
+                start = EmptyOperator(task_id="start")
+                loads = build_loads(3)
+            """, "IX109", title="a helper from the team's modules may build tasks"),
+        refuses(AIRFLOW_HEADER + """
+            from jobs import *
+            with DAG("star", schedule=None):
+                a = BashOperator(task_id="a", bash_command="echo a")
+                a >> LOAD_JOB
+            """, "IX107", title="wiring to a name not known statically"),
+        converts(AIRFLOW_HEADER + """
+            import pandas as pd
+            with DAG("plain_call", schedule=None):
+                columns = pd.Index(["a"])
+                a = BashOperator(task_id="a", bash_command="echo a")
+            """, "def a():", title="a call that builds nothing is not a gap"),
+    ]

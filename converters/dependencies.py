@@ -18,6 +18,7 @@ import networkx as nx
 
 from converters.model import Dag
 from converters.plan import Plan
+from converters.rules import AIRFLOW_HEADER, Rule, converts, marks, refuses, unchanged  # noqa: F401
 
 ORDER = 60
 
@@ -53,3 +54,23 @@ def apply(plan: Plan, dag: Dag) -> list[str]:
         ups += [u for u in t.blocking_inputs if u not in ups]
         t.options["_wait_for"] = sorted(set(ups), key=lambda n: order_index[n])
     return order
+
+
+class SubmissionOrder(Rule):
+    """``>>`` and its relatives become submission order: data edges as arguments, other edges as
+    ``wait_for``, independent branches submitted side by side."""
+
+    CONSTRUCT = "`a >> b`, `a << b`, lists, `chain`, `cross_downstream`, `set_upstream`/`set_downstream`"
+    RESULT = "`.submit(wait_for=[...])` in topological order; parallel branches stay parallel"
+    CODES = ("IX108",)
+    EXAMPLES = [
+        converts(AIRFLOW_HEADER + """
+            with DAG("fan", schedule=None):
+                a = BashOperator(task_id="a", bash_command="echo a")
+                b = BashOperator(task_id="b", bash_command="echo b")
+                c = BashOperator(task_id="c", bash_command="echo c")
+                d = BashOperator(task_id="d", bash_command="echo d")
+                a >> [b, c] >> d
+            """, "b_future = b.submit(wait_for=[a_future])", "c_future = c.submit(wait_for=[a_future])",
+            "d.submit(wait_for=[b_future, c_future])"),
+    ]

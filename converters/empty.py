@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from converters.model import Dag
 from converters.plan import Plan
+from converters.rules import AIRFLOW_HEADER, Rule, converts, marks, refuses, unchanged  # noqa: F401
 
 ORDER = 20
 
@@ -42,3 +43,19 @@ def apply(plan: Plan, dag: Dag) -> None:
             plan.manual(task, "IX102", f"{task.operator} cannot run outside Airflow; its edges are kept, the task is not")
             task.returns = None
     dag.options_flow_edges = contract(dag.edge_set(), removed)  # type: ignore[attr-defined]
+
+
+class EmptyRemoved(Rule):
+    """``EmptyOperator``/``DummyOperator`` tasks are removed; the edges through them are kept."""
+
+    CONSTRUCT = "`EmptyOperator`, `DummyOperator`"
+    RESULT = "no task; `a >> join >> b` becomes `b` waiting for `a`"
+    EXAMPLES = [
+        converts(AIRFLOW_HEADER + """
+            with DAG("join", schedule=None):
+                a = BashOperator(task_id="a", bash_command="echo a")
+                join = EmptyOperator(task_id="join")
+                b = BashOperator(task_id="b", bash_command="echo b")
+                a >> join >> b
+            """, "b.submit(wait_for=[a_future])"),
+    ]

@@ -28,6 +28,7 @@ from converters import names
 from converters.analysis import code_of
 from converters.model import Const, Dag, Task
 from converters.plan import Plan, const_value
+from converters.rules import AIRFLOW_HEADER, Rule, converts, marks, refuses, unchanged  # noqa: F401
 
 ORDER = 10
 
@@ -176,3 +177,29 @@ def decorator_kwargs(task: Task, name: str | None) -> list[str]:
     for hook, src in task.hooks.items():
         parts.append(f"{hook}={src}")
     return parts
+
+
+class TaskOptions(Rule):
+    """``default_args`` and per-task retries and timeouts become Prefect task options.
+
+    Values known statically are written as numbers; ``default_args`` that cannot be read
+    statically (imported from a helper module, ``{**BASE, ...}``) are read by reference, so a
+    task never has fewer retries than Airflow gives it.
+    """
+
+    CONSTRUCT = "`default_args`, `retries`, `retry_delay`, `retry_exponential_backoff`, `execution_timeout`"
+    RESULT = "`@task(retries=..., retry_delay_seconds=..., timeout_seconds=...)`"
+    CODES = ("IX401", "IX402")
+    EXAMPLES = [
+        converts(AIRFLOW_HEADER + """
+            from datetime import timedelta
+            with DAG("opts", schedule=None, default_args={"retries": 2, "retry_delay": timedelta(minutes=1)}):
+                a = BashOperator(task_id="a", bash_command="echo a", execution_timeout=timedelta(seconds=30))
+            """, "retries=2", "retry_delay_seconds=60", "timeout_seconds=30", title="static values"),
+        converts(AIRFLOW_HEADER + """
+            from team.config import DEFAULT_ARGS
+            with DAG("by_reference", schedule=None, default_args={**DEFAULT_ARGS, "owner": "data"}):
+                a = BashOperator(task_id="a", bash_command="echo a")
+            """, "retries=DEFAULT_ARGS.get('retries', 0)", "seconds(DEFAULT_ARGS.get('retry_delay', 300))",
+            title="default_args imported from a helper module: read by reference"),
+    ]

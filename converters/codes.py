@@ -1,0 +1,135 @@
+"""The finding codes of ``interop convert``: one table, as data.
+
+``docs/convert.md`` (the findings table) is generated from it by :mod:`converters.contract`;
+a test fails when the page and this table disagree.
+"""
+
+from __future__ import annotations
+
+#: code -> (meaning, needs a hand)
+CODES: dict[str, tuple[str, str]] = {
+    'IX001': (
+        'syntax error (line and column)',
+        'file not converted (exit 2)',
+    ),
+    'IX002': (
+        'no Airflow DAG in the file',
+        'no',
+    ),
+    'IX003': (
+        "DAG built by a factory function or in a loop (`DAG(...)`, or a `@dag` function defined there); a DAG built where the converter cannot place it (under a module-level `try`/`if`, inside another `with`); a `dag_id` computed at run time, or derived from the file's own path (`Path(__file__).stem`, `os.path.basename(__file__)`: Airflow names the DAG from where it loads the file, so a copy or a move changes it; write it as a literal)",
+        'yes (file refused)',
+    ),
+    'IX004 / IX005': (
+        'empty, binary, non-UTF-8 or unreadable file',
+        'exit 2 (empty: no)',
+    ),
+    'IX006': (
+        'an operator `task_id` used twice in one DAG (Airflow refuses the file with `DuplicateTaskIdFound`); the message names both lines. Repeated TaskFlow calls are not duplicates: Airflow names them `id__1`, `id__2`',
+        'yes (file refused)',
+    ),
+    'IX101': (
+        'code in the DAG body the converter does not understand (kept in the flow with a marker; a statement kept from an unrolled loop is preceded by that iteration\'s loop variable), or a module statement that still reads the DAG object (`make_task("x", dag)`), or operator arguments spread from a dict not known statically (`**make_args()`; a literal dict is read as written-out keywords)',
+        'yes',
+    ),
+    'IX102': (
+        'operator that cannot run outside Airflow (`SubDagOperator`)',
+        'yes',
+    ),
+    'IX103': (
+        'a branch operator that is not a Python callable (`BranchDateTimeOperator` ...); Python branches are converted',
+        'yes',
+    ),
+    'IX104': (
+        'a failure trigger rule (`one_failed`, `all_failed`, `one_done`, `all_skipped`, `none_skipped`)',
+        'yes',
+    ),
+    'IX105': (
+        'mapping that cannot become `.map()` (`expand_kwargs`, mapped Bash/provider operators, task groups, run-time `op_args`)',
+        'yes',
+    ),
+    'IX106': (
+        '`task_id` computed at run time',
+        'yes',
+    ),
+    'IX107': (
+        'dependency on something that is not a task known statically (an unknown name on one side of `>>` or `set_upstream` included; the edge is never dropped silently)',
+        'yes',
+    ),
+    'IX108': (
+        'the data flow has a cycle',
+        'yes',
+    ),
+    'IX109': (
+        "a DAG Airflow builds with tasks or edges the converter cannot list statically (a loop over a run-time value that makes tasks, a call to a helper it cannot follow — imported from the team's modules or a task-group builder library —, wiring to an unknown value, a computed `task_id`); each place is its own IX101/IX105/IX106/IX107 finding",
+        'yes (file refused: the ledger never lists a DAG short)',
+    ),
+    'IX110': (
+        "an Airflow import still read by the flow's own code (not by an operator run through the shim): `Asset`, `task_group`, a helper using `get_current_context` ... (marker above the import)",
+        'yes',
+    ),
+    'IX111': (
+        'a name the converted code reads that nothing defines any more (an object the flow replaced, a value the conversion could not carry over); marker above each statement that reads it',
+        'yes',
+    ),
+    'IX201': (
+        'XCom pull resolved at run time (`shims.runtime.xcom_lookup`), or pull of a key nobody pushes',
+        'only when the task is not in the DAG',
+    ),
+    'IX202': (
+        'context key with no flow equivalent (`task`, `dag`, `prev_*` ...; `context["dag"].dag_id` alone is converted)',
+        'yes',
+    ),
+    'IX203': (
+        'the task instance used for more than XCom (`ti.try_number`, `ti.log` ...)',
+        'yes',
+    ),
+    'IX204': (
+        'the run context passed on as a whole',
+        'yes',
+    ),
+    'IX206': (
+        'callable defined elsewhere (imported, lambda): its context use is not checked',
+        'no',
+    ),
+    'IX207': (
+        'the flow waits for an upstream result at that point (a key of a multiple-outputs result, a template that pulls an XCom)',
+        'no',
+    ),
+    'IX208': (
+        '`@task.virtualenv` / `docker` / ... converted to a plain task',
+        'yes',
+    ),
+    'IX301': (
+        'template rendered at run time with `render_template` (Jinja beyond plain expressions)',
+        'no (yes when it pulls from an unknown task)',
+    ),
+    'IX302': (
+        '`bash_command` names a script template file (it ends in `.sh`/`.bash`, exactly as Airflow reads it: `"run.sh "` with a trailing space is a command)',
+        'yes',
+    ),
+    'IX303': (
+        'a template pushes an XCom',
+        'yes',
+    ),
+    'IX401': (
+        'an argument with no Prefect meaning, not carried over (owner, email, pool, start_date, catchup ...)',
+        'no',
+    ),
+    'IX402': (
+        'retry detail approximated (exponential backoff listed as fixed delays; `on_retry_callback` dropped)',
+        'no',
+    ),
+    'IX403': (
+        'schedule not deployable as cron or interval (assets, timetables, `@once`)',
+        'no',
+    ),
+    'IX501': (
+        'operator run through the operator shim',
+        'no',
+    ),
+    'IX999': (
+        "internal error (with the traceback's last frames)",
+        'exit 2',
+    ),
+}

@@ -22,7 +22,7 @@ from converters.walk import Lines, calls_in, dotted, is_docstring, names_in
 
 from converters import census, names
 from converters.model import Const, Dag, Finding, GroupRef, Task, TaskRef, XComArgRef
-from converters.rules import AIRFLOW_HEADER, Rule, converts, refuses
+from converters.rules import AIRFLOW_HEADER, Rule, converts, marks, refuses
 
 
 class ConversionError(Exception):
@@ -1181,6 +1181,10 @@ class Analyzer:
             partial_kw = {a.keyword.value: a.value for a in base.args if a.keyword is not None}
             target = base.func.value
         expand_kw = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+        if isinstance(target, cst.Name) and target.value in self.model.functions:
+            fdef = self.model.functions[target.value]
+            if self.is_task_group_function(fdef) and target.value not in self._inlining:
+                return self._mapped_group(node, base, fdef, env)
         tf_name, override = self._taskflow_target(target)
         ref: Any = None
         if tf_name is not None:
@@ -1319,6 +1323,24 @@ class Analyzer:
         if group != self._group and not _holds_tasks(returned):
             return GroupRef(group, created)
         return returned
+
+    def _mapped_group(self, node: cst.Call, base: cst.BaseExpression, fdef: cst.FunctionDef, env: dict[str, Any]) -> Any:
+        """``group_fn.expand(...)`` / ``group_fn.partial(...).expand(...)``: a mapped task group.
+        Its tasks are listed under Airflow's ids (the group evaluated once, the mapped arguments
+        unknown) and left to a hand (IX105): Prefect has no mapped group; ``.map`` per task is
+        not the same run when the group branches or joins."""
+        call_args = [*base.args] if isinstance(base, cst.Call) else []
+        unknown = [a.with_changes(value=cst.Name("None")) if a.keyword is not None else a for a in node.args]
+        call = cst.Call(func=cst.Name(fdef.name.value), args=[*call_args, *unknown])
+        start = len(self._dag.tasks)
+        ref = self._inline_builder(call, fdef, env)
+        if ref is _NOT_A_FACTORY:
+            self.gap(self._dag, "IX105", node, f"mapped task group `{fdef.name.value}` in DAG {self._dag.dag_id!r}: not converted")
+            return None
+        for task_id in list(self._dag.tasks)[start:]:
+            task = self._dag.tasks[task_id]
+            task.options["_mapped_group"] = fdef.name.value
+        return ref
 
     def _bind_call(self, node: cst.Call, fdef: cst.FunctionDef, env: dict[str, Any]) -> tuple[dict[str, Any], list[str]] | None:
         """The callee's parameters bound to the call's arguments (evaluated statically), or None
@@ -1721,4 +1743,16 @@ class BuilderEvaluation(Rule):
                 for i in range(2):
                     g(i)
             """, "'g.one'", "'g__1.one'", title="a @task_group called twice"),
+        marks(AIRFLOW_HEADER + """
+            @task_group
+            def op(num):
+                @task
+                def add_1(num):
+                    return num + 1
+
+                add_1(num)
+
+            with DAG("mapped_group", schedule=None):
+                op.expand(num=[1, 2, 3])
+            """, "IX101", title="a mapped task group: its tasks listed under Airflow's ids, left to a hand (IX105)"),
     ]

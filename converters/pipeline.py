@@ -192,6 +192,13 @@ def _taken_names(analyzer: Analyzer, model) -> set[str]:  # noqa: ANN001
 
 def _shapes(plan: Plan, dag: Dag) -> None:
     for task in dag.tasks.values():
+        if task.options.get("_mapped_group"):
+            group = task.options["_mapped_group"]
+            plan.manual(task, "IX105", f"task of the mapped task group `{group}`: Prefect has no mapped group; write it by hand")
+            task.kind = "unsupported"
+            task.options["_mapped_unsupported"] = True
+            task.returns = None
+            continue
         if task.options.get("_mapped") and task.kind not in ("python", "taskflow", "taskflow_other"):
             plan.manual(task, "IX105", f"mapped {task.operator}: write the .map(...) call by hand; its edges are kept")
             task.kind = "unsupported"
@@ -227,7 +234,8 @@ def _mark_leftovers(plan: Plan, dag: Dag) -> None:
         if used or used_tasks:
             what = ", ".join(sorted(used | used_tasks))
             message = f"statement uses Airflow objects ({what}) at flow run time; convert it by hand"
-            if plan.analyzer.builds_tasks(stmt):
+            listed = isinstance(stmt, cst.FunctionDef) and stmt.name.value in plan.model.inlined_factories
+            if plan.analyzer.builds_tasks(stmt) and not listed:  # a builder evaluated in place is no gap
                 plan.analyzer.gap(dag, "IX101", plan.model.line_of(stmt), f"DAG {dag.dag_id!r}: {message}")
             else:
                 plan.finding("IX101", plan.model.line_of(stmt), f"DAG {dag.dag_id!r}: {message}", manual=True)

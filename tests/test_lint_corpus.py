@@ -38,7 +38,6 @@ INTENDED_MARKERS = {
 NOT_CONVERTED = {
     "example_kubernetes_executor.py": "its DAG is defined only when the kubernetes package imports (skipped: no DAG)",
     "example_local_kubernetes_executor.py": "its DAG is defined only when the kubernetes package imports (skipped: no DAG)",
-    "example_dynamic_task_mapping.py": "a mapped task group (IX105) is a gap: the file is refused (IX109)",
     "example_params_trigger_ui.py": "dag_id derived from the file's path (Path(__file__).stem): refused (IX003)",
     "example_params_ui_tutorial.py": "dag_id derived from the file's path (Path(__file__).stem): refused (IX003)",
     "example_setup_teardown_taskflow.py": "a `with` block of setup/teardown tasks it cannot follow: refused (IX109)",

@@ -51,6 +51,8 @@ class FileModel:
     inlined_factories: set[str] = field(default_factory=set)
     #: id(Call node) -> task id it created (operator instantiation or TaskFlow call)
     call_tasks: dict[int, str] = field(default_factory=dict)
+    #: helpers and task-group functions whose tasks were listed by evaluating them in place
+    evaluated_builders: set[str] = field(default_factory=set)
     #: id(module statement kept as it was) -> marker text put above it (``# interop: TODO(...)``)
     kept_markers: dict[int, str] = field(default_factory=dict)
     positions: Any = None
@@ -1286,6 +1288,7 @@ class Analyzer:
         self._inlining.add(fdef.name.value)
         self._loop_vars.append(assigned)
         self.model.inlined_factories.add(fdef.name.value)
+        self.model.evaluated_builders.add(fdef.name.value)
         saved_group = self._group
         try:
             for stmt in fdef.body.body if isinstance(fdef.body, cst.IndentedBlock) else []:
@@ -1340,6 +1343,12 @@ class Analyzer:
         for task_id in list(self._dag.tasks)[start:]:
             task = self._dag.tasks[task_id]
             task.options["_mapped_group"] = fdef.name.value
+        # the group's code stays, with the marker where the hand goes
+        self.model.inlined_factories.discard(fdef.name.value)
+        self.model.kept_markers[id(fdef)] = (
+            f"# interop: TODO(IX105): mapped task group `{fdef.name.value}` (DAG {self._dag.dag_id!r}): "
+            "Prefect has no mapped group; call its tasks with .map(...) by hand"
+        )
         return ref
 
     def _bind_call(self, node: cst.Call, fdef: cst.FunctionDef, env: dict[str, Any]) -> tuple[dict[str, Any], list[str]] | None:
@@ -1754,5 +1763,5 @@ class BuilderEvaluation(Rule):
 
             with DAG("mapped_group", schedule=None):
                 op.expand(num=[1, 2, 3])
-            """, "IX101", title="a mapped task group: its tasks listed under Airflow's ids, left to a hand (IX105)"),
+            """, "IX105", title="a mapped task group: its tasks listed under Airflow's ids, left to a hand"),
     ]

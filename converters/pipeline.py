@@ -234,7 +234,7 @@ def _mark_leftovers(plan: Plan, dag: Dag) -> None:
         if used or used_tasks:
             what = ", ".join(sorted(used | used_tasks))
             message = f"statement uses Airflow objects ({what}) at flow run time; convert it by hand"
-            listed = isinstance(stmt, cst.FunctionDef) and stmt.name.value in plan.model.inlined_factories
+            listed = isinstance(stmt, cst.FunctionDef) and stmt.name.value in plan.model.evaluated_builders
             if plan.analyzer.builds_tasks(stmt) and not listed:  # a builder evaluated in place is no gap
                 plan.analyzer.gap(dag, "IX101", plan.model.line_of(stmt), f"DAG {dag.dag_id!r}: {message}")
             else:

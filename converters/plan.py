@@ -38,6 +38,8 @@ class Plan:
     shim_names: set[str] = field(default_factory=set)
     #: name -> line of the first module-level statement that binds it (see :meth:`bound_before`)
     _first_bound: dict[str, int] | None = None
+    #: callable name -> literal ``op_kwargs`` keys its tasks pass (``python_operator``, built once)
+    op_kwargs_keys: dict[str, frozenset[str]] | None = None
 
     def need(self, module: str, *names: str) -> None:
         self.imports.setdefault(module, set()).update(names)
@@ -224,6 +226,10 @@ class Plan:
 
             def leave_Name(self, original, updated):  # noqa: ANN001
                 return self._replace(original, updated)
+
+            def visit_Attribute(self, node: cst.Attribute) -> bool:
+                # t.task_id is the id, not t's result: its name is no data input of the task
+                return plan.static_id(node) is None
 
             def leave_Attribute(self, original, updated):  # noqa: ANN001
                 return self._replace(original, updated)

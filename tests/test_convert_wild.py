@@ -274,3 +274,28 @@ def test_shimmed_sql_operator_keeps_working_under_its_airflow3_class() -> None:
     for call in calls:  # Airflow 3 rejects unknown arguments when the operator is built
         operator = eval(compile(ast.Expression(call), "call", "eval"), namespace)
         assert type(operator).__name__ == "SQLExecuteQueryOperator" and operator.conn_id == "wh"
+
+
+def test_task_id_of_another_task_is_no_data_input() -> None:
+    """``op_kwargs={"ids": [t2.task_id]}`` reads t2's id, not its result: no data edge t2 -> branch,
+    so the branch is submitted before the tasks it chooses (was a false cycle, IX108, and the
+    flow read ``branch_future`` before it existed)."""
+    source = (
+        "from airflow import DAG\n"
+        "from airflow.operators.python import BranchPythonOperator, PythonOperator\n"
+        "def dump():\n    pass\n"
+        "def pick(task_ids):\n    return task_ids[0]\n"
+        "with DAG('ids', schedule=None) as dag:\n"
+        "    t2 = PythonOperator(task_id='task_2', python_callable=dump)\n"
+        "    t3 = PythonOperator(task_id='task_3', python_callable=dump)\n"
+        "    branch = BranchPythonOperator(task_id='branch', python_callable=pick,\n"
+        "                                  op_kwargs={'task_ids': [t2.task_id, t3.task_id]})\n"
+        "    branch >> [t2, t3]\n"
+    )
+    result = convert_source(source, "ids.py")
+    assert "IX108" not in [f.code for f in result.findings]
+    lines = result.output.splitlines()
+    defined = next(i for i, line in enumerate(lines) if line.strip().startswith("branch_future = "))
+    first_use = next(i for i, line in enumerate(lines) if "branch_future" in line and not line.strip().startswith("branch_future = "))
+    assert defined < first_use
+    assert "task_ids=['task_2', 'task_3']" in result.output

@@ -206,6 +206,15 @@ def flow_function(plan: Plan, dag: Dag, order: list[str]) -> tuple[str, str]:
         else:
             lines.append(f"    {fut} = {submit}\n")
         results.append(f"        {tid!r}: {fut}.result(),\n")
+    # a task the flow does not run (left to a hand: SubDAG, mapped group ...) keeps its marker in
+    # the flow body, where its call would go: never a finding in the ledger alone
+    unrun = [
+        f"    {marker} [task {t.task_id!r}, line {t.line}]\n"
+        for t in dag.tasks.values()
+        if t.task_id not in order and t.disposition == "manual"
+        for marker in dict.fromkeys(t.options.get("_markers", []))
+    ]
+    lines[head_count:head_count] = unrun
     lines.append("    return {\n" + "".join(results) + "    }\n" if results else "    return {}\n")
 
     decorator_style = dag.style == "decorator" and dag.decorator_func is not None

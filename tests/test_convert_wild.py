@@ -299,3 +299,23 @@ def test_task_id_of_another_task_is_no_data_input() -> None:
     first_use = next(i for i, line in enumerate(lines) if "branch_future" in line and not line.strip().startswith("branch_future = "))
     assert defined < first_use
     assert "task_ids=['task_2', 'task_3']" in result.output
+
+
+def test_manual_task_the_flow_does_not_run_keeps_its_marker_in_the_flow() -> None:
+    """A SubDagOperator task is left to a hand (IX102): its marker is in the flow body, naming
+    the task, not only in the ledger."""
+    source = (
+        "from airflow import DAG\n"
+        "from airflow.operators.bash import BashOperator\n"
+        "from airflow.operators.subdag import SubDagOperator\n"
+        "from team.subdags import make_subdag\n"
+        "with DAG('parent', schedule=None) as dag:\n"
+        "    a = BashOperator(task_id='a', bash_command='echo a')\n"
+        "    sub = SubDagOperator(task_id='sub', subdag=make_subdag('parent', 'sub'))\n"
+        "    a >> sub\n"
+    )
+    result = convert_source(source, "parent.py")
+    assert result.status == "partial"
+    markers = [line.strip() for line in result.output.splitlines() if "TODO(IX102)" in line]
+    assert markers and "[task 'sub', line 7]" in markers[0]
+    compile(result.output, "parent.py", "exec")

@@ -233,7 +233,6 @@ CONTEXT_KEYS: dict[str, str] = {
     "data_interval_end": "ctx.data_interval_end",
     "params": "ctx.params",
     "dag_run": "ctx.dag_run",
-    "conf": "ctx.conf",
     "run_id": "ctx.run_id",
     "macros": "ctx.macros",
     "var": "ctx.var",

@@ -319,3 +319,20 @@ def test_manual_task_the_flow_does_not_run_keeps_its_marker_in_the_flow() -> Non
     markers = [line.strip() for line in result.output.splitlines() if "TODO(IX102)" in line]
     assert markers and "[task 'sub', line 7]" in markers[0]
     compile(result.output, "parent.py", "exec")
+
+
+def test_context_conf_is_airflows_configuration_not_the_run_conf() -> None:
+    """``kwargs["conf"]`` in a callable is Airflow's configuration (``airflow.configuration.conf``
+    in Airflow 2, removed in 3), not ``dag_run.conf``: marked IX202, never bound to the run's conf."""
+    source = (
+        "from airflow import DAG\n"
+        "from airflow.operators.python import PythonOperator\n"
+        "def show(**kwargs):\n"
+        "    return kwargs['conf'].get('core', 'dags_folder')\n"
+        "with DAG('confs', schedule=None) as dag:\n"
+        "    PythonOperator(task_id='show', python_callable=show)\n"
+    )
+    result = convert_source(source, "confs.py")
+    assert any(f.code == "IX202" and f.manual for f in result.findings)
+    assert "TODO(IX202): context key 'conf'" in result.output
+    assert "ctx.conf" not in result.output

@@ -159,15 +159,23 @@ def run_operator(
             store.set(task_id, -1, key, BaseXCom.serialize_value(value, key=key, task_id=task_id))
     supervisor = InMemorySupervisor(dag.dag_id, dag_run.run_id, xcoms=store)
     # Retries belong to the caller (Prefect's task retries): one try here.
-    ti = make_task_instance(op, dag_run, try_number=1)
-    ti._ti_context_from_server.should_retry = False
-    supervisor.ti_keys[ti.id] = (op.task_id, -1)
+    resume: tuple[str, Any] | None = None
     with bound(supervisor), TaskLogCapture(op.task_id) as capture:
-        from shims.runner import _bridge_for
+        from shims.runner import _bridge_for, _run_trigger
 
-        context = ti.get_template_context()
-        with _bridge_for(op, supervisor, capture):
-            state, _msg, error = task_runner.run(ti, context, capture.logger)
+        while True:
+            ti = make_task_instance(op, dag_run, try_number=1, next_method=resume and resume[0], next_kwargs=resume and resume[1])
+            ti._ti_context_from_server.should_retry = False
+            supervisor.ti_keys[ti.id] = (op.task_id, -1)
+            supervisor.terminal = None
+            context = ti.get_template_context()
+            with _bridge_for(op, supervisor, capture):
+                state, _msg, error = task_runner.run(ti, context, capture.logger)
+            if getattr(state, "value", str(state)) != "deferred":
+                break
+            # a deferrable operator: its trigger runs here until its first event, then the
+            # operator resumes with it (as the in-process runner and ``airflow dags test`` do)
+            resume = _run_trigger(supervisor.terminal)
     xcoms = store.deserialized(op.task_id, -1)
     state_name = getattr(state, "value", str(state))
     if state_name == "success":

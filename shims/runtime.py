@@ -210,6 +210,8 @@ class RunContext:
                 "task_instance_key_str": f"{self.dag_id}__{task_id}__{self.ds_nodash}",
                 "task": SimpleNamespace(task_id=task_id, dag_id=self.dag_id),
             }
+        if self.dag_id is not None:  # ``{{ dag.dag_id }}``: the DAG object's id (its other attributes are unknown)
+            task_names["dag"] = SimpleNamespace(dag_id=self.dag_id)
         return task_names | {
             "ds": self.ds,
             "ds_nodash": self.ds_nodash,

@@ -14,7 +14,7 @@ import pytest
 
 from interop.compare.graph import compare_graphs, contract, dag_graph, layered_layout
 from interop.compare.model import DagComparison, GraphDiff, SideRun, TaskSide, TaskTiming, ValueDiff
-from interop.compare.values import compare_task_values, is_internal_xcom, normalise, same
+from interop.compare.values import RUN_TIME, at_run_time, compare_task_values, is_internal_xcom, normalise, same
 
 
 # ----------------------------------------------------------------------------- values
@@ -47,6 +47,19 @@ def test_non_json_values_compare_by_type_and_repr() -> None:
     assert same(normalise(Opaque()), normalise(Opaque()))
 
 
+def test_a_time_of_day_read_during_the_run_is_the_time_of_the_run() -> None:
+    # e.g. ``datetime.now().strftime("%H:%M:%S.%f")[:12]`` in a returned message
+    now = dt.datetime.now().timestamp()
+    window = (now - 1, now + 1)
+    clock = dt.datetime.fromtimestamp(now).strftime("%H:%M:%S.%f")[:12]
+    assert at_run_time(f"[{clock}] Welcome", window) == f"[{RUN_TIME}] Welcome"
+    # not a reading of this run: another time of day, or the time of a date-time of another day
+    outside = dt.datetime.fromtimestamp(now + 4 * 3600).strftime("%H:%M:%S")
+    assert at_run_time(f"at {outside}", window) == f"at {outside}"
+    other_day = "2001-01-01 " + dt.datetime.fromtimestamp(now).strftime("%H:%M:%S")
+    assert at_run_time(other_day, window) == other_day
+
+
 def test_internal_xcoms_are_listed_and_not_compared() -> None:
     assert is_internal_xcom("skipmixin_key") and is_internal_xcom("_link_ExternalDagLink")
     assert is_internal_xcom("skipmixin_key[3]") and not is_internal_xcom("return_value")
@@ -70,6 +83,16 @@ def test_value_differences_name_task_key_and_map_index() -> None:
     )
     assert n == 2
     assert [(d.task_id, d.key, d.map_index, d.airflow, d.prefect) for d in diffs] == [("fan", "return_value", 1, 2, 3)]
+
+
+def test_mapped_multiple_outputs_keys_are_the_returned_dicts_entries() -> None:
+    # a mapped ``@task`` returning ``dict`` (multiple_outputs): Airflow pushes each key per map index
+    airflow = {"return_value[0]": {"file": "a", "rows": 1}, "file[0]": "a", "rows[0]": 1,
+               "return_value[1]": {"file": "b", "rows": 2}, "file[1]": "b", "rows[1]": 2}
+    flow = {"return_value": [{"file": "a", "rows": 1}, {"file": "b", "rows": 2}]}
+    assert compare_task_values("process", "value", airflow, flow, True) == ([], 2, [])
+    diffs, _, _ = compare_task_values("process", "value", {**airflow, "rows[1]": 3}, flow, True)
+    assert [(d.key, d.map_index, d.reason) for d in diffs] == [("rows", 1, "the flow's result has no such key")]
 
 
 def test_xcoms_returns_compare_every_pushed_key() -> None:

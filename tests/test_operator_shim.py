@@ -38,6 +38,29 @@ def test_templates_render_with_airflow_and_upstream_xcoms() -> None:
     assert op.bash_command.startswith("echo {{ ds }}")
 
 
+def test_a_converted_template_reads_the_dag_id() -> None:
+    # ``{{ dag.dag_id }}`` in a converted BashOperator's command, rendered at run time
+    from shims.runtime import render_template
+
+    assert render_template("DAG: {{ dag.dag_id }} on {{ ds }}", _ctx(dag_id="sales"), upstream={}) == "DAG: sales on 2024-01-31"
+
+
+def test_a_deferrable_operator_runs_its_trigger_and_resumes() -> None:
+    from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
+    from airflow.sdk import BaseOperator
+
+    from shims.operator import run_operator
+
+    class Waits(BaseOperator):
+        def execute(self, context):
+            self.defer(trigger=TimeDeltaTrigger(timedelta(seconds=0.2)), method_name="done")
+
+        def done(self, context, event=None):
+            return "resumed"
+
+    assert run_operator(Waits(task_id="wait"), ctx=_ctx(dag_id="d"), upstream={}) == {"return_value": "resumed"}
+
+
 def test_execute_pushes_and_pulls_xcoms() -> None:
     from airflow.providers.standard.operators.python import PythonOperator
 

@@ -84,7 +84,24 @@ def same(a: Any, b: Any) -> bool:
 CLOCK_SLACK = 2.0
 _ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?")
 _DATE_TIME = re.compile(r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2} (?:[A-Z]{2,5} )?\d{4}")
+#: a bare time of day (``HH:MM:SS[.fff]``, e.g. ``datetime.now().strftime("%H:%M:%S")``), read on
+#: the dates of the run's window; matched after the date-times above were replaced
+_TIME_OF_DAY = re.compile(r"(?<!\d[T ])(?<![\d:.])\d{2}:\d{2}:\d{2}(?:[.,]\d{1,6})?(?![\d:])")
 RUN_TIME = "<the time of the run>"
+
+
+def _time_of_day_during(text: str, start: float, end: float) -> bool:
+    """Is the time of day ``text`` (UTC or local) a reading taken between ``start`` and ``end``?"""
+    try:
+        clock = _dt.time.fromisoformat(text.replace(",", "."))
+    except ValueError:
+        return False
+    days = set()
+    for t in (start, end):
+        for zone in (_dt.timezone.utc, None):
+            when = _dt.datetime.fromtimestamp(t, zone) if zone else _dt.datetime.fromtimestamp(t).astimezone()
+            days.add((when.date(), when.tzinfo))
+    return any(start <= _dt.datetime.combine(day, clock, tz).timestamp() <= end for day, tz in days)
 
 
 def _clock_reading(text: str) -> list[float]:
@@ -120,7 +137,8 @@ def at_run_time(value: Any, window: tuple[float, float]) -> Any:
 
     if isinstance(value, str):
         out = _ISO_TIME.sub(lambda m: RUN_TIME if during(m.group(0)) else m.group(0), value)
-        return _DATE_TIME.sub(lambda m: RUN_TIME if during(m.group(0)) else m.group(0), out)
+        out = _DATE_TIME.sub(lambda m: RUN_TIME if during(m.group(0)) else m.group(0), out)
+        return _TIME_OF_DAY.sub(lambda m: RUN_TIME if _time_of_day_during(m.group(0), start, end) else m.group(0), out)
     if isinstance(value, float) and start <= value <= end:
         return RUN_TIME
     if isinstance(value, dict):
@@ -222,11 +240,12 @@ def compare_task_values(
             elif result is not None:
                 actual["return_value"] = result
         # multiple_outputs: Airflow also pushed each key of a returned dict
-        ret = xcoms.get("return_value")
-        if isinstance(ret, dict):
-            for k in list(xcoms):
-                if k != "return_value" and k in ret and same(ret[k], xcoms[k]):
-                    xcoms.pop(k)
+        # (a mapped task: each map index's keys against that index's returned dict)
+        for k in list(xcoms):
+            base, index = _split(k)
+            ret = xcoms.get("return_value" if index is None else f"return_value[{index}]")
+            if base != "return_value" and isinstance(ret, dict) and base in ret and same(ret[base], xcoms[k]):
+                xcoms.pop(k)
 
     if not return_kept and "return_value" not in xcoms:
         for key in [k for k in actual if _split(k)[0] == "return_value"]:

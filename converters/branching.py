@@ -27,6 +27,8 @@ earlier keep running. Trigger rules about failures (``one_failed``, ``all_failed
 
 from __future__ import annotations
 
+import re
+
 import networkx as nx
 
 from converters.callables import ident
@@ -60,6 +62,12 @@ def apply(plan: Plan, dag: Dag) -> None:
     # every branch task: a Python callable's result, or a branch operator run through the
     # operator shim (BranchDateTimeOperator, LatestOnlyOperator ...) whose XComs hold its choice
     branch_tasks = {t.task_id for t in dag.tasks.values() if t.kind == "branch"}
+    for task in dag.tasks.values():
+        if task.kind == "shim" and re.fullmatch(r"Branch\w*Operator", task.operator):
+            # named like a branch operator, but not in the name table: its choice is not followed
+            plan.manual(task, "IX103", f"{task.operator} looks like a branch operator the converter does not know: it runs "
+                                       "through the operator shim without the task ids below it (Airflow's branch check "
+                                       "fails) and the flow does not follow its choice; write the if/else by hand")
     sc_descendants: dict[str, set[str]] = {}
     for tid in branch_tasks:
         task = dag.tasks[tid]

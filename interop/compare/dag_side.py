@@ -97,8 +97,10 @@ def run_in_process(dag: Any, *, logical_date: str, params: dict[str, Any], progr
     return _side_run(result, edges, operators, how="in-process runner (shims.runner)", no_xcom_push=quiet)
 
 
-def run_sidecar(sidecar: Any, path: Path, dag_id: str, *, logical_date: str, params: dict[str, Any]) -> SideRun:
+def run_sidecar(sidecar: Any, path: Path, dag_id: str, *, logical_date: str, params: dict[str, Any], progress: Any = None) -> SideRun:
     """Run the DAG in the team's own Airflow (a :class:`shims.sidecar.Sidecar`) and record what it did.
+
+    ``progress(dag_id, doing)`` hears each task the sidecar finishes.
 
     Raises:
         DagUnavailable: the DAG cannot be loaded there, or the run broke outside any task.
@@ -106,8 +108,13 @@ def run_sidecar(sidecar: Any, path: Path, dag_id: str, *, logical_date: str, par
     from shims.runner import DagLoadError
     from shims.sidecar.client import SidecarError
 
+    def finished(event: dict[str, Any]) -> None:
+        if progress is not None:
+            progress(dag_id, f"the Airflow {sidecar.airflow_version} sidecar ran the DAG (the last task it finished: "
+                             f"{event.get('task_id')!r}, {event.get('state')})")
+
     try:
-        result = sidecar.run(path, dag_id, logical_date=logical_date, params=params or None)
+        result = sidecar.run(path, dag_id, logical_date=logical_date, params=params or None, on_task_end=finished)
     except (DagLoadError, SidecarError) as exc:
         raise DagUnavailable(f"Airflow {sidecar.airflow_version} ({sidecar.airflow_python}): {_short_import_error(str(exc))}") from exc
     edges = sorted((a, b) for a, b in result.edges)

@@ -18,6 +18,9 @@ from interop.compare.model import DagComparison, StateDiff, TaskTiming
 
 __all__ = ["discover", "compare_file", "compare_paths", "default_logical_date"]
 
+#: what the progress says while the converted flow runs (a time-out then names its running task runs)
+FLOW_RUNS = "the converted flow ran on Prefect"
+
 
 def discover(paths: Iterable[str | Path]) -> list[Path]:
     """Python files under ``paths`` (folders walked; hidden folders and ``__pycache__`` skipped).
@@ -60,12 +63,13 @@ def compare_file(
     params: dict[str, Any] | None = None,
     on_dag: Callable[[DagComparison], None] | None = None,
     on_progress: Callable[[str | None, str], None] | None = None,
+    skip_dags: Iterable[str] = (),
 ) -> list[DagComparison]:
     """Compare every DAG of one file with its converted flow (or the flow in ``flow_file``).
 
     ``on_dag`` is called with each DAG's comparison as soon as it is done; ``on_progress`` with
     ``(dag_id, what is being done)`` as each DAG starts and as its sides run (the Airflow side
-    task by task). With
+    task by task). DAGs in ``skip_dags`` are not compared (a worker resuming a file). With
     ``airflow_python`` (the team's Airflow 1.10/2.x interpreter) the DAGs are loaded and run
     there, through the sidecar (:mod:`shims.sidecar`), instead of in this process.
 
@@ -112,7 +116,8 @@ def compare_file(
             where = f"Airflow at {airflow_python}"
             return finish([_error(d, path, f"the DAG file does not load under {where}: {exc}", findings=findings) for d in static_ids or [path.stem]])
         runners: dict[str, Callable[[], Any]] = {
-            d: (lambda d=d: _sidecar_run(airflow_python, sidecar, path, d, logical_date=logical_date, params=params)) for d in dag_ids
+            d: (lambda d=d: _sidecar_run(airflow_python, path, d, logical_date=logical_date, params=params, progress=progress))
+            for d in dag_ids
         }
         start_dates: dict[str, Any] = {}
     else:
@@ -139,7 +144,8 @@ def compare_file(
         flow_source, flow_origin = conversion.output, path
 
     out: list[DagComparison] = []
-    for dag_id in sorted(runners):
+    skip = set(skip_dags)
+    for dag_id in sorted(d for d in runners if d not in skip):
         started = time.perf_counter()
         progress(dag_id, f"starting DAG {dag_id!r}")
         try:
@@ -160,8 +166,10 @@ def compare_file(
 
 
 #: one sidecar per Airflow interpreter, kept for the process's later files (starting Airflow
-#: 1.10/2.x takes seconds); a sidecar that broke is dropped and started again
+#: 1.10/2.x takes seconds); a sidecar that broke is dropped and started again, and so is one
+#: asked to run a DAG it has run before (a second run of a DAG in one Airflow 2 database fails)
 _SIDECARS: dict[str, Any] = {}
+_SIDECAR_RAN: dict[str, set[str]] = {}
 
 
 def _sidecar(airflow_python: str | Path) -> Any:
@@ -171,6 +179,7 @@ def _sidecar(airflow_python: str | Path) -> Any:
     sidecar = _SIDECARS.get(key)
     if sidecar is None or sidecar.proc is None or sidecar.proc.poll() is not None:
         sidecar = _SIDECARS[key] = Sidecar(airflow_python).start()
+        _SIDECAR_RAN[key] = set()
         if len(_SIDECARS) == 1:
             import atexit
 
@@ -184,9 +193,13 @@ def _drop_sidecar(airflow_python: str | Path) -> None:
         sidecar.close()
 
 
-def _sidecar_run(airflow_python: str | Path, sidecar: Any, path: Path, dag_id: str, **kwargs: Any) -> Any:
+def _sidecar_run(airflow_python: str | Path, path: Path, dag_id: str, **kwargs: Any) -> Any:
     from interop.compare.dag_side import DagUnavailable, run_sidecar
 
+    if dag_id in _SIDECAR_RAN.get(str(airflow_python), set()):
+        _drop_sidecar(airflow_python)
+    sidecar = _sidecar(airflow_python)  # the live one: new when dropped or dead
+    _SIDECAR_RAN[str(airflow_python)].add(dag_id)
     try:
         return run_sidecar(sidecar, path, dag_id, **kwargs)
     except DagUnavailable:
@@ -279,7 +292,7 @@ def compare_dag(
         removed |= {t for t, r in returns.items() if r is None and t in airflow.tasks}
     airflow.removed = sorted(removed)
     task_ids = set(airflow.tasks)
-    progress("the converted flow ran on Prefect")
+    progress(FLOW_RUNS)
     began = time.time()
     try:
         prefect, executed = run_flow(flow, task_ids=task_ids, logical_date=logical_date, params=params)

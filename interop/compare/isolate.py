@@ -12,9 +12,8 @@ as it is done, and prints marker lines on a private copy of its stdout:
 The time limit applies to each DAG (the file's conversion and loading count in its first DAG's
 time): it starts again when the worker starts the next DAG. A DAG that runs past its time is
 reported as an error naming what it was doing ("timed out after 30 s (the worker was stopped)
-while the Airflow side ran task 'wait_for_file' (FileSensor) ..."); the file's other DAGs
-without a result are reported as not run, and the worker is killed (its whole process group)
-and restarted for the next file.
+while the Airflow side ran task 'wait_for_file' (FileSensor) ..."); the worker is killed (its
+whole process group) and a new one compares the file's other DAGs, without that one.
 
 Every worker talks to the same Prefect API as the parent (``PREFECT_API_URL`` is passed on; in
 ephemeral mode one local server is started for all of them).
@@ -25,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import selectors
 import signal
 import subprocess
@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
+from interop.compare.engine import FLOW_RUNS
 from interop.compare.model import DagComparison
 
 __all__ = ["Worker", "run_batch"]
@@ -76,6 +77,8 @@ class Worker:
         self.proc: subprocess.Popen | None = None
         self.folder = Path(tempfile.mkdtemp(prefix="interop-compare-worker-"))
         self.jobs = 0
+        #: bytes read from the worker's stdout that do not end a line yet
+        self._pending_output = b""
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -95,8 +98,9 @@ class Worker:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "interop.compare.isolate"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
-                text=True, env=self._env(), start_new_session=True, bufsize=1,
+                env=self._env(), start_new_session=True, bufsize=0,
             )
+            self._pending_output = b""
             if self._read_until(READY, lambda: time.monotonic() + STARTUP_SECONDS) is not True:
                 self._kill()
                 raise RuntimeError(f"the compare worker did not start in {STARTUP_SECONDS:g} s (log: {self.folder / 'worker.log'})")
@@ -106,26 +110,31 @@ class Worker:
         """Read the worker's stdout until ``marker`` (True), EOF (False) or the deadline (None).
 
         ``deadline()`` is asked again after every progress line (a new DAG gets a new limit).
+        The pipe is read unbuffered (``os.read``): lines already read never wait behind ``select``.
         """
         assert self.proc is not None and self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
         sel = selectors.DefaultSelector()
-        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        sel.register(fd, selectors.EVENT_READ)
         try:
             while True:
+                while b"\n" in self._pending_output:
+                    raw, self._pending_output = self._pending_output.split(b"\n", 1)
+                    line = raw.decode("utf-8", errors="replace").strip()
+                    if line == marker:
+                        return True
+                    if line.startswith(PROGRESS) and on_progress is not None:
+                        try:
+                            on_progress(json.loads(line[len(PROGRESS):]))
+                        except ValueError:
+                            pass
                 left = deadline() - time.monotonic()
                 if left <= 0 or not sel.select(timeout=left):
                     return None
-                line = self.proc.stdout.readline()
-                if not line:
+                chunk = os.read(fd, 65536)
+                if not chunk:
                     return False
-                line = line.strip()
-                if line == marker:
-                    return True
-                if line.startswith(PROGRESS) and on_progress is not None:
-                    try:
-                        on_progress(json.loads(line[len(PROGRESS):]))
-                    except ValueError:
-                        pass
+                self._pending_output += chunk
         finally:
             sel.close()
 
@@ -139,19 +148,42 @@ class Worker:
     ) -> list[DagComparison]:
         """Compare one file in the worker; errors (time-out, crash) become error comparisons.
 
+        A DAG stopped (past its time, or the worker died on it) is an error; the file's other
+        DAGs are then compared in a new worker, without it.
+
         Args:
             timeout: seconds each DAG may take (``None``: no limit).
             dag_timeouts: seconds for particular DAG ids, instead of ``timeout``.
+        """
+        results: list[DagComparison] = []
+        while True:
+            got, stopped_on, reason = self._job(path, timeout, dag_timeouts, [c.dag_id for c in results], kwargs)
+            results += got
+            if reason is None:
+                return results
+            if stopped_on is None or stopped_on in {c.dag_id for c in results}:
+                # stopped before any DAG started (conversion, loading): nothing to resume
+                return results + _pending(path, results, reason)
+            results.append(DagComparison(dag_id=stopped_on, file=str(path), equivalent=False, error=reason))
+
+    def _job(
+        self, path: Path, timeout: float | None, dag_timeouts: Mapping[str, float] | None, skip: list[str], kwargs: dict[str, Any],
+    ) -> tuple[list[DagComparison], str | None, str | None]:
+        """One run of ``compare_file`` in the worker, without the DAGs in ``skip``.
+
+        Returns:
+            ``(the comparisons written, the DAG it was stopped on, why)``; ``why`` is None when
+            the file was finished.
         """
         self.jobs += 1
         result_file = self.folder / f"job-{self.jobs}.jsonl"
         try:
             proc = self._start()
         except RuntimeError as exc:
-            return _pending(path, [], str(exc))
-        job = {"path": str(path), "result": str(result_file), "kwargs": kwargs}
+            return [], None, str(exc)
+        job = {"path": str(path), "result": str(result_file), "kwargs": {**kwargs, "skip_dags": skip}}
         assert proc.stdin is not None
-        proc.stdin.write(json.dumps(job, default=str) + "\n")
+        proc.stdin.write((json.dumps(job, default=str) + "\n").encode("utf-8"))
         proc.stdin.flush()
         limits = dict(dag_timeouts or {})
         state: dict[str, Any] = {"dag_id": None, "doing": "converting and loading the file", "limit": timeout,
@@ -168,14 +200,17 @@ class Worker:
         done = self._read_until(MARKER, lambda: state["deadline"], progress)
         got = _read(result_file)
         if done:
-            return got
+            return got, None, None
         if done is None:
             where = f" on DAG {state['dag_id']!r}" if state["dag_id"] else ""
-            reason = f"timed out after {state['limit']:g} s{where} (the worker was stopped) while {state['doing']}"
+            doing = state["doing"]
+            if state["dag_id"] and doing == FLOW_RUNS:
+                doing += _running_task_runs(state["dag_id"])
+            reason = f"timed out after {state['limit']:g} s{where} (the worker was stopped) while {doing}"
         else:
             reason = f"the worker process died (exit code {proc.poll()}) while {state['doing']}"
         self._kill()
-        return got + _pending(path, got, reason, current=state["dag_id"])
+        return got, state["dag_id"], reason
 
     def _kill(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -197,6 +232,36 @@ class Worker:
         self.proc = None
 
 
+def _running_task_runs(flow_name: str) -> str:
+    """`` (task runs still running: 'a', 'b')`` in the newest flow run named ``flow_name``."""
+    try:
+        from prefect import get_client
+        from prefect.client.schemas.filters import (
+            FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterId, TaskRunFilter, TaskRunFilterState,
+            TaskRunFilterStateType,
+        )
+        from prefect.client.schemas.objects import StateType
+        from prefect.client.schemas.sorting import FlowRunSort
+
+        from interop.compare.graph import run_label
+
+        with get_client(sync_client=True) as client:
+            runs = client.read_flow_runs(
+                flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
+                sort=FlowRunSort.START_TIME_DESC, limit=1,
+            )
+            if not runs:
+                return ""
+            tasks = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[runs[0].id])),
+                task_run_filter=TaskRunFilter(state=TaskRunFilterState(type=TaskRunFilterStateType(any_=[StateType.RUNNING]), name=None)),
+            )
+    except Exception:  # noqa: BLE001 - the reason stays without the names
+        return ""
+    names = sorted({run_label(t.name) for t in tasks})
+    return f" (task runs still running: {', '.join(map(repr, names))})" if names else ""
+
+
 def run_batch(
     files: Iterable[Path],
     *,
@@ -212,7 +277,8 @@ def run_batch(
     """
     files = list(files)
     todo: queue.Queue[tuple[int, Path]] = queue.Queue()
-    for item in enumerate(files):
+    # files with many DAGs first, so that the last ones to finish are short ones
+    for item in sorted(enumerate(files), key=lambda item: -_dag_count(item[1])):
         todo.put(item)
     results: dict[int, list[DagComparison]] = {}
     lock = threading.Lock()
@@ -244,6 +310,15 @@ def run_batch(
     return [c for i in range(len(files)) for c in results.get(i, [])]
 
 
+def _dag_count(path: Path) -> int:
+    """About how many DAGs a file defines (``DAG(``, ``@dag``, ``@asset``), for the order of work."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return 0
+    return len(re.findall(r"\bDAG\(|@dag\b|@asset\b", text))
+
+
 def _read(result_file: Path) -> list[DagComparison]:
     if not result_file.exists():
         return []
@@ -254,11 +329,8 @@ def _read(result_file: Path) -> list[DagComparison]:
     return out
 
 
-def _pending(path: Path, done: list[DagComparison], reason: str, current: str | None = None) -> list[DagComparison]:
-    """Error entries for the DAGs of ``path`` that have no result (names from the static converter).
-
-    The DAG that was running (``current``) gets ``reason``; the file's DAGs after it were not run.
-    """
+def _pending(path: Path, done: list[DagComparison], reason: str) -> list[DagComparison]:
+    """Error entries for the DAGs of ``path`` that have no result (names from the static converter)."""
     try:
         from converters import convert_file
 
@@ -266,14 +338,8 @@ def _pending(path: Path, done: list[DagComparison], reason: str, current: str | 
     except Exception:  # noqa: BLE001
         ids = []
     finished = {c.dag_id for c in done}
-    if current and current not in ids:
-        ids.append(current)
-    ids = [d for d in ids if d not in finished] or ([] if done else [current or path.stem])
-    out = []
-    for d in ids:
-        why = reason if current is None or d == current else f"not run: the worker was stopped on DAG {current!r} of the same file ({reason})"
-        out.append(DagComparison(dag_id=d, file=str(path), equivalent=False, error=why))
-    return out
+    ids = [d for d in ids if d not in finished] or ([] if done else [path.stem])
+    return [DagComparison(dag_id=d, file=str(path), equivalent=False, error=reason) for d in ids]
 
 
 def _serve() -> int:

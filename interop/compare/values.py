@@ -22,6 +22,9 @@ IGNORED_XCOM_KEYS = frozenset(
         "skipmixin_key",  # branch / short-circuit operators: which downstream tasks to skip
         "_XCOM_SKIPMIXIN_KEY",
         "return_value_mapped_length",
+        # Airflow 2's lineage: the task's inlets/outlets (Airflow 3 and Prefect have no lineage XComs)
+        "pipeline_inlets",
+        "pipeline_outlets",
     }
 )
 #: prefixes of internal keys: operator extra links (``_link_<Class>``) and deferral bookkeeping
@@ -197,6 +200,15 @@ def compare_task_values(
         if ours != theirs:
             diffs.append(ValueDiff(task_id=task_id, key="skipmixin_key", airflow=theirs, prefect=ours,
                                    reason=f"branch: the flow chose {ours!r}, Airflow {theirs!r}"))
+        followed = theirs.get("followed")
+        ret = xcoms.get("return_value")
+        if "return_value" not in result and isinstance(followed, list) and (
+            sorted([ret] if isinstance(ret, str) else ret if isinstance(ret, list) else [None]) == followed
+        ):
+            # Airflow 2's branch operators also push their choice as return_value; Airflow 3's
+            # (which the shim runs) do not: the choice is compared once, above
+            xcoms.pop("return_value")
+            ignored.append("return_value (the branch's choice again, as Airflow 2 pushes it)")
     elif "skipmixin_key" in airflow_xcoms and not xcoms and has_result:
         # A branch task under Airflow 3: no return value, only its decision under the internal
         # key ({"followed": [task ids]}). The converted branch returns that decision (a task id

@@ -29,7 +29,7 @@ import libcst as cst
 
 from converters import names
 from converters.analysis import code_of, literal
-from converters.walk import find, is_docstring
+from converters.walk import find, is_docstring, names_in
 
 MARKER = "# interop: TODO({code}): {message}"
 _EQ = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
@@ -234,6 +234,16 @@ class _Rewriter(cst.CSTTransformer):
         self.pending = []
         return node.with_changes(leading_lines=[*node.leading_lines, *lines])
 
+    #: names a line must read to hold anything this rewriter changes, besides ``raise``/``return``
+    #: (the context and task instance variables, roots of a ``get_current_context`` name)
+    roots: frozenset[str] = frozenset()
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+        # libcst rebuilds every node it enters: a line with nothing to rewrite is left as it is
+        if any(isinstance(small, (cst.Raise, cst.Return)) for small in node.body):
+            return True
+        return not self.roots.isdisjoint(names_in(node))
+
     def leave_SimpleStatementLine(self, original, updated):  # noqa: ANN001
         return self._attach(updated)
 
@@ -411,6 +421,12 @@ class _Rewriter(cst.CSTTransformer):
     _pushes = False
 
 
+def _context_root(name: str, qualname: Callable[[cst.BaseExpression], str | None]) -> bool:
+    """Can a dotted name starting with ``name`` be ``get_current_context``?"""
+    q = qualname(cst.Name(name)) or name
+    return any(full == q or full.startswith(q + ".") for full in names.GET_CURRENT_CONTEXT)
+
+
 def rewrite_callable(
     func: cst.FunctionDef,
     scan: CallableScan,
@@ -436,6 +452,7 @@ def rewrite_callable(
         return RewriteResult(function=func, data_params={}, context_params=[], needs_upstream_xcoms=False, findings=[])
     xcom_name = "xcom" if "xcom" not in used_names else "interop_xcom"
     rw = _Rewriter(roles, resolver, xcom_name, known_tasks)
+    rw.roots = frozenset(roles.ctx_vars | roles.ti_vars | {n for n in used_names if _context_root(n, qualname)})
     rw.supplied = supplied_kwargs
     rw._pushes = scan.pushes
     new: cst.FunctionDef = func.visit(rw)  # type: ignore[assignment]

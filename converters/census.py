@@ -75,16 +75,24 @@ def dag_constructions(module: cst.Module, analyzer: Analyzer) -> list[tuple[cst.
     statement it is in (for its line); the caller compares them with the DAGs it placed."""
     found: list[tuple[cst.CSTNode, cst.CSTNode]] = []
     stack: list[tuple[cst.CSTNode, cst.CSTNode]] = [(s, s) for s in module.body]
+    is_statement = _IS_STATEMENT.get
     while stack:
         current, stmt = stack.pop()
-        if isinstance(current, cst.Call) and analyzer.qualname(current.func) in names.DAG_CLASSES:
+        kind = type(current)  # exact types: isinstance on libcst's ABCs is slow, this walk is hot
+        if kind is cst.Call and analyzer.qualname(current.func) in names.DAG_CLASSES:
             found.append((current, stmt))
-        elif isinstance(current, cst.FunctionDef) and analyzer.dag_decorator(current) is not None:
+        elif kind is cst.FunctionDef and analyzer.dag_decorator(current) is not None:
             found.append((current, current))
         for child in children(current):
-            is_stmt = isinstance(child, (cst.SimpleStatementLine, cst.BaseCompoundStatement))
+            is_stmt = is_statement(type(child))
+            if is_stmt is None:
+                is_stmt = _IS_STATEMENT[type(child)] = issubclass(type(child), (cst.SimpleStatementLine, cst.BaseCompoundStatement))
             stack.append((child, child if is_stmt else stmt))
     return found
+
+
+#: node type -> is it a statement (see :func:`dag_constructions`)
+_IS_STATEMENT: dict[type, bool] = {}
 
 
 #: Libraries whose calls never build Airflow tasks (data access, formats, clients). A call to a

@@ -124,14 +124,21 @@ def apply(plan: Plan, dag: Dag) -> None:
 
 
 def _op_kwargs_keys(plan: Plan, callable_name: str) -> frozenset[str]:
-    """The literal ``op_kwargs`` keys every task of the file passes to this callable."""
-    keys: set[str] = set()
-    for dag in plan.model.dags:
-        for task in dag.tasks.values():
-            node = task.kwargs.get("op_kwargs")
-            if task.callable_name == callable_name and isinstance(node, cst.Dict):
-                keys |= {e.key.evaluated_value for e in node.elements if isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString)}
-    return frozenset(keys)
+    """The literal ``op_kwargs`` keys every task of the file passes to this callable (read once
+    per file for every callable: one pass over the tasks, not one per callable)."""
+    if plan.op_kwargs_keys is None:
+        index: dict[str, set[str]] = {}
+        for dag in plan.model.dags:
+            for task in dag.tasks.values():
+                node = task.kwargs.get("op_kwargs")
+                if task.callable_name is not None and isinstance(node, cst.Dict):
+                    index.setdefault(task.callable_name, set()).update(
+                        e.key.evaluated_value
+                        for e in node.elements
+                        if isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString)
+                    )
+        plan.op_kwargs_keys = {name: frozenset(keys) for name, keys in index.items()}
+    return plan.op_kwargs_keys.get(callable_name, frozenset())
 
 
 def _convert(plan: Plan, dag: Dag, task: Task, res: PullResolver, known: set[str]) -> None:

@@ -15,6 +15,8 @@ from typing import Iterator
 
 import libcst as cst
 
+from converters.source_text import parsed_tree
+
 _SKIP_PREFIXES = (
     "whitespace",
     "lpar",
@@ -63,15 +65,30 @@ def _fields(kind: type) -> tuple[str, ...]:
     return names
 
 
+#: type -> is it a libcst node type (``isinstance`` on libcst's ABCs is slow; types are few)
+_IS_NODE: dict[type, bool] = {}
+
+
+def _is_node(kind: type) -> bool:
+    known = _IS_NODE.get(kind)
+    if known is None:
+        known = _IS_NODE[kind] = issubclass(kind, cst.CSTNode)
+    return known
+
+
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     """Direct child nodes in source order (whitespace and punctuation left out)."""
     out: list[cst.CSTNode] = []
+    known = _IS_NODE.get
     for name in _fields(type(node)):
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
+        flag = known(type(value))
+        if flag is None:
+            flag = _is_node(type(value))
+        if flag:
             out.append(value)
         elif isinstance(value, (list, tuple)):
-            out.extend(v for v in value if isinstance(v, cst.CSTNode))
+            out.extend(v for v in value if known(type(v)) or _is_node(type(v)))
     return out
 
 
@@ -109,8 +126,16 @@ def dotted(node: cst.CSTNode | None) -> str | None:
     return None
 
 
+#: id(node) -> (node, the names read or bound under it); rules ask again for the same statements
+_NAMES_CACHE: dict[int, tuple[cst.CSTNode, frozenset[str]]] = {}
+
+
 def names_in(node: cst.CSTNode) -> set[str]:
-    return {n.value for n in iter_nodes(node) if isinstance(n, cst.Name)}
+    """Every ``Name`` under ``node`` (a new set; cached by subtree, see :func:`cache_clear`)."""
+    hit = _NAMES_CACHE.get(id(node))
+    if hit is None or hit[0] is not node:
+        hit = _NAMES_CACHE[id(node)] = (node, frozenset(n.value for n in iter_nodes(node) if type(n) is cst.Name))
+    return set(hit[1])
 
 
 def bound_names(stmt: cst.CSTNode) -> set[str]:
@@ -151,21 +176,26 @@ def calls_in(node: cst.CSTNode) -> list[cst.Call]:
     return [n for n in iter_nodes(node) if isinstance(n, cst.Call)]
 
 
-_FIND_CACHE: dict[int, tuple[cst.CSTNode, list[cst.CSTNode]]] = {}
+#: id(node) -> (node, its subtree's nodes, by kind asked: the nodes of that kind)
+_FIND_CACHE: dict[int, tuple[cst.CSTNode, list[cst.CSTNode], dict[type, list[cst.CSTNode]]]] = {}
 
 
 def find(node: cst.CSTNode, kind: type) -> list:
-    """Nodes of ``kind`` under ``node``; the subtree's node list is cached (see :func:`cache_clear`)."""
+    """Nodes of ``kind`` under ``node`` (a new list); cached by subtree and kind (see :func:`cache_clear`)."""
     hit = _FIND_CACHE.get(id(node))
     if hit is None or hit[0] is not node:
-        hit = (node, list(iter_nodes(node)))
+        hit = (node, list(iter_nodes(node)), {})
         _FIND_CACHE[id(node)] = hit
-    return [n for n in hit[1] if isinstance(n, kind)]
+    found = hit[2].get(kind)
+    if found is None:
+        found = hit[2][kind] = [n for n in hit[1] if isinstance(n, kind)]
+    return list(found)
 
 
 def cache_clear() -> None:
     """Forget cached subtrees (the pipeline calls this once per file)."""
     _FIND_CACHE.clear()
+    _NAMES_CACHE.clear()
 
 
 # ---------------------------------------------------------------------- line numbers
@@ -212,7 +242,8 @@ class Lines:
         self.ast_of: dict[int, list[ast.stmt]] = {}
         self.tree: ast.Module | None = None
         try:
-            tree = self.tree = ast.parse(source.lstrip("\ufeff"))
+            text = source.lstrip("\ufeff")
+            tree = self.tree = parsed_tree(text) or ast.parse(text)
             ok = self._block(list(module.body), list(tree.body))
         except (SyntaxError, ValueError, _Mismatch):
             ok = False

@@ -429,6 +429,20 @@ def run_bash(
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, cache_size=0)
 
 
+def _date_filter(fmt: Any) -> Any:
+    return lambda value: None if value is None else fmt(value)
+
+
+# Airflow's template filters (``{{ data_interval_end | ds }}``), as its templater defines them
+_ENV.filters.update(
+    ds=_date_filter(lambda v: v.strftime("%Y-%m-%d")),
+    ds_nodash=_date_filter(lambda v: v.strftime("%Y%m%d")),
+    ts=_date_filter(lambda v: v.isoformat()),
+    ts_nodash=_date_filter(lambda v: v.strftime("%Y%m%dT%H%M%S")),
+    ts_nodash_with_tz=_date_filter(lambda v: v.isoformat().replace("-", "").replace(":", "")),
+)
+
+
 def render_template(
     template: str,
     ctx: RunContext,

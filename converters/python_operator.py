@@ -68,6 +68,17 @@ def resolver(dag: Dag) -> PullResolver:
     )
 
 
+def templates_dict_source(task: Task, dag: Dag, plan: Plan) -> str | None:
+    """The flow's source of a task's ``templates_dict`` (its values rendered at run time), or None."""
+    td = task.kwargs.get("templates_dict")
+    if td is None:
+        return None
+    if isinstance(td, cst.Dict) and all(isinstance(e, cst.DictElement) for e in td.elements):
+        items = [f"{code_of(e.key).strip()}: {flow_template(e.value, task, dag, plan)}" for e in td.elements]  # type: ignore[union-attr]
+        return "{" + ", ".join(items) + "}"
+    return plan.substitute(td, task, dag)
+
+
 def flow_template(value: cst.BaseExpression, task: Task, dag: Dag, plan: Plan, blocking: list[str] | None = None) -> str:
     """Source of an argument evaluated in the flow body; Jinja strings become f-strings."""
     const = const_value(value, task, plan.analyzer)
@@ -191,13 +202,9 @@ def _convert(plan: Plan, dag: Dag, task: Task, res: PullResolver, known: set[str
                 call_kwargs[el.key.evaluated_value] = flow_template(el.value, task, dag, plan)  # type: ignore[union-attr]
         else:
             call_kwargs["**"] = plan.substitute(op_kwargs, task, dag)
-    td = task.kwargs.get("templates_dict")
+    td = templates_dict_source(task, dag, plan)
     if td is not None:
-        if isinstance(td, cst.Dict) and all(isinstance(e, cst.DictElement) for e in td.elements):
-            items = [f"{code_of(e.key).strip()}: {flow_template(e.value, task, dag, plan)}" for e in td.elements]  # type: ignore[union-attr]
-            call_kwargs["templates_dict"] = "{" + ", ".join(items) + "}"
-        else:
-            call_kwargs["templates_dict"] = plan.substitute(td, task, dag)
+        call_kwargs["templates_dict"] = td
     if rewrite is not None:
         for key in rewrite.context_params:
             if key == "templates_dict":

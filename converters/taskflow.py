@@ -20,7 +20,7 @@ import libcst as cst
 
 from converters import names
 from converters.callables import RewriteResult, ident, rewrite_callable, scan_callable
-from converters.python_operator import flow_template, resolver, upstream_xcoms_source
+from converters.python_operator import flow_template, resolver, templates_dict_source, upstream_xcoms_source
 from converters.model import Dag, Task
 from converters.plan import Plan
 from converters.task_options import decorator_kwargs
@@ -62,7 +62,8 @@ def apply(plan: Plan, dag: Dag) -> None:
                 t.options["_may_skip"] = True
                 plan.need("shims.runtime", "skipped")
             for key in rewrite.context_params:
-                if key == "templates_dict":
+                if key == "templates_dict":  # ``@task(templates_dict=...)``: rendered at run time
+                    t.call_kwargs[key] = templates_dict_source(t, dag, plan) or "None"
                     continue
                 value = names.context_value(key)
                 t.call_kwargs[key] = value if not t.options.get("_mapped") else f"unmapped({value})"

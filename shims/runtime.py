@@ -331,7 +331,8 @@ class UpstreamXComs:
 
     def xcom_pull(self, task_ids: Any = None, key: str = "return_value", **_: Any) -> Any:
         if task_ids is None:
-            raise ValueError("xcom_pull without task_ids cannot be answered after conversion")
+            # Airflow 3 reads the running task's own XComs (Airflow 2 read any task's: not answered here)
+            return (self._pushed or {}).get(key)
         if isinstance(task_ids, str):
             return (self._upstream.get(task_ids) or {}).get(key)
         return [(self._upstream.get(t) or {}).get(key) for t in task_ids]

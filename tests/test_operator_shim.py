@@ -43,6 +43,8 @@ def test_a_converted_template_reads_the_dag_id() -> None:
     from shims.runtime import render_template
 
     assert render_template("DAG: {{ dag.dag_id }} on {{ ds }}", _ctx(dag_id="sales"), upstream={}) == "DAG: sales on 2024-01-31"
+    # no task_ids: Airflow 3 reads the running task's own XComs (none pushed yet: None)
+    assert render_template("{{ ti.xcom_pull(key='k') }}", _ctx(), upstream={"other": {"k": 1}}) == "None"
     # Airflow's date filters
     assert render_template("{{ data_interval_end | ds }} {{ logical_date | ts_nodash }}", _ctx(), upstream={}) == "2024-01-31 20240131T100000"
 

@@ -411,7 +411,7 @@ def run_bash(
         )
     output = proc.stdout.decode(output_encoding, errors="replace")
     lines = output.rstrip("\n").split("\n") if output else [""]
-    last = lines[-1] if lines else ""
+    last = lines[-1].rstrip() if lines else ""  # Airflow strips each output line's trailing blanks
     if output:
         print(output, end="" if output.endswith("\n") else "\n")
     if proc.returncode in skip_codes:

@@ -49,6 +49,13 @@ def test_a_converted_template_reads_the_dag_id() -> None:
     assert render_template("{{ data_interval_end | ds }} {{ logical_date | ts_nodash }}", _ctx(), upstream={}) == "2024-01-31 20240131T100000"
 
 
+def test_a_converted_bash_command_returns_its_last_line_without_trailing_blanks() -> None:
+    # as Airflow's BashOperator (its subprocess hook strips every output line)
+    from shims.runtime import run_bash
+
+    assert run_bash('echo "first" && echo "value: 1  "') == "value: 1"
+
+
 def test_a_deferrable_operator_runs_its_trigger_and_resumes() -> None:
     from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
     from airflow.sdk import BaseOperator

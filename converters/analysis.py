@@ -1444,7 +1444,9 @@ class Analyzer:
         self.model.call_tasks[id(node)] = task_id
         # data edges from XComArgs passed as arguments
         for arg in node.args:
-            for ref in _flat(self.eval(arg.value, env)):
+            value = self.eval(arg.value, env)
+            self._record_arg_calls(task, arg.value, value)
+            for ref in _flat(value):
                 if isinstance(ref, (TaskRef, XComArgRef)):
                     dag.edges.append((ref.task_id, task_id))
         self._env_snapshot(task, env)
@@ -1498,11 +1500,25 @@ class Analyzer:
         for key, value in kw.items():
             if key in ("task_id", "dag", "python_callable"):
                 continue
-            for ref in _flat(self.eval(value, env)):
+            evaluated = self.eval(value, env)
+            self._record_arg_calls(task, value, evaluated)
+            for ref in _flat(evaluated):
                 if isinstance(ref, XComArgRef):
                     dag.edges.append((ref.task_id, task_id))
         self._env_snapshot(task, env)
         return TaskRef(task_id)
+
+    @staticmethod
+    def _record_arg_calls(task: Task, expr: cst.BaseExpression, value: Any) -> None:
+        """The task each TaskFlow call in ``task``'s arguments made *in this evaluation*
+        (``task_2(task_1(value))`` unrolled per loop iteration or helper call: each copy reads
+        its own ``task_1``, never the last one made from the same source)."""
+        calls: dict[int, str] = task.options.setdefault("_arg_calls", {})
+        if isinstance(expr, cst.Call) and isinstance(value, (TaskRef, XComArgRef)):
+            calls[id(expr)] = value.task_id
+        elif isinstance(expr, (cst.List, cst.Tuple)) and isinstance(value, list) and len(value) == len(expr.elements):
+            for el, v in zip(expr.elements, value):
+                Analyzer._record_arg_calls(task, el.value, v)
 
     def _env_snapshot(self, task: Task, env: dict[str, Any]) -> None:
         """Constants bound by loops at creation time: substituted into the task's arguments."""
@@ -1752,6 +1768,24 @@ class BuilderEvaluation(Rule):
                 for i in range(2):
                     g(i)
             """, "'g.one'", "'g__1.one'", title="a @task_group called twice"),
+        converts(AIRFLOW_HEADER + """
+            @task
+            def one(v):
+                return v
+
+            @task
+            def two(v):
+                return v * 2
+
+            @task_group
+            def g(value):
+                two(one(value))
+
+            with DAG("nested", schedule=None):
+                for i in range(2):
+                    g(i)
+            """, "submit(g_one_future)", "submit(g__1_one_future)",
+            title="nested TaskFlow calls: each copy reads its own upstream"),
         marks(AIRFLOW_HEADER + """
             @task_group
             def op(num):

@@ -211,7 +211,7 @@ class Plan:
                             return cst.Name("None")
                         plan.need("prefect.utilities.annotations", "quote")
                         return cst.parse_expression(f"quote({fut}.result().get({ref.key!r}))")
-                tid = plan.model.call_tasks.get(id(original))
+                tid = task.options.get("_arg_calls", {}).get(id(original)) or plan.model.call_tasks.get(id(original))
                 if tid is not None and tid in dag.tasks:
                     up = dag.tasks[tid]
                     fut = plan.future(dag, tid)

@@ -108,10 +108,6 @@ CODES: dict[str, tuple[str, str]] = {
         '`bash_command` names a script template file (it ends in `.sh`/`.bash`, exactly as Airflow reads it: `"run.sh "` with a trailing space is a command)',
         'yes',
     ),
-    'IX303': (
-        'a template pushes an XCom',
-        'yes',
-    ),
     'IX401': (
         'an argument with no Prefect meaning, not carried over (owner, email, pool, start_date, catchup ...)',
         'no',

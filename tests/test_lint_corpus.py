@@ -29,7 +29,6 @@ INTENDED_MARKERS = {
     "IX202": "an Airflow context key with no Prefect equivalent (task, partition_key)",
     "IX203": "the task instance `ti` used for more than XCom",
     "IX204": "the whole run context (`context`, `kwargs`) used as a value",
-    "IX303": "a bash template that pushes an XCom from inside the command",
     "IX105": "dynamic task mapping that cannot become .map() (a mapped custom operator), and its operator class",
     "IX107": "a task reading the result of a task the flow does not run",
 }

@@ -75,11 +75,6 @@ _DAG_ID_FROM_PATH = (
     "error", "IX003",
     "the file is refused (IX003): its dag_id is Path(__file__).stem, which depends on where Airflow loads the file",
 )
-_TASK_GROUP_LOOP = (
-    "different", "parallelism lost",
-    "the @task_group called in a loop is unrolled with the last loop value read by every copy (each group's task_2 "
-    "reads task_group_function__4.task_1): a converter error the ledger does not report yet",
-)
 _MAPPED_CUSTOM_OPERATOR = (
     "different", "'NoneType' object is not iterable",
     "a mapped custom operator (AddOneOperator.partial().expand()) is left to a hand (IX105); sum_it reads its result "
@@ -131,7 +126,6 @@ KNOWN_3: dict[str, tuple[str, str, str]] = {
     ),
     "example_dynamic_task_mapping_with_no_taskflow_operators": _MAPPED_CUSTOM_OPERATOR,
     "asset_with_extra_by_yield": _YIELDS_METADATA,
-    "example_task_group_decorator": _TASK_GROUP_LOOP,
     "example_bash_decorator": _BASH_CONTEXT_PARAMS,
     "example_branch_operator": (
         "different", "'branch_task_ids' must contain only valid task_ids",
@@ -194,7 +188,6 @@ KNOWN_2: dict[str, tuple[str, str, str]] = {
     ),
     "example_dynamic_task_mapping_with_no_taskflow_operators": _MAPPED_CUSTOM_OPERATOR,
     "dataset_with_extra_by_yield": _YIELDS_METADATA,
-    "example_task_group_decorator": _TASK_GROUP_LOOP,
     "example_bash_decorator": _BASH_CONTEXT_PARAMS,
     "example_sensor_decorator": _SENSOR_DECORATOR,
     "latest_only": (

@@ -480,7 +480,7 @@ class Analyzer:
                     for small in stmt.body:
                         if isinstance(small, cst.Assign):
                             for t in small.targets:
-                                bound.extend(_target_names(t.target) if not isinstance(t.target, cst.Name) else [t.target.value])
+                                bound.extend(_target_names(t.target))
                         elif isinstance(small, (cst.AnnAssign, cst.AugAssign)) and isinstance(small.target, cst.Name):
                             if not isinstance(small, cst.AnnAssign) or small.value is not None:
                                 bound.append(small.target.value)

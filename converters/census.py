@@ -17,6 +17,7 @@ Examples (``builds_tasks``):
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -121,8 +122,6 @@ def hidden_builder(stmt: cst.CSTNode, analyzer: Analyzer) -> str | None:
         ``DbtTaskGroup(group_id="dbt", ...)`` (imported from ``cosmos``)         -> ``DbtTaskGroup``
         ``rows = pd.read_csv(path)``, ``v = Variable.get("x")``, ``print(x)`` -> None
     """
-    import sys
-
     stack: list[cst.CSTNode] = [stmt]
     while stack:
         current = stack.pop()

@@ -21,6 +21,10 @@ COMMANDS: dict[str, str] = {
     "lint": "interop.commands.lint:lint",
     "compare": "interop.commands.compare:compare",
     "daemon": "interop.commands.daemon:daemon",
+    # listed once a module exists (``_exists``): the deploy family
+    "deploy": "interop.commands.deploy:deploy",
+    "backfill": "interop.commands.deploy:backfill",
+    "import-variables": "interop.commands.deploy:import_variables",
 }
 
 

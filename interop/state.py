@@ -59,10 +59,69 @@ class StateError(ValueError):
     """The state file is malformed, or a change names an unknown DAG, task or status."""
 
 
+#: limits on a state file: a real one is a few kilobytes, a few levels deep, with no aliases
+MAX_STATE_BYTES = 8 * 1024 * 1024
+MAX_STATE_DEPTH = 32
+MAX_STATE_NODES = 1_000_000
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr`` of a value from the file, cut short: an error never prints a huge value."""
+    if isinstance(value, (dict, list)):
+        return f"<a {'mapping' if isinstance(value, dict) else 'list'} of {len(value)} item(s)>"
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _check_status(value: Any, where: str) -> str:
-    if value not in STATUSES:
-        raise StateError(f"{where}: status {value!r} is not one of {list(STATUSES)}")
+    if not isinstance(value, str) or value not in STATUSES:
+        raise StateError(f"{where}: status {_short(value)} is not one of {list(STATUSES)}")
     return str(value)
+
+
+def _optional_text(data: dict[str, Any], key: str, where: str) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise StateError(f"{where}: {key!r} must be a string, got {_short(value)}")
+    return value
+
+
+def _check_shape(text: str, name: str) -> None:
+    """Refuse YAML whose expansion is huge (aliases of aliases: "billion laughs") or too deep,
+    from the parser's events, before anything is built.
+
+    Raises:
+        StateError: naming the file and the limit.
+    """
+    sizes: dict[str, int] = {}  # anchor -> how many values it expands to
+    stack: list[list[Any]] = []  # [anchor, values so far] per open collection
+
+    def add(n: int) -> None:
+        if stack:
+            stack[-1][1] += n
+            n = stack[-1][1]
+        if n > MAX_STATE_NODES:
+            raise StateError(
+                f"state file {name!r} expands to more than {MAX_STATE_NODES:,} values (aliases of aliases?); "
+                "refusing to read it"
+            )
+
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            stack.append([event.anchor, 1])
+            if len(stack) > MAX_STATE_DEPTH:
+                raise StateError(f"state file {name!r} nests deeper than {MAX_STATE_DEPTH} levels; refusing to read it")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            anchor, size = stack.pop()
+            if anchor is not None:
+                sizes[anchor] = size
+            add(size)
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor is not None:
+                sizes[event.anchor] = 1
+            add(1)
+        elif isinstance(event, yaml.AliasEvent):
+            add(sizes.get(event.anchor, 1))
 
 
 def file_sha256(path: Path) -> str:
@@ -100,21 +159,22 @@ class DagState:
     def from_dict(cls, dag_id: str, data: Any) -> "DagState":
         if not isinstance(data, dict):
             raise StateError(f"dag {dag_id!r}: expected a mapping, got {type(data).__name__}")
+        where = f"dag {_short(dag_id)}"
         unknown = set(data) - {"file", "flow", "status", "tasks", "source_sha256", "airflow_python"}
         if unknown:
-            raise StateError(f"dag {dag_id!r}: unknown keys {sorted(unknown)}")
+            raise StateError(f"{where}: unknown keys {sorted(_short(k) for k in unknown)[:10]}")
         tasks_raw = data.get("tasks") or {}
         if not isinstance(tasks_raw, dict):
-            raise StateError(f"dag {dag_id!r}: 'tasks' must map task ids to a status")
-        tasks = {str(t): _check_status(s, f"dag {dag_id!r}, task {t!r}") for t, s in tasks_raw.items()}
+            raise StateError(f"{where}: 'tasks' must map task ids to a status, got {_short(tasks_raw)}")
+        tasks = {str(t): _check_status(s, f"{where}, task {_short(t)}") for t, s in tasks_raw.items()}
         return cls(
             dag_id=dag_id,
-            file=data.get("file"),
-            flow=data.get("flow"),
-            status=_check_status(data.get("status", "airflow"), f"dag {dag_id!r}"),
+            file=_optional_text(data, "file", where),
+            flow=_optional_text(data, "flow", where),
+            status=_check_status(data.get("status", "airflow"), where),
             tasks=tasks,
-            source_sha256=data.get("source_sha256"),
-            airflow_python=data.get("airflow_python"),
+            source_sha256=_optional_text(data, "source_sha256", where),
+            airflow_python=_optional_text(data, "airflow_python", where),
         )
 
     def counts(self) -> dict[str, int]:
@@ -144,17 +204,26 @@ class MigrationState:
                 return cls(path=path)
             raise StateError(f"state file {str(path)!r} does not exist (create it with `interop status --init DAG_FILE...`)")
         try:
-            data = yaml.safe_load(path.read_text()) or {}
+            if path.stat().st_size > MAX_STATE_BYTES:
+                raise StateError(f"state file {str(path)!r} is larger than {MAX_STATE_BYTES // (1024 * 1024)} MB; refusing to read it")
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StateError(f"state file {str(path)!r} cannot be read: {exc}") from exc
+        try:
+            _check_shape(text, str(path))
+            data = yaml.safe_load(text) or {}
         except yaml.YAMLError as exc:
             raise StateError(f"state file {str(path)!r} is not valid YAML: {exc}") from exc
+        except RecursionError as exc:
+            raise StateError(f"state file {str(path)!r} nests too deeply; refusing to read it") from exc
         if not isinstance(data, dict):
-            raise StateError(f"state file {str(path)!r}: expected a mapping at the top")
+            raise StateError(f"state file {str(path)!r}: expected a mapping at the top, got {_short(data)}")
         version = data.get("version", _VERSION)
         if version != _VERSION:
-            raise StateError(f"state file {str(path)!r}: unsupported version {version!r} (this tool writes {_VERSION})")
+            raise StateError(f"state file {str(path)!r}: unsupported version {_short(version)} (this tool writes {_VERSION})")
         dags_raw = data.get("dags") or {}
         if not isinstance(dags_raw, dict):
-            raise StateError(f"state file {str(path)!r}: 'dags' must map DAG ids to entries")
+            raise StateError(f"state file {str(path)!r}: 'dags' must map DAG ids to entries, got {_short(dags_raw)}")
         try:
             dags = {str(d): DagState.from_dict(str(d), v) for d, v in dags_raw.items()}
         except StateError as exc:

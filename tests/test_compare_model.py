@@ -180,7 +180,9 @@ def test_reports_render_every_difference(tmp_path) -> None:
     c = _comparison()
     assert c.differences() == ["edge missing in the flow: a -> b", "value b.return_value: the flow returned no value"]
     md = to_markdown(c)
-    assert "❌ `d<1>`: different" in md and "- edge missing in the flow: a -> b" in md
+    # the DAG id's HTML is escaped (GitHub shows d<1> as text): never raw HTML in the Markdown
+    assert "❌ <code>d&lt;1&gt;</code>: different" in md and "- edge missing in the flow: a -&gt; b" in md
+    assert "<1>" not in md
     html = to_html(c)
     assert "d&lt;1&gt;" in html and "<script" not in html and "http" not in html.replace("http://www.w3.org/2000/svg", "")
     # the edges a -> e -> b of the DAG picture carry the missing edge a -> b

@@ -17,8 +17,9 @@ __all__ = ["compare"]
 
 @click.command(name="compare")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--flow", "flow_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Use this flow file instead of converting (its flows are matched to DAGs by name).")
+@click.option("--flow", "flow_file", type=click.Path(path_type=Path), default=None,
+              help="Use this flow file instead of converting (its flows are matched to DAGs by name); "
+                   "a folder: each DAG file's flow of the same name there (as written by 'interop convert --out').")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write per-DAG HTML/JSON/Markdown reports, index.html and summary.json here.")
 @click.option("--airflow-test", is_flag=True, help="Run the DAG with `airflow dags test` (ground truth) instead of the in-process runner.")
@@ -47,8 +48,8 @@ def compare(paths: tuple[Path, ...], flow_file: Path | None, out: Path | None, a
             from shims.context import coerce_logical_date
 
             coerce_logical_date(logical_date)
-        if flow_file is not None and not flow_file.is_file():
-            raise BadInput(f"--flow {str(flow_file)!r} is not a file")
+        if flow_file is not None and not (flow_file.is_file() or flow_file.is_dir()):
+            raise BadInput(f"--flow {str(flow_file)!r} does not exist")
         if airflow_python is not None and airflow_test:
             raise BadInput("--airflow-python and --airflow-test are two ways to run the DAG side; choose one")
         from interop.compare.engine import compare_paths, discover, default_logical_date

@@ -25,7 +25,7 @@ from typing import Any, Iterator
 
 import click
 
-__all__ = ["run", "run_file", "BadInput", "parse_params"]
+__all__ = ["run", "run_file", "BadInput", "parse_params", "runtime_missing_hint"]
 
 
 class BadInput(Exception):
@@ -44,6 +44,28 @@ def parse_params(items: tuple[str, ...] | list[str]) -> dict[str, Any]:
         except json.JSONDecodeError:
             params[key] = raw
     return params
+
+
+#: the packages of the runtime extra (``pip install "airflow-interop[runtime]"``)
+RUNTIME_PACKAGES = ("airflow", "prefect")
+
+
+def runtime_missing_hint(exc: ModuleNotFoundError, command: str) -> str | None:
+    """One line saying how to install the runtime, when ``exc`` is Airflow or Prefect itself
+    missing (not a provider or a module a DAG imports); ``None`` otherwise."""
+    import importlib.util
+
+    root = (exc.name or "").partition(".")[0]
+    if root not in RUNTIME_PACKAGES:
+        return None
+    try:
+        installed = importlib.util.find_spec(root) is not None
+    except (ImportError, ValueError):
+        installed = False
+    if installed:
+        return None
+    return (f"error: {command} needs Airflow and Prefect, and {root!r} is not installed here: "
+            'pip install "airflow-interop[runtime]"')
 
 
 def _check_source(path: Path) -> str:
@@ -91,7 +113,9 @@ def run_file(
     if mentions_airflow and airflow_python is not None:  # the team's own Airflow (shims/sidecar)
         from shims.sidecar.cli import run_file_sidecar
 
-        return _jsonable(run_file_sidecar(path, airflow_python, dag_id=dag_id, logical_date=logical_date, params=params, echo=echo, bad_input=BadInput))
+        return _jsonable(run_file_sidecar(
+            path, airflow_python, dag_id=dag_id, logical_date=logical_date, params=params, echo=echo, bad_input=BadInput, on_result=_explain
+        ))
     if mentions_airflow:
         from shims.runner import DagLoadError, load_dags, run_dag
 
@@ -355,6 +379,12 @@ def execute(*, path: str, dag_id: str | None, logical_date: str | None, params: 
             payload = run_file(path, dag_id=dag_id, logical_date=logical_date, params=parse_params(params), echo=logs, airflow_python=python)
     except BadInput as exc:
         click.echo(f"error: {exc}", err=True)
+        return 2
+    except ModuleNotFoundError as exc:
+        hint = runtime_missing_hint(exc, "interop run")
+        if hint is None:
+            raise
+        click.echo(hint, err=True)
         return 2
     text = json.dumps(payload, indent=2, sort_keys=False)
     if json_file is not None:

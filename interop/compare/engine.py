@@ -44,6 +44,25 @@ def discover(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
+def flow_in_folder(dag_file: Path, folder: Path) -> Path | None:
+    """The converted flow of ``dag_file`` in a folder written by ``interop convert --out``: the
+    file of the same name; among several, the one whose folders match the DAG file's most."""
+    candidates = [f for f in sorted(folder.rglob(dag_file.name)) if f.is_file()
+                  and not any(part.startswith(".") or part == "__pycache__" for part in f.relative_to(folder).parts)]
+    if not candidates:
+        return None
+    dag_parts = dag_file.resolve().parts
+
+    def shared_tail(candidate: Path) -> int:
+        parts = candidate.resolve().parts
+        n = 0
+        while n < min(len(parts), len(dag_parts)) and parts[-1 - n] == dag_parts[-1 - n]:
+            n += 1
+        return n
+
+    return max(candidates, key=lambda f: (shared_tail(f), -len(f.parts)))
+
+
 def default_logical_date() -> str:
     """Now (UTC, whole seconds): both sides get the same logical date."""
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
@@ -93,7 +112,7 @@ def compare_file(
     from interop.compare.dag_side import DagUnavailable, load_file_dags, run_airflow_test, run_in_process
 
     def finish(errors: list[DagComparison]) -> list[DagComparison]:
-        for c in errors:
+        for c in _dated(errors, logical_date):
             if on_dag is not None:
                 on_dag(c)
         return errors
@@ -137,6 +156,13 @@ def compare_file(
             return finish([_error(d, path, "Airflow found no DAG in the file", findings=findings) for d in static_ids])
         return []
 
+    if flow_file is not None and Path(flow_file).is_dir():
+        found = flow_in_folder(path, Path(flow_file))
+        if found is None:
+            reason = (f"no converted flow for {str(path)!r} in the folder {str(flow_file)!r} "
+                      f"(looked for {path.name!r}, as `interop convert --out` names it)")
+            return finish([_error(d, path, reason, findings=findings, logical_date=logical_date) for d in sorted(runners)])
+        flow_file = found
     if flow_file is not None:
         flow_path = Path(flow_file)
         flow_source, flow_origin = flow_path.read_text(encoding="utf-8"), flow_path
@@ -159,6 +185,7 @@ def compare_file(
             tb = traceback.format_exc(limit=-3)
             comparison = _error(dag_id, path, f"internal error: {type(exc).__name__}: {exc}\n{tb}", findings=findings)
         comparison.seconds = round(time.perf_counter() - started, 3)
+        _dated([comparison], logical_date)
         out.append(comparison)
         if on_dag is not None:
             on_dag(comparison)
@@ -389,14 +416,22 @@ def compare_paths(
     if timeout is not None or dag_timeouts or jobs > 1:
         from interop.compare.isolate import run_batch
 
-        return run_batch(files, jobs=jobs, timeout=timeout, dag_timeouts=dag_timeouts, on_file=on_file, **kwargs)
+        return _dated(run_batch(files, jobs=jobs, timeout=timeout, dag_timeouts=dag_timeouts, on_file=on_file, **kwargs), logical_date)
     results: list[DagComparison] = []
     for f in files:
         try:
             got = compare_file(f, **kwargs)
         except Exception as exc:  # noqa: BLE001
             got = [_error(f.stem, f, f"internal error: {type(exc).__name__}: {exc}")]
-        results.extend(got)
+        results.extend(_dated(got, logical_date))
         if on_file is not None:
             on_file(f, got)
     return results
+
+
+def _dated(comparisons: list[DagComparison], logical_date: str) -> list[DagComparison]:
+    """Every comparison carries the logical date it was asked for (errors included)."""
+    for c in comparisons:
+        if c.logical_date is None:
+            c.logical_date = logical_date
+    return comparisons

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -30,23 +31,54 @@ def _short(value: Any, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
+
+
+def _md_text(value: Any) -> str:
+    """Text from a DAG (task ids, values, messages) as Markdown that shows it literally: HTML
+    escaped, Markdown's punctuation backslashed, on one line."""
+    text = html.escape(" ".join(str(value).split()), quote=False)
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def _md_code(value: Any) -> str:
+    """Inline code that holds any text: a code span when it holds nothing that could end it or
+    a table cell, else ``<code>`` with the text escaped."""
+    text = " ".join(str(value).split())
+    if text and not any(ch in text for ch in "`|<>&\\"):
+        return f"`{text}`"
+    escaped = html.escape(text, quote=False).replace("|", "&#124;").replace("`", "&#96;").replace("\\", "&#92;")
+    return f"<code>{escaped}</code>"
+
+
 def to_markdown(c: DagComparison) -> str:
-    """A pull-request comment: the verdict, the differences, a table of states."""
+    """A pull-request comment: the verdict, the differences, a table of states.
+
+    Everything that comes from the DAG or its runs (task ids, values, errors) is escaped: the
+    page shows it as text, never as HTML or Markdown.
+    """
     icon = {"equivalent": "✅", "different": "❌", "error": "⚠️"}[verdict(c)]
-    lines = [f"### {icon} `{c.dag_id}`: {verdict(c)}", "", f"DAG file `{c.file}`, logical date `{c.logical_date}`."]
+    lines = [
+        f"### {icon} {_md_code(c.dag_id)}: {verdict(c)}",
+        "",
+        f"DAG file {_md_code(c.file)}" + (f", logical date {_md_code(c.logical_date)}." if c.logical_date else "."),
+    ]
     if c.error:
-        lines += ["", "```", c.error.strip(), "```"]
+        lines += ["", "<pre><code>" + html.escape(c.error.strip(), quote=False) + "</code></pre>"]
         return "\n".join(lines) + "\n"
     diffs = c.differences()
     if diffs:
-        lines += ["", "**Differences**", ""] + [f"- {d}" for d in diffs]
+        lines += ["", "**Differences**", ""] + [f"- {_md_text(d)}" for d in diffs]
     else:
         lines += ["", f"Same graph, same values ({c.values_compared} compared), same states."]
     if c.values:
         lines += ["", "| task | key | Airflow | Prefect | why |", "| --- | --- | --- | --- | --- |"]
         for v in c.values:
             key = v.key + (f"[{v.map_index}]" if v.map_index is not None else "")
-            lines.append(f"| `{v.task_id}` | `{key}` | `{_short(v.airflow, 80)}` | `{_short(v.prefect, 80)}` | {v.reason} |")
+            lines.append(
+                f"| {_md_code(v.task_id)} | {_md_code(key)} | {_md_code(_short(v.airflow, 80))} | "
+                f"{_md_code(_short(v.prefect, 80))} | {_md_text(v.reason)} |"
+            )
     if c.airflow and c.prefect:
         lines += ["", "| task | Airflow | Prefect | Airflow s | Prefect s |", "| --- | --- | --- | ---: | ---: |"]
         timing = {t.task_id: t for t in c.timings}
@@ -54,13 +86,15 @@ def to_markdown(c: DagComparison) -> str:
             p = c.prefect.tasks.get(task_id)
             t = timing.get(task_id)
             removed = task_id in c.airflow.removed
+            prefect_state = "(removed: Empty)" if removed else (_md_text(p.state) if p else "—")
             lines.append(
-                f"| `{task_id}` | {a.state} | {'(removed: Empty)' if removed else (p.state if p else '—')} | "
+                f"| {_md_code(task_id)} | {_md_text(a.state)} | {prefect_state} | "
                 f"{_fmt(t.airflow_seconds) if t else ''} | {_fmt(t.prefect_seconds) if t else ''} |"
             )
         lines += ["", f"Total: Airflow {_fmt(c.airflow.duration)} s, Prefect {_fmt(c.prefect.duration)} s."]
     if c.ignored_xcoms:
-        lines += ["", "XComs not compared (Airflow-internal, not kept by Airflow, or the time of each run): " + "; ".join(f"`{t}`: {', '.join(k)}" for t, k in c.ignored_xcoms.items())]
+        ignored = "; ".join(f"{_md_code(t)}: {_md_text(', '.join(k))}" for t, k in c.ignored_xcoms.items())
+        lines += ["", "XComs not compared (Airflow-internal, not kept by Airflow, or the time of each run): " + ignored]
     return "\n".join(lines) + "\n"
 
 

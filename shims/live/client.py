@@ -12,14 +12,16 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import os
+import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
 
 import httpx
 
@@ -36,6 +38,45 @@ ENV_VERIFY_SSL = "AIRFLOW_API_VERIFY_SSL"
 _API_VERSIONS = ("v2", "v1")
 _PAGE_SIZE = 100
 _REDACTED = "***"
+
+
+# ----------------------------------------------------------------------------- redaction
+
+
+def _encodings(secret: str) -> set[str]:
+    """The forms a secret takes in text a server may echo back: raw, JSON-escaped (with and
+    without its quotes), URL-encoded (both styles), base64 (an HTTP ``Basic`` header carries
+    ``user:password`` so), and ``repr``'s escaping."""
+    forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+    forms |= {quote(secret, safe=""), quote_plus(secret), quote(secret)}
+    forms.add(repr(secret)[1:-1])
+    raw = secret.encode("utf-8")
+    forms.add(base64.b64encode(raw).decode("ascii"))
+    forms.add(base64.urlsafe_b64encode(raw).decode("ascii"))
+    # base64 padding and line breaks vary: also the unpadded form
+    forms |= {f.rstrip("=") for f in list(forms) if f.endswith("=")}
+    return {f for f in forms if len(f) >= 3}
+
+
+def redact(text: Any, secrets: Iterable[str | None]) -> str:
+    """``text`` with every secret replaced by ``***`` in each encoding an error may carry it in.
+
+    A whole ``Authorization: Basic``/``Bearer`` value is redacted too, whatever it holds: a
+    server that echoes request headers shows them so.
+    """
+    text = str(text)
+    forms: set[str] = set()
+    for secret in secrets:
+        if secret:
+            forms |= _encodings(secret)
+    for form in sorted(forms, key=len, reverse=True):  # longest first: a form inside another
+        text = text.replace(form, _REDACTED)
+    return _AUTH_VALUE.sub(lambda m: m.group(1) + _REDACTED, text)
+
+
+_AUTH_VALUE = re.compile(
+    r"\b((?:Basic|Bearer)\s+)(?!\*\*\*)(?=[A-Za-z._~+/=-]*[0-9._~+/=-])[A-Za-z0-9._~+/=*-]{8,}", re.IGNORECASE
+)
 
 
 # ----------------------------------------------------------------------------- errors
@@ -355,11 +396,11 @@ class AirflowClient:
     # -- redaction and requests ----------------------------------------------------
 
     def _redact(self, text: Any) -> str:
-        text = str(text)
-        for secret in [*self._secrets, self._login_token]:
-            if secret:
-                text = text.replace(secret, _REDACTED)
-        return text
+        creds = self._credentials
+        pairs = []
+        if creds.username and creds.password is not None:
+            pairs.append(f"{creds.username}:{creds.password}")
+        return redact(text, [*self._secrets, self._login_token, *pairs])
 
     def _auth_headers(self) -> dict[str, str]:
         creds = self._credentials

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 __all__ = ["run_file_sidecar", "airflow_python_from_state"]
 
@@ -39,8 +39,11 @@ def run_file_sidecar(
     params: dict[str, Any] | None = None,
     echo: bool = False,
     bad_input: type[Exception] = ValueError,
+    on_result: Callable[[Any], None] | None = None,
 ) -> dict[str, Any]:
     """Run a DAG file in the sidecar and return ``interop run``'s JSON (with its ``"airflow"`` entry).
+
+    ``on_result`` is called with the run's :class:`~shims.sidecar.client.SidecarRunResult` first.
 
     Raises:
         bad_input: the interpreter is missing or has no usable Airflow, the file or DAG id cannot
@@ -58,6 +61,8 @@ def run_file_sidecar(
         if exc.kind in ("start", "load", "request"):
             raise bad_input(str(exc)) from exc
         raise
+    if on_result is not None:  # `interop run` says why each failed task failed
+        on_result(result)
     payload = result.to_json()
     payload["airflow"] = result.airflow_info()
     return payload

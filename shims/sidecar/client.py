@@ -129,7 +129,10 @@ class Sidecar:
             return self
         if not self.airflow_python.exists():
             raise SidecarError(f"--airflow-python {str(self.airflow_python)!r} does not exist", kind="start")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "AIRFLOW_VAR_"))}
+        # Airflow's settings (AIRFLOW__*) are the sidecar's own (its home, its database); the
+        # team's connections and variables (AIRFLOW_CONN_*, AIRFLOW_VAR_*) are kept: shimmed
+        # operators find them through Airflow's environment secrets backend
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")}
         env.pop("PYTHONPATH", None)
         env.update(
             {

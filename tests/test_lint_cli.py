@@ -86,10 +86,10 @@ def test_flow_with_airflow_leftovers_exits_1_with_a_finding_for_each(tmp_path: P
     assert proc.returncode == 1, proc.stderr
     lines = proc.stdout.splitlines()
     by_code = {line.split(" ")[1]: line for line in lines}
-    assert by_code["IXL101"].startswith(f"{flow}:1:1 IXL101 ")  # the airflow import
-    assert by_code["IXL104"].startswith(f"{flow}:12:16 IXL104 ")  # ti.xcom_pull
-    assert "`{{ ds }}`" in by_code["IXL106"] and by_code["IXL106"].startswith(f"{flow}:13:16 ")
-    assert by_code["IXL201"].startswith(f"{flow}:20:5 IXL201 ")  # a >> b
+    assert by_code["IXL101"].startswith(f"{flow}:1:1: IXL101 ")  # the airflow import
+    assert by_code["IXL104"].startswith(f"{flow}:12:16: IXL104 ")  # ti.xcom_pull
+    assert "`{{ ds }}`" in by_code["IXL106"] and by_code["IXL106"].startswith(f"{flow}:13:16: ")
+    assert by_code["IXL201"].startswith(f"{flow}:20:5: IXL201 ")  # a >> b
     assert len(lines) == 4
 
 
@@ -119,7 +119,7 @@ def test_unparsable_file_is_an_error_with_file_and_line_and_others_are_still_lin
     code, out, err = run_cli(str(broken), str(flow))
     assert code == 2
     assert f"{broken}:4:7: error: cannot parse: " in err
-    assert f"{flow}:1:1 IXL101" in out  # the other file was linted
+    assert f"{flow}:1:1: IXL101" in out  # the other file was linted
 
 
 def test_missing_path_is_an_error(tmp_path: Path) -> None:
@@ -299,7 +299,7 @@ def test_fix_rewrites_the_file_and_reports_what_is_left(tmp_path: Path) -> None:
     code, out, err = run_cli("--fix", str(flow))
     assert code == 1
     assert flow.read_text() == "from airflow.models import Variable\nfrom prefect import flow\n\n\n@flow\ndef etl():\n    return Variable.get('x')\n"
-    assert out == f"{flow}:1:1 IXL101 Airflow import left in a flow file: `airflow.models.Variable` still used by flow code\n"
+    assert out == f"{flow}:1:1: IXL101 Airflow import left in a flow file: `airflow.models.Variable` still used by flow code\n"
     assert "1 fixed" in err
 
 
@@ -357,7 +357,7 @@ def test_report_finds_lost_timeout_and_fix_restores_it(tmp_path: Path) -> None:
     report = write(tmp_path / "report.json", json.dumps(REPORT))
     code, out, _ = run_cli("--report", str(report), str(flow))
     assert code == 1
-    assert out == f"{flow}:4:1 IXL402 task `extract` lost what its DAG task had: timeout_seconds=120 (from the conversion report)\n"
+    assert out == f"{flow}:4:1: IXL402 task `extract` lost what its DAG task had: timeout_seconds=120 (from the conversion report)\n"
     # without --report the rule has nothing to compare with
     assert run_cli(str(flow))[0] == 0
     code, out, _ = run_cli("--report", str(report), "--fix", str(flow))

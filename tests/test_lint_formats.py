@@ -118,4 +118,4 @@ def test_github_escaping() -> None:
 
 
 def test_text_format() -> None:
-    assert format_text([Finding("a.py", 1, 2, "IXL101", "msg")]) == "a.py:1:2 IXL101 msg\n"
+    assert format_text([Finding("a.py", 1, 2, "IXL101", "msg")]) == "a.py:1:2: IXL101 msg\n"

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
+
+from interop import console
 
 
 @click.command()
@@ -17,7 +20,7 @@ import click
     show_default=True,
     help="Output format.",
 )
-@click.option("--fix", is_flag=True, help="Apply the safe fixes and write the files back.")
+@click.option("--fix", is_flag=True, help="Apply the safe fixes and write the files back (with '-': the fixed text to stdout).")
 @click.option(
     "--report",
     "report",
@@ -27,6 +30,9 @@ import click
 )
 @click.option("--select", multiple=True, help="Run only these codes or prefixes (repeatable; overrides pyproject).")
 @click.option("--ignore", multiple=True, help="Do not run these codes or prefixes (repeatable; added to pyproject).")
+@click.option("--stdin-filename", metavar="NAME", help="The file name shown for '-' (stdin); its folder's pyproject.toml applies.")
+@click.option("-q", "--quiet", is_flag=True, help="Print the findings only (no summary line).")
+@click.option("-v", "--verbose", is_flag=True, help="Print every finding (repeats not folded).")
 def lint(
     paths: tuple[str, ...],
     output_format: str,
@@ -34,15 +40,24 @@ def lint(
     report: str | None,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
+    stdin_filename: str | None,
+    quiet: bool,
+    verbose: bool,
 ) -> None:
     """Lint converted flows: Airflow leftovers, lost ordering, retries and reproducibility.
 
-    Folders are walked for *.py files. Exit status: 0 clean, 1 findings, 2 errors (a file
-    that does not parse is an error; the other files are still linted).
+    Folders are walked for *.py files; '-' reads one file from stdin. Exit status: 0 clean,
+    1 findings, 2 errors (a file that does not parse, cannot be read or cannot be written is
+    an error; the other files are still linted).
     """
-    from interop.lint.engine import all_rules, lint_paths, load_report
+    from interop.lint.engine import all_rules, iter_python_files, lint_paths, load_report
     from interop.lint.formats import format_github, format_json, format_sarif, format_text
 
+    level = console.verbosity(quiet, verbose)
+    if "-" in paths and len(paths) > 1:
+        raise click.UsageError("'-' (stdin) cannot be mixed with other paths")
+    if stdin_filename and paths != ("-",):
+        raise click.UsageError("--stdin-filename goes with '-' (stdin)")
     index = None
     if report is not None:
         try:
@@ -50,23 +65,72 @@ def lint(
         except ValueError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
-    run = lint_paths(paths, fix=fix, report=index, select=select, ignore=ignore)
+    fixed_text: str | None = None
+    try:
+        if paths == ("-",):
+            run, fixed_text = _lint_stdin(stdin_filename or "-", fix, index, select, ignore)
+        else:
+            files: list[str] = list(paths)
+            total = 0
+            if console.is_tty(sys.stderr) and level >= console.NORMAL:  # a bar needs the count
+                files = [shown for shown, _, _ in iter_python_files(paths)]
+                total = len(files)
+            with console.Batch(total, level, label="linting") as batch:
+                run = lint_paths(files, fix=fix, report=index, select=select, ignore=ignore, on_file=lambda r: batch.done(current=r.path))
+    except KeyboardInterrupt:
+        click.echo("interop lint: interrupted", err=True)
+        sys.exit(130)
     findings = run.findings
+    out_color = console.color_enabled(sys.stdout)
+    # with '-' and --fix the fixed text is the output: the findings go to stderr
+    to_err = fixed_text is not None
     if output_format == "text":
-        click.echo(format_text(findings), nl=False)
+        text = format_text(findings, fold=level < console.VERBOSE, color=out_color and not to_err)
     elif output_format == "json":
-        click.echo(format_json(findings), nl=False)
+        text = format_json(findings)
     elif output_format == "github":
-        click.echo(format_github(findings, run.errors), nl=False)
+        text = format_github(findings, run.errors)
     else:
-        click.echo(format_sarif(run, all_rules()), nl=False)
+        text = format_sarif(run, all_rules())
+    click.echo(text, nl=False, err=to_err, color=out_color)
+    if fixed_text is not None:
+        sys.stdout.flush()
+        click.get_binary_stream("stdout").write(fixed_text.encode("utf-8"))
+    err_color = console.color_enabled(sys.stderr)
     for error in run.errors:
-        click.echo(str(error), err=True)
-    if output_format == "text":
-        summary = f"{len(findings)} finding{'s' if len(findings) != 1 else ''} in {len(run.files)} file{'s' if len(run.files) != 1 else ''}"
-        if fix:
-            summary += f", {run.fixes_applied} fixed"
-        if run.errors:
-            summary += f", {len(run.errors)} error{'s' if len(run.errors) != 1 else ''}"
-        click.echo(summary, err=True)
+        click.echo(console.style(str(error), err_color, fg="red"), err=True, color=err_color)
+    if output_format == "text" and level >= console.NORMAL:
+        click.echo(_summary(run, fix), err=True)
     sys.exit(run.exit_code)
+
+
+def _summary(run, fix: bool) -> str:  # noqa: ANN001 - a LintRun
+    def n(count: int, word: str) -> str:
+        return f"{count} {word}{'s' if count != 1 else ''}"
+
+    summary = f"{n(len(run.findings), 'finding')} in {n(len(run.files), 'file')}"
+    if fix:
+        summary += f", {run.fixes_applied} fixed"
+    if run.errors:
+        summary += f", {n(len(run.errors), 'error')}"
+    return summary
+
+
+def _lint_stdin(name: str, fix: bool, index, select: tuple[str, ...], ignore: tuple[str, ...]):  # noqa: ANN001
+    """Lint the text on stdin as the file ``name``: ``(run, the text to print with --fix)``."""
+    from interop.lint.config import ConfigError, find_config
+    from interop.lint.engine import FileResult, LintError, LintRun, lint_source, select_rules
+
+    raw = click.get_binary_stream("stdin").read()
+    folder = Path(name).parent if name != "-" else Path.cwd()
+    try:
+        source = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return LintRun([FileResult(name, error=LintError(name, 1, 1, f"cannot read: not UTF-8 text ({exc.reason})"))]), None
+    try:
+        config = find_config(folder).merged(select, ignore)
+    except ConfigError as exc:
+        return LintRun([FileResult(name, error=LintError(name, 1, 1, str(exc)))]), source if fix else None
+    result = lint_source(source, name, rules=select_rules(config), report=index, fix=fix)
+    fixed = (result.fixed_source if result.fixed_source is not None else source) if fix else None
+    return LintRun([result]), fixed

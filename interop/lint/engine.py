@@ -11,14 +11,16 @@ import ast
 import bisect
 import json
 import os
+import stat
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper
 
+from interop.files import atomic_write, reason
 from interop.lint.comments import Suppressions, extract_comments
 from interop.lint.config import ConfigError, LintConfig, find_config
 from interop.lint.context import FileContext, ReportIndex, iter_statements
@@ -348,7 +350,19 @@ def iter_python_files(paths: Iterable[str | os.PathLike[str]]) -> Iterable[tuple
         elif p.is_file():
             yield str(p), p, None
         else:
-            yield str(p), None, "no such file or directory"
+            yield str(p), None, _not_a_file(p)
+
+
+def _not_a_file(p: Path) -> str | None:
+    """Why ``p`` (not a folder, not a regular file) cannot be linted; ``None`` for a FIFO (a
+    shell's ``<(...)``), which is read as it is."""
+    try:
+        mode = os.stat(p).st_mode
+    except FileNotFoundError:
+        return "no such file or directory"
+    except OSError as exc:
+        return f"cannot read: {reason(exc)}"
+    return None if stat.S_ISFIFO(mode) else "not a regular file"
 
 
 def lint_paths(
@@ -359,6 +373,7 @@ def lint_paths(
     select: tuple[str, ...] = (),
     ignore: tuple[str, ...] = (),
     rules: Sequence[type[LintRule]] | None = None,
+    on_file: Callable[[FileResult], None] | None = None,
 ) -> LintRun:
     """Lint files and folders; each file ends with findings or an error, never an exception.
 
@@ -369,6 +384,11 @@ def lint_paths(
         select: Codes or prefixes to run, on top of ``[tool.interop.lint]``.
         ignore: Codes or prefixes not to run, on top of ``[tool.interop.lint]``.
         rules: The rule classes to choose from (default: every rule).
+        on_file: Called with each file's result as soon as it is there (a progress bar).
+
+    Fixes are written atomically (a temporary file in the same folder, then a rename; the
+    file's mode kept, a symbolic link written through): a full disk never truncates a file.
+    A fix that cannot be written is that file's error.
 
     Raises:
         ValueError: The report cannot be read (named in the message).
@@ -376,24 +396,43 @@ def lint_paths(
     index = load_report(report) if report is not None and not isinstance(report, ReportIndex) else report
     run = LintRun()
     for shown, path, problem in iter_python_files(paths):
-        if path is None:
-            run.files.append(FileResult(shown, error=LintError(shown, 1, 1, problem or "cannot read")))
-            continue
-        try:
-            config = find_config(path.parent).merged(select, ignore)
-        except ConfigError as exc:
-            run.files.append(FileResult(shown, error=LintError(shown, 1, 1, str(exc))))
-            continue
-        try:
-            source = path.read_bytes().decode("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            run.files.append(FileResult(shown, error=LintError(shown, 1, 1, f"cannot read: {exc}")))
-            continue
-        result = lint_source(source, shown, rules=select_rules(config, rules), report=index, fix=fix)
-        if fix and result.fixed_source is not None:
-            path.write_bytes(result.fixed_source.encode("utf-8"))
+        result = _lint_file(shown, path, problem, fix, index, select, ignore, rules)
         run.files.append(result)
+        if on_file is not None:
+            on_file(result)
     return run
+
+
+def _lint_file(
+    shown: str,
+    path: Path | None,
+    problem: str | None,
+    fix: bool,
+    index: ReportIndex | dict[str, Any] | None,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    rules: Sequence[type[LintRule]] | None,
+) -> FileResult:
+    if path is None:
+        return FileResult(shown, error=LintError(shown, 1, 1, problem or "cannot read"))
+    try:
+        config = find_config(path.parent).merged(select, ignore)
+    except ConfigError as exc:
+        return FileResult(shown, error=LintError(shown, 1, 1, str(exc)))
+    try:
+        source = path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        return FileResult(shown, error=LintError(shown, 1, 1, f"cannot read: {reason(exc)}"))
+    except UnicodeDecodeError as exc:
+        return FileResult(shown, error=LintError(shown, 1, 1, f"cannot read: not UTF-8 text ({exc.reason})"))
+    result = lint_source(source, shown, rules=select_rules(config, rules), report=index, fix=fix)
+    if fix and result.fixed_source is not None:
+        try:
+            atomic_write(path, result.fixed_source)
+        except OSError as exc:  # the file is as it was: its findings are those before fixing
+            result = lint_source(source, shown, rules=select_rules(config, rules), report=index, fix=False)
+            result.error = LintError(shown, 1, 1, f"cannot write the fixes: {reason(exc)} (the file is unchanged)")
+    return result
 
 
 def load_report(report: dict[str, Any] | str | os.PathLike[str]) -> ReportIndex:

@@ -6,7 +6,8 @@ import json
 from pathlib import Path, PurePath
 from typing import Any, Sequence
 
-from interop import __version__
+from interop import __version__, console
+from interop.console import REPEAT_LIMIT, lines_text, style
 from interop.lint.engine import Finding, LintError, LintRun
 from interop.lint.rule import LintRule
 
@@ -16,9 +17,26 @@ TOOL_NAME = "interop-lint"
 TOOL_URI = "https://pypi.org/project/airflow-interop/"
 
 
-def format_text(findings: Sequence[Finding]) -> str:
-    """One ``path:line:col CODE message`` line per finding."""
-    return "".join(f"{f.path}:{f.line}:{f.col} {f.code} {f.message}\n" for f in findings)
+def format_text(findings: Sequence[Finding], *, fold: bool = False, color: bool = False) -> str:
+    """One ``path:line:col: CODE message`` line per finding (ruff's form).
+
+    Args:
+        findings: The findings, in the order to print.
+        fold: Fold more than :data:`interop.console.REPEAT_LIMIT` findings of one code and
+            message in one file into one line: the first, ``CODE xN message (lines ...)``.
+        color: Colour the path and the code (ANSI), for a terminal.
+    """
+    lines = []
+    limit = REPEAT_LIMIT if fold else len(findings)
+    for first, group in console.fold(findings, key=lambda f: (f.path, f.code, f.message), limit=limit):
+        path = style(first.path, color, bold=True)
+        code = style(first.code, color, fg="red", bold=True)
+        if len(group) > 1:
+            where = lines_text([f.line for f in group])
+            lines.append(f"{path}:{first.line}:{first.col}: {code} x{len(group)} {first.message} ({where}; --verbose lists each)\n")
+        else:
+            lines.append(f"{path}:{first.line}:{first.col}: {code} {first.message}\n")
+    return "".join(lines)
 
 
 def format_json(findings: Sequence[Finding]) -> str:

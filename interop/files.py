@@ -57,17 +57,17 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> None:
     """
     if isinstance(data, str):
         data = data.encode("utf-8")
-    target = Path(os.path.realpath(path))  # through symbolic links: the link stays a link
     try:
-        st = os.stat(target)
+        st = os.stat(path)
     except FileNotFoundError:
         st = None
     if st is not None and not stat.S_ISREG(st.st_mode):
         if stat.S_ISDIR(st.st_mode):
             raise IsADirectoryError(21, "Is a directory", str(path))
-        with open(target, "wb") as fh:  # a device or a FIFO: written as it is
+        with open(path, "wb") as fh:  # a device, a FIFO, /dev/stdout: written as it is
             fh.write(data)
         return
+    target = Path(os.path.realpath(path))  # through symbolic links: the link stays a link
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:

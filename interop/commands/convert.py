@@ -144,7 +144,8 @@ def _sha(data: bytes) -> str:
 def _plan_out(target: Path, rel: Path, output: str, manifest: Manifest, force: bool) -> tuple[str, bytes | None]:
     """What ``--out`` does with ``target``: ``write`` (new, or as interop left it), ``unchanged``,
     ``kept`` (edited by hand, the DAG converts as before), ``stale`` (edited by hand and the DAG
-    now converts differently), with the bytes there now. Raises OSError when it cannot be read."""
+    now converts differently), ``foreign`` (there, different, and not recorded as interop's),
+    with the bytes there now. Raises OSError when it cannot be read."""
     new = output.encode("utf-8")
     try:
         existing = target.read_bytes()
@@ -155,9 +156,11 @@ def _plan_out(target: Path, rel: Path, output: str, manifest: Manifest, force: b
     if force:
         return "write", existing
     recorded = manifest.recorded(rel)
-    if recorded is not None and recorded == _sha(existing):
+    if recorded is None:
+        return "foreign", existing  # not written by interop (or its manifest was lost)
+    if recorded == _sha(existing):
         return "write", existing  # as interop wrote it: the DAG changed, the flow follows
-    if recorded is not None and recorded == _sha(new):
+    if recorded == _sha(new):
         return "kept", existing
     return "stale", existing
 

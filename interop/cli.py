@@ -84,5 +84,5 @@ def main(ctx: click.Context, quiet: bool, verbose: bool) -> None:
     ctx.meta[META_KEY] = QUIET if quiet else VERBOSE if verbose else NORMAL
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
+if __name__ == "__main__":  # pragma: no cover - `python -m interop.cli` is `interop`
+    main(prog_name="interop")

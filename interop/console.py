@@ -113,6 +113,7 @@ class Batch:
         if can_bar and bar is not False:
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.table import Column
 
             console = Console(file=sys.stderr, no_color=not self.color, highlight=False)
             self._progress = Progress(
@@ -120,7 +121,7 @@ class Batch:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
-                TextColumn("{task.fields[current]}"),
+                TextColumn("{task.fields[current]}", table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1)),
                 console=console,
                 transient=True,
                 redirect_stdout=False,
@@ -135,6 +136,7 @@ class Batch:
 
     def __exit__(self, *exc: object) -> None:
         if self._progress is not None:
+            self._progress.refresh()  # the last count is drawn once before the bar goes
             self._progress.stop()
 
     @property

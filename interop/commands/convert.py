@@ -283,7 +283,7 @@ class _Convert:
                 path, rel = files[i - 1]
                 self.handle(path, rel, result, total)
                 status = result[3]
-                batch.done(f"[{i}/{total}] {path}: {status}", current=str(path))
+                batch.done(f"[{i}/{total}] {path}: {status}", current=path.name)
             self.batch_ = None
         if self.manifest is not None and self.manifest.dirty and not self.check:
             try:

@@ -76,7 +76,7 @@ def lint(
                 files = [shown for shown, _, _ in iter_python_files(paths)]
                 total = len(files)
             with console.Batch(total, level, label="linting") as batch:
-                run = lint_paths(files, fix=fix, report=index, select=select, ignore=ignore, on_file=lambda r: batch.done(current=r.path))
+                run = lint_paths(files, fix=fix, report=index, select=select, ignore=ignore, on_file=lambda r: batch.done(current=Path(r.path).name))
     except KeyboardInterrupt:
         click.echo("interop lint: interrupted", err=True)
         sys.exit(130)

@@ -9,15 +9,24 @@ strings and presets) or ``interval=`` (``timedelta``).
 
 Why: a Prefect flow is the unit that is scheduled, parameterised and observed, like a DAG.
 
-Safety: ``start_date``, ``catchup``, ``max_active_runs`` and other scheduler settings have no
-flow-level equivalent; they are listed in the report (IX401). Asset/dataset schedules are
-reported (IX403) and not deployed.
+Scheduler settings go where Prefect keeps them: ``max_active_tasks`` (``concurrency``) becomes
+the flow's ``ThreadPoolTaskRunner(max_workers=...)``, ``dagrun_timeout`` its ``timeout_seconds``,
+DAG-level ``on_failure_callback`` / ``on_success_callback`` its ``on_failure=`` /
+``on_completion=`` hooks; ``start_date`` (anchor and timezone), ``catchup``, ``max_active_runs``,
+``is_paused_upon_creation``, ``doc_md``, the params' defaults and the tasks' pools are written to
+the ledger's ``deployment`` entry, from which ``interop deploy`` writes ``prefect.yaml``.
+
+Safety: settings that have no Prefect equivalent (``end_date``, ``sla_miss_callback``,
+``default_view`` ...) are listed in the report (IX401). Asset/dataset schedules and timetables
+other than cron and delta ones are reported (IX403) and not deployed.
 """
 
 from __future__ import annotations
 
+import ast
 import datetime as _dt
 import keyword
+from typing import Any
 
 import libcst as cst
 
@@ -30,32 +39,40 @@ from converters.walk import is_docstring
 
 ORDER = 70
 
+#: DAG arguments with no Prefect equivalent: listed in the ledger (IX401)
 _DROPPED_DAG_ARGS = (
-    "start_date",
     "end_date",
-    "catchup",
-    "max_active_runs",
-    "max_active_tasks",
-    "concurrency",
-    "dagrun_timeout",
     "default_view",
     "orientation",
-    "is_paused_upon_creation",
     "render_template_as_native_obj",
     "template_searchpath",
     "user_defined_macros",
     "user_defined_filters",
     "access_control",
     "sla_miss_callback",
-    "on_success_callback",
-    "on_failure_callback",
-    "doc_md",
     "owner_links",
     "jinja_environment_kwargs",
     "fail_stop",
     "fail_fast",
     "dag_display_name",
 )
+#: DAG arguments carried to the flow or its deployment (see the module docstring), with where
+_CARRIED_DAG_ARGS = {
+    "start_date": "deployment schedule anchor and timezone",
+    "catchup": "`interop backfill`",
+    "max_active_runs": "deployment concurrency_limit",
+    "max_active_tasks": "flow task runner max_workers",
+    "concurrency": "flow task runner max_workers",
+    "dagrun_timeout": "flow timeout_seconds",
+    "is_paused_upon_creation": "deployment schedule active: false",
+    "on_success_callback": "flow on_completion hook",
+    "on_failure_callback": "flow on_failure hook",
+    "doc_md": "deployment description",
+}
+#: Airflow 3 timetables (and their Airflow 2 names) read as a Prefect schedule
+_CRON_TIMETABLES = ("CronTriggerTimetable", "CronDataIntervalTimetable", "CronPartitionTimetable")
+_DELTA_TIMETABLES = ("DeltaTriggerTimetable", "DeltaDataIntervalTimetable")
+_MULTI_CRON_TIMETABLES = ("MultipleCronTriggerTimetable",)
 
 
 def _param_default(value: cst.BaseExpression, plan: Plan) -> str:
@@ -70,54 +87,263 @@ def _param_default(value: cst.BaseExpression, plan: Plan) -> str:
 
 
 def schedule(plan: Plan, dag: Dag) -> dict[str, str]:
-    """``serve`` keyword arguments for the DAG's schedule."""
+    """``serve`` keyword arguments for the DAG's schedule; the ledger's ``deployment.schedules``."""
     node = None
+    source = None
     for key in names.DAG_SCHEDULE_ARGS:
         if key in dag.kwargs:
             node = dag.kwargs[key]
-            if key != "schedule":
-                plan.finding("IX401", dag.line, f"DAG {dag.dag_id!r}: `{key}` read as the schedule")
+            source = key
             break
     out: dict[str, str] = {}
     tags = const_value(dag.kwargs.get("tags"), None, plan.analyzer)
     if isinstance(tags, Const) and isinstance(tags.value, (list, tuple, set)) and tags.value:
         out["tags"] = repr(sorted(str(t) for t in tags.value))
+    facts = dag.deployment
     if node is None:
+        # no schedule argument: Airflow 2 runs the DAG daily (timedelta(days=1)), Airflow 3 never
+        major = _airflow_major(plan)
+        facts["schedule_source"] = f"absent (Airflow {major} default)"
+        facts["schedules"] = [{"interval": 86400}] if major == 2 else []
+        if major == 2:
+            out["interval"] = "86400"
         return out
+    facts["schedule_source"] = source
+    facts["airflow_schedule"] = code_of(node).strip()
     value = const_value(node, None, plan.analyzer)
-    if isinstance(value, Const):
-        if isinstance(value.value, str):
-            cron = names.CRON_PRESETS.get(value.value, value.value)
-            if cron.startswith("@"):
-                plan.finding("IX403", dag.line, f"DAG {dag.dag_id!r}: schedule {value.value!r} not deployed")
-            else:
-                out["cron"] = repr(cron)
-        return out
-    if isinstance(node, cst.Call) and (plan.analyzer.qualname(node.func) or "").endswith("timedelta"):
-        try:
-            kwargs = {a.keyword.value: const_value(a.value, None, plan.analyzer).value for a in node.args if a.keyword}  # type: ignore[union-attr]
-            secs = _dt.timedelta(**kwargs).total_seconds()
-            out["interval"] = repr(int(secs) if secs.is_integer() else secs)
+    if isinstance(value, Const) and (value.value is None or isinstance(value.value, str)):
+        if value.value is None:
+            facts["schedules"] = []
             return out
-        except Exception:  # noqa: BLE001
-            pass
+        cron = names.CRON_PRESETS.get(value.value, value.value)
+        if cron.startswith("@"):
+            facts["schedules"] = None
+            plan.finding("IX403", dag.line, f"DAG {dag.dag_id!r}: schedule {value.value!r} not deployed{_ONCE_HINT.get(cron, '')}")
+        else:
+            facts["schedules"] = [{"cron": cron}]
+            out["cron"] = repr(cron)
+        return out
+    qualname = (plan.analyzer.qualname(node.func) or "") if isinstance(node, cst.Call) else ""
+    if isinstance(node, cst.Call) and qualname.endswith("timedelta"):
+        secs = _timedelta_seconds(plan, node)
+        if secs is not None:
+            facts["schedules"] = [{"interval": _num(secs)}]
+            out["interval"] = repr(_num(secs))
+            return out
+    if isinstance(node, cst.Call) and qualname.rsplit(".", 1)[-1] in (*_CRON_TIMETABLES, *_DELTA_TIMETABLES, *_MULTI_CRON_TIMETABLES):
+        schedules = _timetable(plan, node, qualname.rsplit(".", 1)[-1])
+        if schedules is not None:
+            facts["schedules"] = schedules
+            if len(schedules) == 1:
+                out.update({k: repr(v) for k, v in schedules[0].items() if k in ("cron", "interval")})
+            return out
+    facts["schedules"] = None
     plan.finding(
         "IX403",
         dag.line,
-        f"DAG {dag.dag_id!r}: schedule `{code_of(node).strip()[:60]}` (timetable or assets) not converted; deploy it by hand",
+        f"DAG {dag.dag_id!r}: schedule `{code_of(node).strip()[:60]}` (timetable or assets) not converted; "
+        "deploy it by hand (assets: a Prefect deployment trigger on an event, see docs/deploy.md)",
     )
     return out
+
+
+_ONCE_HINT = {
+    "@once": " (Prefect has no run-once schedule: `prefect deployment run` it once)",
+    "@continuous": " (Prefect has no continuous schedule: an automation that runs the deployment when a run completes)",
+}
+
+
+def _num(x: float) -> int | float:
+    return int(x) if float(x).is_integer() else x
+
+
+def _timedelta_seconds(plan: Plan, node: cst.BaseExpression) -> float | None:
+    if not isinstance(node, cst.Call) or not (plan.analyzer.qualname(node.func) or "").endswith("timedelta"):
+        return None
+    units = ["days", "seconds", "microseconds", "milliseconds", "minutes", "hours", "weeks"]
+    kwargs: dict[str, Any] = {}
+    for i, arg in enumerate(node.args):
+        value = const_value(arg.value, None, plan.analyzer)
+        if not isinstance(value, Const) or not isinstance(value.value, (int, float)) or (arg.keyword is None and i >= len(units)):
+            return None
+        kwargs[arg.keyword.value if arg.keyword else units[i]] = value.value
+    try:
+        return _dt.timedelta(**kwargs).total_seconds()
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _timetable(plan: Plan, node: cst.Call, kind: str) -> list[dict[str, Any]] | None:
+    """Prefect schedules for a cron or delta timetable with static arguments; None otherwise."""
+    positional = [a.value for a in node.args if a.keyword is None and not a.star]
+    keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+    tz = _tz_name(plan, keywords.get("timezone") or (positional[1] if len(positional) > 1 and kind in _CRON_TIMETABLES else None))
+    if kind in _CRON_TIMETABLES:
+        cron_node = keywords.get("cron") or (positional[0] if positional else None)
+        cron = const_value(cron_node, None, plan.analyzer)
+        if not isinstance(cron, Const) or not isinstance(cron.value, str):
+            return None
+        entry: dict[str, Any] = {"cron": names.CRON_PRESETS.get(cron.value, cron.value)}
+        if entry["cron"].startswith("@"):
+            return None
+        return [{**entry, **({"timezone": tz} if tz else {})}]
+    if kind in _MULTI_CRON_TIMETABLES:
+        crons = [const_value(n, None, plan.analyzer) for n in positional]
+        if not crons or not all(isinstance(c, Const) and isinstance(c.value, str) for c in crons):
+            return None
+        return [{"cron": names.CRON_PRESETS.get(c.value, c.value), **({"timezone": tz} if tz else {})} for c in crons]
+    delta = keywords.get("delta") or (positional[0] if positional else None)
+    secs = _timedelta_seconds(plan, delta) if delta is not None else None
+    return None if secs is None else [{"interval": _num(secs)}]
+
+
+def _airflow_major(plan: Plan) -> int:
+    """3 when the file imports what only Airflow 3 has (``airflow.sdk``), else 2 (1.10/2.x)."""
+    return 3 if any(qn == "airflow.sdk" or qn.startswith("airflow.sdk.") for qn in plan.model.imports.values()) else 2
+
+
+def _resolve(plan: Plan, node: cst.BaseExpression | None) -> cst.BaseExpression | None:
+    """A module-level name's assigned expression (``local_tz = pendulum.timezone(...)``), else ``node``."""
+    seen = 0
+    while isinstance(node, cst.Name) and seen < 5:
+        assigned = plan.analyzer._module_assignment(node.value)
+        if assigned is None:
+            break
+        node = assigned
+        seen += 1
+    return node
+
+
+_TZ_FUNCTIONS = ("timezone", "ZoneInfo", "gettz", "Timezone")
+
+
+def _tz_name(plan: Plan, node: cst.BaseExpression | None) -> str | None:
+    """An IANA name from ``"Europe/Paris"``, ``pendulum.timezone("...")``, ``ZoneInfo("...")``."""
+    node = _resolve(plan, node)
+    if node is None:
+        return None
+    value = const_value(node, None, plan.analyzer)
+    if isinstance(value, Const) and isinstance(value.value, str):
+        return value.value
+    if isinstance(node, cst.Call) and node.args and (plan.analyzer.qualname(node.func) or code_of(node.func)).rsplit(".", 1)[-1] in _TZ_FUNCTIONS:
+        arg = const_value(node.args[0].value, None, plan.analyzer)
+        if isinstance(arg, Const) and isinstance(arg.value, str):
+            return arg.value
+    if isinstance(node, cst.Attribute) and code_of(node).strip() in ("timezone.utc", "datetime.timezone.utc", "pendulum.UTC"):
+        return "UTC"
+    return None
+
+
+_DATETIME_FUNCTIONS = ("datetime.datetime", "pendulum.datetime", "pendulum.DateTime", "airflow.utils.dates.datetime")
+
+
+def _start_date(plan: Plan, node: cst.BaseExpression | None) -> tuple[str | None, str | None]:
+    """(ISO start date or None, timezone or None) of a ``start_date`` argument.
+
+    A naive ``datetime(...)`` and ``days_ago(n)`` are in Airflow's default timezone (UTC)."""
+    node = _resolve(plan, node)
+    if not isinstance(node, cst.Call):
+        return None, None
+    qualname = plan.analyzer.qualname(node.func) or code_of(node.func).strip()
+    if qualname.endswith("days_ago"):
+        return None, "UTC"
+    if qualname not in _DATETIME_FUNCTIONS and not qualname.endswith(("datetime.datetime", "pendulum.datetime")):
+        return None, None
+    positional = [a.value for a in node.args if a.keyword is None and not a.star]
+    keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
+    parts = []
+    for i, unit in enumerate(("year", "month", "day", "hour", "minute", "second")):
+        n = keywords.get(unit) or (positional[i] if i < len(positional) else None)
+        value = const_value(n, None, plan.analyzer) if n is not None else Const(1 if i < 3 else 0)
+        if not isinstance(value, Const) or not isinstance(value.value, int):
+            parts = []
+            break
+        parts.append(value.value)
+    tz_node = keywords.get("tz") or keywords.get("tzinfo")
+    if tz_node is None and qualname.startswith("pendulum") and len(positional) > 6:
+        tz_node = positional[-1]
+    tz = _tz_name(plan, tz_node) if tz_node is not None else "UTC"
+    when = None
+    if len(parts) == 6:
+        try:
+            when = _dt.datetime(*parts).isoformat()
+        except ValueError:
+            when = None
+    return when, tz
+
+
+def _json_literal(src: str) -> tuple[bool, Any]:
+    try:
+        value = ast.literal_eval(src)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False, None
+    if isinstance(value, (tuple, set)):
+        value = list(value)
+    return (True, value) if isinstance(value, (str, int, float, bool, list, dict)) or value is None else (False, None)
+
+
+def _const(plan: Plan, node: cst.BaseExpression | None) -> Any:
+    value = const_value(_resolve(plan, node), None, plan.analyzer)
+    return value.value if isinstance(value, Const) else None
+
+
+def deployment_facts(plan: Plan, dag: Dag) -> dict[str, Any]:
+    """What a Prefect deployment of ``dag`` needs, for the ledger (``schedules`` added by :func:`schedule`)."""
+    kw = dag.kwargs
+    start_node = kw.get("start_date", dag.default_args.get("start_date"))
+    start, tz = _start_date(plan, start_node) if start_node is not None else (None, None)
+    facts: dict[str, Any] = {"flow_function": dag.function_name, "airflow_major": _airflow_major(plan)}
+    facts["start_date"] = start
+    facts["timezone"] = tz
+    for key in ("catchup", "max_active_runs", "is_paused_upon_creation"):
+        value = _const(plan, kw.get(key))
+        facts[key] = value if isinstance(value, (bool, int)) else None
+    facts["description"] = next((v for v in [_const(plan, kw.get("description"))] if isinstance(v, str)), None)
+    doc_node = kw.get("doc_md")
+    doc = _const(plan, doc_node)
+    if doc is None and isinstance(doc_node, cst.Name) and doc_node.value == "__doc__":
+        doc = _module_docstring(plan)
+    facts["doc_md"] = doc if isinstance(doc, str) else None
+    tags = _const(plan, kw.get("tags"))
+    facts["tags"] = sorted(str(t) for t in tags) if isinstance(tags, (list, tuple, set)) else []
+    params: dict[str, Any] = {}
+    for key, value in dag.params_dict.items():
+        ok, literal = _json_literal(_param_default(value, plan))
+        if ok:
+            params[key] = literal
+    facts["parameters"] = params
+    pools: dict[str, list[str]] = {}
+    for task in dag.tasks.values():
+        pool = task.options.get("_pool")
+        if pool:
+            pools.setdefault(pool, []).append(task.task_id)
+    facts["pools"] = pools
+    # what the worker needs installed: the modules of the operators run through the shim
+    facts["shimmed_modules"] = sorted({t.qualname.rsplit(".", 1)[0] for t in dag.tasks.values() if t.disposition == "shimmed" and "." in t.qualname})
+    return facts
+
+
+def _module_docstring(plan: Plan) -> str | None:
+    body = plan.model.module.body
+    if body and is_docstring(body[0]):
+        expr = body[0].body[0].value  # type: ignore[attr-defined]
+        try:
+            return ast.literal_eval(code_of(expr).strip())
+        except (ValueError, SyntaxError):
+            return None
+    return None
 
 
 def flow_function(plan: Plan, dag: Dag, order: list[str]) -> tuple[str, str]:
     """The generated task functions and the flow function for ``dag`` (tasks already planned)."""
     for key in _DROPPED_DAG_ARGS:
         if key in dag.kwargs:
-            plan.finding("IX401", dag.line, f"DAG {dag.dag_id!r}: `{key}` has no flow-level equivalent; not carried over")
+            plan.finding("IX401", dag.line, f"DAG {dag.dag_id!r}: `{key}` has no Prefect equivalent; not carried over")
     flow_kwargs = [f"name={dag.dag_id!r}"]
     desc = const_value(dag.kwargs.get("description"), None, plan.analyzer)
     if isinstance(desc, Const) and isinstance(desc.value, str):
         flow_kwargs.append(f"description={desc.value!r}")
+    flow_kwargs += _flow_settings(plan, dag)
     plan.need("prefect", "flow")
 
     # parameters
@@ -248,9 +474,42 @@ def flow_function(plan: Plan, dag: Dag, order: list[str]) -> tuple[str, str]:
         header = f"@flow({', '.join(flow_kwargs)})\ndef {fname}({', '.join(sig)}):\n"
         doc = ""
     dag.function_name = fname
+    dag.deployment = deployment_facts(plan, dag)
     generated = "\n\n".join(plan.generated.get(dag.dag_id, []))
     flow_text = header + doc + "".join(lines[:head_count]) + preamble_text + "".join(lines[head_count:])
     return generated, flow_text
+
+
+def _flow_settings(plan: Plan, dag: Dag) -> list[str]:
+    """``@flow`` keyword fragments for the DAG's run-level settings: ``max_active_tasks`` ->
+    ``task_runner=task_runners.ThreadPoolTaskRunner(max_workers=N)``, ``dagrun_timeout`` -> ``timeout_seconds``,
+    DAG-level callbacks -> flow state hooks."""
+    out: list[str] = []
+    for key in ("max_active_tasks", "concurrency"):
+        if key in dag.kwargs:
+            value = _const(plan, dag.kwargs[key])
+            src = str(value) if isinstance(value, int) and not isinstance(value, bool) else code_of(dag.kwargs[key]).strip()
+            plan.need("prefect", "task_runners")
+            out.append(f"task_runner=task_runners.ThreadPoolTaskRunner(max_workers={src})")
+            break
+    if "dagrun_timeout" in dag.kwargs:
+        secs = _timedelta_seconds(plan, _resolve(plan, dag.kwargs["dagrun_timeout"]))
+        if secs is not None:
+            out.append(f"timeout_seconds={_num(secs)!r}")
+        elif _const(plan, dag.kwargs["dagrun_timeout"]) is None:  # read when the module is imported
+            plan.need("shims.runtime", "seconds")
+            out.append(f"timeout_seconds=seconds({code_of(dag.kwargs['dagrun_timeout']).strip()})")
+    for arg, hook in (("on_failure_callback", "on_failure"), ("on_success_callback", "on_completion")):
+        node = dag.kwargs.get(arg)
+        if node is None or _const(plan, node) is not None or (isinstance(node, cst.Name) and node.value == "None"):
+            continue
+        plan.need("shims.runtime", "airflow_callback")
+        src = code_of(node).strip()
+        if isinstance(node, (cst.List, cst.Tuple)):
+            out.append(f"{hook}=[airflow_callback(cb) for cb in {src}]")
+        else:
+            out.append(f"{hook}=[airflow_callback({src})]")
+    return out
 
 
 _EQ = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
@@ -279,4 +538,4 @@ def main_guard(plan: Plan) -> str | None:
     return src
 
 
-__all__ = ["flow_function", "schedule", "main_guard", "MARKER"]
+__all__ = ["flow_function", "schedule", "deployment_facts", "main_guard", "MARKER"]

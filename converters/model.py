@@ -143,6 +143,9 @@ class Dag:
     #: run-time value that makes tasks, a computed task_id, wiring to an unknown value ...); any
     #: gap refuses the DAG, so the ledger never lists it short
     gaps: list[Finding] = field(default_factory=list)
+    #: what a deployment of this DAG needs (schedule, timezone, max_active_runs, pools ...), written
+    #: by ``converters.dags`` and read by ``interop deploy``
+    deployment: dict[str, Any] = field(default_factory=dict)
 
     def edge_set(self) -> list[tuple[str, str]]:
         seen: dict[tuple[str, str], None] = {}
@@ -156,4 +159,5 @@ class Dag:
             "dag_id": self.dag_id,
             "tasks": [t.report() for t in self.tasks.values()],
             "edges": [list(e) for e in self.edge_set()],
+            "deployment": self.deployment,
         }

@@ -14,7 +14,9 @@ known at run time is passed as an expression (``.total_seconds()``). ``default_a
 be read statically (imported from a helper module, ``{**BASE, ...}``) are read by reference:
 ``retries=DEFAULT_ARGS.get('retries', 0)``, ``timeout_seconds=seconds(DEFAULT_ARGS.get(
 'execution_timeout', None))``; the ledger states the expression in place of the number. Arguments with no Prefect
-meaning (owner, email, pool, depends_on_past ...) are listed in the report (IX401).
+meaning (owner, email, depends_on_past ...) are listed in the report (IX401). A static ``pool``
+becomes the task tag ``airflow-pool:NAME``, on which ``interop deploy`` creates a tag-based
+concurrency limit of the pool's slots (each task run takes one slot: ``pool_slots`` stays IX401).
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ from converters.plan import Plan, const_value
 from converters.rules import AIRFLOW_HEADER, Rule, converts, marks, refuses, unchanged  # noqa: F401
 
 ORDER = 10
+
+#: the tag of a task that ran in an Airflow pool: ``interop deploy`` creates a Prefect tag-based
+#: concurrency limit of the pool's slots on it
+POOL_TAG = "airflow-pool:{pool}"
 
 
 def _seconds(node: cst.BaseExpression, task: Task, plan: Plan) -> tuple[float | None, str | None]:
@@ -144,7 +150,13 @@ def apply(plan: Plan, dag: Dag) -> None:
                     continue
                 plan.need("shims.runtime", "airflow_callback")
                 task.hooks[hook] = f"[airflow_callback({code_of(merged[arg]).strip()})]"
-        dropped = sorted(a for a in merged if a in names.LEDGER_ONLY_ARGS and a in task.kwargs)
+        pool = const_value(merged.get("pool"), task, plan.analyzer) if "pool" in merged else None
+        if isinstance(pool, Const) and isinstance(pool.value, str) and pool.value:
+            # a pool is a tag-based concurrency limit that ``interop deploy`` creates
+            task.options["_pool"] = pool.value
+            task.option_sources["tags"] = repr([POOL_TAG.format(pool=pool.value)])
+        carried = {"pool"} if "_pool" in task.options else set()
+        dropped = sorted(a for a in merged if a in names.LEDGER_ONLY_ARGS and a in task.kwargs and a not in carried)
         if dropped:
             plan.finding(
                 "IX401",
@@ -157,7 +169,9 @@ def apply(plan: Plan, dag: Dag) -> None:
             task.options["_trigger_rule"] = str(rule).rsplit(".", 1)[-1].lower()
         task.options.update(opts)
         task.option_sources.update(src)
-    unused_defaults = sorted(a for a in dag.default_args if a in names.LEDGER_ONLY_ARGS)
+    # start_date is the deployment's anchor and timezone; a static pool is its tasks' tag
+    carried_defaults = {"start_date"} | ({"pool"} if any("_pool" in t.options for t in dag.tasks.values()) else set())
+    unused_defaults = sorted(a for a in dag.default_args if a in names.LEDGER_ONLY_ARGS and a not in carried_defaults)
     if unused_defaults:
         plan.finding(
             "IX401",
@@ -171,7 +185,7 @@ def decorator_kwargs(task: Task, name: str | None) -> list[str]:
     parts = []
     if name is not None:
         parts.append(f"name={name!r}")
-    for key in ("retries", "retry_delay_seconds", "timeout_seconds"):
+    for key in ("retries", "retry_delay_seconds", "timeout_seconds", "tags"):
         if key in task.option_sources:
             parts.append(f"{key}={task.option_sources[key]}")
     for hook, src in task.hooks.items():

@@ -390,3 +390,80 @@ def test_backfill_creates_the_runs_of_the_missed_intervals(live_prefect, deploye
     assert times == sorted(created)
     again = live_prefect.run(CLIENT_BIN / "interop", "backfill", name, "--start", "2024-01-01", "--end", "2024-01-05T23:00", "--json")
     assert json.loads(again.stdout)["created"] == []
+
+
+# ----------------------------------------------------------------------------- variables
+
+
+@pytest.fixture(scope="module")
+def airflow3_api(tmp_path_factory):
+    """An Airflow 3.3 API server on loopback (as tests/test_live_airflow.py starts it; no scheduler:
+    only its Variables are read)."""
+    from test_live_airflow import PASSWORD, USERNAME, _airflow_env
+
+    home = tmp_path_factory.mktemp("deploy-airflow3-home")
+    (home / "passwords.json").write_text(json.dumps({USERNAME: PASSWORD}))
+    port = _free_port()
+    env = _airflow_env(home, port)
+    airflow = [sys.executable, "-m", "airflow"]
+    migrated = subprocess.run([*airflow, "db", "migrate"], env=env, cwd=home, capture_output=True, text=True, timeout=STARTUP_TIMEOUT)
+    assert migrated.returncode == 0, migrated.stdout[-2000:] + migrated.stderr[-2000:]
+    log = home / "api-server.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([*airflow, "api-server", "--host", "127.0.0.1", "--port", str(port)], env=env,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=home)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    try:
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/api/v2/monitor/health", timeout=2).status_code == 200:
+                    break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"Airflow API server did not start\n{log.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.5)
+        yield url, USERNAME, PASSWORD
+    finally:
+        _stop([proc])
+
+
+def test_a_variable_imported_from_airflow_3_is_read_by_a_converted_flow(live_prefect, deployed_limits, airflow3_api):
+    from shims.live import AirflowClient, AirflowCredentials
+
+    url, username, password = airflow3_api
+    region = "eu-west-" + os.urandom(3).hex()
+    secret = "s3cr3t-" + os.urandom(6).hex()
+    with AirflowClient(url, credentials=AirflowCredentials(username=username, password=password)) as client:
+        for key, value in (("interop_deploy_region", region), ("interop_api_password", secret)):
+            client._request("POST", "/variables", json={"key": key, "value": value}, ok=(200, 201))
+    done = live_prefect.run(CLIENT_BIN / "interop", "import-variables", "--from-api", url,
+                            extra={"AIRFLOW_API_USERNAME": username, "AIRFLOW_API_PASSWORD": password})
+    output = done.stdout + done.stderr
+    assert secret not in output and password not in output
+    assert "imported interop_deploy_region -> Prefect Variable interop_deploy_region" in output
+    # Airflow's API masks a sensitive value: it is skipped (exit 1), never imported as "***"
+    assert "skipped interop_api_password: masked by Airflow's API" in output
+    assert done.returncode == 1, output
+    run = _trigger(live_prefect, "interop_deploy_variable/interop_deploy_variable")
+    (finished,) = _wait(live_prefect, [run.id])
+    assert finished.state.type.value == "COMPLETED", live_prefect.log_tails()
+    assert _result(live_prefect, finished) == {"read_region": region}
+
+
+def test_import_variables_from_an_export_file(live_prefect, tmp_path):
+    export = tmp_path / "variables.json"
+    export.write_text(json.dumps({"Team.Config": {"retries": 3}, "db_password": "hunter2-secret", "plain": "x"}))
+    done = live_prefect.run(CLIENT_BIN / "interop", "import-variables", "--from-file", export, "--sensitive", "secret-block")
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "hunter2-secret" not in output
+    assert "imported Team.Config -> Prefect Variable team_config" in output
+    assert "db_password -> Prefect Secret block db-password (sensitive)" in output
+    from prefect.blocks.system import Secret
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.variables import Variable
+
+    with temporary_settings({PREFECT_API_URL: live_prefect.url}):
+        assert json.loads(Variable.get("team_config")) == {"retries": 3}
+        assert Variable.get("plain") == "x"
+        assert Secret.load("db-password").get() == "hunter2-secret"

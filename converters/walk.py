@@ -92,6 +92,20 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     return out
 
 
+#: (type, kinds) -> isinstance(instance of type, kinds): libcst's node classes are ABCs, and
+#: ``isinstance`` through ``ABCMeta`` is the converter's most frequent call; types are few
+_KIND_OF: dict[tuple[type, object], bool] = {}
+
+
+def is_kind(node: object, kinds: type | tuple[type, ...]) -> bool:
+    """``isinstance(node, kinds)``, cached by the node's type (same answer, a dict lookup)."""
+    key = (type(node), kinds)
+    known = _KIND_OF.get(key)
+    if known is None:
+        known = _KIND_OF[key] = isinstance(node, kinds)
+    return known
+
+
 def iter_nodes(node: cst.CSTNode, prune: type | tuple[type, ...] | None = None) -> Iterator[cst.CSTNode]:
     """Every node under ``node`` (itself included), pre-order, in source order.
 
@@ -101,7 +115,7 @@ def iter_nodes(node: cst.CSTNode, prune: type | tuple[type, ...] | None = None) 
     while stack:
         current = stack.pop()
         yield current
-        if prune is not None and current is not node and isinstance(current, prune):
+        if prune is not None and current is not node and is_kind(current, prune):
             continue
         stack.extend(reversed(children(current)))
 
@@ -138,26 +152,38 @@ def names_in(node: cst.CSTNode) -> set[str]:
     return set(hit[1])
 
 
+#: id(node) -> (node, the names it binds); see :func:`bound_names`
+_BOUND_CACHE: dict[int, tuple[cst.CSTNode, frozenset[str]]] = {}
+_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.BaseComp)
+
+
 def bound_names(stmt: cst.CSTNode) -> set[str]:
     """Names a statement binds in its own scope: assignment, loop, ``with`` and ``except``
-    targets, imports, function and class names (nested blocks included, function bodies not)."""
-    if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+    targets, imports, function and class names (nested blocks included, function bodies not).
+    A new set; cached by subtree (see :func:`cache_clear`)."""
+    hit = _BOUND_CACHE.get(id(stmt))
+    if hit is None or hit[0] is not stmt:
+        hit = _BOUND_CACHE[id(stmt)] = (stmt, frozenset(_bound_names(stmt)))
+    return set(hit[1])
+
+
+def _bound_names(stmt: cst.CSTNode) -> set[str]:
+    if type(stmt) in (cst.FunctionDef, cst.ClassDef):
         return {stmt.name.value}
     out: set[str] = set()
-    for node in iter_nodes(stmt, prune=(cst.FunctionDef, cst.ClassDef, cst.Lambda, cst.BaseComp)):
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+    for node in iter_nodes(stmt, prune=_SCOPES):
+        kind = type(node)
+        if kind is cst.FunctionDef or kind is cst.ClassDef:
             out.add(node.name.value)
-        elif isinstance(node, cst.AssignTarget):
+        elif kind is cst.AssignTarget:
             out |= _target_names(node.target)
-        elif isinstance(node, (cst.AnnAssign, cst.AugAssign, cst.For)):
+        elif kind is cst.AnnAssign or kind is cst.AugAssign or kind is cst.For or kind is cst.NamedExpr:
             out |= _target_names(node.target)
-        elif isinstance(node, cst.NamedExpr):
-            out |= _target_names(node.target)
-        elif isinstance(node, (cst.AsName)):
+        elif kind is cst.AsName:
             out |= _target_names(node.name)
-        elif isinstance(node, cst.Import):
+        elif kind is cst.Import:
             out |= {dotted(a.name).split(".")[0] for a in node.names if a.asname is None and dotted(a.name)}
-        elif isinstance(node, cst.ImportFrom) and not isinstance(node.names, cst.ImportStar):
+        elif kind is cst.ImportFrom and not isinstance(node.names, cst.ImportStar):
             out |= {dotted(a.name) or "" for a in node.names if a.asname is None}
     return out
 
@@ -188,7 +214,7 @@ def find(node: cst.CSTNode, kind: type) -> list:
         _FIND_CACHE[id(node)] = hit
     found = hit[2].get(kind)
     if found is None:
-        found = hit[2][kind] = [n for n in hit[1] if isinstance(n, kind)]
+        found = hit[2][kind] = [n for n in hit[1] if is_kind(n, kind)]
     return list(found)
 
 
@@ -196,6 +222,7 @@ def cache_clear() -> None:
     """Forget cached subtrees (the pipeline calls this once per file)."""
     _FIND_CACHE.clear()
     _NAMES_CACHE.clear()
+    _BOUND_CACHE.clear()
 
 
 # ---------------------------------------------------------------------- line numbers

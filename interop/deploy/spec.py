@@ -77,7 +77,7 @@ def locate(flows_dir: Path, ledger_path: str) -> Path | None:
     return None
 
 
-def _schedules(facts: dict[str, Any], default_major: int | None) -> tuple[list[dict[str, Any]] | None, str | None]:
+def schedules_for(facts: dict[str, Any], default_major: int | None = None) -> tuple[list[dict[str, Any]] | None, str | None]:
     """Prefect schedules for a DAG's ledger facts, or (None, why not)."""
     source = facts.get("schedule_source") or ""
     schedules = facts.get("schedules")
@@ -152,7 +152,7 @@ def build(
                 deployment["tags"] = list(facts["tags"])
             if facts.get("parameters"):
                 deployment["parameters"] = dict(facts["parameters"])
-            schedules, why = _schedules(facts, default_major)
+            schedules, why = schedules_for(facts, default_major)
             if schedules is None:
                 plan.notes.append(Note(dag_id, f"deployed without a schedule: {why}", hand=True))
                 schedules = []

@@ -109,7 +109,7 @@ CODES: dict[str, tuple[str, str]] = {
         'yes',
     ),
     'IX401': (
-        'an argument with no Prefect meaning, not carried over (owner, email, pool, start_date, catchup ...)',
+        'a setting with no Prefect equivalent, not carried over (owner, email, depends_on_past, queue, pool_slots, end_date, sla_miss_callback ...; the list and counts: docs/deploy.md)',
         'no',
     ),
     'IX402': (
@@ -117,7 +117,7 @@ CODES: dict[str, tuple[str, str]] = {
         'no',
     ),
     'IX403': (
-        'schedule not deployable as cron or interval (assets, timetables, `@once`)',
+        'schedule not deployable as a Prefect schedule (assets/datasets, custom timetables, `@once`, a value computed at run time): the deployment is unscheduled, see docs/deploy.md',
         'no',
     ),
     'IX501': (

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from collections.abc import Callable, Hashable, Iterable, Sequence
@@ -157,3 +158,40 @@ class Batch:
             self._progress.update(self._task, advance=1, current=current)
         elif plain_line is not None and self.level >= NORMAL and self.total > 1:
             click.echo(plain_line, err=True, color=self.color)
+
+
+class StdoutError(Exception):
+    """stdout could not be written (a full disk behind ``> file``, ``> /dev/full``)."""
+
+
+def write_stdout(data: str | bytes) -> None:
+    """``data`` to stdout as it is (text as UTF-8), flushed.
+
+    A write error other than a closed pipe (which click ends quietly) raises
+    :class:`StdoutError`, after stdout is pointed at ``/dev/null`` so that nothing fails
+    again when the interpreter flushes it at exit.
+    """
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        buffer = getattr(sys.stdout, "buffer", None)
+        if buffer is None:  # a test runner's capture
+            sys.stdout.write(raw.decode("utf-8"))
+            sys.stdout.flush()
+            return
+        sys.stdout.flush()
+        buffer.write(raw)
+        buffer.flush()
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+            raise
+        _silence_stdout()
+        raise StdoutError(exc.strerror or str(exc)) from None
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, AttributeError, ValueError):  # no real file descriptor
+        pass

@@ -344,3 +344,26 @@ def test_a_device_is_not_read_forever(tmp_path):
         no_traceback(proc)
         assert proc.returncode == 2
         assert "not a regular file" in proc.stderr
+
+
+def test_a_report_over_an_input_file_is_refused(tmp_path):
+    dags = make_dags(tmp_path / "dags", etl=DAG)
+    proc = interop("convert", str(dags), "--out", str(tmp_path / "flows"), "--report", str(dags / "etl.py"))
+    no_traceback(proc)
+    assert proc.returncode == 2
+    assert "is one of the files to convert" in proc.stderr
+    assert (dags / "etl.py").read_text() == DAG
+
+
+@pytest.mark.parametrize(
+    "args", [["convert", "sample_dags/diamond.py"], ["lint", "sample_dags/diamond.py"], ["lint", "--fix", "-"]], ids=["convert", "lint", "lint-fix-stdin"]
+)
+def test_stdout_on_a_full_disk_is_an_error_not_a_traceback(args):
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "interop.cli", *args], stdout=full, stderr=subprocess.PIPE, text=True, cwd=REPO,
+            input=FIXABLE, timeout=300,
+        )
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr, proc.stderr
+    assert proc.returncode == 2
+    assert "cannot write to stdout: No space left on device" in proc.stderr

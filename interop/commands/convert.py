@@ -210,6 +210,9 @@ def convert(paths, out_dir, in_place, show_diff, check, force, report_file, stdi
     except KeyboardInterrupt:
         click.echo("interop convert: interrupted", err=True)
         code = 130
+    except console.StdoutError as exc:
+        click.echo(f"interop convert: cannot write to stdout: {exc}", err=True)
+        code = EXIT_ERROR
     sys.exit(code)
 
 
@@ -265,6 +268,8 @@ class _Convert:
             self.say(f"interop convert: no *.py file found under {', '.join(paths)}")
         if self.to_stdout and len(files) > 1:
             raise click.UsageError("several files: give --out DIR or --in-place (or --check / --diff)")
+        if report_file and any(os.path.realpath(report_file) == os.path.realpath(f) for f, _ in files):
+            raise click.UsageError(f"--report {report_file} is one of the files to convert: it would be overwritten")
         if self.out is not None:
             clashes = _clashes(files, self.out)
             if clashes:
@@ -559,13 +564,7 @@ def _lines(text: str) -> list[str]:
 
 def _write_stdout(text: str) -> None:
     """``text`` to stdout as UTF-8 bytes: line endings and characters as they are."""
-    buffer = getattr(sys.stdout, "buffer", None)
-    if buffer is None:
-        sys.stdout.write(text)
-        return
-    sys.stdout.flush()
-    buffer.write(text.encode("utf-8"))
-    buffer.flush()
+    console.write_stdout(text)
 
 
 def _ledger_text(reports: list[dict], summary: dict, shown: dict[int, set[int]], level: int, tasks: bool) -> str:

@@ -92,10 +92,15 @@ def lint(
         text = format_github(findings, run.errors)
     else:
         text = format_sarif(run, all_rules())
-    click.echo(text, nl=False, err=to_err, color=out_color)
-    if fixed_text is not None:
-        sys.stdout.flush()
-        click.get_binary_stream("stdout").write(fixed_text.encode("utf-8"))
+    try:
+        if to_err:
+            click.echo(text, nl=False, err=True)
+            console.write_stdout(fixed_text or "")
+        else:
+            console.write_stdout(text)
+    except console.StdoutError as exc:
+        click.echo(f"interop lint: cannot write to stdout: {exc}", err=True)
+        sys.exit(2)
     err_color = console.color_enabled(sys.stderr)
     for error in run.errors:
         click.echo(console.style(str(error), err_color, fg="red"), err=True, color=err_color)

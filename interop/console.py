@@ -171,11 +171,11 @@ def write_stdout(data: str | bytes) -> None:
     :class:`StdoutError`, after stdout is pointed at ``/dev/null`` so that nothing fails
     again when the interpreter flushes it at exit.
     """
-    raw = data.encode("utf-8") if isinstance(data, str) else data
+    raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data  # file names as they are
     try:
         buffer = getattr(sys.stdout, "buffer", None)
         if buffer is None:  # a test runner's capture
-            sys.stdout.write(raw.decode("utf-8"))
+            sys.stdout.write(raw.decode("utf-8", "surrogateescape"))
             sys.stdout.flush()
             return
         sys.stdout.flush()

@@ -317,3 +317,17 @@ def test_user_mistakes_exit_2_without_traceback(args):
     proc = interop(*args)
     no_traceback(proc)
     assert proc.returncode == 2, proc.stderr
+
+
+def test_a_file_name_that_is_not_utf8_is_printed_as_it_is(tmp_path):
+    name = os.fsdecode(b"flow\xff.py")
+    write(tmp_path / name, LEFTOVER)
+    proc = subprocess.run([sys.executable, "-m", "interop.cli", "lint", str(tmp_path)], capture_output=True, cwd=REPO)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.startswith(os.fsencode(tmp_path) + b"/flow\xff.py:1:1: IXL101 ")
+    out = tmp_path / "flows"
+    dag = tmp_path / "dags" / os.fsdecode(b"etl\xfe.py")
+    write(dag, DAG)
+    converted = subprocess.run([sys.executable, "-m", "interop.cli", "convert", str(dag.parent), "--out", str(out)], capture_output=True, cwd=REPO)
+    assert converted.returncode == 0 and b"Traceback" not in converted.stderr
+    assert "@flow(name='xcoms')" in (out / dag.name).read_text()

@@ -166,6 +166,80 @@ def template_expr(
     return f"render_template({name}, ctx, upstream=upstream_xcoms)"
 
 
+def _bound_elsewhere(plan: Plan, name: str, module: str) -> bool:
+    """Is ``name`` bound in the file to something other than ``module``?"""
+    bound = plan.model.imports.get(name)
+    if bound is not None:
+        return bound != module
+    return name in plan.taken_names
+
+
+def _subprocess_body(plan: Plan, task: Task, command: str, extra: list[str], params: _Params) -> str | None:
+    """The generated task's body running the command with ``subprocess.run`` where the reader
+    sees it, as Airflow's ``BashOperator`` runs it: ``bash -c`` in a fresh temporary directory
+    (or ``cwd``), the environment replaced by ``env`` (or added to with ``append_env``), stdout
+    and stderr together in the log, the last line of output the result, the skip exit code (99
+    unless ``skip_on_exit_code`` says otherwise) a ``Completed`` state named ``Skipped``, any
+    other non-zero exit a failure. None (``run_bash`` is used) for arguments known only at run
+    time (``skip_on_exit_code``, ``append_env``) and for ``output_encoding``/``output_processor``."""
+    kwargs = dict(e.split("=", 1) for e in extra)
+    if set(kwargs) - {"env", "append_env", "cwd", "skip_on_exit_code"}:
+        return None
+    codes: list[int] = [99]
+    skip_node = task.kwargs.get("skip_on_exit_code", task.kwargs.get("skip_exit_code"))
+    if skip_node is not None:
+        value = const_value(skip_node, task, plan.analyzer)
+        raw = value.value if isinstance(value, Const) else ...
+        if raw is None:
+            codes = []
+        elif isinstance(raw, int) and not isinstance(raw, bool):
+            codes = [raw]
+        elif isinstance(raw, (list, tuple, set)) and raw and all(isinstance(c, int) and not isinstance(c, bool) for c in raw):
+            codes = sorted(raw)
+        else:
+            return None
+    append = False
+    if "append_env" in kwargs:
+        value = const_value(task.kwargs["append_env"], task, plan.analyzer)
+        if not isinstance(value, Const) or not isinstance(value.value, bool):
+            return None
+        append = value.value
+    modules = ["subprocess"] + (["tempfile"] if "cwd" not in kwargs else []) + (["os"] if append and "env" in kwargs else [])
+    taken = set(params.items) | {"proc", "output", "tmp"}
+    if any(_bound_elsewhere(plan, m, m) for m in modules) or _bound_elsewhere(plan, "Completed", "prefect.states.Completed"):
+        return None
+    if taken & set(modules) or ("Completed" in taken and codes):
+        return None
+    params.items.pop("append_env", None)
+    params.items.pop("skip_on_exit_code", None)
+    run = [f"['bash', '-c', {command}]"]
+    if "env" in kwargs:
+        run.append(f"env={{**os.environ, **{kwargs['env']}}}" if append else f"env={kwargs['env']}")
+    run += ["stdout=subprocess.PIPE", "stderr=subprocess.STDOUT"]
+    if "cwd" in kwargs:
+        body = f"    proc = subprocess.run({', '.join(run[:1] + ['cwd=' + kwargs['cwd']] + run[1:])})\n"
+    else:
+        body = (
+            "    with tempfile.TemporaryDirectory() as tmp:\n"
+            f"        proc = subprocess.run({', '.join(run[:1] + ['cwd=tmp'] + run[1:])})\n"
+        )
+    body += "    output = proc.stdout.decode('utf-8', errors='replace')\n    print(output, end='')\n"
+    if codes:
+        test = f"== {codes[0]}" if len(codes) == 1 else f"in {tuple(codes)!r}"
+        body += (
+            f"    if proc.returncode {test}:\n"
+            "        return Completed(name='Skipped', message=f'Bash command returned exit code {proc.returncode}')\n"
+        )
+        plan.need("prefect.states", "Completed")
+    body += (
+        "    if proc.returncode != 0:\n"
+        "        raise RuntimeError(f'Bash command failed. The command returned a non-zero exit code {proc.returncode}.')\n"
+        "    return output.rstrip('\\n').split('\\n')[-1].rstrip()\n"
+    )
+    plan.need("", *modules)
+    return body
+
+
 #: the generated task's dict of the XComs its templates push (``ti.xcom_push`` while rendering)
 PUSHED = "pushed_xcoms"
 
@@ -242,23 +316,27 @@ def apply(plan: Plan, dag: Dag) -> None:
         if skip is not None:
             extra.append(f"skip_on_exit_code={params.add('skip_on_exit_code', plan.substitute(skip, task, dag))}")
         fname = plan.unique(ident(task.task_id))
-        decorator = ", ".join(decorator_kwargs(task, task.task_id))
-        sig = ", ".join(params.items)
+        decorator = ", ".join(decorator_kwargs(task, None if fname == task.task_id else task.task_id))
         body_args = ", ".join([command, *extra])
         pushes = f"pushed={PUSHED}" in body_args
-        body = f"    return run_bash({body_args})\n"
-        if pushes:
-            plan.need("shims.runtime", "with_xcoms")
+        inline = None if pushes else _subprocess_body(plan, task, command, extra, params)
+        if inline is not None:
+            body = inline
+        elif pushes:
+            plan.need("shims.runtime", "with_xcoms", "run_bash")
             body = f"    {PUSHED} = {{}}\n    return with_xcoms(run_bash({body_args}), {PUSHED})\n"
+        else:
+            plan.need("shims.runtime", "run_bash")
+            body = f"    return run_bash({body_args})\n"
+        sig = ", ".join(params.items)
         source = (
-            f"@task({decorator})\n"
-            f"def {fname}({sig}):\n"
-            f'    """{task.operator} {task.task_id!r}, converted by interop."""\n'
+            (f"@task({decorator})\n" if decorator else "@task\n")
+            + f"def {fname}({sig}):\n"
+            f'    """{task.operator} {task.task_id!r}."""\n'
             f"{body}"
         )
         plan.generated.setdefault(dag.dag_id, []).append(source)
         plan.need("prefect", "task")
-        plan.need("shims.runtime", "run_bash")
         task.function_name = fname
         task.call_kwargs = dict(params.items)
         task.returns = "xcoms" if pushes else "value"

@@ -157,8 +157,13 @@ def _num(x: float) -> int | float:
     return int(x) if float(x).is_integer() else x
 
 
+def _is_timedelta(qualname: str) -> bool:
+    """``timedelta`` or ``pendulum.duration`` (a timedelta; its ``years``/``months`` fail below)."""
+    return qualname.endswith("timedelta") or qualname == "pendulum.duration"
+
+
 def _timedelta_seconds(plan: Plan, node: cst.BaseExpression) -> float | None:
-    if not isinstance(node, cst.Call) or not (plan.analyzer.qualname(node.func) or "").endswith("timedelta"):
+    if not isinstance(node, cst.Call) or not _is_timedelta(plan.analyzer.qualname(node.func) or ""):
         return None
     units = ["days", "seconds", "microseconds", "milliseconds", "minutes", "hours", "weeks"]
     kwargs: dict[str, Any] = {}

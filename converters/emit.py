@@ -10,10 +10,12 @@ when nothing uses them any more.
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
 
 import libcst as cst
 
-from converters import dags
+from converters import dags, plain_context
 from converters.analysis import code_of, dotted
 from converters.local_imports import rewrite_local_imports
 from converters.imports import ImportSchedule, added_imports, names_read, rewrite_import_text, unbound_globals
@@ -59,6 +61,7 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
     kept: list[ast.stmt] = []  # the original statements kept as they were (their names count)
     default_asts: dict[int, list[ast.stmt]] = {}  # default_args assignments: kept only if still read
     factory_parts: dict[int, tuple[str, list[ast.stmt]]] = {}  # task factories evaluated in place
+    dropped_stmts: dict[int, cst.BaseStatement] = {}  # statements that may go: their comments stay
     guarded_parts: dict[int, set[str]] = {}  # try/except blocks of Airflow imports: names they bind
     fresh: list[str] = []  # generated or rewritten text: compiled here, its names count
     first_generated: int | None = None  # where the first statement that needs a scheduled import is
@@ -70,6 +73,8 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
         if id(stmt) in dag_nodes:
             dag = dag_nodes[id(stmt)]
             generated, flow_text = dags.flow_function(plan, dag, orders[dag.dag_id])
+            generated, flow_text = plain_context.apply(plan, dag, generated, flow_text)
+            generated, flow_text = _carry_comments(plan, dag, stmt, generated, flow_text)
             if first_generated is None:
                 first_generated = len(parts)
             if generated:
@@ -96,11 +101,13 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
             continue
         if isinstance(stmt, cst.FunctionDef) and stmt.name.value in model.inlined_factories:
             factory_parts[len(parts)] = (stmt.name.value, lines.ast_of.get(id(stmt), []))
+            dropped_stmts[len(parts)] = stmt
             parts.append(code(stmt))
             continue
         guarded = _guarded_airflow_imports(stmt)
         if guarded is not None:
             guarded_parts[len(parts)] = guarded
+            dropped_stmts[len(parts)] = stmt
             parts.append(code(stmt))
             continue
         if _is_import(stmt):
@@ -139,6 +146,7 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
         if name in default_args_names and in_kept:
             size = len(lines.ast_of[id(stmt)])
             default_parts[len(parts)] = name  # type: ignore[assignment]
+            dropped_stmts[len(parts)] = stmt
             default_asts[len(parts)] = kept[len(kept) - size :]
             del kept[len(kept) - size :]
         parts.append(code(stmt) if text is None else text)
@@ -159,12 +167,12 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
         if name in read:
             read |= names_read(asts)
         else:
-            parts[pos] = ""  # every call was evaluated into tasks
+            parts[pos] = _comments_only(plan, dropped_stmts[pos])  # every call was evaluated into tasks
     for pos, name in default_parts.items():
         if name in read:
             read |= names_read(default_asts[pos])
         else:
-            parts[pos] = ""  # only the DAG read it
+            parts[pos] = _comments_only(plan, dropped_stmts[pos])  # only the DAG read it
     tree = lines.tree
     schedule = ImportSchedule(
         read=read,
@@ -176,7 +184,7 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
     used = read - schedule.provided
     for pos, bound in guarded_parts.items():
         if not bound & used:
-            parts[pos] = ""  # `try: from airflow... except ImportError: from airflow...` nobody needs now
+            parts[pos] = _comments_only(plan, dropped_stmts[pos])  # `try: from airflow...` nobody needs now
     existing: dict[str, set[str]] = {}
     for pos, stmt in imports:
         parts[pos] = rewrite_import_text(stmt, schedule.keeps, code, existing, parts[pos])
@@ -188,7 +196,7 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
             )
             plan.finding("IX110", lines.line(stmt) or 0, message, manual=True)
             parts[pos] = f"# interop: TODO(IX110): {message}\n" + parts[pos]
-    added = added_imports(plan.imports, read, existing)
+    added = _stdlib_imports(plan, read, existing) + added_imports(plan.imports, read, existing)
     if added:
         # after the file's own imports that come before the first generated statement
         before = [pos for pos, _ in imports if first_generated is None or pos < first_generated]
@@ -200,6 +208,163 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
         fresh_ids = {id(t) for t in fresh}
         parts = [p.replace("\n", newline) if id(p) in fresh_ids or p.startswith("\n\n") or p.startswith("from ") else p for p in parts]
     return _mark_dangling(plan, "".join(parts), newline)
+
+
+#: modules besides Prefect's and the runtime's that rules import from (the standard library's
+#: ``datetime``, ``prefect.runtime``): scheduled the same way, when the module reads the name
+EXTRA_MODULES = ("datetime", "prefect.runtime", "prefect.states")
+
+
+def _stdlib_imports(plan: Plan, read: set[str], existing: dict[str, set[str]]) -> str:
+    """Import lines for the standard library and the Prefect modules the rules read names of
+    (``plan.need("", "subprocess")`` asks for ``import subprocess``)."""
+    imports = plan.model.imports
+    lines = [f"import {m}\n" for m in sorted(plan.imports.get("", ())) if m in read and imports.get(m) != m]
+    for mod in EXTRA_MODULES:
+        wanted = sorted(n for n in plan.imports.get(mod, ()) if n in read and n not in existing.get(mod, set()))
+        if wanted:
+            lines.append(f"from {mod} import {', '.join(wanted)}\n")
+    return "".join(lines)
+
+
+def _source_comments(plan: Plan) -> list[tuple[int, str]]:
+    """(line, text) of every comment of the DAG file, read once per file."""
+    cached = plan.__dict__.get("_source_comments")
+    if cached is None:
+        cached = []
+        try:
+            for tok in tokenize.generate_tokens(io.StringIO(plan.analyzer.source).readline):
+                if tok.type == tokenize.COMMENT:
+                    cached.append((tok.start[0], tok.string.rstrip()))
+        except (tokenize.TokenError, IndentationError, SyntaxError):
+            pass
+        plan.__dict__["_source_comments"] = cached
+    return cached
+
+
+def _span(plan: Plan, stmt: cst.CSTNode) -> tuple[int, int] | None:
+    """First line (its leading comment lines included) and last line of a statement."""
+    lines = plan.analyzer.positions
+    start = lines.lines.get(id(stmt))
+    end = lines.end_lines.get(id(stmt))
+    if start is None or end is None:
+        return None
+    if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) and stmt.decorators:
+        lead = len(stmt.leading_lines)
+    else:
+        lead = len(getattr(stmt, "leading_lines", ()))
+    return start - lead, end
+
+
+def comments_in(plan: Plan, stmt: cst.CSTNode) -> list[str]:
+    """The comments written in a statement of the DAG file (its leading comments included)."""
+    span = _span(plan, stmt)
+    if span is None:
+        return []
+    return [text for line, text in _source_comments(plan) if span[0] <= line <= span[1]]
+
+
+def _carry_comments(plan: Plan, dag, node: cst.CSTNode, generated: str, flow_text: str) -> tuple[str, str]:  # noqa: ANN001
+    """Comments of the DAG's statements that the flow replaced are not lost: a comment on a
+    statement that made a task goes above that task's call in the flow (a statement that made
+    none, such as ``a >> b``, gives its comments to the next task, else to the flow's end); the
+    comments above the DAG and in its header go above what the DAG became."""
+    comments = _source_comments(plan)
+    if not comments:
+        return generated, flow_text
+    tops = [node, *dag.owned_statements]
+    spans = [s for s in (_span(plan, t) for t in tops) if s is not None]
+    if not spans:
+        return generated, flow_text
+    wanted = [(line, text) for line, text in comments if any(a <= line <= b for a, b in spans)]
+    if not wanted:
+        return generated, flow_text
+    # comments the output already holds (kept statements print theirs) are not repeated
+    present: dict[str, int] = {}
+    for text in (generated, flow_text):
+        for _, c in _comments_of(text):
+            present[c] = present.get(c, 0) + 1
+    missing: list[tuple[int, str]] = []
+    for line, text in wanted:
+        if present.get(text, 0):
+            present[text] -= 1
+        else:
+            missing.append((line, text))
+    if not missing:
+        return generated, flow_text
+    # statements of the DAG body (and the DAG's own statements outside it), with their tasks
+    body = getattr(node, "body", None)
+    inner = list(body.body) if isinstance(body, cst.IndentedBlock) else []
+    blocks = sorted(s for s in (_span(plan, t) for t in [*inner, *dag.owned_statements]) if s is not None)
+    submitted = [t for t in dag.tasks.values() if t.function_name and plan.future_names.get((dag.dag_id, t.task_id))]
+    first_body = blocks[0][0] if blocks else None
+    header: list[str] = []
+    placed: dict[str, list[str]] = {}
+    tail: list[str] = []
+    for line, text in missing:
+        block = next(((a, b) for a, b in blocks if a <= line <= b), None)
+        if block is None:
+            if first_body is None or line < first_body or not inner:
+                header.append(text)
+            else:
+                tail.append(text)
+            continue
+        # the first task made in this statement, else in the statements after it
+        target = None
+        for a, b in blocks:
+            if b < block[0]:
+                continue
+            made = sorted((t for t in submitted if a <= t.line <= b), key=lambda t: t.line)
+            if made:
+                target = made[0]
+                break
+        if target is None:
+            tail.append(text)
+        else:
+            placed.setdefault(target.task_id, []).append(text)
+    lines = flow_text.split("\n")
+    for tid, texts in placed.items():
+        task = dag.tasks[tid]
+        heads = [f"    {task.options['_skip_flag']} = "] if task.options.get("_skip_flag") else []
+        heads.append(f"    {plan.future(dag, tid)} = ")
+        at = next((i for i, ln in enumerate(lines) for h in heads if ln.startswith(h)), None)
+        if at is None:
+            tail.extend(texts)
+            continue
+        while at > 0 and lines[at - 1].startswith("    # interop: TODO("):
+            at -= 1
+        lines[at:at] = [f"    {t}" for t in texts]
+    if tail:
+        at = max((i for i, ln in enumerate(lines) if ln.startswith("    return ")), default=None)
+        if at is not None:
+            lines[at:at] = [f"    {t}" for t in tail]
+        else:
+            header.extend(tail)
+    flow_text = "\n".join(lines)
+    if header:
+        lead = "".join(f"{t}\n" for t in header)
+        if generated:
+            generated = lead + generated
+        else:
+            flow_text = lead + flow_text
+    return generated, flow_text
+
+
+def _comments_only(plan: Plan, stmt: cst.CSTNode) -> str:
+    """What is left of a statement the output drops: its comments, one a line."""
+    texts = comments_in(plan, stmt)
+    return ("\n" + "".join(f"{t}\n" for t in texts)) if texts else ""
+
+
+def _comments_of(text: str) -> list[tuple[int, str]]:
+    out = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type == tokenize.COMMENT:
+                out.append((tok.start[0], tok.string.rstrip()))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        pass
+    return out
 
 
 def _mark_dangling(plan: Plan, output: str, newline: str) -> str:

@@ -329,7 +329,9 @@ def decorate(plan: Plan, dag: Dag) -> None:
             continue
         if len(uses) == 1:
             line = plan.analyzer.positions.line(fdef) or 0
-            opts, late = plan.split_late_options(decorator_kwargs(uses[0], uses[0].task_id), line)
+            # no ``name=`` where the function's name is the task id (Prefect names a task by its function)
+            name = None if uses[0].task_id == fdef.name.value else uses[0].task_id
+            opts, late = plan.split_late_options(decorator_kwargs(uses[0], name), line)
             if late:  # read when the flow runs, not when the function is defined
                 uses[0].with_options = dict(p.split("=", 1) for p in late)
         else:

@@ -95,3 +95,131 @@ from airflow.sdk import DAG, task, task_group
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.providers.standard.operators.empty import EmptyOperator
 """
+
+
+# --------------------------------------------------------------------------- issue 11: plain Prefect
+class PlainRunContext(Rule):
+    """The run context as plain values: the flow takes ``logical_date`` (and the DAG's params),
+    computes ``ds``, ``ts``, ``run_id`` ... with the standard library and ``prefect.runtime``, and
+    each task takes the values it reads as parameters; no context object crosses a task boundary.
+
+    Where the context is needed as a whole (a template rendered at run time, an operator run
+    through the shim, ``dag_run``, ``macros``), the flow keeps ``airflow_context``.
+    Implemented in ``plain_context.py``.
+    """
+
+    CONSTRUCT = "`{{ ds }}` and other context values in templates, `ds`/`params`/`run_id` read by callables"
+    RESULT = "`logical_date` parsed in the flow (`prefect.runtime.flow_run` when not given); tasks take `ds=...`, `params=...`"
+    EXAMPLES = [
+        converts(AIRFLOW_HEADER + """
+            with DAG("plain_ctx", schedule=None, params={"region": "eu"}):
+                BashOperator(task_id="hello", bash_command="echo {{ ds }} {{ params.region }}")
+            """,
+            "def hello(ds, params):",
+            "f\"echo {ds} {params['region']}\"",
+            "logical_date = datetime.fromisoformat(str(logical_date or flow_run.scheduled_start_time))",
+            "params = {'region': region}",
+            "hello.submit(ds=logical_date.strftime('%Y-%m-%d'), params=params)",
+            title="template values become task parameters"),
+        converts(AIRFLOW_HEADER + """
+            from airflow.providers.standard.operators.python import PythonOperator
+            def load(ds, run_id):
+                return f"{run_id}:{ds}"
+            with DAG("plain_callable", schedule=None):
+                PythonOperator(task_id="load", python_callable=load)
+            """,
+            "load.submit(ds=logical_date.strftime('%Y-%m-%d'), run_id=f'manual__{logical_date.isoformat()}')",
+            title="a callable's context parameters"),
+        converts(AIRFLOW_HEADER + """
+            with DAG("whole_ctx", schedule=None):
+                BashOperator(task_id="t", bash_command="echo {{ ds | upper }}")
+            """,
+            "ctx = airflow_context(logical_date",
+            "render_template('echo {{ ds | upper }}', ctx",
+            title="a template rendered at run time keeps the context"),
+    ]
+
+
+class BashSubprocess(Rule):
+    """``BashOperator`` runs its command with ``subprocess.run`` in the task body, where a reader
+    sees it: ``bash -c`` in a fresh temporary directory (or ``cwd``), ``env`` replacing the
+    environment (added to it with ``append_env=True``), the output in the task's log, its last
+    line the result, the skip exit code (99, or ``skip_on_exit_code``) a ``Completed`` state named
+    ``Skipped``, any other non-zero exit a failure. Implemented in ``bash.py``.
+
+    ``output_processor``, ``output_encoding`` and a skip code or ``append_env`` known only at
+    run time keep ``shims.runtime.run_bash``.
+    """
+
+    CONSTRUCT = "`BashOperator(bash_command=..., env=..., append_env=..., cwd=..., skip_on_exit_code=...)`"
+    RESULT = "`subprocess.run(['bash', '-c', command], ...)` in the task; exit 99 -> `Completed(name='Skipped')`"
+    EXAMPLES = [
+        converts(AIRFLOW_HEADER + """
+            with DAG("bash_plain", schedule=None):
+                BashOperator(task_id="a", bash_command="echo a")
+            """,
+            "with tempfile.TemporaryDirectory() as tmp:",
+            "proc = subprocess.run(['bash', '-c', \"echo a\"], cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)",
+            "if proc.returncode == 99:",
+            "return output.rstrip('\\n').split('\\n')[-1].rstrip()",
+            title="the default skip code"),
+        converts(AIRFLOW_HEADER + """
+            with DAG("bash_env", schedule=None):
+                BashOperator(task_id="b", bash_command="echo $X", env={"X": "1"}, append_env=True,
+                             cwd="/tmp", skip_on_exit_code=None)
+            """,
+            "subprocess.run(['bash', '-c', \"echo $X\"], cwd=cwd, env={**os.environ, **{\"X\": \"1\"}}",
+            "import os",
+            title="env added to the environment, a cwd, no skip code"),
+    ]
+
+
+class TaskNamedByFunction(Rule):
+    """``@task`` without ``name=`` where the function's name is the task id: Prefect names a task
+    by its function. A function used by several tasks keeps ``.with_options(name=task_id)`` per
+    call. Implemented in ``python_operator.py``, ``taskflow.py``, ``bash.py``, ``shimmed.py``.
+    """
+
+    CONSTRUCT = "`PythonOperator(task_id=\"load\", python_callable=load)`, `@task def load()`"
+    RESULT = "`@task` on `def load`, no `name='load'`"
+    EXAMPLES = [
+        converts(AIRFLOW_HEADER + """
+            from airflow.providers.standard.operators.python import PythonOperator
+            def load():
+                return 1
+            def other():
+                return 2
+            with DAG("names", schedule=None):
+                PythonOperator(task_id="load", python_callable=load)
+                PythonOperator(task_id="renamed", python_callable=other)
+            """,
+            "@task\ndef load():",
+            "@task(name='renamed')\ndef other():",
+            title="the name only where it differs"),
+    ]
+
+
+class CommentsCarried(Rule):
+    """Comments on the DAG's statements that the flow replaces are kept: a comment on a statement
+    that made a task goes above that task's call in the flow; one on a statement that made none
+    (``a >> b``) goes to the next task (or the flow's end); comments above the DAG and in its
+    header go above what the DAG became. Implemented in ``emit.py``.
+    """
+
+    CONSTRUCT = "comments in and above `with DAG(...):` bodies"
+    RESULT = "the same comments, above the task calls and the flow"
+    EXAMPLES = [
+        converts(AIRFLOW_HEADER + """
+            # nightly load of the warehouse
+            with DAG("commented", schedule=None):  # owned by the data team
+                # first the raw tables
+                raw = BashOperator(task_id="raw", bash_command="echo raw")
+                clean = BashOperator(task_id="clean", bash_command="echo clean")  # then clean them
+                # order matters
+                raw >> clean
+            """,
+            "# nightly load of the warehouse\n# owned by the data team\n@task",
+            "    # first the raw tables\n    raw_future = raw.submit()",
+            "    # then clean them\n    clean_future = clean.submit(wait_for=[raw_future])\n    # order matters",
+            title="comments follow the tasks they describe"),
+    ]

@@ -87,12 +87,12 @@ def apply(plan: Plan, dag: Dag) -> None:
         passed.update({n: n for n in sorted(names_in(call.func) & flow_names)})
         local = sorted(passed)
         fname = plan.unique(ident(task.task_id))
-        decorator = ", ".join(decorator_kwargs(task, task.task_id))
+        decorator = ", ".join(decorator_kwargs(task, None if fname == task.task_id else task.task_id))
         # a branch operator chooses among the tasks below it (converters.branching reads its choice)
         below = [v for u, v in dag.edge_set() if u == task.task_id] if task.kind == "branch" else []
         source = (
-            f"@task({decorator})\n"
-            f"def {fname}({', '.join(['ctx', 'upstream_xcoms', *local])}):\n"
+            (f"@task({decorator})\n" if decorator else "@task\n")
+            + f"def {fname}({', '.join(['ctx', 'upstream_xcoms', *local])}):\n"
             f'    """{task.operator} {task.task_id!r}, run through the interop operator shim."""\n'
             f"    try:\n"
             f"        return run_operator(\n"

@@ -44,7 +44,8 @@ def _seconds(node: cst.BaseExpression, task: Task, plan: Plan) -> tuple[float | 
     src = code_of(node).strip()
     if isinstance(node, cst.Call):
         func = plan.analyzer.qualname(node.func) or ""
-        if func.endswith("timedelta"):
+        keys = {a.keyword.value for a in node.args if a.keyword is not None}
+        if func.endswith("timedelta") or (func == "pendulum.duration" and not keys & {"years", "months"}):
             kwargs: dict[str, Any] = {}
             ok = True
             for i, arg in enumerate(node.args):
@@ -155,7 +156,8 @@ def apply(plan: Plan, dag: Dag) -> None:
             # a pool is a tag-based concurrency limit that ``interop deploy`` creates
             task.options["_pool"] = pool.value
             task.option_sources["tags"] = repr([POOL_TAG.format(pool=pool.value)])
-        carried = {"pool"} if "_pool" in task.options else set()
+        # provide_context: the converted callable gets the context values it reads as parameters
+        carried = {"provide_context"} | ({"pool"} if "_pool" in task.options else set())
         dropped = sorted(a for a in merged if a in names.LEDGER_ONLY_ARGS and a in task.kwargs and a not in carried)
         if dropped:
             plan.finding(
@@ -170,7 +172,7 @@ def apply(plan: Plan, dag: Dag) -> None:
         task.options.update(opts)
         task.option_sources.update(src)
     # start_date is the deployment's anchor and timezone; a static pool is its tasks' tag
-    carried_defaults = {"start_date"} | ({"pool"} if any("_pool" in t.options for t in dag.tasks.values()) else set())
+    carried_defaults = {"start_date", "provide_context"} | ({"pool"} if any("_pool" in t.options for t in dag.tasks.values()) else set())
     unused_defaults = sorted(a for a in dag.default_args if a in names.LEDGER_ONLY_ARGS and a not in carried_defaults)
     if unused_defaults:
         plan.finding(

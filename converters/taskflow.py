@@ -45,7 +45,9 @@ def apply(plan: Plan, dag: Dag) -> None:
         same_ids = len(tasks) == 1
         line = plan.analyzer.positions.line(fdef) or 0
         # options reading a name bound only after the function go to the call (read at run time)
-        dec_opts, late = plan.split_late_options(decorator_kwargs(first, first.task_id if same_ids else func_name), line)
+        name = first.task_id if same_ids else func_name
+        # no ``name=`` where the function's name is the task id (Prefect names a task by its function)
+        dec_opts, late = plan.split_late_options(decorator_kwargs(first, None if name == func_name else name), line)
         rewrite = _rewrite(plan, dag, fdef, first)
         if first.kind == "taskflow_bash":
             _bash(plan, dag, fdef, tasks, dec_opts, rewrite)
@@ -53,7 +55,7 @@ def apply(plan: Plan, dag: Dag) -> None:
         if id(fdef) not in plan.functions:
             new = rewrite.function
             decorators = [d for d in new.decorators if not _is_airflow_task(plan, d)]
-            dec = cst.Decorator(cst.parse_expression(f"task({', '.join(dec_opts)})"))
+            dec = cst.Decorator(cst.parse_expression(f"task({', '.join(dec_opts)})" if dec_opts else "task"))
             plan.functions[id(fdef)] = new.with_changes(decorators=[dec, *decorators])
             plan.need("prefect", "task")
         for t in tasks:

@@ -201,7 +201,7 @@ def test_operator_arguments_spread_from_an_unknown_dict_are_reported() -> None:
     result = convert_source(source, "spread.py")
     assert _coded(result, "IX101") == [("IX101", 5)]
     assert "make_args()" in next(f.message for f in result.findings if f.code == "IX101")
-    assert "run_bash('echo t')" in result.output
+    assert "['bash', '-c', 'echo t']" in result.output
 
 
 def test_dag_arguments_spread_from_an_unknown_dict_are_refused_with_the_reason() -> None:

@@ -1,0 +1,402 @@
+"""Rule: the run context as plain values computed in the flow (no context object crosses a task).
+
+What: where every use of the flow's ``ctx = airflow_context(logical_date, params=..., ...)`` is
+one of its plain values (``ctx.ds``, ``ctx.params``, ``ctx.run_id`` ...), in the flow body or in
+a generated task that takes ``ctx``, the flow computes those values itself with the standard
+library and ``prefect.runtime``:
+
+    logical_date = datetime.fromisoformat(str(logical_date or flow_run.scheduled_start_time))
+    if logical_date.tzinfo is None:
+        logical_date = logical_date.replace(tzinfo=timezone.utc)
+    ds = logical_date.strftime('%Y-%m-%d')
+    load_future = load.submit(ds=ds)
+
+and each task takes the values it reads as parameters (``def load(ds): ... f"echo {ds}"``).
+
+Why: a team leaving Airflow keeps plain Prefect code; ``airflow_context`` was this project's
+runtime in every converted file.
+
+Safety: the values are those ``shims.runtime.airflow_context`` derives (a manual run: the data
+interval starts and ends at the logical date, ``run_id`` is ``manual__<logical date>``, a naive
+date is UTC). Where the context is used as a whole (a template rendered at run time, an operator
+run through the shim, ``dag_run``, ``macros``, ``var``), or where a value's name is taken in the
+flow or the task, the DAG keeps ``airflow_context`` unchanged.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from converters.model import Dag
+from converters.plan import Plan
+
+#: the run context's plain values: attribute -> the flow's source for it (``{D}``: the parsed date)
+VALUES = {
+    "logical_date": "logical_date",
+    "data_interval_start": "logical_date",
+    "data_interval_end": "logical_date",
+    "ds": "logical_date.strftime('%Y-%m-%d')",
+    "ds_nodash": "logical_date.strftime('%Y%m%d')",
+    "ts": "logical_date.isoformat()",
+    "ts_nodash": "logical_date.strftime('%Y%m%dT%H%M%S')",
+    "ts_nodash_with_tz": "logical_date.isoformat().replace('-', '').replace(':', '')",
+    "run_id": "f'manual__{logical_date.isoformat()}'",
+    "params": None,  # the DAG's params dict, as the flow received them
+    "conf": None,  # dag_run.conf
+    "dag_id": None,  # the literal id
+}
+#: values written where they are used rather than bound to a flow variable: a string made once
+#: and passed to several tasks is one object, and Prefect links an object a task returned (a
+#: dict holding ``ds``) to that task run, so a later task given the same object would wait for it
+_INLINE = set(VALUES) - {"params"}
+
+
+class _Names(cst.CSTVisitor):
+    """Every name read or bound, except keyword names of calls and attribute names."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.add(node.value)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)
+        return False
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        node.value.visit(self)
+        return False
+
+
+def _names(node: cst.CSTNode) -> set[str]:
+    visitor = _Names()
+    node.visit(visitor)
+    return visitor.names
+
+
+def _ctx_attrs(node: cst.CSTNode) -> list[str] | None:
+    """The context attributes ``node`` reads (``ctx.ds`` ...) in order, or None when ``ctx`` is
+    read otherwise (whole, or an attribute with no plain value)."""
+    found: list[str] = []
+    whole = False
+
+    class Visit(cst.CSTVisitor):
+        def visit_Attribute(self, node: cst.Attribute) -> bool:
+            if isinstance(node.value, cst.Name) and node.value.value == "ctx":
+                if node.attr.value in VALUES:
+                    if node.attr.value not in found:
+                        found.append(node.attr.value)
+                    return False
+            return True
+
+        def visit_Name(self, node: cst.Name) -> None:
+            nonlocal whole
+            if node.value == "ctx":
+                whole = True
+
+        def visit_Param(self, node: cst.Param) -> bool:
+            if node.default is not None:
+                node.default.visit(self)
+            return False
+
+        def visit_Arg(self, node: cst.Arg) -> bool:
+            node.value.visit(self)
+            return False
+
+    node.visit(Visit())
+    return None if whole else found
+
+
+class _Replace(cst.CSTTransformer):
+    """``ctx.X`` -> the source given for ``X`` (its quotes the other kind inside an f-string)."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+        self.quotes: list[str] = []
+
+    def visit_FormattedString(self, node: cst.FormattedString) -> None:
+        self.quotes.append(node.quote)
+
+    def leave_FormattedString(self, original: cst.FormattedString, updated: cst.FormattedString) -> cst.FormattedString:
+        self.quotes.pop()
+        return updated
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        if isinstance(original.value, cst.Name) and original.value.value == "ctx" and original.attr.value in self.values:
+            source = self.values[original.attr.value]
+            if self.quotes and self.quotes[-1][0] == "'":
+                source = source.replace("'", '"')
+            return cst.parse_expression(source)
+        return updated
+
+
+def _called(func: cst.BaseExpression) -> str | None:
+    """``load.submit`` / ``load.with_options(...).submit`` -> ``load``."""
+    if not isinstance(func, cst.Attribute) or func.attr.value != "submit":
+        return None
+    base = func.value
+    if isinstance(base, cst.Call) and isinstance(base.func, cst.Attribute) and base.func.attr.value == "with_options":
+        base = base.func.value
+    return base.value if isinstance(base, cst.Name) else None
+
+
+def _override(value: cst.BaseExpression) -> dict[str, cst.BaseExpression] | None:
+    """``airflow_context(ctx.logical_date, params=P, conf=ctx.conf, dag_id=ctx.dag_id,
+    run_id=ctx.run_id)`` (task-level params): {"params": P}; None for any other shape."""
+    if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value == "airflow_context"):
+        return None
+    out: dict[str, cst.BaseExpression] = {}
+    for i, arg in enumerate(value.args):
+        key = arg.keyword.value if arg.keyword is not None else ("logical_date" if i == 0 else "")
+        same = isinstance(arg.value, cst.Attribute) and isinstance(arg.value.value, cst.Name) and arg.value.value.value == "ctx" and arg.value.attr.value == key
+        if key == "params":
+            out["params"] = arg.value
+        elif not same:
+            return None
+    return out
+
+
+def _date_names(plan: Plan, taken: set[str]) -> tuple[str, str, dict[str, set[str]]] | None:
+    """(``fromisoformat`` source, UTC source, imports needed), from what the module binds."""
+    imports = plan.model.imports
+    bound = plan.taken_names | set(imports) | taken
+    need: dict[str, set[str]] = {}
+    if imports.get("datetime") == "datetime":
+        return "datetime.datetime.fromisoformat", "datetime.timezone.utc", need
+    if imports.get("datetime") == "datetime.datetime":
+        parse = "datetime.fromisoformat"
+    elif "datetime" not in bound:
+        parse = "datetime.fromisoformat"
+        need.setdefault("datetime", set()).add("datetime")
+    else:
+        return None
+    if imports.get("timezone") == "datetime.timezone":
+        return parse, "timezone.utc", need
+    if "timezone" in bound:
+        return None
+    need.setdefault("datetime", set()).add("timezone")
+    return parse, "timezone.utc", need
+
+
+def apply(plan: Plan, dag: Dag, generated: str, flow_text: str) -> tuple[str, str]:
+    """The DAG's generated tasks and flow with the run context as plain values (see module
+    docstring); unchanged when the context is needed as a whole."""
+    if not dag.uses_ctx or "airflow_context(" not in flow_text:
+        return generated, flow_text
+    try:
+        flow_mod = cst.parse_module(flow_text)
+        gen_mod = cst.parse_module(generated) if generated else None
+    except cst.ParserSyntaxError:
+        return generated, flow_text
+    func = flow_mod.body[0]
+    if not isinstance(func, cst.FunctionDef) or not isinstance(func.body, cst.IndentedBlock):
+        return generated, flow_text
+    # the context line: ``ctx = airflow_context(logical_date, params=P[, conf=conf], dag_id=D)``
+    head = [
+        i for i, s in enumerate(func.body.body)
+        if isinstance(s, cst.SimpleStatementLine) and len(s.body) == 1 and isinstance(s.body[0], cst.Assign)
+        and len(s.body[0].targets) == 1 and isinstance(s.body[0].targets[0].target, cst.Name)
+        and s.body[0].targets[0].target.value == "ctx"
+    ]
+    if len(head) != 1:
+        return generated, flow_text
+    ctx_stmt = func.body.body[head[0]]
+    call = ctx_stmt.body[0].value  # type: ignore[union-attr]
+    if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Name) or call.func.value != "airflow_context":
+        return generated, flow_text
+    args = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+    if not (call.args and call.args[0].keyword is None and isinstance(call.args[0].value, cst.Name)
+            and call.args[0].value.value == "logical_date") or set(args) - {"params", "conf", "dag_id"}:
+        return generated, flow_text
+    params_src = plan.model.module.code_for_node(args["params"]) if "params" in args else "{}"
+    conf_src = "(conf or {})" if "conf" in args else "{}"
+    dag_id_src = plan.model.module.code_for_node(args["dag_id"]) if "dag_id" in args else "None"
+
+    # the generated tasks that take ``ctx``: each must read only plain values of it
+    task_attrs: dict[str, list[str]] = {}
+    if gen_mod is not None:
+        for stmt in gen_mod.body:
+            if not isinstance(stmt, cst.FunctionDef):
+                continue
+            all_params = [*stmt.params.params, *stmt.params.kwonly_params]
+            if not any(p.name.value == "ctx" for p in all_params):
+                continue
+            attrs = _ctx_attrs(stmt.body)
+            if attrs is None:
+                return generated, flow_text
+            if (set(attrs) & {p.name.value for p in all_params}) or (set(attrs) & (_names(stmt.body) - {"ctx"})):
+                return generated, flow_text
+            task_attrs[stmt.name.value] = attrs
+
+    # the flow: ``ctx.X`` of plain values, or ``ctx=ctx`` / ``ctx=airflow_context(...)`` to such a task
+    rest = [s for i, s in enumerate(func.body.body) if i != head[0]]
+    used: list[str] = []
+    problem = False
+
+    class Scan(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> bool:
+            nonlocal problem
+            for arg in node.args:
+                if arg.keyword is None or arg.keyword.value != "ctx":
+                    continue
+                name = _called(node.func)
+                if name is None or name not in task_attrs:
+                    problem = True
+                    continue
+                override = {} if isinstance(arg.value, cst.Name) and arg.value.value == "ctx" else _override(arg.value)
+                if override is None:
+                    problem = True
+                    continue
+                for attr in task_attrs[name]:
+                    if attr not in override and attr not in used:
+                        used.append(attr)
+            return True
+
+    body_block = func.body.with_changes(body=rest)
+    body_block.visit(Scan())
+    if problem:
+        return generated, flow_text
+    # every other ``ctx`` read in the flow is ``ctx.X``; a ``ctx=`` argument is checked above
+    stripped = body_block.visit(_StripCtxArgs())
+    flow_attrs = _ctx_attrs(stripped)
+    if flow_attrs is None:
+        return generated, flow_text
+    used += [a for a in flow_attrs if a not in used]
+    for overrides in _overrides(body_block):
+        for attr in _ctx_attrs(overrides) or []:
+            if attr not in used:
+                used.append(attr)
+
+    # the flow's own names: a value bound to a variable must not take one
+    flow_params = {p.name.value for p in [*func.params.params, *func.params.kwonly_params]}
+    flow_names = _names(stripped) | flow_params
+    variables = [a for a in used if a not in _INLINE]
+    for attr in variables:
+        if attr in flow_names and not (attr in ("params", "conf") and attr in flow_params and attr not in _names(stripped)):
+            return generated, flow_text
+    dates = any(VALUES[a] and "logical_date" in VALUES[a] for a in used)  # type: ignore[operator]
+    imports: dict[str, set[str]] = {}
+    lines: list[str] = []
+    if dates:
+        names = _date_names(plan, flow_names | _names(gen_mod) if gen_mod is not None else flow_names)
+        if names is None or "flow_run" in flow_names | plan.taken_names | set(plan.model.imports):
+            return generated, flow_text
+        parse, utc, imports = names
+        imports.setdefault("prefect.runtime", set()).add("flow_run")
+        lines += [
+            f"logical_date = {parse}(str(logical_date or flow_run.scheduled_start_time))",
+            "if logical_date.tzinfo is None:",
+            f"    logical_date = logical_date.replace(tzinfo={utc})",
+        ]
+    source = {"params": params_src, "conf": conf_src, "dag_id": dag_id_src}
+    values: dict[str, str] = {}
+    for attr in used:
+        expr = source.get(attr) or VALUES[attr]
+        if attr in _INLINE:
+            values[attr] = expr  # type: ignore[assignment]
+        else:
+            lines.append(f"{attr} = {expr}")
+            values[attr] = attr
+
+    # rewrite: the tasks take the values as parameters, the flow passes them
+    new_gen = generated
+    if gen_mod is not None and task_attrs:
+        new_gen = gen_mod.visit(_TaskParams(task_attrs)).code
+    new_body = body_block.visit(_CallArgs(task_attrs, values)).visit(_Replace(values))
+    block = cst.parse_module("\n".join(lines) + "\n").body if lines else []
+    body = list(new_body.body)
+    body[head[0]:head[0]] = [s.with_changes(leading_lines=ctx_stmt.leading_lines) if i == 0 else s for i, s in enumerate(block)]
+    new_flow = flow_mod.with_changes(body=[func.with_changes(body=func.body.with_changes(body=body))]).code
+    for module, names in imports.items():
+        plan.need(module, *names)
+    return new_gen, new_flow
+
+
+class _StripCtxArgs(cst.CSTTransformer):
+    """Calls without their ``ctx=`` arguments (checked on their own)."""
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        args = [a for a in updated.args if a.keyword is None or a.keyword.value != "ctx"]
+        if len(args) == len(updated.args):
+            return updated
+        if args:
+            args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return updated.with_changes(args=args)
+
+
+def _overrides(node: cst.CSTNode) -> list[cst.BaseExpression]:
+    """The ``params=`` values of ``ctx=airflow_context(...)`` arguments."""
+    out: list[cst.BaseExpression] = []
+
+    class Visit(cst.CSTVisitor):
+        def visit_Arg(self, arg: cst.Arg) -> None:
+            if arg.keyword is not None and arg.keyword.value == "ctx":
+                override = _override(arg.value)
+                if override and "params" in override:
+                    out.append(override["params"])
+
+    node.visit(Visit())
+    return out
+
+
+class _TaskParams(cst.CSTTransformer):
+    """A generated task's ``ctx`` parameter -> one parameter per value it reads."""
+
+    def __init__(self, task_attrs: dict[str, list[str]]) -> None:
+        self.task_attrs = task_attrs
+        self.current: list[str] | None = None
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        self.current = self.task_attrs.get(node.name.value)
+        return self.current is not None
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        attrs = self.task_attrs.get(original.name.value)
+        if attrs is None:
+            return updated
+
+        def swap(params: list[cst.Param] | tuple[cst.Param, ...]) -> list[cst.Param]:
+            out: list[cst.Param] = []
+            for p in params:
+                if p.name.value == "ctx":
+                    out += [p.with_changes(name=cst.Name(a)) for a in attrs]
+                else:
+                    out.append(p)
+            return [p.with_changes(comma=cst.MaybeSentinel.DEFAULT) for p in out]
+
+        params = updated.params.with_changes(
+            params=swap(updated.params.params), kwonly_params=swap(updated.params.kwonly_params)
+        )
+        if not params.params and not params.kwonly_params and isinstance(params.star_arg, cst.ParamStar):
+            params = params.with_changes(star_arg=cst.MaybeSentinel.DEFAULT)
+        body = updated.body.visit(_Replace({a: a for a in attrs}))
+        return updated.with_changes(params=params, body=body)
+
+
+class _CallArgs(cst.CSTTransformer):
+    """``load.submit(ctx=ctx)`` -> ``load.submit(ds=ds)``."""
+
+    def __init__(self, task_attrs: dict[str, list[str]], values: dict[str, str]) -> None:
+        self.task_attrs = task_attrs
+        self.values = values
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        name = _called(original.func)
+        if name is None or name not in self.task_attrs:
+            return updated
+        args: list[cst.Arg] = []
+        for arg in updated.args:
+            if arg.keyword is None or arg.keyword.value != "ctx":
+                args.append(arg)
+                continue
+            override = _override(arg.value) or {}
+            for attr in self.task_attrs[name]:
+                value = override.get(attr) or cst.parse_expression(self.values[attr])
+                args.append(cst.Arg(keyword=cst.Name(attr), value=value, equal=_EQ, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))))
+        if args:
+            args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return updated.with_changes(args=args)
+
+
+_EQ = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))

@@ -260,6 +260,16 @@ def test_out_inside_the_input_folder_is_not_converted_again(tmp_path):
     assert sorted(p.relative_to(dags).as_posix() for p in dags.rglob("*.py")) == ["etl.py", "flows/etl.py"]
 
 
+def test_out_onto_the_input_folder_writes_nothing_over_the_dags(tmp_path):
+    dags = make_dags(tmp_path / "dags", etl=DAG, helpers=HELPER)
+    proc = interop("convert", str(dags), "--out", str(dags))
+    no_traceback(proc)
+    assert proc.returncode == 2
+    assert f"{dags / 'etl.py'}: --out would overwrite the input; not written" in proc.stderr
+    assert (dags / "etl.py").read_text() == DAG and (dags / "helpers.py").read_text() == HELPER
+    assert not (dags / ".interop-manifest.json").exists()
+
+
 # -- permissions and symlinks ------------------------------------------------------------------
 @pytest.mark.parametrize("umask, expected", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
 def test_out_files_get_their_mode_from_the_umask_helpers_included(tmp_path, umask, expected):

@@ -45,10 +45,13 @@ def discover(paths: tuple[str, ...], skip: Path | None = None) -> list[tuple[Pat
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
+            # the --out folder is left out of the walk when it lies inside this folder (not
+            # when it is this folder: writing over the inputs is then an error per file)
+            skip_here = skip_real if skip_real is not None and skip_real != os.path.realpath(p) else None
             for f in sorted(p.rglob("*.py")):
                 if any(part.startswith(".") or part == "__pycache__" for part in f.relative_to(p).parts):
                     continue
-                if skip_real is not None and _inside(os.path.realpath(f), skip_real):
+                if skip_here is not None and _inside(os.path.realpath(f), skip_here):
                     continue
                 _add(found, seen, f, f.relative_to(p))
         else:
@@ -282,21 +285,28 @@ class _Convert:
             if self.manifest.problem:
                 self.say(f"interop convert: {self.manifest.problem}: every existing file that differs is kept", always=True)
         total = len(files)
-        with console.Batch(total, self.level) as batch:
-            self.batch_ = batch
-            for i, result in enumerate(_results([str(f) for f, _ in files], jobs), 1):
-                path, rel = files[i - 1]
-                self.handle(path, rel, result, total)
-                status = result[3]
-                batch.done(f"[{i}/{total}] {path}: {status}", current=path.name)
-            self.batch_ = None
-        if self.manifest is not None and self.manifest.dirty and not self.check:
-            try:
-                self.manifest.save()
-            except OSError as exc:
-                self.problem(str(self.manifest.path), f"cannot write: {reason(exc)} (files written now are not recorded as interop's)")
+        try:
+            with console.Batch(total, self.level) as batch:
+                self.batch_ = batch
+                for i, result in enumerate(_results([str(f) for f, _ in files], jobs), 1):
+                    path, rel = files[i - 1]
+                    self.handle(path, rel, result, total)
+                    status = result[3]
+                    batch.done(f"[{i}/{total}] {path}: {status}", current=path.name)
+                self.batch_ = None
+        finally:  # interrupted too: what was written is recorded as interop's
+            self.save_manifest()
         self.finish(total, report_file)
         return self.exit_code
+
+    def save_manifest(self) -> None:
+        if self.manifest is None or not self.manifest.dirty or self.check:
+            return
+        try:
+            self.manifest.save()
+        except OSError as exc:
+            self.batch_ = None
+            self.problem(str(self.manifest.path), f"cannot write: {reason(exc)} (files written now are not recorded as interop's)")
 
     # -- one file ----------------------------------------------------------------------------
     def handle(self, path: Path, rel: Path, result: tuple, total: int) -> None:

@@ -338,6 +338,9 @@ def test_an_unwritable_report_is_an_error_and_the_flows_are_still_written(tmp_pa
     assert proc.returncode == 2
     assert f"{report}: cannot write the report:" in proc.stderr
     assert (tmp_path / "flows" / "etl.py").exists()
+    fallback = Path(proc.stderr.split("; written to ")[1].split(" instead")[0])  # the ledger is not lost
+    assert json.loads(fallback.read_text())["summary"]["converted"] == 1
+    fallback.unlink()
     assert stat.S_ISCHR(os.stat("/dev/full").st_mode)  # never replaced by a file
 
 

@@ -10,6 +10,7 @@ import os
 import signal
 import stat
 import sys
+import tempfile
 from multiprocessing.connection import wait
 from pathlib import Path
 
@@ -416,7 +417,19 @@ class _Convert:
             try:
                 atomic_write(report_file, data)
             except OSError as exc:
-                self.problem(report_file, f"cannot write the report: {reason(exc)}")
+                self.problem(report_file, f"cannot write the report: {reason(exc)}{_fallback_report(data)}")
+
+
+def _fallback_report(data: str) -> str:
+    """Write the report to the temporary folder instead (a long batch's ledger is not lost);
+    the words that say where, for the error message."""
+    try:
+        fd, path = tempfile.mkstemp(prefix="interop-report-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(data)
+    except OSError:
+        return ""
+    return f"; written to {path} instead"
 
 
 def _clashes(files: list[tuple[Path, Path]], out: Path) -> dict[Path, list[Path]]:

@@ -331,3 +331,13 @@ def test_a_file_name_that_is_not_utf8_is_printed_as_it_is(tmp_path):
     converted = subprocess.run([sys.executable, "-m", "interop.cli", "convert", str(dag.parent), "--out", str(out)], capture_output=True, cwd=REPO)
     assert converted.returncode == 0 and b"Traceback" not in converted.stderr
     assert "@flow(name='xcoms')" in (out / dag.name).read_text()
+
+
+def test_lint_of_a_folder_on_a_terminal_shows_a_progress_bar(tmp_path):
+    for name in ("a", "b", "c"):
+        write(tmp_path / "flows" / f"{name}.py", LEFTOVER)
+    code, screen = on_a_terminal("lint", str(tmp_path / "flows"))
+    assert code == 1
+    assert "linting" in screen and "3/3" in screen, screen[-1500:]
+    assert screen.count("IXL101") == 3
+    assert "3 findings in 3 files" in screen

@@ -341,3 +341,14 @@ def test_lint_of_a_folder_on_a_terminal_shows_a_progress_bar(tmp_path):
     assert "linting" in screen and "3/3" in screen, screen[-1500:]
     assert screen.count("IXL101") == 3
     assert "3 findings in 3 files" in screen
+
+
+def test_an_internal_error_shows_its_first_line_and_keeps_the_traceback_for_verbose():
+    from interop import console
+    from interop.commands.convert import _finding_lines
+
+    finding = {"code": "IX999", "line": 3, "message": "internal error: KeyError: 'x'\nTraceback (most recent call last):\n  File ...\n"}
+    (line,) = _finding_lines("dag.py", [finding], console.NORMAL, color=False)
+    assert line == "dag.py:3: IX999 internal error: KeyError: 'x' (the traceback: --verbose, or the report)"
+    (verbose,) = _finding_lines("dag.py", [finding], console.VERBOSE, color=False)
+    assert "Traceback (most recent call last)" in verbose

@@ -456,11 +456,20 @@ def _finding_lines(path: str, findings: list[dict], level: int, color: bool) -> 
     for first, group in console.fold(findings, key=lambda f: (f["code"], f["line"]), limit=limit):
         where = f"{path}:{first['line']}" if first["line"] else path
         code = console.style(first["code"], color, fg="red", bold=True)
+        message = _first_line(first["message"], level)
         if len(group) > 1:
-            lines.append(f"{where}: {code} x{len(group)} {first['message']} (and {len(group) - 1} more like it; --verbose lists each)")
+            lines.append(f"{where}: {code} x{len(group)} {message} (and {len(group) - 1} more like it; --verbose lists each)")
         else:
-            lines.append(f"{where}: {code} {first['message']}")
+            lines.append(f"{where}: {code} {message}")
     return lines
+
+
+def _first_line(message: str, level: int) -> str:
+    """A message's first line (an internal error's traceback stays in the report), all of it
+    with --verbose."""
+    if level >= console.VERBOSE or "\n" not in message.strip():
+        return message.rstrip()
+    return message.strip().splitlines()[0] + " (the traceback: --verbose, or the report)"
 
 
 def _results(paths: list[str], jobs: int):
@@ -617,7 +626,7 @@ def _ledger_text(reports: list[dict], summary: dict, shown: dict[int, set[int]],
             where = f" line {first['line']}" if first["line"] else ""
             count = f" x{len(group)}" if len(group) > 1 else ""
             more = f" (and {len(group) - 1} more like it; --verbose lists each)" if len(group) > 1 else ""
-            lines.append(f"  {first['code']}{count}{where}: {first['message']}{more}")
+            lines.append(f"  {first['code']}{count}{where}: {_first_line(first['message'], level)}{more}")
     t = summary["tasks"]
     lines.append(
         f"{summary['files']} file(s): {summary['converted']} converted, {summary['partial']} partial, "

@@ -80,6 +80,8 @@ class RewriteResult:
     needs_upstream_xcoms: bool
     findings: list[tuple[str, str, bool]]  # (code, message, manual)
     skips: bool = False  # raises AirflowSkipException somewhere (now returns skipped(...))
+    #: context parameters whose flow value is not :func:`names.context_value`'s (``conf`` -> ``ctx.conf``)
+    context_sources: dict[str, str] = field(default_factory=dict)
 
 
 class _Roles:
@@ -544,6 +546,13 @@ def rewrite_callable(
     )
     new = new.with_changes(params=new_params, body=new.body.with_changes(body=body))
     context_params = list(dict.fromkeys(rw.context_params + [n for n in roles.named_context if n in existing]))
+    sources: dict[str, str] = {}
+    if "dag_run" in context_params:
+        plain = _plain_dag_run(new)
+        if plain is not None:
+            new, sources = plain
+            at = context_params.index("dag_run")
+            context_params[at:at + 1] = [p for p in sources if p not in context_params]
     return RewriteResult(
         function=new,
         data_params=dict(rw.data_params),
@@ -551,4 +560,59 @@ def rewrite_callable(
         needs_upstream_xcoms=rw.needs_upstream,
         findings=rw.findings,
         skips=rw.skips,
+        context_sources=sources,
     )
+
+
+#: ``dag_run.X`` read by a callable -> the run context's plain value the flow passes instead
+DAG_RUN_VALUES = {
+    "conf": "ctx.conf",
+    "run_id": "ctx.run_id",
+    "dag_id": "ctx.dag_id",
+    "logical_date": "ctx.logical_date",
+    "execution_date": "ctx.logical_date",
+    "data_interval_start": "ctx.data_interval_start",
+    "data_interval_end": "ctx.data_interval_end",
+}
+
+
+def _plain_dag_run(func: cst.FunctionDef) -> tuple[cst.FunctionDef, dict[str, str]] | None:
+    """A callable that reads only plain values of ``dag_run`` (``dag_run.conf``, ``.run_id`` ...)
+    takes those values as parameters instead (``conf``; ``dag_run_conf`` where ``conf`` is taken):
+    no run object crosses the task boundary. None when ``dag_run`` is used otherwise."""
+    reads = [n for n in _walk(func.body, cst.Name) if n.value == "dag_run"]
+    attrs = [a for a in _walk(func.body, cst.Attribute) if isinstance(a.value, cst.Name) and a.value.value == "dag_run"]
+    if not reads or len(attrs) != len(reads) or any(a.attr.value not in DAG_RUN_VALUES for a in attrs):
+        return None
+    attr_names = {id(a.attr) for a in _walk(func, cst.Attribute)}
+    taken = {n.value for n in _walk(func, cst.Name) if id(n) not in attr_names} - {"dag_run"}
+    names_for: dict[str, str] = {}
+    sources: dict[str, str] = {}
+    for attr in dict.fromkeys(a.attr.value for a in attrs):
+        base = "logical_date" if attr == "execution_date" else attr
+        name = base if base not in taken else f"dag_run_{base}"
+        if name in taken:
+            return None
+        names_for[attr] = name
+        sources[name] = DAG_RUN_VALUES[attr]
+
+    class Swap(cst.CSTTransformer):
+        def leave_Attribute(self, original, updated):  # noqa: ANN001
+            if isinstance(original.value, cst.Name) and original.value.value == "dag_run":
+                return cst.Name(names_for[original.attr.value])
+            return updated
+
+    def params(group):  # noqa: ANN001, ANN202
+        out = []
+        for p in group:
+            if p.name.value == "dag_run":
+                out += [p.with_changes(name=cst.Name(n), default=None, equal=cst.MaybeSentinel.DEFAULT) for n in sources if n not in {q.name.value for q in out}]
+            else:
+                out.append(p)
+        return [p.with_changes(comma=cst.MaybeSentinel.DEFAULT) for p in out]
+
+    ps = func.params
+    if "dag_run" not in {p.name.value for p in (*ps.params, *ps.kwonly_params)}:
+        return None
+    new_params = ps.with_changes(params=params(ps.params), kwonly_params=params(ps.kwonly_params))
+    return func.with_changes(params=new_params, body=func.body.visit(Swap())), sources

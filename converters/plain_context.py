@@ -52,13 +52,28 @@ _INLINE = set(VALUES) - {"params"}
 
 
 class _Names(cst.CSTVisitor):
-    """Every name read or bound, except keyword names of calls and attribute names."""
+    """Every name read or bound, except keyword names of calls, attribute names and the
+    parameters of functions defined inside (local to them)."""
 
     def __init__(self) -> None:
         self.names: set[str] = set()
 
     def visit_Name(self, node: cst.Name) -> None:
         self.names.add(node.value)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        self.names.add(node.name.value)
+        inner = _Names()
+        node.body.visit(inner)
+        for dec in node.decorators:
+            dec.visit(self)
+        ps = node.params
+        own = {p.name.value for p in (*ps.params, *ps.kwonly_params, *ps.posonly_params)}
+        for star in (ps.star_arg, ps.star_kwarg):
+            if isinstance(star, cst.Param):
+                own.add(star.name.value)
+        self.names |= inner.names - own
+        return False
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         node.value.visit(self)

@@ -210,9 +210,9 @@ def _convert(plan: Plan, dag: Dag, task: Task, res: PullResolver, known: set[str
             if key == "templates_dict":
                 call_kwargs.setdefault("templates_dict", "None")
                 continue
-            call_kwargs[key] = names.context_value(key)
+            call_kwargs[key] = rewrite.context_sources.get(key) or names.context_value(key)
             dag.uses_ctx = True
-            if key in ("dag_run", "conf"):
+            if key in ("dag_run", "conf") or call_kwargs[key] == "ctx.conf":
                 dag.uses_conf = True
         for param, upstream in rewrite.data_params.items():
             fut = plan.future(dag, upstream)

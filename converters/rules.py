@@ -131,6 +131,19 @@ class PlainRunContext(Rule):
             "load.submit(ds=logical_date.strftime('%Y-%m-%d'), run_id=f'manual__{logical_date.isoformat()}')",
             title="a callable's context parameters"),
         converts(AIRFLOW_HEADER + """
+            from airflow.providers.standard.operators.python import PythonOperator
+            def begin(dag_run):
+                conf = dag_run.conf or {}
+                return conf.get("files"), dag_run.run_id
+            with DAG("plain_dag_run", schedule=None):
+                PythonOperator(task_id="begin", python_callable=begin)
+            """,
+            "def begin(dag_run_conf, run_id):",
+            "conf = dag_run_conf or {}",
+            "def plain_dag_run(logical_date=None, conf=None):",
+            "begin.submit(dag_run_conf=(conf or {}), run_id=f'manual__{logical_date.isoformat()}')",
+            title="`dag_run.conf` / `dag_run.run_id`: the values, not the run object"),
+        converts(AIRFLOW_HEADER + """
             with DAG("whole_ctx", schedule=None):
                 BashOperator(task_id="t", bash_command="echo {{ ds | upper }}")
             """,

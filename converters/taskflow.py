@@ -67,10 +67,10 @@ def apply(plan: Plan, dag: Dag) -> None:
                 if key == "templates_dict":  # ``@task(templates_dict=...)``: rendered at run time
                     t.call_kwargs[key] = templates_dict_source(t, dag, plan) or "None"
                     continue
-                value = names.context_value(key)
+                value = rewrite.context_sources.get(key) or names.context_value(key)
                 t.call_kwargs[key] = value if not t.options.get("_mapped") else f"unmapped({value})"
                 dag.uses_ctx = True
-                if key in ("dag_run", "conf"):
+                if key in ("dag_run", "conf") or value == "ctx.conf":
                     dag.uses_conf = True
             for param, upstream in rewrite.data_params.items():
                 fut = plan.future(dag, upstream)

@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -429,6 +430,7 @@ class DagRunner:
         self.instances: dict[str, list[TaskInstanceResult]] = {}
         self.mapped: dict[str, bool] = {}
         self.started: datetime | None = datetime.now(timezone.utc)
+        self._pid = os.getpid()
 
     # ------------------------------------------------------------------ order
     def task_order(self) -> list[str]:
@@ -639,6 +641,7 @@ class DagRunner:
                 else:
                     with _bridge_for(task, self.supervisor, capture):
                         state, _msg, error = task_runner.run(ti, context, capture.logger)
+                    _stop_if_forked(self._pid, task.task_id)
             logs.append(capture.text)
             state_name = getattr(state, "value", str(state))
             inst.try_number = try_number
@@ -689,6 +692,18 @@ class DagRunner:
         if self.on_task_end:
             self.on_task_end(inst)
         return inst
+
+
+def _stop_if_forked(pid: int, task_id: str) -> None:
+    """A task that forked and whose fork returned from the task (no ``exec``, no exit): the fork
+    must not go on to run the downstream tasks or report the run; it ends here."""
+    if os.getpid() != pid:
+        message = f"warning: task {task_id!r} forked a process that returned from the task; that process stops here\n"
+        try:
+            os.write(2, message.encode())  # the real stderr: the task's own output is being captured
+        except OSError:
+            pass
+        os._exit(0)
 
 
 def _bridge_for(task: Any, supervisor: Any, capture: Any) -> Any:

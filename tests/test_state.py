@@ -112,3 +112,56 @@ def test_errors_name_the_object_and_list_what_exists(project: Path) -> None:
     (project / "broken.yaml").write_text("version: 1\ndags:\n  orders:\n    status: sideways\n")
     with pytest.raises(StateError, match=r"broken.yaml.*'sideways'"):
         MigrationState.load(project / "broken.yaml")
+
+
+BROKEN_PROVIDER = """
+from airflow.sdk import DAG
+from airflow.providers.no_such_provider.operators.thing import ThingOperator
+
+with DAG("needs_provider", schedule=None):
+    ThingOperator(task_id="thing")
+"""
+
+
+def test_init_takes_folders_and_keeps_going(project: Path) -> None:
+    """--init over a folder and several files: helper modules are skipped, a DAG whose provider
+    is missing is recorded from the converter's reading (and said so), a file that cannot be read
+    at all is reported and the others are recorded all the same (exit 2 for that file)."""
+    dags = project / "dags"
+    (dags / "sub").mkdir()
+    (dags / "sub" / "provider.py").write_text(textwrap.dedent(BROKEN_PROVIDER))
+    (dags / "helpers.py").write_text("RETRIES = 2\n")
+    (dags / "raises.py").write_text("import airflow\nraise RuntimeError('boom at import')\n")
+    other = project / "other.py"
+    other.write_text(textwrap.dedent(DAG_SOURCE).replace('"orders"', '"billing"'))
+    state_file = project / "interop-state.yaml"
+    result = CliRunner().invoke(
+        __import__("interop.cli", fromlist=["main"]).main,
+        ["status", "--state", str(state_file), "--init", str(dags), "--init", str(other), "--no-load"],
+    )
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    data = yaml.safe_load(state_file.read_text())
+    assert set(data["dags"]) == {"orders", "billing", "needs_provider"}
+    assert data["dags"]["needs_provider"]["tasks"] == {"thing": "airflow"}
+    assert "recorded from the converter's reading" in result.output
+    assert "raises.py does not load under Airflow" in result.output and "boom at import" in result.output
+
+
+def test_from_report_records_converted_flows(project: Path) -> None:
+    """--from-report reads convert's --report JSON: tasks by disposition, the flow written under
+    --flows DIR recorded for each DAG."""
+    from interop.cli import main
+
+    flows = project / "flows"
+    report = project / "report.json"
+    converted = CliRunner().invoke(main, ["convert", str(project / "dags"), "--out", str(flows), "--report", str(report)])
+    assert converted.exit_code in (0, 1), converted.output
+    state_file = project / "interop-state.yaml"
+    result = _status("--state", str(state_file), "--from-report", str(report), "--flows", str(flows), "--json", "--no-load")
+    assert result.exit_code == 0, result.output
+    (dag,) = json.loads(result.output)["dags"]
+    assert dag["dag_id"] == "orders" and dag["flow"] == "flows/orders.py"
+    assert dag["tasks"] == {"extract": "prefect", "load": "prefect"}
+    bad = _status("--state", str(state_file), "--from-report", str(project / "dags" / "orders.py"))
+    assert bad.exit_code == 2 and "cannot be read as JSON" in bad.output

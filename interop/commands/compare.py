@@ -5,9 +5,7 @@ The Python API under the command is :mod:`interop.compare`.
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
@@ -38,8 +36,36 @@ def compare(paths: tuple[Path, ...], flow_file: Path | None, out: Path | None, a
     states and timings.
 
     Exit codes: 0 every DAG is equivalent, 1 some DAG differs, 2 errors (a DAG or flow that cannot
-    run, bad input).
+    run, bad input, Airflow or Prefect not installed), 143 stopped by SIGTERM.
     """
+    from interop.supervise import supervised
+
+    def work() -> int:
+        from interop.commands.run import runtime_missing
+
+        hint = runtime_missing("interop compare", ("prefect",) if airflow_python else ("airflow", "prefect"))
+        if hint is not None:
+            click.echo(hint, err=True)
+            return 2
+        try:
+            _compare(paths, flow_file, out, airflow_test, airflow_python, logical_date, params, timeout, jobs)
+        except ModuleNotFoundError as exc:
+            from interop.commands.run import runtime_missing_hint
+
+            hint = runtime_missing_hint(exc, "interop compare")
+            if hint is None:
+                raise
+            click.echo(hint, err=True)
+            return 2
+        return 0
+
+    sys.exit(supervised(work, name="interop compare"))
+
+
+def _compare(paths: tuple[Path, ...], flow_file: Path | None, out: Path | None, airflow_test: bool,
+             airflow_python: Path | None, logical_date: str | None, params: tuple[str, ...], timeout: float | None,
+             jobs: int) -> None:
+    """The command's work (exits with its code)."""
     from interop.commands.run import BadInput, parse_params
 
     try:
@@ -58,9 +84,11 @@ def compare(paths: tuple[Path, ...], flow_file: Path | None, out: Path | None, a
     except (BadInput, ValueError, FileNotFoundError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
-    # Flow results are read back from Prefect: persist them for this process.
-    os.environ.setdefault("PREFECT_RESULTS_PERSIST_BY_DEFAULT", "true")
-    os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", tempfile.mkdtemp(prefix="interop-compare-results-"))
+    # Flow results are read back from Prefect: persisted in the run's folder; Prefect's
+    # temporary server gets its own home there
+    from interop.supervise import prefect_environment
+
+    prefect_environment()
 
     from interop.compare.report import write_reports
 

@@ -23,7 +23,8 @@ def daemon() -> None:
     """A warm process that serves 'interop run' in about 0.1-0.4 s instead of about 2 s.
 
     Exit codes: 0 done (or, for status, a daemon is running); 1 none is running (status, stop)
-    or it failed to start.
+    or it failed to start; 2 its socket directory is not private to you (a link, someone
+    else's, or open to others).
     """
 
 
@@ -37,10 +38,17 @@ def start(idle_timeout: float, no_warmup: bool, wait_seconds: float) -> None:
     from interop.daemon.protocol import socket_path
 
     running = request("status")
-    if running is not None:
+    if running is not None and running.get("stale"):  # its preloaded code was edited since
+        click.echo(f"interop daemon {running['pid']} preloaded code edited since ({running['stale'][0]}); starting a new one", err=True)
+        request("stop")
+    elif running is not None:
         click.echo(f"interop daemon already running (pid {running['pid']}) on {running['socket']}", err=True)
         return
-    path = socket_path()
+    try:
+        path = socket_path()
+    except OSError as exc:  # the socket's directory is not a private one of ours: never used
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
     log_path = path.with_suffix(".log")
     cmd = [sys.executable, "-P", "-m", "interop.daemon.server", "--socket", str(path), "--idle-timeout", str(idle_timeout)]
     if no_warmup:
@@ -49,7 +57,7 @@ def start(idle_timeout: float, no_warmup: bool, wait_seconds: float) -> None:
     with open(log_path, "ab") as log, open(os.devnull, "rb") as devnull:
         proc = subprocess.Popen(cmd, stdin=devnull, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
     while True:
-        status = request("status")
+        status = request("status", path)  # its socket, even if the code changed meanwhile
         if status is not None and status.get("pid") == proc.pid:
             break
         if proc.poll() is not None or time.perf_counter() - began > wait_seconds:

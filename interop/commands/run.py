@@ -19,13 +19,12 @@ import contextlib
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
 import click
 
-__all__ = ["run", "run_file", "BadInput", "parse_params", "runtime_missing_hint"]
+__all__ = ["run", "run_file", "BadInput", "parse_params", "runtime_missing", "runtime_missing_hint"]
 
 
 class BadInput(Exception):
@@ -66,6 +65,21 @@ def runtime_missing_hint(exc: ModuleNotFoundError, command: str) -> str | None:
         return None
     return (f"error: {command} needs Airflow and Prefect, and {root!r} is not installed here: "
             'pip install "airflow-interop[runtime]"')
+
+
+def runtime_missing(command: str, packages: tuple[str, ...] = RUNTIME_PACKAGES) -> str | None:
+    """The one-line hint of :func:`runtime_missing_hint` when one of ``packages`` is not
+    installed (checked without importing it); ``None`` when all are."""
+    import importlib.util
+
+    for root in packages:
+        try:
+            installed = importlib.util.find_spec(root) is not None
+        except (ImportError, ValueError):
+            installed = False
+        if not installed:
+            return runtime_missing_hint(ModuleNotFoundError(f"No module named {root!r}", name=root), command)
+    return None
 
 
 def _check_source(path: Path) -> str:
@@ -217,6 +231,9 @@ def _run_flow_file(path: Path, *, dag_id: str | None, logical_date: str | None, 
     # order (Prefect's API records no map index) and runs are reproducible.
     from prefect.task_runners import ThreadPoolTaskRunner
 
+    from interop.supervise import quiet_temporary_server
+
+    quiet_temporary_server()
     state = chosen.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))(**kwargs, return_state=True)
     flow_run_id = state.state_details.flow_run_id
     return _jsonable(
@@ -226,6 +243,10 @@ def _run_flow_file(path: Path, *, dag_id: str | None, logical_date: str | None, 
             "tasks": _task_results(flow_run_id),
         }
     )
+
+
+#: seconds to wait for task run states to be recorded after the flow run returned
+STATE_READ_SECONDS = 30.0
 
 
 def _task_state_word(state: Any) -> str:
@@ -249,6 +270,8 @@ def _task_results(flow_run_id: Any) -> dict[str, dict[str, Any]]:
 
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterParentFlowRunId
 
+    import time
+
     with get_client(sync_client=True) as client:
         # the flow run and its subflows (an airflow_dag subflow's tasks are tasks of the pipeline)
         flow_runs = [flow_run_id]
@@ -259,10 +282,17 @@ def _task_results(flow_run_id: Any) -> dict[str, dict[str, Any]]:
             )
             frontier = [c.id for c in children if c.id not in flow_runs]
             flow_runs.extend(frontier)
-        runs = client.read_task_runs(
-            task_run_filter=TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=flow_runs)),
-            sort=TaskRunSort.EXPECTED_START_TIME_ASC,
-        )
+        # task run states reach the API as events, recorded a moment after the flow returns:
+        # read until no task run is without a state or still running (or give up after a while)
+        deadline = time.monotonic() + STATE_READ_SECONDS
+        while True:
+            runs = client.read_task_runs(
+                task_run_filter=TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=flow_runs)),
+                sort=TaskRunSort.EXPECTED_START_TIME_ASC,
+            )
+            if all(r.state is not None and not r.state.is_running() for r in runs) or time.monotonic() >= deadline:
+                break
+            time.sleep(0.2)
         task_runs = [r for r in runs if r.state is None or not getattr(r.state.state_details, "child_flow_run_id", None)]
 
     grouped: dict[str, list[Any]] = {}
@@ -361,14 +391,36 @@ def run(path: Path, dag_id: str | None, logical_date: str | None, params: tuple[
         code = forward("run", arguments)
         if code is not None:
             sys.exit(code)
-    sys.exit(execute(**arguments))
+    sys.exit(serve(**arguments))
+
+
+def serve(**arguments: Any) -> int:
+    """:func:`execute` in a watched child process (:mod:`interop.supervise`): SIGTERM stops the
+    run and everything it started (exit 143); a task that ends the process abruptly is reported."""
+    from interop.supervise import supervised
+
+    def abrupt(message: str) -> None:
+        json_file = arguments.get("json_file")
+        if json_file is None:
+            return
+        payload = {"dag_id": arguments.get("dag_id") or Path(arguments["path"]).stem, "state": "failed", "error": message, "tasks": {}}
+        text = json.dumps(payload, indent=2)
+        if json_file == "-":
+            click.echo(text)
+        else:
+            Path(json_file).write_text(text + "\n")
+
+    return supervised(lambda: execute(**arguments), name="interop run", on_abrupt=abrupt)
 
 
 def execute(*, path: str, dag_id: str | None, logical_date: str | None, params: list[str], json_file: str | None, logs: bool, airflow_python: str | None) -> int:
     """The command's work, in this process or in a daemon's worker; the exit code."""
-    # Flow results are read back from Prefect: persist them for this process.
-    os.environ.setdefault("PREFECT_RESULTS_PERSIST_BY_DEFAULT", "true")
-    os.environ.setdefault("PREFECT_LOCAL_STORAGE_PATH", tempfile.mkdtemp(prefix="interop-run-results-"))
+    from interop.supervise import prefect_environment
+
+    # Flow results are read back from Prefect: persisted in the run's folder; Prefect's
+    # temporary server gets its own home there
+    prefect_environment()
+    owner = os.getpid()
     try:
         python = Path(airflow_python) if airflow_python is not None else None
         if python is None:
@@ -386,6 +438,8 @@ def execute(*, path: str, dag_id: str | None, logical_date: str | None, params: 
             raise
         click.echo(hint, err=True)
         return 2
+    if os.getpid() != owner:  # a task forked, and the fork came back here: it must not report
+        os._exit(0)
     text = json.dumps(payload, indent=2, sort_keys=False)
     if json_file is not None:
         if json_file == "-":

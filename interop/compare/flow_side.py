@@ -167,6 +167,9 @@ def run_flow(flow: Any, *, task_ids: set[str], logical_date: str, params: dict[s
         raise FlowUnavailable(f"flow {flow.name!r} has no parameter(s) {unknown}. Parameters: {sorted(accepted)}")
     if "logical_date" in accepted or var_kw:
         kwargs["logical_date"] = logical_date
+    from interop.supervise import quiet_temporary_server
+
+    quiet_temporary_server()
     with temporary_settings({PREFECT_RESULTS_PERSIST_BY_DEFAULT: True}):
         state = flow(**kwargs, return_state=True)
         flow_run_id = state.state_details.flow_run_id

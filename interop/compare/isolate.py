@@ -64,6 +64,10 @@ def _api_url() -> str:
             # ephemeral mode: share one local server rather than start one per worker
             from prefect.server.api.server import SubprocessASGIServer
 
+            from interop.supervise import quiet_temporary_server
+
+            quiet_temporary_server()
+
             server = SubprocessASGIServer()
             server.start()
             _SHARED_API_URL = server.api_url
@@ -75,7 +79,8 @@ class Worker:
 
     def __init__(self) -> None:
         self.proc: subprocess.Popen | None = None
-        self.folder = Path(tempfile.mkdtemp(prefix="interop-compare-worker-"))
+        # in the run's folder (removed with it) when there is one
+        self.folder = Path(tempfile.mkdtemp(prefix="interop-compare-worker-", dir=os.environ.get("INTEROP_RUN_DIR") or None))
         self.jobs = 0
         #: bytes read from the worker's stdout that do not end a line yet
         self._pending_output = b""

@@ -10,49 +10,70 @@ import os
 import signal
 import socket
 import sys
+from pathlib import Path
 from typing import Any
 
-from interop.daemon.protocol import Channel, ProtocolError, socket_path
+from interop.daemon.protocol import Channel, ProtocolError, check_socket, peer_uid, socket_path
 
 __all__ = ["DISABLE_ENV", "daemon_disabled", "forward", "request"]
 
 #: set to 0/false/no/off to never use a daemon
 DISABLE_ENV = "INTEROP_DAEMON"
 
+#: seconds to wait for a daemon to accept (one that never does is not waited for)
+CONNECT_TIMEOUT = 5.0
+#: seconds a ``status`` or ``stop`` request may take
+REQUEST_TIMEOUT = 30.0
+
 
 def daemon_disabled() -> bool:
     return os.environ.get(DISABLE_ENV, "").strip().lower() in ("0", "false", "no", "off")
 
 
-def _connect() -> socket.socket | None:
+def _connect(path: Path | None = None) -> socket.socket | None:
+    """A connection to this environment's daemon, checked to be this user's own daemon before
+    anything is sent (a request carries the environment, secrets included); ``None`` otherwise.
+
+    The socket's directory is private (:func:`~interop.daemon.protocol.runtime_dir`), the socket
+    file is ours (``lstat``), and the process that accepted the connection runs as this user
+    (``SO_PEERCRED``).
+    """
     if not hasattr(socket, "AF_UNIX") or not hasattr(socket, "send_fds"):
         return None
     try:
-        path = socket_path()
-    except OSError:
-        return None
-    if not path.exists():
+        path = path or socket_path()
+        check_socket(path)
+    except OSError:  # no daemon, or a directory or socket that is not ours: never used
         return None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
+        sock.settimeout(CONNECT_TIMEOUT)
         sock.connect(str(path))
+        owner = peer_uid(sock)
+        sock.settimeout(None)
     except OSError:  # a daemon that died without removing its socket
         sock.close()
+        return None
+    if owner is not None and owner != os.getuid():
+        sock.close()
+        print(f"warning: {path} is served by user id {owner}, not by you; not used", file=sys.stderr)
         return None
     return sock
 
 
-def request(op: str) -> dict[str, Any] | None:
-    """Send ``status`` or ``stop`` to this environment's daemon; ``None`` when none listens."""
-    sock = _connect()
+def request(op: str, path: Path | None = None) -> dict[str, Any] | None:
+    """Send ``status`` or ``stop`` to this environment's daemon (or the one listening on
+    ``path``); ``None`` when none listens."""
+    sock = _connect(path)
     if sock is None:
         return None
     with sock:
         channel = Channel(sock)
-        channel.send({"op": op})
         try:
+            sock.settimeout(REQUEST_TIMEOUT)
+            channel.send({"op": op})
             reply, _ = channel.recv()
-        except (OSError, ProtocolError):
+        except (OSError, ProtocolError, ValueError):
             return None
         return reply
 

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import socket
+import stat
 import struct
 import sys
 import tempfile
@@ -27,7 +28,12 @@ __all__ = [
     "SERVED_ENV_PREFIXES",
     "Channel",
     "ProtocolError",
+    "check_private_dir",
+    "changed_files",
+    "check_socket",
     "environment_key",
+    "peer_uid",
+    "project_files",
     "runtime_dir",
     "socket_path",
 ]
@@ -43,47 +49,113 @@ class ProtocolError(Exception):
     """A malformed or truncated message."""
 
 
-def _code_stamp() -> str:
-    """Newest modification time of this project's Python files: a daemon started before an edit
-    or an upgrade is not used afterwards."""
-    root = Path(__file__).resolve().parent.parent.parent
-    newest = 0
-    for package in _PACKAGES:
-        stack = [root / package]
-        while stack:
-            try:
-                entries = list(os.scandir(stack.pop()))
-            except OSError:
-                continue
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=False) and entry.name != "__pycache__":
-                    stack.append(Path(entry.path))
-                elif entry.name.endswith(".py"):
-                    newest = max(newest, entry.stat().st_mtime_ns)
-    return str(newest)
+def project_files() -> dict[str, int]:
+    """This project's modules imported in this process, with their modification times: a daemon
+    whose preloaded code was edited since (an edit or an upgrade) serves no more runs."""
+    root = str(Path(__file__).resolve().parent.parent.parent) + os.sep
+    out: dict[str, int] = {}
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__file__", None)
+        if not path or not path.startswith(root) or not path.endswith(".py"):
+            continue
+        if not path[len(root):].startswith(_PACKAGES):
+            continue
+        try:
+            out[path] = os.stat(path).st_mtime_ns
+        except OSError:
+            out[path] = -1
+    return out
+
+
+def changed_files(loaded: dict[str, int]) -> list[str]:
+    """Which of ``loaded`` (from :func:`project_files`) changed or went away since."""
+    changed = []
+    for path, mtime in loaded.items():
+        try:
+            now = os.stat(path).st_mtime_ns
+        except OSError:
+            now = -1
+        if now != mtime:
+            changed.append(path)
+    return changed
 
 
 def environment_key(env: dict[str, str] | None = None) -> str:
     """A short hash of what a daemon's preloaded state depends on."""
     env = dict(os.environ if env is None else env)
-    parts = [sys.executable, sys.prefix, sys.version, _code_stamp()]
+    parts = [sys.executable, sys.prefix, sys.version, str(Path(__file__).resolve().parent)]
     parts += sorted(f"{k}={v}" for k, v in env.items() if k.startswith(SERVED_ENV_PREFIXES))
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
 def runtime_dir() -> Path:
-    """A directory only this user can enter (``$XDG_RUNTIME_DIR`` or the temp dir)."""
+    """A directory only this user can enter: ``$INTEROP_DAEMON_DIR``, else ``interop-<uid>``
+    under ``$XDG_RUNTIME_DIR`` or the temp dir.
+
+    Created with mode 700; an existing one is checked with ``lstat`` (a symbolic link is never
+    followed): it must be a real directory, owned by this user, with no access for others.
+    Another local user who created the path first (in a shared temp dir) gets refused, not
+    served.
+
+    Raises:
+        PermissionError: the path is a link, not a directory, someone else's, or not private.
+    """
     base = os.environ.get("INTEROP_DAEMON_DIR")
     if base:
         path = Path(base)
     else:
         root = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
         path = Path(root) / f"interop-{os.getuid()}"
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    info = path.stat()
-    if info.st_uid != os.getuid() or info.st_mode & 0o077:
-        raise PermissionError(f"{path} must belong to you and be private (mode 700)")
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            pass
+    check_private_dir(path)
     return path
+
+
+def check_private_dir(path: Path) -> None:
+    """``path`` (not what a link there points to) is a directory of ours, mode 700 or stricter.
+
+    Raises:
+        PermissionError: naming the path and what is wrong.
+    """
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        raise PermissionError(f"{path} is a symbolic link; the interop daemon's directory must be a real directory")
+    if not stat.S_ISDIR(info.st_mode):
+        raise PermissionError(f"{path} is not a directory")
+    if info.st_uid != os.getuid():
+        raise PermissionError(f"{path} belongs to user id {info.st_uid}, not to you ({os.getuid()}); remove it or set INTEROP_DAEMON_DIR")
+    if info.st_mode & 0o077:
+        raise PermissionError(f"{path} must be private (mode 700), not {stat.filemode(info.st_mode)}")
+
+
+def check_socket(path: Path) -> None:
+    """The socket file itself is ours (``lstat``: not a link to someone else's).
+
+    Raises:
+        PermissionError: a link, not a socket, or someone else's.
+    """
+    info = os.lstat(path)
+    if not stat.S_ISSOCK(info.st_mode) or info.st_uid != os.getuid():
+        raise PermissionError(f"{path} is not a socket of yours")
+
+
+def peer_uid(sock: socket.socket) -> int | None:
+    """The user id of the process at the other end of a connected Unix socket (``SO_PEERCRED``);
+    ``None`` where the system cannot tell."""
+    if not hasattr(socket, "SO_PEERCRED"):
+        return None
+    creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return uid
 
 
 def socket_path(key: str | None = None) -> Path:

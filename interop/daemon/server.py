@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import json
 import os
 import selectors
 import signal
@@ -27,15 +28,30 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from interop.daemon.protocol import Channel, ProtocolError
+from interop.daemon.protocol import Channel, changed_files, peer_uid, project_files
 
 __all__ = ["main", "preload"]
 
 #: command name -> "module:function(**arguments) -> exit code", run in a worker
-COMMANDS = {"run": "interop.commands.run:execute"}
+COMMANDS = {"run": "interop.commands.run:serve"}
 
 #: seconds between SIGTERM and SIGKILL for a worker whose client went away
 KILL_GRACE_SECONDS = 5.0
+#: seconds a new connection has to send its whole request (a client sends it at once)
+REQUEST_SECONDS = 10.0
+#: connections whose request is still arriving, at most
+MAX_PENDING = 64
+_MAX_REQUEST = 16 * 1024 * 1024
+
+
+class _Pending:
+    """A connection whose first message has not all arrived yet."""
+
+    def __init__(self, conn: socket.socket, deadline: float) -> None:
+        self.conn = conn
+        self.deadline = deadline
+        self.buf = b""
+        self.fds: list[int] = []
 
 
 def preload(warmup: bool = True) -> dict[str, Any]:
@@ -77,7 +93,10 @@ class _Daemon:
         self.stopping = False
         self.last_activity = time.monotonic()
         self.selector = selectors.DefaultSelector()
+        self.pending: dict[int, _Pending] = {}  # connections whose request has not all arrived
         self.listener = self._bind(path)
+        self.listener.setblocking(False)
+        self.loaded = project_files()  # this project's preloaded code: an edit retires the daemon
         self.wake_r, self.wake_w = socket.socketpair()
         self.wake_r.setblocking(False)
         self.wake_w.setblocking(False)
@@ -119,9 +138,15 @@ class _Daemon:
                     timeout = max(0.0, self.idle_timeout - (time.monotonic() - self.last_activity))
                 if self.kill_at:
                     timeout = max(0.0, min(self.kill_at.values()) - time.monotonic())
+                if self.pending:
+                    soonest = max(0.0, min(p.deadline for p in self.pending.values()) - time.monotonic())
+                    timeout = soonest if timeout is None else min(timeout, soonest)
                 for key, _ in self.selector.select(timeout):
                     if key.data == "accept":
                         self._accept()
+                    elif isinstance(key.data, _Pending):
+                        if key.data.conn.fileno() >= 0:
+                            self._read_request(key.data)
                     elif isinstance(key.data, int):
                         self._client_left(key.data)
                     else:
@@ -132,6 +157,7 @@ class _Daemon:
                             pass
                 self._reap()
                 self._kill_overdue()
+                self._expire_pending()
                 if self.stopping:
                     self._stop()
                 idle = time.monotonic() - self.last_activity
@@ -152,25 +178,75 @@ class _Daemon:
             self._unlink()
 
     def _accept(self) -> None:
-        conn, _ = self.listener.accept()
+        """Take a new connection without waiting for its request: a client that connects and
+        says nothing must not hold up anyone else (its request is read as it arrives)."""
+        try:
+            conn, _ = self.listener.accept()
+        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+            return
+        except OSError:
+            return
         if not _same_user(conn):
             conn.close()
             return
-        channel = Channel(conn)
-        conn.settimeout(10.0)  # a client sends its request at once; never stall the loop on one
+        conn.setblocking(False)
+        if len(self.pending) >= MAX_PENDING:  # the oldest silent one makes room
+            self._drop(min(self.pending.values(), key=lambda p: p.deadline))
+        pending = _Pending(conn, time.monotonic() + REQUEST_SECONDS)
+        self.pending[conn.fileno()] = pending
+        self.selector.register(conn, selectors.EVENT_READ, pending)
+
+    def _read_request(self, pending: "_Pending") -> None:
+        """More bytes (and descriptors) of a new connection's request; acted on once complete."""
         try:
-            request, fds = channel.recv(max_fds=3)
-        except (OSError, ProtocolError, ValueError):
-            conn.close()
+            data, fds, _flags, _addr = socket.recv_fds(pending.conn, 65536, 3)
+        except (BlockingIOError, InterruptedError):
             return
-        conn.settimeout(None)
-        op = (request or {}).get("op")
-        if op == "run" and len(fds) == 3 and request.get("command") in COMMANDS:
+        except OSError:
+            self._drop(pending)
+            return
+        pending.fds.extend(fds)
+        if not data:
+            self._drop(pending)
+            return
+        pending.buf += data
+        if len(pending.buf) < 4:
+            return
+        (length,) = struct.unpack(">I", pending.buf[:4])
+        if length > _MAX_REQUEST or len(pending.fds) > 3:
+            self._drop(pending)
+            return
+        if len(pending.buf) < 4 + length:
+            return
+        try:
+            request = json.loads(pending.buf[4 : 4 + length])
+        except ValueError:
+            self._drop(pending)
+            return
+        self._forget(pending)
+        conn, fds = pending.conn, pending.fds
+        conn.setblocking(True)
+        channel = Channel(conn)
+        op = request.get("op") if isinstance(request, dict) else None
+        stale = changed_files(self.loaded)
+        if op == "run" and len(fds) == 3 and request.get("command") in COMMANDS and not stale:
             self.last_activity = time.monotonic()  # only runs keep the daemon up, not status polls
             self._fork(channel, request, fds)
             return
+        if op == "run" and stale:  # the client runs it itself; this daemon retires
+            for fd in fds:
+                os.close(fd)
+            try:
+                conn.settimeout(REQUEST_SECONDS)
+                channel.send({"stale": sorted(stale)[:5]})
+            except OSError:
+                pass
+            conn.close()
+            self._stop()
+            return
         for fd in fds:
             os.close(fd)
+        conn.settimeout(REQUEST_SECONDS)  # a reply never waits long on a client that does not read
         try:
             if op == "status":
                 channel.send(self.status())
@@ -183,6 +259,27 @@ class _Daemon:
             pass
         conn.close()
 
+    def _forget(self, pending: "_Pending") -> None:
+        self.pending.pop(pending.conn.fileno(), None)
+        try:
+            self.selector.unregister(pending.conn)
+        except (KeyError, ValueError):
+            pass
+
+    def _drop(self, pending: "_Pending") -> None:
+        self._forget(pending)
+        for fd in pending.fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        pending.conn.close()
+
+    def _expire_pending(self) -> None:
+        now = time.monotonic()
+        for pending in [p for p in self.pending.values() if p.deadline <= now]:
+            self._drop(pending)
+
     def status(self) -> dict[str, Any]:
         return {
             "pid": os.getpid(),
@@ -192,6 +289,7 @@ class _Daemon:
             "served": self.served,
             "running": len(self.workers),
             "idle_timeout": self.idle_timeout,
+            "stale": sorted(changed_files(self.loaded))[:5],
             **self.info,
         }
 
@@ -214,6 +312,10 @@ class _Daemon:
             self.wake_w.close()
             for other in self.workers.values():
                 other.sock.close()
+            for waiting in self.pending.values():
+                waiting.conn.close()
+                for fd in waiting.fds:
+                    os.close(fd)
             channel.sock.close()
             _work(request, fds)  # never returns
         try:
@@ -302,11 +404,11 @@ def _signal_group(pid: int, signum: int) -> None:
 
 def _same_user(conn: socket.socket) -> bool:
     """Only the daemon's own user may use it (the socket's directory is private too)."""
-    if not hasattr(socket, "SO_PEERCRED"):
-        return True
-    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    _pid, uid, _gid = struct.unpack("3i", creds)
-    return uid == os.getuid()
+    try:
+        uid = peer_uid(conn)
+    except OSError:
+        return False
+    return uid is None or uid == os.getuid()
 
 
 def _work(request: dict[str, Any], fds: list[int]) -> None:
@@ -318,6 +420,9 @@ def _work(request: dict[str, Any], fds: list[int]) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         os.setpgid(0, 0)  # the client signals the worker's whole group (its subprocesses too)
+        from interop.supervise import die_with_parent
+
+        die_with_parent(signal.SIGTERM)  # a daemon killed with SIGKILL takes its runs with it
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
             if fd > 2:

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import quote, quote_plus, urlsplit, urlunsplit
+from urllib.parse import quote, quote_plus, unquote, urlsplit, urlunsplit
 
 import httpx
 
@@ -47,7 +47,10 @@ def _encodings(secret: str) -> set[str]:
     """The forms a secret takes in text a server may echo back: raw, JSON-escaped (with and
     without its quotes), URL-encoded (both styles), base64 (an HTTP ``Basic`` header carries
     ``user:password`` so), and ``repr``'s escaping."""
-    forms = {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+    forms = {secret}
+    for ascii_only in (True, False):  # escaped once, and twice (an echo of a request body inside JSON)
+        once = json.dumps(secret, ensure_ascii=ascii_only)[1:-1]
+        forms |= {once, json.dumps(once, ensure_ascii=ascii_only)[1:-1]}
     forms |= {quote(secret, safe=""), quote_plus(secret), quote(secret)}
     forms.add(repr(secret)[1:-1])
     raw = secret.encode("utf-8")
@@ -293,8 +296,9 @@ def _split_url(url: str) -> tuple[str, str | None, str | None, str | None]:
             f"Airflow API URL {url.split('@')[-1]!r} is not an absolute http(s) URL "
             "(expected e.g. http://127.0.0.1:8080)"
         )
-    username = parts.username
-    password = parts.password
+    # user:password in a URL are percent-encoded: the credentials are what they encode
+    username = unquote(parts.username) if parts.username is not None else None
+    password = unquote(parts.password) if parts.password is not None else None
     netloc = parts.hostname if ":" not in (parts.hostname or "") else f"[{parts.hostname}]"
     if parts.port:
         netloc += f":{parts.port}"

@@ -40,6 +40,9 @@ def interop(*args: str, cwd: Path | None = None, umask: int | None = None, fsize
             resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
 
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    # under a file size limit Python would write its .pyc caches short (a short write is not
+    # an error for it): never write them from these processes
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
     return subprocess.run(
         [*(prefix or []), sys.executable, "-m", "interop.cli", *args],
         capture_output=True, text=True, cwd=cwd or REPO, preexec_fn=limits, env=env, input=stdin, timeout=300,

@@ -216,13 +216,10 @@ def _subprocess_body(plan: Plan, task: Task, command: str, extra: list[str], par
     if "env" in kwargs:
         run.append(f"env={{**os.environ, **{kwargs['env']}}}" if append else f"env={kwargs['env']}")
     run += ["stdout=subprocess.PIPE", "stderr=subprocess.STDOUT"]
-    if "cwd" in kwargs:
-        body = f"    proc = subprocess.run({', '.join(run[:1] + ['cwd=' + kwargs['cwd']] + run[1:])})\n"
-    else:
-        body = (
-            "    with tempfile.TemporaryDirectory() as tmp:\n"
-            f"        proc = subprocess.run({', '.join(run[:1] + ['cwd=tmp'] + run[1:])})\n"
-        )
+    run[1:1] = ["cwd=" + kwargs["cwd"] if "cwd" in kwargs else "cwd=tmp"]
+    indent = "    " if "cwd" in kwargs else "        "
+    call = f"{indent}proc = subprocess.run(\n" + "".join(f"{indent}    {a},\n" for a in run) + f"{indent})\n"
+    body = call if "cwd" in kwargs else "    with tempfile.TemporaryDirectory() as tmp:\n" + call
     body += "    output = proc.stdout.decode('utf-8', errors='replace')\n    print(output, end='')\n"
     if codes:
         test = f"== {codes[0]}" if len(codes) == 1 else f"in {tuple(codes)!r}"

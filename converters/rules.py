@@ -172,7 +172,7 @@ class BashSubprocess(Rule):
                 BashOperator(task_id="a", bash_command="echo a")
             """,
             "with tempfile.TemporaryDirectory() as tmp:",
-            "proc = subprocess.run(['bash', '-c', \"echo a\"], cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)",
+            "proc = subprocess.run(\n            ['bash', '-c', \"echo a\"],\n            cwd=tmp,\n            stdout=subprocess.PIPE,",
             "if proc.returncode == 99:",
             "return output.rstrip('\\n').split('\\n')[-1].rstrip()",
             title="the default skip code"),
@@ -181,7 +181,7 @@ class BashSubprocess(Rule):
                 BashOperator(task_id="b", bash_command="echo $X", env={"X": "1"}, append_env=True,
                              cwd="/tmp", skip_on_exit_code=None)
             """,
-            "subprocess.run(['bash', '-c', \"echo $X\"], cwd=cwd, env={**os.environ, **{\"X\": \"1\"}}",
+            "        cwd=cwd,\n        env={**os.environ, **{\"X\": \"1\"}},",
             "import os",
             title="env added to the environment, a cwd, no skip code"),
     ]

@@ -291,6 +291,34 @@ def test_cli_exit_codes_and_summary(prefect_server, monkeypatch, tmp_path) -> No
     assert "interop_no_such_module" in (out / "index.html").read_text()
 
 
+def test_cli_flow_folder_error_date_and_counts(prefect_server, monkeypatch, tmp_path) -> None:
+    """``--flow DIR`` takes the folder ``interop convert --out`` wrote (each DAG file's flow of the
+    same name); a DAG file with no flow there is an error that names what was looked for; the
+    error's Markdown gives the logical date asked for; the index counts "1 error"."""
+    from converters import convert_file
+
+    flows = tmp_path / "flows" / "team"
+    flows.mkdir(parents=True)
+    (flows / DIAMOND.name).write_text(convert_file(str(DIAMOND)).output)
+    out = tmp_path / "out"
+    code, output = _cli([str(DIAMOND), "--flow", str(tmp_path / "flows"), "--logical-date", LOGICAL_DATE, "--out", str(out)], monkeypatch, tmp_path)
+    assert code == 0, output
+
+    lonely = tmp_path / "dags" / "lonely.py"
+    lonely.parent.mkdir()
+    lonely.write_text(
+        "from airflow.sdk import DAG\nfrom airflow.providers.standard.operators.python import PythonOperator\n\n"
+        "with DAG(dag_id='lonely', schedule=None):\n    PythonOperator(task_id='t', python_callable=lambda: 1)\n"
+    )
+    code, output = _cli([str(lonely), "--flow", str(tmp_path / "flows"), "--logical-date", LOGICAL_DATE, "--out", str(out)], monkeypatch, tmp_path)
+    assert code == 2, output
+    assert "no converted flow for" in output and "lonely.py" in output
+    md = (out / "lonely.md").read_text()
+    assert "`None`" not in md and LOGICAL_DATE in md
+    index = (out / "index.html").read_text()
+    assert "1 error<" in index and "1 errors" not in index and "1 DAGs" not in index
+
+
 def test_cli_rejects_bad_input(monkeypatch, tmp_path) -> None:
     code, output = _cli([str(tmp_path / "missing.py")], monkeypatch, tmp_path)
     assert code == 2 and "does not exist" in output

@@ -58,11 +58,19 @@ async def _backfill(name: str, start: dt.datetime, end: dt.datetime, dry_run: bo
     async with get_client() as client:
         deployment = await client.read_deployment_by_name(name)
         out = Backfill(name, await occurrences(deployment.schedules or [], start, end))
-        runs = await client.read_flow_runs(
-            deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])),
-            flow_run_filter=FlowRunFilter(expected_start_time=FlowRunFilterExpectedStartTime(after_=start, before_=end)),
-        )
-        have = {r.expected_start_time.astimezone(dt.timezone.utc) for r in runs if r.expected_start_time}
+        have: set[dt.datetime] = set()
+        offset = 0
+        while True:  # every run of the deployment in the range, a page at a time
+            page = await client.read_flow_runs(
+                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])),
+                flow_run_filter=FlowRunFilter(expected_start_time=FlowRunFilterExpectedStartTime(after_=start, before_=end)),
+                limit=200,
+                offset=offset,
+            )
+            have |= {r.expected_start_time.astimezone(dt.timezone.utc) for r in page if r.expected_start_time}
+            offset += len(page)
+            if len(page) < 200:
+                break
         for when in out.times:
             if when in have:
                 out.existing.append(when)

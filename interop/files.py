@@ -8,6 +8,8 @@ Every file ``interop`` writes for a user (converted flows, helper modules copied
 * an existing file keeps its mode (and its owner, where the caller may set it); a new file gets
   the mode the umask gives (``0o666 & ~umask``), as ``open()`` would, not ``mkstemp``'s 0600;
 * a symbolic link is written through: the file it points to is replaced, the link stays a link;
+* a file its owner made read-only is not replaced (``PermissionError``), as ``open()`` would
+  refuse it, although renaming over it would work;
 * a target that exists and is not a regular file (``/dev/stdout``, a FIFO, ``/dev/full``) is
   written to directly: renaming over a device is never right.
 
@@ -68,6 +70,8 @@ def atomic_write(path: str | os.PathLike[str], data: bytes | str) -> None:
             fh.write(data)
         return
     target = Path(os.path.realpath(path))  # through symbolic links: the link stays a link
+    if st is not None and not os.access(target, os.W_OK):  # a read-only file is not replaced
+        raise PermissionError(13, "Permission denied", str(path))
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:

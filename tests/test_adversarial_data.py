@@ -383,3 +383,22 @@ def test_stdout_on_a_full_disk_is_an_error_not_a_traceback(args):
     assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr, proc.stderr
     assert proc.returncode == 2
     assert "cannot write to stdout: No space left on device" in proc.stderr
+
+
+def test_a_read_only_file_is_not_replaced_by_a_fix(tmp_path, monkeypatch):
+    """Renaming over a file works even when its owner made it read-only; interop refuses, as
+    ``open()`` would (root may write anything: the check is the same ``access(W_OK)``)."""
+    from click.testing import CliRunner
+
+    from interop import files
+    from interop.cli import main
+
+    flow = tmp_path / "etl.py"
+    flow.write_text(FIXABLE)
+    flow.chmod(0o444)
+    real_access = os.access
+    monkeypatch.setattr(files.os, "access", lambda p, m: False if Path(p) == flow and m == os.W_OK else real_access(p, m))
+    result = CliRunner().invoke(main, ["lint", "--fix", str(flow)])
+    assert result.exit_code == 2, result.output
+    assert "cannot write the fixes: Permission denied (the file is unchanged)" in result.stderr
+    assert flow.read_text() == FIXABLE and mode(flow) == 0o444

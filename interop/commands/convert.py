@@ -171,14 +171,14 @@ def _plan_out(target: Path, rel: Path, output: str, manifest: Manifest, force: b
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Write flows under DIR, mirroring the input paths.")
+@click.option("--out", "out_dir", metavar="DIR", type=click.Path(file_okay=False), help="Write flows under DIR, mirroring the input paths.")
 @click.option("--in-place", is_flag=True, help="Rewrite the DAG files themselves (atomically).")
 @click.option("--diff", "show_diff", is_flag=True, help="Print a unified diff of each change (with --out: against the file in DIR).")
 @click.option("--check", is_flag=True, help="Write nothing; exit 1 if any file would change (with --out: if DIR is out of date).")
 @click.option("--force", is_flag=True, help="With --out: overwrite files edited by hand since interop wrote them.")
 @click.option("--report", "report_file", type=click.Path(dir_okay=False), help="Write the JSON ledger to FILE.")
 @click.option("--stdin-filename", metavar="NAME", help="The file name shown for '-' (stdin) in messages and the report.")
-@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, help="Worker processes for batches (default: every core).")
+@click.option("-j", "--jobs", metavar="N", type=click.IntRange(min=0), default=0, help="Worker processes for batches (default: every core).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and the files kept or not written.")
 @click.option("-v", "--verbose", is_flag=True, help="Print every task and every finding (repeats not folded).")
 def convert(paths, out_dir, in_place, show_diff, check, force, report_file, stdin_filename, jobs, quiet, verbose):

@@ -234,6 +234,35 @@ def test_a_fork_in_a_task_does_not_run_the_rest(tmp_path: Path) -> None:
     assert "forked a process" in proc.stderr
 
 
+@pytest.mark.prefect
+def test_a_fork_in_a_flow_task_does_not_run_the_rest(tmp_path: Path) -> None:
+    log = tmp_path / "ran.log"
+    flow = _dag(tmp_path, "forkflow", f'''
+        import os
+        from prefect import flow, task
+
+        @task
+        def fork():
+            return "child" if os.fork() == 0 else "parent"
+
+        @task
+        def down(x):
+            with open({str(log)!r}, "a") as fh:
+                fh.write(f"{{os.getpid()}}\\n")
+            return x
+
+        @flow(name="forkflow")
+        def forkflow():
+            return down(fork())
+    ''')
+    proc = _interop("run", str(flow), "--json", "-", env=_env(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    payload = json.loads(proc.stdout)
+    assert payload["tasks"]["fork"]["xcoms"]["return_value"] == "parent"
+    assert len(log.read_text().split()) == 1
+    assert "forked a process" in proc.stderr
+
+
 def test_os_exit_in_a_task_is_reported(tmp_path: Path) -> None:
     dag = _dag(tmp_path, "exiter", '''
         import os

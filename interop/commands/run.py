@@ -190,12 +190,57 @@ def _flows_in(path: Path) -> dict[str, Any]:
         raise BadInput(f"{str(path)!r} failed to import: {type(exc).__name__}: {exc}") from exc
     finally:
         sys.path.pop(0)
+    from prefect import Task
+
     flows: dict[str, Any] = {}
     for attr, value in vars(module).items():
         if isinstance(value, Flow):
             flows.setdefault(value.name, value)
             flows.setdefault(attr, value)
+        elif isinstance(value, Task):
+            value.fn = _stopping_forks(value.fn, value.name)
     return flows
+
+
+def _stopping_forks(fn: Any, name: str) -> Any:
+    """``fn``, but a fork that returns from it (a task that called ``os.fork()`` and whose child
+    did not exec or exit) stops there instead of running the rest of the flow."""
+    import functools
+    import inspect
+
+    if getattr(fn, "__interop_fork_guard__", False):
+        return fn
+    owner = os.getpid()
+
+    def stop_if_forked() -> None:
+        if os.getpid() != owner:
+            message = f"warning: task {name!r} forked a process that returned from the task; that process stops here\n"
+            try:
+                os.write(2, message.encode())
+            except OSError:
+                pass
+            os._exit(0)
+
+    if inspect.iscoroutinefunction(fn):
+        @functools.wraps(fn)
+        async def guarded_async(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await fn(*args, **kwargs)
+            finally:
+                stop_if_forked()
+
+        guarded: Any = guarded_async
+    else:
+        @functools.wraps(fn)
+        def guarded_sync(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                stop_if_forked()
+
+        guarded = guarded_sync
+    guarded.__interop_fork_guard__ = True
+    return guarded
 
 
 def _run_flow_file(path: Path, *, dag_id: str | None, logical_date: str | None, params: dict[str, Any]) -> dict[str, Any]:

@@ -346,8 +346,12 @@ class Analyzer:
         locals_ += ["@" + re.escape(local) + r"\b" for local, qn in self.model.imports.items() if qn in names.DAG_DECORATORS]
         if not locals_:
             return False
-        pattern = re.compile(r"^[ \t]+.*(?:" + "|".join(locals_) + r")", re.MULTILINE)
-        return pattern.search(self.source) is not None
+        # each match, then its line's indentation: ``^[ \t]+.*(?:...)`` backtracks over every line
+        for match in re.finditer("|".join(locals_), self.source):
+            start = self.source.rfind("\n", 0, match.start()) + 1
+            if start < match.start() and self.source[start] in " \t":
+                return True
+        return False
 
     def _new_dag(
         self,

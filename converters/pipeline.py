@@ -107,6 +107,10 @@ def _convert(module: cst.Module, source: str, path: str) -> ConversionResult:
     model = analyzer.run()
     if not model.dags:
         return ConversionResult(path, source, source, "skipped", findings=[Finding("IX002", 1, "no Airflow DAG in this file")])
+    # a file the ledger cannot list in full is refused before any rule runs: nothing is written
+    refused = _refusal(path, source, model)
+    if refused is not None:
+        return refused
     plan = Plan(analyzer=analyzer, model=model, path=path)
     plan.taken_names |= _taken_names(analyzer, model)
     module = analyzer.module
@@ -123,6 +127,7 @@ def _convert(module: cst.Module, source: str, path: str) -> ConversionResult:
         shimmed.apply(plan, dag)
         task_params.apply(plan, dag)
         _mark_leftovers(plan, dag)
+    # rules evaluate arguments the analysis left for later: a gap found there refuses the file too
     refused = _refusal(path, source, model)
     if refused is not None:
         return refused

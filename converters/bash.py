@@ -32,6 +32,7 @@ from converters import templates
 from converters.analysis import code_of
 from converters.callables import ident, result_param
 from converters.model import Const, Dag, Task, XComArgRef
+from converters.plain_context import module_binds
 from converters.plan import Plan, const_value
 from converters.python_operator import multiple_outputs, upstream_xcoms_source
 from converters.task_options import decorator_kwargs
@@ -171,7 +172,7 @@ def _bound_elsewhere(plan: Plan, name: str, module: str) -> bool:
     bound = plan.model.imports.get(name)
     if bound is not None:
         return bound != module
-    return name in plan.taken_names
+    return module_binds(plan, name)
 
 
 def _subprocess_body(plan: Plan, task: Task, command: str, extra: list[str], params: _Params) -> str | None:

@@ -33,6 +33,7 @@ import networkx as nx
 
 from converters.callables import ident
 from converters.model import Dag, Task
+from converters.plain_context import module_binds
 from converters.plan import Plan
 
 ORDER = 65
@@ -133,6 +134,64 @@ def apply(plan: Plan, dag: Dag) -> None:
             flags[tid] = None
     if branch_tasks:
         plan.need("shims.runtime", "branch_targets")
+    _plain_skips(plan, dag, branch_tasks)
+
+
+def _free(plan: Plan, name: str, qualname: str) -> bool:
+    bound = plan.model.imports.get(name)
+    return bound == qualname if bound is not None else not module_binds(plan, name)
+
+
+def _plain_skips(plan: Plan, dag: Dag, branch_tasks: set[str]) -> None:
+    """The skip plumbing in Prefect's own terms where the file allows it (the names free):
+
+    - a Python branch's choice read from its result (``{choice}`` for a task id, else the list);
+    - a task skipped at run time read from its future's state (``Completed`` named ``Skipped``);
+    - a task Airflow would skip recorded by a small task of the file that ends ``Completed`` named
+      ``Skipped`` (``cache_policy=NO_CACHE``: each is its own run), waiting on its upstream tasks
+      whatever their end (``allow_failure``), as the DAG's graph has them.
+
+    A branch operator run through the shim keeps ``branch_targets`` (its choice is an XCom)."""
+    flagged = [t for t in dag.tasks.values() if t.options.get("_skip_flag")]
+    runtime = [t for t in dag.tasks.values() if t.options.get("_runtime_flag")]
+    python_branches = [
+        dag.tasks[tid] for tid in branch_tasks
+        if not is_short_circuit(dag.tasks[tid]) and (dag.tasks[tid].callable_expr is not None or dag.tasks[tid].taskflow_func is not None)
+        and dag.tasks[tid].returns != "xcoms"
+    ]
+    if not (flagged or runtime or python_branches):
+        return
+    names = {"Completed": "prefect.states.Completed", "NO_CACHE": "prefect.cache_policies.NO_CACHE",
+             "allow_failure": "prefect.allow_failure"}  # ``task``: Prefect's replaces Airflow's everywhere
+    if not all(_free(plan, n, q) for n, q in names.items()):
+        return
+    for branch in python_branches:
+        branch.options["_follow_source"] = lambda var, fut: [
+            f"{var} = {fut}.result()",
+            f"{var} = {{{var}}} if isinstance({var}, str) else set({var} or ())",
+        ]
+    for task in runtime:
+        task.options["_was_skipped_source"] = lambda flag, fut: [f"{fut}.wait()", f"{flag} = {fut}.state.name == 'Skipped'"]
+    if flagged:
+        helper = plan.__dict__.get("_skipped_task")
+        if helper is None:
+            helper = plan.__dict__["_skipped_task"] = plan.unique("skipped_task")
+            plan.generated.setdefault(dag.dag_id, []).insert(0, (
+                "@task(cache_policy=NO_CACHE)\n"
+                f"def {helper}():\n"
+                '    """A task Airflow skips (not chosen by a branch above it, or below a skipped task): a run named Skipped."""\n'
+                "    return Completed(name='Skipped', message='skipped: not chosen by a branch upstream')\n"
+            ))
+            plan.need("prefect.states", "Completed")
+            plan.need("prefect.cache_policies", "NO_CACHE")
+            plan.need("prefect", "task")
+        plan.need("prefect", "allow_failure")
+        for task in flagged:
+            task.options["_skip_source"] = (
+                lambda tid, ups, helper=helper: f"{helper}.with_options(name={tid!r}).submit("
+                + (f"wait_for=[{', '.join(f'allow_failure({u})' for u in ups)}]" if ups else "")
+                + ")"
+            )
 
 
 def _ignores_rules(task: Task, plan: Plan) -> bool:

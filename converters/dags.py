@@ -148,7 +148,7 @@ def schedule(plan: Plan, dag: Dag) -> dict[str, str]:
 
 
 _ONCE_HINT = {
-    "@once": " (Prefect has no run-once schedule: `prefect deployment run` it once)",
+    "@once": " (Prefect has no run-once schedule: `interop deploy --apply` creates its one run)",
     "@continuous": " (Prefect has no continuous schedule: an automation that runs the deployment when a run completes)",
 }
 
@@ -395,12 +395,15 @@ def flow_function(plan: Plan, dag: Dag, order: list[str]) -> tuple[str, str]:
                 if var.endswith("_go") or "_go_" in var:
                     lines.append(f"    {var} = bool({fut}.result())\n")
                 else:
-                    lines.append(f"    {var} = branch_targets({fut}.result())\n")
+                    follow = dag.tasks[branch_tid].options.get("_follow_source")  # converters.branching
+                    lines.extend(f"    {ln}\n" for ln in (follow(var, fut) if follow else [f"{var} = branch_targets({fut}.result())"]))
         for other in dag.tasks.values():
             runtime = other.options.get("_runtime_flag")
             if runtime and runtime in expr and runtime not in emitted:
                 emitted.add(runtime)
-                lines.append(f"    {runtime} = was_skipped({plan.future(dag, other.task_id)})\n")
+                plain = other.options.get("_was_skipped_source")  # converters.branching
+                up = plan.future(dag, other.task_id)
+                lines.extend(f"    {ln}\n" for ln in (plain(runtime, up) if plain else [f"{runtime} = was_skipped({up})"]))
             flag = other.options.get("_skip_flag")
             if flag and flag in expr and flag not in emitted and other.task_id not in order:
                 need_flags(other.options["_skip_expr"])
@@ -433,7 +436,8 @@ def flow_function(plan: Plan, dag: Dag, order: list[str]) -> tuple[str, str]:
             lines.append(f"    {flag} = {task.options['_skip_expr']}\n")
             ups = list(dict.fromkeys([*task.data_inputs, *(plan.future(dag, u) for u in wait)]))
             skip_args = f"{tid!r}, wait_for=[{', '.join(ups)}]" if ups else repr(tid)
-            lines.append(f"    {fut} = skip_task({skip_args}) if {flag} else {submit}\n")
+            plain = task.options.get("_skip_source")  # converters.branching
+            lines.append(f"    {fut} = {plain(tid, ups) if plain else f'skip_task({skip_args})'} if {flag} else {submit}\n")
         else:
             lines.append(f"    {fut} = {submit}\n")
         results.append(f"        {tid!r}: {fut}.result(),\n")

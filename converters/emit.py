@@ -212,7 +212,7 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
 
 #: modules besides Prefect's and the runtime's that rules import from (the standard library's
 #: ``datetime``, ``prefect.runtime``): scheduled the same way, when the module reads the name
-EXTRA_MODULES = ("datetime", "prefect.runtime", "prefect.states")
+EXTRA_MODULES = ("datetime", "prefect.runtime", "prefect.states", "prefect.cache_policies")
 
 
 def _stdlib_imports(plan: Plan, read: set[str], existing: dict[str, set[str]]) -> str:

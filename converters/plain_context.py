@@ -172,10 +172,19 @@ def _override(value: cst.BaseExpression) -> dict[str, cst.BaseExpression] | None
     return out
 
 
+def module_binds(plan: Plan, name: str) -> bool:
+    """Does a statement of the DAG file bind ``name`` at module level (an import, an assignment,
+    a def)? (``from datetime import date`` reads the module ``datetime`` but binds only ``date``.)"""
+    if name in plan.model.imports:
+        return True
+    plan.bound_before(name, 0)  # builds the table of module-level bindings once
+    return name in (plan._first_bound or {})
+
+
 def _date_names(plan: Plan, taken: set[str]) -> tuple[str, str, dict[str, set[str]]] | None:
     """(``fromisoformat`` source, UTC source, imports needed), from what the module binds."""
     imports = plan.model.imports
-    bound = plan.taken_names | set(imports) | taken
+    bound = {n for n in ("datetime", "timezone") if module_binds(plan, n)} | taken
     need: dict[str, set[str]] = {}
     if imports.get("datetime") == "datetime":
         return "datetime.datetime.fromisoformat", "datetime.timezone.utc", need
@@ -295,7 +304,7 @@ def apply(plan: Plan, dag: Dag, generated: str, flow_text: str) -> tuple[str, st
     lines: list[str] = []
     if dates:
         names = _date_names(plan, flow_names | _names(gen_mod) if gen_mod is not None else flow_names)
-        if names is None or "flow_run" in flow_names | plan.taken_names | set(plan.model.imports):
+        if names is None or "flow_run" in flow_names or (module_binds(plan, "flow_run") and plan.model.imports.get("flow_run") != "prefect.runtime.flow_run"):
             return generated, flow_text
         parse, utc, imports = names
         imports.setdefault("prefect.runtime", set()).add("flow_run")

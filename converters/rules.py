@@ -236,3 +236,41 @@ class CommentsCarried(Rule):
             "    # then clean them\n    clean_future = clean.submit(wait_for=[raw_future])\n    # order matters",
             title="comments follow the tasks they describe"),
     ]
+
+
+class PlainSkips(Rule):
+    """Branch choices and skips in Prefect's own terms: a Python branch's choice is read from its
+    result in the flow; a task skipped at run time is read from its future's state
+    (``Completed`` named ``Skipped``); a task Airflow would skip is recorded by a small task of the
+    file, ``skipped_task``, that ends ``Completed`` named ``Skipped`` under the task's id, after its
+    upstream tasks whatever their end. Implemented in ``branching.py``.
+
+    A branch operator run through the shim keeps ``branch_targets`` (its choice is an XCom).
+    """
+
+    CONSTRUCT = "`BranchPythonOperator`, `@task.branch`, a skip exit code, `trigger_rule`"
+    RESULT = "`pick_follow = pick_future.result()`; `skipped_task.with_options(name='t').submit(...) if t_skipped else t.submit(...)`"
+    EXAMPLES = [
+        converts(AIRFLOW_HEADER + """
+            @task.branch
+            def pick():
+                return "small"
+            with DAG("plain_branch", schedule=None):
+                small = BashOperator(task_id="small", bash_command="echo small")
+                big = BashOperator(task_id="big", bash_command="echo big")
+                pick() >> [small, big]
+            """,
+            "pick_follow = pick_future.result()",
+            "pick_follow = {pick_follow} if isinstance(pick_follow, str) else set(pick_follow or ())",
+            "big_future = skipped_task.with_options(name='big').submit(wait_for=[allow_failure(pick_future)]) if big_skipped",
+            "@task(cache_policy=NO_CACHE)\ndef skipped_task():",
+            title="the branch's result chooses; the other path is recorded as skipped"),
+        converts(AIRFLOW_HEADER + """
+            with DAG("plain_skip_code", schedule=None):
+                check = BashOperator(task_id="check", bash_command="exit 99")
+                after = BashOperator(task_id="after", bash_command="echo after")
+                check >> after
+            """,
+            "check_future.wait()\n    check_was_skipped = check_future.state.name == 'Skipped'",
+            title="a task that skips itself at run time"),
+    ]

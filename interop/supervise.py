@@ -244,16 +244,17 @@ def _template_database() -> Path | None:
     import subprocess
 
     build = Path(tempfile.mkdtemp(prefix="interop-prefect-template-"))
-    env = {**os.environ, "PREFECT_HOME": str(build), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING"}
-    env.pop("PREFECT_SERVER_DATABASE_CONNECTION_URL", None)
-    env.pop("PREFECT_API_DATABASE_CONNECTION_URL", None)
+    # Prefect's defaults only (no profile, no database URL of the user's): a SQLite file in `build`
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update({"PREFECT_HOME": str(build), "PREFECT_PROFILES_PATH": str(build / "profiles.toml"),
+                "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING"})
     code = (
         "import asyncio\n"
         "from prefect.server.database import provide_database_interface\n"
         "asyncio.run(provide_database_interface().create_db())\n"
     )
     try:
-        done = subprocess.run([sys.executable, "-c", code], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        done = subprocess.run([sys.executable, "-c", code], env=env, cwd=build, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, timeout=600, check=False)
         if done.returncode != 0 or not (build / "prefect.db").is_file():
             return None

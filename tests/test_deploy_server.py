@@ -318,6 +318,9 @@ LIMITS_DAG = textwrap.dedent('''
     with DAG("interop_deploy_variable", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC")):
         PythonOperator(task_id="read_region", python_callable=read_region)
 
+    with DAG("interop_deploy_once", schedule="@once", start_date=pendulum.datetime(2024, 1, 1, tz="UTC")):
+        PythonOperator(task_id="in_pool", python_callable=in_pool)
+
     with DAG("interop_deploy_catchup", schedule="0 6 * * *", catchup=True,
              start_date=pendulum.datetime(2024, 1, 1, tz="Europe/Paris")):
         PythonOperator(task_id="hold", python_callable=hold)
@@ -467,3 +470,16 @@ def test_import_variables_from_an_export_file(live_prefect, tmp_path):
         assert json.loads(Variable.get("team_config")) == {"retries": 3}
         assert Variable.get("plain") == "x"
         assert Secret.load("db-password").get() == "hunter2-secret"
+
+
+def test_an_once_dag_gets_its_one_run(live_prefect, deployed_limits):
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+
+    with live_prefect.client() as client:
+        deployment = client.read_deployment_by_name("interop_deploy_once/interop_deploy_once")
+        runs = client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])))
+    assert deployment.schedules == []
+    assert len(runs) == 1
+    (finished,) = _wait(live_prefect, [runs[0].id])
+    assert finished.state.type.value == "COMPLETED", live_prefect.log_tails()
+    assert _result(live_prefect, finished) == {"in_pool": "pooled"}

@@ -120,6 +120,9 @@ def deploy(flows, report_file, work_pool, work_pool_type, work_queue, image, wor
             for line in apply.ensure_server_objects(work_pool, work_pool_type, plan.concurrency_limits):
                 click.echo(line)
             apply.prefect_deploy(flows_dir)
+            timezones = {d["dag_id"]: (d.get("deployment") or {}).get("timezone") for f in ledger.get("files", []) for d in f.get("dags", [])}
+            for line in apply.run_once(plan.once, timezones):
+                click.echo(line)
         except apply.ApplyError as exc:
             _fail(str(exc))
         click.echo(f"applied: {len(merged.document.get('deployments') or [])} deployment(s) on the Prefect server")

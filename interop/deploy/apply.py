@@ -60,3 +60,44 @@ def prefect_deploy(flows_dir: Path, names: list[str] | None = None, timeout: flo
     if done.returncode != 0:
         raise ApplyError(f"`prefect deploy` failed ({done.returncode}):\n{output[-4000:]}")
     return output
+
+
+async def _run_once(once: dict[str, str | None], timezones: dict[str, str]) -> list[str]:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+    from prefect.states import Scheduled
+
+    done = []
+    now = dt.datetime.now(dt.timezone.utc)
+    async with get_client() as client:
+        for dag_id, start in sorted(once.items()):
+            deployment = await client.read_deployment_by_name(f"{dag_id}/{dag_id}")
+            runs = await client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])), limit=1)
+            if runs:
+                continue
+            when = now
+            if start:
+                begin = dt.datetime.fromisoformat(start)
+                begin = begin if begin.tzinfo else begin.replace(tzinfo=ZoneInfo(timezones.get(dag_id) or "UTC"))
+                when = max(now, begin)
+            await client.create_flow_run_from_deployment(
+                deployment.id, state=Scheduled(scheduled_time=when), idempotency_key=f"interop-once:{deployment.id}",
+            )
+            done.append(f"{dag_id}: its @once run scheduled at {when.isoformat()}")
+    return done
+
+
+def run_once(once: dict[str, str | None], timezones: dict[str, str]) -> list[str]:
+    """The one run of each ``@once`` DAG (Airflow runs it as soon as it can from its start_date),
+    made only when its deployment has no run yet."""
+    import asyncio
+
+    if not once:
+        return []
+    try:
+        return asyncio.run(_run_once(once, timezones))
+    except Exception as exc:  # noqa: BLE001 - reported with the server's URL
+        raise ApplyError(f"Prefect API at {os.environ.get('PREFECT_API_URL', '(profile)')}: {type(exc).__name__}: {exc}") from None

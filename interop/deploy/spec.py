@@ -47,6 +47,8 @@ class Plan:
     notes: list[Note] = field(default_factory=list)
     #: dag_id -> whether it had ``catchup=True`` (for ``interop backfill``)
     catchup: dict[str, bool] = field(default_factory=dict)
+    #: dag_id -> start_date (ISO, the DAG's timezone) of a ``@once`` DAG: ``--apply`` makes its one run
+    once: dict[str, str | None] = field(default_factory=dict)
 
 
 def provider_package(module: str) -> str | None:
@@ -153,7 +155,13 @@ def build(
             if facts.get("parameters"):
                 deployment["parameters"] = dict(facts["parameters"])
             schedules, why = schedules_for(facts, default_major)
-            if schedules is None:
+            if schedules is None and facts.get("airflow_schedule", "").strip("\"'") == "@once":
+                # Airflow runs it once, as soon as it can from start_date: --apply makes that run
+                plan.once[dag_id] = facts.get("start_date")
+                plan.notes.append(Note(dag_id, "@once: no Prefect schedule; `interop deploy --apply` creates its one run "
+                                               "(at start_date, or now) when the deployment has none"))
+                schedules = []
+            elif schedules is None:
                 plan.notes.append(Note(dag_id, f"deployed without a schedule: {why}", hand=True))
                 schedules = []
             deployment["schedules"] = schedules

@@ -298,30 +298,42 @@ def test_no_temporary_folder_left_behind(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- Prefect's temporary server
 @pytest.mark.prefect
-def test_temporary_server_has_a_private_home_and_quiet_logs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["run", "compare"])
+def test_temporary_server_has_a_private_home_and_quiet_logs(tmp_path: Path, command: str) -> None:
+    """Prefect's temporary server (no PREFECT_API_URL) keeps to a home of its own, sends no
+    telemetry, and nothing it logs reaches stdout; nothing is left in the temp folder."""
     home = tmp_path / "home"
     home.mkdir()
-    flow = tmp_path / "flow_one.py"
-    flow.write_text(textwrap.dedent('''
-        from prefect import flow, task
+    if command == "run":
+        flow = tmp_path / "flow_one.py"
+        flow.write_text(textwrap.dedent('''
+            from prefect import flow, task
 
-        @task
-        def one():
-            return 1
+            @task
+            def one():
+                return 1
 
-        @flow(name="flow_one")
-        def flow_one():
-            return one()
-    '''))
+            @flow(name="flow_one")
+            def flow_one():
+                return one()
+        '''))
+    else:
+        flow = _dag(tmp_path, "flow_one", '''
+            from airflow.sdk import DAG
+            from airflow.providers.standard.operators.python import PythonOperator
+
+            with DAG("flow_one", schedule=None):
+                PythonOperator(task_id="one", python_callable=lambda: 1)
+        ''')
     cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")  # the migrated template database
     env = _env(tmp_path, HOME=str(home), XDG_CACHE_HOME=cache, TMPDIR=str(tmp_path))
     env.pop("PREFECT_SERVER_ANALYTICS_ENABLED", None)
     env.pop("DO_NOT_TRACK", None)
     env.pop("PREFECT_HOME", None)
-    proc = _interop("run", str(flow), env=env)
+    proc = _interop(command, str(flow), env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == ""  # the server's logs and Prefect's never reach stdout
-    assert "flow_one: success" in proc.stderr
+    assert ("flow_one: success" if command == "run" else "equivalent") in proc.stderr
     assert "telemetry" not in proc.stderr.lower()
     assert not (home / ".prefect" / "prefect.db").exists()  # not the user's shared database
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith("interop-run-")] == []

@@ -88,6 +88,8 @@ def status(as_json: bool) -> None:
             f"interop daemon pid {info['pid']}: Airflow {info['airflow']}, up since {info['started']}, "
             f"{info['served']} run(s) served, {info['running']} running\n  socket {info['socket']}"
         )
+        if info.get("stale"):
+            click.echo(f"  retired: its preloaded code changed since ({info['stale'][0]}); 'interop daemon start' replaces it")
     sys.exit(0 if info is not None else 1)
 
 

@@ -25,6 +25,8 @@ flow or the task, the DAG keeps ``airflow_context`` unchanged.
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from converters.model import Dag
@@ -90,9 +92,10 @@ def _names(node: cst.CSTNode) -> set[str]:
     return visitor.names
 
 
-def _ctx_attrs(node: cst.CSTNode) -> list[str] | None:
+def _ctx_attrs(node: cst.CSTNode, skip_ctx_args: bool = False) -> list[str] | None:
     """The context attributes ``node`` reads (``ctx.ds`` ...) in order, or None when ``ctx`` is
-    read otherwise (whole, or an attribute with no plain value)."""
+    read otherwise (whole, or an attribute with no plain value); ``ctx=`` arguments left out
+    with ``skip_ctx_args`` (checked on their own)."""
     found: list[str] = []
     whole = False
 
@@ -116,7 +119,8 @@ def _ctx_attrs(node: cst.CSTNode) -> list[str] | None:
             return False
 
         def visit_Arg(self, node: cst.Arg) -> bool:
-            node.value.visit(self)
+            if not (skip_ctx_args and node.keyword is not None and node.keyword.value == "ctx"):
+                node.value.visit(self)
             return False
 
     node.visit(Visit())
@@ -206,11 +210,11 @@ def _date_names(plan: Plan, taken: set[str]) -> tuple[str, str, dict[str, set[st
 def apply(plan: Plan, dag: Dag, generated: str, flow_text: str) -> tuple[str, str]:
     """The DAG's generated tasks and flow with the run context as plain values (see module
     docstring); unchanged when the context is needed as a whole."""
-    if not dag.uses_ctx or "airflow_context(" not in flow_text:
+    if not dag.uses_ctx or "airflow_context(" not in flow_text or not _may_be_plain(flow_text, generated):
         return generated, flow_text
     try:
         flow_mod = cst.parse_module(flow_text)
-        gen_mod = cst.parse_module(generated) if generated else None
+        gen_mod = cst.parse_module(generated) if generated and "ctx" in generated else None
     except cst.ParserSyntaxError:
         return generated, flow_text
     func = flow_mod.body[0]
@@ -282,8 +286,8 @@ def apply(plan: Plan, dag: Dag, generated: str, flow_text: str) -> tuple[str, st
     if problem:
         return generated, flow_text
     # every other ``ctx`` read in the flow is ``ctx.X``; a ``ctx=`` argument is checked above
-    stripped = body_block.visit(_StripCtxArgs())
-    flow_attrs = _ctx_attrs(stripped)
+    stripped = body_block
+    flow_attrs = _ctx_attrs(body_block, skip_ctx_args=True)
     if flow_attrs is None:
         return generated, flow_text
     used += [a for a in flow_attrs if a not in used]
@@ -294,10 +298,11 @@ def apply(plan: Plan, dag: Dag, generated: str, flow_text: str) -> tuple[str, st
 
     # the flow's own names: a value bound to a variable must not take one
     flow_params = {p.name.value for p in [*func.params.params, *func.params.kwonly_params]}
-    flow_names = _names(stripped) | flow_params
+    body_names = _names(stripped)
+    flow_names = body_names | flow_params
     variables = [a for a in used if a not in _INLINE]
     for attr in variables:
-        if attr in flow_names and not (attr in ("params", "conf") and attr in flow_params and attr not in _names(stripped)):
+        if attr in flow_names and not (attr in ("params", "conf") and attr in flow_params and attr not in body_names):
             return generated, flow_text
     dates = any(VALUES[a] and "logical_date" in VALUES[a] for a in used)  # type: ignore[operator]
     imports: dict[str, set[str]] = {}
@@ -337,16 +342,20 @@ def apply(plan: Plan, dag: Dag, generated: str, flow_text: str) -> tuple[str, st
     return new_gen, new_flow
 
 
-class _StripCtxArgs(cst.CSTTransformer):
-    """Calls without their ``ctx=`` arguments (checked on their own)."""
+_CTX = re.compile(r"\bctx\b(\.\w+|\s*=\s*airflow_context\(|=|\)|,)?")
 
-    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
-        args = [a for a in updated.args if a.keyword is None or a.keyword.value != "ctx"]
-        if len(args) == len(updated.args):
-            return updated
-        if args:
-            args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-        return updated.with_changes(args=args)
+
+def _may_be_plain(flow_text: str, generated: str) -> bool:
+    """A quick look before parsing: is every ``ctx`` a plain value, a ``ctx=`` argument or a
+    task's ``ctx`` parameter? (The parsed check decides; this only spares parsing what fails.)"""
+    for text in (flow_text, generated):
+        if "render_template(" in text or "run_operator(" in text:
+            return False  # the context as a whole
+        for match in _CTX.finditer(text):
+            tail = match.group(1)
+            if tail is None or (tail.startswith(".") and tail[1:] not in VALUES):
+                return False
+    return True
 
 
 def _overrides(node: cst.CSTNode) -> list[cst.BaseExpression]:

@@ -576,6 +576,13 @@ class Analyzer:
                 # dag.doc_md = __doc__: dropped with an IX401 note by _eval_small
                 dag.owned_statements.append(stmt)
                 self._eval_statement(dag, stmt, env, group=None, keep=False)
+            elif isinstance(stmt, cst.SimpleStatementLine) and _bare_name(stmt) == dag.dag_var and dag.dag_var:
+                # ``dag`` alone on a line (a habit to "register" the DAG): it does nothing; it goes
+                dag.owned_statements.append(stmt)
+            elif isinstance(stmt, cst.SimpleStatementLine) and self._sets_task_attribute(stmt, env):
+                # ``t1.doc_md = ...`` after the block: read as if set in it (dropped with IX401, or an argument)
+                dag.owned_statements.append(stmt)
+                self._eval_statement(dag, stmt, env, group=None, keep=False)
             elif isinstance(stmt, cst.SimpleStatementLine) and dag.dag_var and dag.dag_var in _names_in(stmt):
                 self._stranded(stmt, dag)
 
@@ -662,6 +669,17 @@ class Analyzer:
                 if arg.keyword is not None and arg.keyword.value == "dag" and dotted(arg.value) == dag.dag_var:
                     return True
         return False
+
+    def _sets_task_attribute(self, stmt: cst.SimpleStatementLine, env: dict[str, Any]) -> bool:
+        """``t.attr = value`` on every small statement of the line, ``t`` a task of this DAG."""
+        return all(
+            isinstance(small, cst.Assign)
+            and len(small.targets) == 1
+            and isinstance(small.targets[0].target, cst.Attribute)
+            and isinstance(small.targets[0].target.value, cst.Name)
+            and isinstance(env.get(small.targets[0].target.value.value), TaskRef)
+            for small in stmt.body
+        )
 
     def _statement_wires_tasks(self, stmt: cst.SimpleStatementLine, env: dict[str, Any]) -> bool:
         refs = _names_in(stmt)
@@ -823,8 +841,14 @@ class Analyzer:
                 if task is not None:
                     if attr.startswith("doc") or attr in names.LEDGER_ONLY_ARGS:
                         self.finding("IX401", small, f"task {task.task_id!r}: `{attr}` set after creation, dropped (no Prefect meaning)")
-                    else:
+                    elif attr in _READ_AFTER_CREATION:
                         task.kwargs[attr] = small.value
+                    else:
+                        # pre_execute, post_execute, ...: no rule reads them; the task needs a hand
+                        message = f"`{code_of(small).strip()[:200]}` set after creation is not carried over; port it by hand"
+                        self.finding("IX101", small, f"task {task.task_id!r}: {message}", manual=True)
+                        task.disposition = "manual"
+                        task.options.setdefault("_markers", []).append(f"# interop: TODO(IX101): {message}")
                     return True
             for t in small.targets:
                 if isinstance(t.target, cst.Name):
@@ -1604,6 +1628,17 @@ def _is_plain_literal(value: Any) -> bool:
     if isinstance(value, dict):
         return all(_is_plain_literal(k) and _is_plain_literal(v) for k, v in value.items())
     return value is None or isinstance(value, (bool, int, float, str))
+
+
+#: task attributes the rules read when set after creation (``t.retries = 3``)
+_READ_AFTER_CREATION = names.TASK_OPTION_ARGS | set(names.CALLBACK_ARGS) | {"trigger_rule", "pool"}
+
+
+def _bare_name(stmt: cst.SimpleStatementLine) -> str | None:
+    """The name of a line that is only a name (``dag``), else None."""
+    if len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr) and isinstance(stmt.body[0].value, cst.Name):
+        return stmt.body[0].value.value
+    return None
 
 
 def _sets_attribute_of(stmt: cst.SimpleStatementLine, var: str | None) -> bool:

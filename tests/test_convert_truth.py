@@ -269,3 +269,30 @@ def test_name_rebound_before_each_operator_is_read_in_order(tmp_path: Path) -> N
     ensure = BashOperator(task_id=task_id, bash_command="echo e", dag=dag)
     refresh >> ensure
     """)
+
+
+def test_statements_after_the_dag_block(tmp_path: Path) -> None:
+    """After a ``with DAG(...) as dag:`` block: ``dag`` alone on a line does nothing and goes;
+    ``t.doc_md = ...`` is dropped with IX401; a hook set after creation (``t.pre_execute``), which
+    no rule reads, makes the task manual with a marker in the flow. The output reads no name it
+    no longer defines (before: ``dag`` and ``t`` were kept and undefined)."""
+    out = assert_ledger_equals_airflow(tmp_path, "after.py", HEADER + """
+    with DAG("after", schedule=None, start_date=pendulum.datetime(2024, 1, 1)) as dag:
+        t = BashOperator(task_id="t", bash_command="echo 1")
+        u = BashOperator(task_id="u", bash_command="echo 2")
+
+    t.doc_md = "what t does"
+    u.pre_execute = lambda **kw: print("before")
+    t >> u
+    dag
+    """)
+    result = out["result"]
+    codes = {(f.code, f.manual) for f in result.findings}
+    assert ("IX401", False) in codes and ("IX101", True) in codes
+    tasks = {t["task_id"]: t for t in result.report()["dags"][0]["tasks"]}
+    assert tasks["u"]["disposition"] == "manual" and tasks["t"]["disposition"] != "manual"
+    assert result.status == "partial"
+    assert "TODO(IX101): `u.pre_execute = lambda **kw: print(\"before\")`" in result.output
+    from converters.imports import unbound_globals
+
+    assert unbound_globals(result.output) == set()

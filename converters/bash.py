@@ -34,7 +34,7 @@ from converters.callables import ident, result_param
 from converters.model import Const, Dag, Task, XComArgRef
 from converters.plain_context import module_binds
 from converters.plan import Plan, const_value
-from converters.python_operator import multiple_outputs, upstream_xcoms_source
+from converters.python_operator import multiple_outputs, upstream_xcoms_source, user_macros
 from converters.task_options import decorator_kwargs
 
 ORDER = 40
@@ -133,7 +133,7 @@ def template_expr(
                     exprs.append(p if pull.key == "return_value" else "None")
             return exprs[0] if isinstance(pull.task_ids, str) else "[" + ", ".join(exprs) + "]"
 
-        tr = templates.translate(text, pull_expr)
+        tr = templates.translate(text, pull_expr, user_macros(plan, dag))
         params.add("ctx", "ctx")
         dag.uses_ctx = True
         if tr.fstring is not None:

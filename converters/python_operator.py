@@ -23,6 +23,7 @@ from converters import names, templates
 from converters.analysis import code_of
 from converters.callables import PullResolver, RewriteResult, result_param, rewrite_callable, scan_callable
 from converters.model import Const, Dag, Task
+from converters.plain_context import module_binds
 from converters.plan import Plan, const_value
 from converters.task_options import decorator_kwargs
 
@@ -79,11 +80,30 @@ def templates_dict_source(task: Task, dag: Dag, plan: Plan) -> str | None:
     return plan.substitute(td, task, dag)
 
 
+def user_macros(plan: Plan, dag: Dag) -> dict[str, str]:
+    """The DAG's ``user_defined_macros={"name": fn, ...}`` (a literal dict of module-level names):
+    macro name -> the Python name a translated template calls instead."""
+    node = dag.kwargs.get("user_defined_macros")
+    if not isinstance(node, cst.Dict):
+        return {}
+    out: dict[str, str] = {}
+    for el in node.elements:
+        if not isinstance(el, cst.DictElement) or not isinstance(el.key, cst.SimpleString):
+            return {}
+        root = el.value
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if not isinstance(root, cst.Name) or not module_binds(plan, root.value):
+            return {}
+        out[el.key.evaluated_value] = code_of(el.value).strip()
+    return out
+
+
 def flow_template(value: cst.BaseExpression, task: Task, dag: Dag, plan: Plan, blocking: list[str] | None = None) -> str:
     """Source of an argument evaluated in the flow body; Jinja strings become f-strings."""
     const = const_value(value, task, plan.analyzer)
     if isinstance(const, Const) and isinstance(const.value, str) and templates.has_jinja(const.value):
-        tr = templates.translate(const.value, lambda pull: None)
+        tr = templates.translate(const.value, lambda pull: None, user_macros(plan, dag))
         if tr.fstring is not None:
             dag.uses_ctx = True
             return tr.fstring

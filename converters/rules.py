@@ -144,6 +144,14 @@ class PlainRunContext(Rule):
             "begin.submit(dag_run_conf=(conf or {}), run_id=f'manual__{logical_date.isoformat()}')",
             title="`dag_run.conf` / `dag_run.run_id`: the values, not the run object"),
         converts(AIRFLOW_HEADER + """
+            def week_of(ds):
+                return ds[:8] + "01"
+            with DAG("plain_macros", schedule=None, user_defined_macros={"week_of": week_of}):
+                BashOperator(task_id="t", bash_command="echo {{ week_of(ds) }}")
+            """,
+            "f\"echo {week_of(ds)}\"",
+            title="a `user_defined_macros` function called where the template called it"),
+        converts(AIRFLOW_HEADER + """
             with DAG("whole_ctx", schedule=None):
                 BashOperator(task_id="t", bash_command="echo {{ ds | upper }}")
             """,

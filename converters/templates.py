@@ -15,8 +15,10 @@ parser.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Callable
+from types import MappingProxyType
+from typing import Callable, Mapping
 
 import jinja2
 from jinja2 import nodes
@@ -119,16 +121,30 @@ def _const(node: nodes.Node) -> object:
     return None
 
 
-def translate(text: str, pull_expr: Callable[[Pull], str | None]) -> Translation:
+def translate(text: str, pull_expr: Callable[[Pull], str | None], macros: Mapping[str, str] | None = None) -> Translation:
     """Translate a template into f-string source.
 
     Args:
         text: the template.
         pull_expr: gives the Python expression of an XCom pull's value, or None when the
             pull cannot be resolved (then the template is not translated).
+        macros: the DAG's ``user_defined_macros``: macro name -> the module-level Python name
+            it stands for (``{{ week_start(ds) }}`` -> ``week_start(ctx.ds)``).
     """
     if not has_jinja(text):
         return Translation(fstring=None)
+    token = _MACROS.set(MappingProxyType(dict(macros or {})))
+    try:
+        return _translate(text, pull_expr)
+    finally:
+        _MACROS.reset(token)
+
+
+#: the user-defined macros of the template being translated
+_MACROS: ContextVar[Mapping[str, str]] = ContextVar("interop_user_macros", default=MappingProxyType({}))
+
+
+def _translate(text: str, pull_expr: Callable[[Pull], str | None]) -> Translation:
     result = Translation(fstring=None, has_jinja=True)
     try:
         tree = _ENV.parse(text)
@@ -172,6 +188,8 @@ def _expr(node: nodes.Node, pull_expr: Callable[[Pull], str | None], used: set[s
         if node.name in CONTEXT_KEYS and node.name != "templates_dict":
             used.add(node.name)
             return CONTEXT_KEYS[node.name]
+        if node.name in _MACROS.get():
+            return _MACROS.get()[node.name]
         raise _NotTranslatable
     if isinstance(node, nodes.Const):
         value = node.value
@@ -205,7 +223,7 @@ def _expr(node: nodes.Node, pull_expr: Callable[[Pull], str | None], used: set[s
             raise _NotTranslatable
         func = node.node
         # only macros.* and dag_run.conf.get(...) calls are known to be pure
-        allowed = (
+        allowed = (isinstance(func, nodes.Name) and func.name in _MACROS.get()) or (
             isinstance(func, nodes.Getattr)
             and (
                 (isinstance(func.node, nodes.Name) and func.node.name == "macros")

@@ -12,7 +12,7 @@ import pytest
 
 from converters import convert_source
 from converters.plain_context import VALUES
-from shims.runtime import BashCommandFailed, airflow_context, run_bash
+from shims.runtime import BashCommandFailed, airflow_context, render_template, run_bash
 
 HEADER = (
     "from airflow.sdk import DAG\n"
@@ -79,3 +79,17 @@ def test_bash_task_body_behaves_as_run_bash(tmp_path) -> None:  # noqa: ANN001
         run_bash("echo bad; exit 2")
     with pytest.raises(RuntimeError, match="exit code 99"):
         ns["no_skip"].fn()
+
+
+def test_user_macro_template_renders_as_jinja() -> None:
+    """``{{ week_of(ds) }}`` with ``user_defined_macros={"week_of": week_of}``: the f-string the
+    converter writes gives what Airflow's Jinja rendering gives."""
+    ns = _module("""
+        def week_of(ds):
+            return ds[:8] + "01"
+        with DAG("m", schedule=None, user_defined_macros={"week_of": week_of}):
+            BashOperator(task_id="t", bash_command="echo {{ week_of(ds) }}-{{ ds_nodash }}")
+        """)
+    ctx = airflow_context("2024-01-15", dag_id="m")
+    expected = render_template("echo {{ week_of(ds) }}-{{ ds_nodash }}", ctx, week_of=ns["week_of"])
+    assert ns["t"].fn(ds=ctx.ds, ds_nodash=ctx.ds_nodash) == expected.removeprefix("echo ") == "2024-01-01-20240115"

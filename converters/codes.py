@@ -100,6 +100,14 @@ CODES: dict[str, tuple[str, str]] = {
         '`@task.virtualenv` / `docker` / ... converted to a plain task',
         'yes',
     ),
+    'IX209': (
+        'a converted task changes a value it received from an upstream task in place (`data["k"] = v`, `rows.append(...)`): Airflow hands each task a copy through XCom, the flow hands it the upstream\'s own object, so the upstream\'s result changes too',
+        'no (copy the value first where that matters)',
+    ),
+    'IX210': (
+        'a `pendulum`-only method on a run date (`data_interval_end.in_timezone(...)`, `logical_date.add(days=1)`, `.format(...)`) in a converted callable or template: the flow\'s dates are `datetime`s',
+        'yes (rewrite with `astimezone`, `timedelta`, `strftime`)',
+    ),
     'IX301': (
         'template rendered at run time with `render_template` (Jinja beyond plain expressions)',
         'no (yes when it pulls from an unknown task)',

@@ -27,7 +27,19 @@ from typing import Any
 
 import libcst as cst
 
-from converters import bash, branching, dependencies, emit, empty, python_operator, shimmed, task_options, task_params, taskflow
+from converters import (
+    bash,
+    branching,
+    dependencies,
+    emit,
+    empty,
+    python_operator,
+    run_semantics,
+    shimmed,
+    task_options,
+    task_params,
+    taskflow,
+)
 from converters.analysis import Analyzer, ConversionError, _names_in
 from converters.model import Dag, Finding
 from converters.plan import Plan
@@ -135,6 +147,7 @@ def _convert(module: cst.Module, source: str, path: str) -> ConversionResult:
     for dag in model.dags:
         branching.apply(plan, dag)
         orders[dag.dag_id] = dependencies.apply(plan, dag)
+        run_semantics.apply(plan, dag)
 
     output = emit.assemble(plan, module, orders)
     if output is None:

@@ -26,6 +26,7 @@ RULE_MODULES = (
     "converters.task_options",
     "converters.empty",
     "converters.dependencies",
+    "converters.run_semantics",
 )
 
 

@@ -1,0 +1,232 @@
+"""Rules: where a converted task runs but Prefect hands it values Airflow did not.
+
+Two differences a run shows and the syntax predicts (found by ``interop compare`` on real DAGs,
+``docs/not-supported.md``):
+
+- **A task changes an upstream value in place** (``data["valid"] = True``, ``rows.append(...)``):
+  Airflow hands each task its own copy (the value goes through XCom, serialized); the flow hands
+  it the upstream's own object, so the upstream's result and every other reader see the change.
+  IX209, on the task; copy the value first (``data = dict(data)``) where that matters.
+- **Pendulum-only methods on a run date** (``data_interval_end.in_timezone("Asia/Seoul")``,
+  ``logical_date.add(days=1)``, ``{{ ds_nodash }}`` is fine, ``{{ logical_date.format(...) }}`` is
+  not): Airflow's dates are ``pendulum.DateTime``; the flow's are ``datetime.datetime``, which has no
+  such method. IX210, on the task; write it with ``datetime``/``zoneinfo`` (``astimezone``,
+  ``+ timedelta``, ``strftime``).
+
+Both are facts about the task's own code (its callable, as rewritten, and its templated
+arguments); a task run through the operator shim gets Airflow's own values and is not checked.
+"""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from converters.analysis import code_of
+from converters.model import Dag, Task
+from converters.plan import Plan
+from converters.rules import AIRFLOW_HEADER, Rule, converts, marks
+from converters.walk import find
+
+ORDER = 90
+
+#: methods that change a list, dict or set in place
+_MUTATORS = frozenset(
+    {"append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault", "popitem", "add", "discard", "sort", "reverse"}
+)
+
+#: the run's dates, as the context and templates name them
+_DATES = (
+    "logical_date|execution_date|data_interval_start|data_interval_end|prev_execution_date|next_execution_date"
+    "|prev_logical_date|next_logical_date|prev_data_interval_start_success|prev_data_interval_end_success"
+    "|prev_start_date_success|prev_end_date_success"
+)
+#: ``pendulum.DateTime`` methods and properties ``datetime.datetime`` does not have
+_PENDULUM_ONLY = (
+    "in_timezone|in_tz|add|subtract|format|to_date_string|to_datetime_string|to_iso8601_string|to_time_string"
+    "|to_day_datetime_string|to_formatted_date_string|start_of|end_of|diff|diff_for_humans|naive|int_timestamp"
+    "|float_timestamp|day_of_week|day_of_year|days_in_month|week_of_year|week_of_month|quarter|is_future|is_past"
+    "|is_leap_year|is_same_day|on|at|average|closest|farthest|timezone_name|tz|offset_hours"
+)
+#: ``data_interval_end.in_timezone(``, ``kwargs["logical_date"].add(``, ``context['ds']``-free forms
+_PENDULUM_CALL = re.compile(
+    r"(?<![\w.])(?:" + _DATES + r")(?:['\"]\s*\])?\s*\.\s*(" + _PENDULUM_ONLY + r")\b"
+)
+
+
+class InPlaceChange(Rule):
+    """A converted task that changes a value it received from an upstream task is listed (IX209).
+
+    Airflow serializes every XCom, so each task reads its own copy; in the flow the upstream's
+    result object itself is passed on, and a change made in place shows in the upstream's result
+    and in every other task that reads it. The code is kept as written; the finding names the
+    parameter and the upstream.
+    """
+
+    CONSTRUCT = "a task changing a value it received from an upstream task in place"
+    RESULT = "kept as written; finding IX209 names the parameter and its upstream (Airflow hands each task a copy)"
+    CODES = ("IX209",)
+    EXAMPLES = [
+        converts(
+            AIRFLOW_HEADER + """
+            @task
+            def load():
+                return {"rows": 3}
+
+            @task
+            def check(data):
+                data["valid"] = True
+                return data
+
+            with DAG("inplace", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+                check(load())
+            """,
+            'data["valid"] = True',
+            title="the change is kept; the ledger lists IX209",
+        ),
+    ]
+
+
+class PendulumDates(Rule):
+    """A converted task that calls a ``pendulum``-only method on a run date is listed (IX210).
+
+    Airflow's context dates are ``pendulum.DateTime``; the flow's are ``datetime.datetime``.
+    ``data_interval_end.in_timezone("Asia/Seoul")`` in a callable or in a template fails in the
+    flow (``AttributeError``). The code is kept; the finding names the method.
+    """
+
+    CONSTRUCT = "a pendulum-only method (`in_timezone`, `add`, `format` ...) on a run date, in a callable or a template"
+    RESULT = "kept as written, marked IX210 (manual) (the flow's dates are `datetime`s): rewrite with `astimezone`, `timedelta`, `strftime`"
+    CODES = ("IX210",)
+    EXAMPLES = [
+        marks(
+            AIRFLOW_HEADER + """
+            @task
+            def month_start(data_interval_end=None):
+                return data_interval_end.in_timezone("Asia/Seoul").replace(day=1).isoformat()
+
+            with DAG("dates", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+                month_start()
+            """,
+            "IX210",
+            title="kept, with a marker: the task needs a hand",
+        ),
+    ]
+
+
+def apply(plan: Plan, dag: Dag) -> None:
+    functions = _module_functions(plan)
+    for task in dag.tasks.values():
+        if task.kind in ("shim", "empty", "unsupported") or task.disposition in ("removed", "manual"):
+            continue
+        fdef = _function_of(task, functions, plan)
+        _in_place(plan, task, fdef)
+        _pendulum(plan, task, fdef)
+
+
+def _module_functions(plan: Plan) -> dict[str, cst.FunctionDef]:
+    out: dict[str, cst.FunctionDef] = {}
+    for fdef in find(plan.analyzer.module, cst.FunctionDef):
+        out.setdefault(fdef.name.value, fdef)
+    return out
+
+
+def _function_of(task: Task, functions: dict[str, cst.FunctionDef], plan: Plan) -> cst.FunctionDef | None:
+    name = task.taskflow_func or task.callable_name
+    fdef = functions.get(name) if name else None
+    return plan.functions.get(id(fdef), fdef) if fdef is not None else None
+
+
+def _data_params(task: Task, fdef: cst.FunctionDef) -> dict[str, str]:
+    """Parameter -> upstream task id, for the values the flow passes from an upstream result."""
+    out: dict[str, str] = {}
+    for key, source in task.call_kwargs.items():
+        upstream = task.data_inputs.get(source.strip())
+        if upstream is not None and key.isidentifier():
+            out[key] = upstream
+    positional = [p.name.value for p in [*fdef.params.posonly_params, *fdef.params.params]]
+    for param, source in zip(positional, task.call_args):
+        upstream = task.data_inputs.get(source.strip())
+        if upstream is not None:
+            out.setdefault(param, upstream)
+    return out
+
+
+def _in_place(plan: Plan, task: Task, fdef: cst.FunctionDef | None) -> None:
+    if fdef is None:
+        return
+    params = _data_params(task, fdef)
+    if not params:
+        return
+    rebound = {
+        t.target.value for a in find(fdef.body, cst.Assign) for t in a.targets if isinstance(t.target, cst.Name)
+    }
+    changed: dict[str, int] = {}
+    for param in params:
+        if param in rebound:
+            continue  # ``data = dict(data)`` or a new value: not the upstream's object any more (or unknown)
+        for node in find(fdef.body, cst.BaseExpression):
+            if _changes(node, param):
+                changed.setdefault(param, plan.analyzer.line(node) or task.line)
+                break
+        else:
+            for stmt in find(fdef.body, cst.Del):
+                if any(_base_name(t.target) == param for t in _del_targets(stmt)):
+                    changed.setdefault(param, plan.analyzer.line(stmt) or task.line)
+    for node in [*find(fdef.body, cst.Assign), *find(fdef.body, cst.AugAssign)]:
+        targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+        for target in targets:
+            base = _base_name(target) if isinstance(target, (cst.Subscript, cst.Attribute)) else None
+            if base in params and base not in rebound:
+                changed.setdefault(base, plan.analyzer.line(node) or task.line)
+    for param, line in sorted(changed.items(), key=lambda kv: kv[1]):
+        plan.finding(
+            "IX209",
+            line,
+            f"task {task.task_id!r}: `{param}` (the result of {params[param]!r}) is changed in place; the flow passes the "
+            "upstream's own object where Airflow passed a copy, so the upstream's result changes too: copy it first",
+        )
+
+
+def _changes(node: cst.CSTNode, param: str) -> bool:
+    """``param.append(...)`` and the other in-place methods, on the parameter itself."""
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in _MUTATORS
+        and isinstance(node.func.value, cst.Name)
+        and node.func.value.value == param
+    )
+
+
+def _base_name(node: cst.CSTNode) -> str | None:
+    while isinstance(node, (cst.Subscript, cst.Attribute)):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None
+
+
+def _del_targets(stmt: cst.Del) -> list:
+    target = stmt.target
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [type("T", (), {"target": e.value})() for e in target.elements]
+    return [type("T", (), {"target": target})()]
+
+
+def _pendulum(plan: Plan, task: Task, fdef: cst.FunctionDef | None) -> None:
+    sources = [code_of(v) for v in task.kwargs.values()]
+    if task.call is not None:
+        sources.append(code_of(task.call))
+    if fdef is not None:
+        sources.append(code_of(fdef))
+    for text in sources:
+        match = _PENDULUM_CALL.search(text)
+        if match:
+            # the task fails in the flow (AttributeError): it needs a hand
+            plan.manual(
+                task,
+                "IX210",
+                f"`{match.group(0).strip()}` is a pendulum method; the flow's run dates are `datetime`s "
+                "(write it with astimezone / timedelta / strftime)",
+            )
+            return

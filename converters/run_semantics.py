@@ -116,19 +116,40 @@ class PendulumDates(Rule):
 
 
 def apply(plan: Plan, dag: Dag) -> None:
+    dated = _PENDULUM_CALL.search(plan.analyzer.source) is not None  # one look at the text first
+    if not dated and not any(t.data_inputs for t in dag.tasks.values()):
+        return
     functions = _module_functions(plan)
     for task in dag.tasks.values():
         if task.kind in ("shim", "empty", "unsupported") or task.disposition in ("removed", "manual"):
             continue
         fdef = _function_of(task, functions, plan)
-        _in_place(plan, task, fdef)
-        _pendulum(plan, task, fdef)
+        if task.data_inputs:
+            _in_place(plan, task, fdef)
+        if dated:
+            _pendulum(plan, task, fdef)
 
 
 def _module_functions(plan: Plan) -> dict[str, cst.FunctionDef]:
+    """Every function defined in the file by name (the first one wins), statements only: a
+    callable is never defined inside an expression."""
     out: dict[str, cst.FunctionDef] = {}
-    for fdef in find(plan.analyzer.module, cst.FunctionDef):
-        out.setdefault(fdef.name.value, fdef)
+    stack: list[cst.CSTNode] = list(reversed(plan.analyzer.module.body))
+    while stack:
+        stmt = stack.pop()
+        if isinstance(stmt, cst.FunctionDef):
+            out.setdefault(stmt.name.value, stmt)
+        blocks = [getattr(stmt, "body", None), getattr(stmt, "finalbody", None)]
+        blocks += [h.body for h in getattr(stmt, "handlers", ())]
+        orelse = getattr(stmt, "orelse", None)
+        if isinstance(orelse, cst.If):  # elif
+            stack.append(orelse)
+        elif orelse is not None:
+            blocks.append(orelse.body)
+        for block in blocks:
+            inner = getattr(block, "body", None)
+            if isinstance(inner, (list, tuple)):
+                stack.extend(reversed([s for s in inner if isinstance(s, cst.BaseCompoundStatement)]))
     return out
 
 

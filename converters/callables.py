@@ -104,7 +104,8 @@ class _Roles:
                 self.ti_vars.add(n)
             elif n in names.CONTEXT_KEYS:
                 self.named_context.append(n)
-            elif n in names.AIRFLOW_ONLY_CONTEXT_KEYS and p.default is None:
+            elif n in names.AIRFLOW_ONLY_CONTEXT_KEYS and (p.default is None or _is_none(p.default)):
+                # ``def f(*, outlet_events=None)``: Airflow fills it from the context all the same
                 self.airflow_only.append(n)
         # assignments: x = get_current_context(); ti = context["ti"]
         for _ in range(2):
@@ -616,3 +617,7 @@ def _plain_dag_run(func: cst.FunctionDef) -> tuple[cst.FunctionDef, dict[str, st
         return None
     new_params = ps.with_changes(params=params(ps.params), kwonly_params=params(ps.kwonly_params))
     return func.with_changes(params=new_params, body=func.body.visit(Swap())), sources
+
+
+def _is_none(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"

@@ -108,6 +108,10 @@ CODES: dict[str, tuple[str, str]] = {
         'a `pendulum`-only method on a run date (`data_interval_end.in_timezone(...)`, `logical_date.add(days=1)`, `.format(...)`) in a converted callable or template: the flow\'s dates are `datetime`s',
         'yes (rewrite with `astimezone`, `timedelta`, `strftime`)',
     ),
+    'IX211': (
+        'a task function that yields (`yield Metadata(asset, extra)`): Airflow turns the yields into asset events and keeps no return value; the flow\'s task would return the generator',
+        'yes',
+    ),
     'IX301': (
         'template rendered at run time with `render_template` (Jinja beyond plain expressions)',
         'no (yes when it pulls from an unknown task)',

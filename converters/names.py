@@ -265,6 +265,8 @@ AIRFLOW_ONLY_CONTEXT_KEYS = frozenset(
         "next_ds", "next_ds_nodash", "prev_ds", "prev_ds_nodash", "next_execution_date",
         "prev_execution_date", "prev_execution_date_success", "yesterday_ds", "tomorrow_ds",
         "yesterday_ds_nodash", "tomorrow_ds_nodash", "map_index_template", "expanded_ti_count",
+        # Airflow 3.3's state stores (AIP-103)
+        "asset_state_store", "task_state_store",
     }
 )
 #: every key of Airflow's task context (``context["ti"]``, ``kwargs["ds"]``): the convertible ones,

@@ -1,6 +1,6 @@
 """Rules: where a converted task runs but Prefect hands it values Airflow did not.
 
-Two differences a run shows and the syntax predicts (found by ``interop compare`` on real DAGs,
+Differences a run shows and the syntax predicts (found by ``interop compare`` on real DAGs,
 ``docs/not-supported.md``):
 
 - **A task changes an upstream value in place** (``data["valid"] = True``, ``rows.append(...)``):
@@ -13,7 +13,10 @@ Two differences a run shows and the syntax predicts (found by ``interop compare`
   such method. IX210, on the task; write it with ``datetime``/``zoneinfo`` (``astimezone``,
   ``+ timedelta``, ``strftime``).
 
-Both are facts about the task's own code (its callable, as rewritten, and its templated
+- **A task function that yields** (``yield Metadata(asset, extra)``): Airflow turns the yields into
+  asset events; the flow's task would return the generator. IX211, on the task (manual).
+
+All are facts about the task's own code (its callable, as rewritten, and its templated
 arguments); a task run through the operator shim gets Airflow's own values and is not checked.
 """
 
@@ -88,6 +91,33 @@ class InPlaceChange(Rule):
     ]
 
 
+class YieldingTask(Rule):
+    """A converted task function that yields is left to a hand (IX211).
+
+    Airflow 3 turns what a task yields (``Metadata(asset, extra)``) into asset events and keeps no
+    return value; a Prefect task that yields returns the generator. Nothing in the flow stands for
+    an asset event, so the task is marked.
+    """
+
+    CONSTRUCT = "a task function that yields (`yield Metadata(asset, extra)`)"
+    RESULT = "kept, marked IX211 (manual)"
+    CODES = ("IX211",)
+    EXAMPLES = [
+        marks(
+            AIRFLOW_HEADER + """
+            @task
+            def events():
+                yield {"rows": 3}
+
+            with DAG("yields", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+                events()
+            """,
+            "IX211",
+            title="marked: an asset event has no flow equivalent",
+        ),
+    ]
+
+
 class PendulumDates(Rule):
     """A converted task that calls a ``pendulum``-only method on a run date is listed (IX210).
 
@@ -117,7 +147,8 @@ class PendulumDates(Rule):
 
 def apply(plan: Plan, dag: Dag) -> None:
     dated = _PENDULUM_CALL.search(plan.analyzer.source) is not None  # one look at the text first
-    if not dated and not any(t.data_inputs for t in dag.tasks.values()):
+    yields = "yield" in plan.analyzer.source
+    if not dated and not yields and not any(t.data_inputs for t in dag.tasks.values()):
         return
     functions = _module_functions(plan)
     for task in dag.tasks.values():
@@ -128,6 +159,26 @@ def apply(plan: Plan, dag: Dag) -> None:
             _in_place(plan, task, fdef)
         if dated:
             _pendulum(plan, task, fdef)
+        if yields and fdef is not None and task.kind in ("taskflow", "python") and _yields(fdef):
+            plan.manual(
+                task,
+                "IX211",
+                f"`{fdef.name.value}` yields (asset event `Metadata`, or a generator): Airflow turns the yields into asset "
+                "events and keeps no return value, the flow's task would return the generator; write it by hand",
+            )
+
+
+def _yields(fdef: cst.FunctionDef) -> bool:
+    """A ``yield`` in the function itself (nested functions and lambdas are their own)."""
+    stack: list[cst.CSTNode] = [fdef.body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Yield):
+            return True
+        if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            continue
+        stack.extend(node.children)
+    return False
 
 
 def _module_functions(plan: Plan) -> dict[str, cst.FunctionDef]:

@@ -61,7 +61,7 @@ NOT_OFFLINE_3: dict[str, tuple[str, str]] = {
 _ASSET_EVENTS = (
     "different", "'NoneType' object is not subscriptable",
     "the task function's asset-event context parameter (outlet_events / inlet_events, default None) is left None in "
-    "the flow (asset events have no flow equivalent); the converter reports nothing for it yet",
+    "the flow (asset events have no flow equivalent); the task is marked IX202 (manual)",
 )
 _CURRENT_CONTEXT = (
     "different", "Current context was requested but no context was found",
@@ -83,7 +83,7 @@ _MAPPED_CUSTOM_OPERATOR = (
 _YIELDS_METADATA = (
     "different", "Airflow pushed no such XCom",
     "the task yields Metadata (asset event extras): Airflow turns the yields into asset events and keeps no return "
-    "value, the converted task returns the yielded objects; the converter reports nothing for it yet",
+    "value, the converted task returns the yielded objects; the task is marked IX211 (manual)",
 )
 _BASH_CONTEXT_PARAMS = (
     "different", "missing 1 required positional argument: 'task_instance_key_str'",
@@ -103,11 +103,11 @@ KNOWN_3: dict[str, tuple[str, str, str]] = {
     "ingest_regional_sales": _ASSET_EVENTS,
     "example_asset_state_store_producer": (
         "different", "'NoneType' object is not subscriptable",
-        "the asset_state_store context parameter (AIP-103) is left None in the flow; no converter finding yet",
+        "the asset_state_store context parameter (AIP-103) is left None in the flow; the task is marked IX202 (manual)",
     ),
     "example_asset_state_store_consumer": (
         "different", "'NoneType' object is not subscriptable",
-        "the asset_state_store context parameter (AIP-103) is left None in the flow; no converter finding yet",
+        "the asset_state_store context parameter (AIP-103) is left None in the flow; the task is marked IX202 (manual)",
     ),
     "example_task_state_store": (
         "different", "'NoneType' object has no attribute 'get'",

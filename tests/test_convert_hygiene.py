@@ -69,7 +69,20 @@ UNUSED_AFTER_CONVERSION = [
         ["datetime", "timedelta", "pendulum"],
         id="start-date-and-default-args-imports-dropped",
     ),
-    pytest.param(
+]
+
+
+@pytest.mark.parametrize("before, gone", UNUSED_AFTER_CONVERSION)
+def test_imports_only_the_converted_dag_read_are_dropped(before: str, gone: list[str], tmp_path: Path) -> None:
+    after = convert(before)
+    assert ruff_findings(after, tmp_path) == []
+    imported = {a.asname or a.name for n in ast.walk(ast.parse(after)) if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+    assert not imported & set(gone)
+
+
+def test_a_dag_level_callback_import_stays_for_the_flow_hook(tmp_path: Path) -> None:
+    """A DAG-level ``on_failure_callback`` becomes the flow's ``on_failure`` hook: its import is read."""
+    after = convert(
         """
         from airflow import DAG
         from airflow.operators.python import PythonOperator
@@ -80,19 +93,11 @@ UNUSED_AFTER_CONVERSION = [
 
         with DAG("callbacks", on_failure_callback=on_dag_failure) as dag:
             PythonOperator(task_id="work", python_callable=work)
-        """,
-        ["on_dag_failure"],
-        id="dag-level-callback-import-dropped",
-    ),
-]
-
-
-@pytest.mark.parametrize("before, gone", UNUSED_AFTER_CONVERSION)
-def test_imports_only_the_converted_dag_read_are_dropped(before: str, gone: list[str], tmp_path: Path) -> None:
-    after = convert(before)
+        """
+    )
     assert ruff_findings(after, tmp_path) == []
-    imported = {a.asname or a.name for n in ast.walk(ast.parse(after)) if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
-    assert not imported & set(gone)
+    assert "from team.alerts import on_dag_failure" in after
+    assert "on_failure=[airflow_callback(on_dag_failure)]" in after
 
 
 def test_an_import_the_dag_did_not_read_either_stays(tmp_path: Path) -> None:

@@ -170,7 +170,10 @@ class BashSubprocess(Rule):
     ``Skipped``, any other non-zero exit a failure. Implemented in ``bash.py``.
 
     ``output_processor``, ``output_encoding`` and a skip code or ``append_env`` known only at
-    run time keep ``shims.runtime.run_bash``.
+    run time keep ``shims.runtime.run_bash``. Why not ``prefect-shell``'s ``ShellOperation``: it is
+    one more package, returns every output line rather than the last, has no skip exit code, and
+    its working directory and environment defaults differ from Airflow's; ``subprocess.run``
+    keeps Airflow's behaviour in a dozen lines a reader can see and change.
     """
 
     CONSTRUCT = "`BashOperator(bash_command=..., env=..., append_env=..., cwd=..., skip_on_exit_code=...)`"

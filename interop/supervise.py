@@ -159,15 +159,19 @@ def stop_descendants(grace: float = 5.0) -> int:
     return len(pids)
 
 
+_OWN_RUN_DIR: list[Path] = []
+
+
 def run_dir() -> Path:
-    """The run's temporary folder (the supervisor's, else a new one removed at exit)."""
+    """The run's temporary folder (the supervisor's, else one of this process's, removed at exit)."""
     given = os.environ.get(RUN_DIR_ENV)
     if given and Path(given).is_dir():
         return Path(given)
-    path = Path(tempfile.mkdtemp(prefix="interop-run-"))
-    os.environ[RUN_DIR_ENV] = str(path)
-    atexit.register(shutil.rmtree, path, True)
-    return path
+    if not _OWN_RUN_DIR:
+        path = Path(tempfile.mkdtemp(prefix="interop-run-"))
+        atexit.register(shutil.rmtree, path, True)
+        _OWN_RUN_DIR.append(path)
+    return _OWN_RUN_DIR[0]
 
 
 # --------------------------------------------------------------------------- Prefect
@@ -211,11 +215,17 @@ def prefect_environment(folder: Path | None = None) -> Path:
     run's folder (its own SQLite database: no "database is locked" from other Prefect work on
     the machine, nothing left behind) and sends no telemetry. A setting given in the
     environment is kept.
+
+    Called in another program's process (the command's work run by a test runner, not under
+    :func:`supervised`), only the results are set: that program's Prefect settings are its own.
     """
+    watched = folder is not None or bool(os.environ.get(RUN_DIR_ENV))
     folder = folder or run_dir()
     env = os.environ
     env.setdefault("PREFECT_RESULTS_PERSIST_BY_DEFAULT", "true")
     env.setdefault("PREFECT_LOCAL_STORAGE_PATH", str(folder / "results"))
+    if not watched:
+        return folder
     env.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     if not _api_url_configured():
         user_home = Path(env.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()

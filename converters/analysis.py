@@ -868,6 +868,12 @@ class Analyzer:
             return False
         if isinstance(small, cst.Pass):
             return True
+        if isinstance(small, cst.Return) and dag.style == "decorator" and not self._inlining and group is None:
+            # ``return result`` at the end of a @dag function: Airflow evaluates it and ignores the
+            # value (the tasks it makes are made); the flow returns its own results
+            before = (len(dag.tasks), len(dag.edges))
+            value = self.eval(small.value, env)
+            return small.value is None or (len(dag.tasks), len(dag.edges)) != before or _holds_tasks(value)
         return False
 
     # ------------------------------------------------------------------ expressions

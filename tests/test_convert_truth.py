@@ -296,3 +296,31 @@ def test_statements_after_the_dag_block(tmp_path: Path) -> None:
     from converters.imports import unbound_globals
 
     assert unbound_globals(result.output) == set()
+
+
+def test_dag_function_returning_a_task_result(tmp_path: Path) -> None:
+    """``return result`` at the end of a ``@dag`` function: Airflow ignores the value; the flow
+    keeps no such line (before: kept above the task calls, reading a name no longer defined)."""
+    out = assert_ledger_equals_airflow(tmp_path, "returns.py", """
+    import pendulum
+    from airflow.sdk import dag, task
+
+    @dag(schedule=None, start_date=pendulum.datetime(2024, 1, 1))
+    def returns():
+        @task
+        def make():
+            return 1
+
+        @task
+        def use(v):
+            return v + 1
+
+        result = use(make())
+        return result
+
+    returns()
+    """)
+    from converters.imports import unbound_globals
+
+    assert unbound_globals(out["result"].output) == set()
+    assert "return result" not in out["result"].output

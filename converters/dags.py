@@ -383,7 +383,11 @@ def flow_function(plan: Plan, dag: Dag, order: list[str]) -> tuple[str, str]:
         conf = ", conf=conf" if dag.uses_conf else ""
         lines.append(f"    ctx = airflow_context(logical_date, params={params_expr}{conf}, dag_id={dag.dag_id!r})\n")
     head_count = len(lines)
-    results: list[str] = []
+    results: list[tuple[str, str]] = []
+    #: tasks a trigger rule lets fail (``all_done``, ``one_success`` ... below them): as in Airflow,
+    #: their failure fails the run only through the tasks below them, so their result is read
+    #: without raising (the run's state is its last tasks')
+    tolerated: set[str] = set()
     emitted: set[str] = set()
     branch_vars = {t.options["_branch_var"]: t.task_id for t in dag.tasks.values() if "_branch_var" in t.options}
 
@@ -424,6 +428,7 @@ def flow_function(plan: Plan, dag: Dag, order: list[str]) -> tuple[str, str]:
             if task.options.get("_allow_failure"):
                 plan.need("prefect", "allow_failure")
                 args.append("wait_for=[" + ", ".join(f"allow_failure({plan.future(dag, u)})" for u in wait) + "]")
+                tolerated.update(wait)
             else:
                 args.append("wait_for=[" + ", ".join(plan.future(dag, u) for u in wait) + "]")
         for marker in dict.fromkeys(task.options.get("_markers", [])):
@@ -440,7 +445,7 @@ def flow_function(plan: Plan, dag: Dag, order: list[str]) -> tuple[str, str]:
             lines.append(f"    {fut} = {plain(tid, ups) if plain else f'skip_task({skip_args})'} if {flag} else {submit}\n")
         else:
             lines.append(f"    {fut} = {submit}\n")
-        results.append(f"        {tid!r}: {fut}.result(),\n")
+        results.append((tid, fut))
     # a task the flow does not run (left to a hand: SubDAG, mapped group ...) keeps its marker in
     # the flow body, where its call would go: never a finding in the ledger alone
     unrun = [
@@ -450,7 +455,10 @@ def flow_function(plan: Plan, dag: Dag, order: list[str]) -> tuple[str, str]:
         for marker in dict.fromkeys(t.options.get("_markers", []))
     ]
     lines[head_count:head_count] = unrun
-    lines.append("    return {\n" + "".join(results) + "    }\n" if results else "    return {}\n")
+    returned = [
+        f"        {tid!r}: {fut}.result({'raise_on_failure=False' if tid in tolerated else ''}),\n" for tid, fut in results
+    ]
+    lines.append("    return {\n" + "".join(returned) + "    }\n" if returned else "    return {}\n")
 
     decorator_style = dag.style == "decorator" and dag.decorator_func is not None
     code = plan.model.module.code_for_node

@@ -400,3 +400,32 @@ def test_sidecar_side_finds_a_broken_flow_and_reports_load_errors(prefect_server
 
     code, output = _cli([str(DIAMOND), "--airflow-test", "--airflow-python", python], monkeypatch, tmp_path)
     assert code == 2 and "choose one" in output
+
+
+def test_failed_task_above_an_all_done_task_is_equivalent(prefect_server, tmp_path) -> None:
+    """A task fails; the task below it has ``trigger_rule="all_done"`` and is the DAG's last:
+    Airflow's run succeeds (its state is its last tasks'), and so does the flow, which reads a
+    tolerated task's result without raising (it used to fail at ``.result()``). Both runs: one
+    failed task, one successful, the same graph."""
+    from interop.compare import compare_file
+
+    dag = tmp_path / "tolerant.py"
+    dag.write_text(
+        "import pendulum\n"
+        "from airflow.sdk import DAG, task\n\n"
+        "@task\n"
+        "def breaks():\n"
+        "    raise ValueError('on purpose')\n\n"
+        "@task\n"
+        "def works():\n"
+        "    return 1\n\n"
+        "@task(trigger_rule='all_done')\n"
+        "def after():\n"
+        "    return 'done'\n\n"
+        "with DAG('tolerant', schedule=None, start_date=pendulum.datetime(2024, 1, 1)):\n"
+        "    [breaks(), works()] >> after()\n"
+    )
+    (c,) = compare_file(dag, logical_date=LOGICAL_DATE)
+    assert c.error is None and c.equivalent, c.differences()
+    assert c.airflow.tasks["breaks"].state == "failed" and c.prefect.tasks["breaks"].state == "failed"
+    assert c.airflow.tasks["after"].state == c.prefect.tasks["after"].state == "success"

@@ -194,7 +194,9 @@ def run_flow(flow: Any, *, task_ids: set[str], logical_date: str, params: dict[s
             else "skipped" if all(w == "skipped" for w in words) else "success"
         )
         values: dict[str, Any] = {}
-        if isinstance(returned, dict) and tid in returned:
+        if word in ("failed", "upstream_failed"):
+            pass  # a failed task has no value (Airflow pushes no XCom); the flow read it without raising
+        elif isinstance(returned, dict) and tid in returned:
             values["return_value"] = normalise(returned[tid])
         elif persisted.get(tid, (False, None))[0]:
             values["return_value"] = normalise(persisted[tid][1])

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 import time
 import uuid
@@ -99,6 +100,12 @@ def _default_logical_date() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def variable_name(key: str) -> str:
+    """The Prefect Variable name of an Airflow Variable key (``Team.API-Url`` -> ``team_api-url``):
+    Prefect names are lowercase letters, digits, ``-`` and ``_``."""
+    return re.sub(r"[^a-z0-9_-]", "_", key.lower())
+
+
 class _VariableAccessor:
     """``var.value.x`` / ``var.json.x``: a Prefect Variable ``x``, else env ``AIRFLOW_VAR_X``."""
 
@@ -111,7 +118,15 @@ class _VariableAccessor:
             try:
                 from prefect.variables import Variable
 
-                value = Variable.get(key, default=None)
+                # the key as written, then as ``interop import-variables`` names it (Prefect names
+                # are lowercase: ``MY_KEY`` is imported as ``my_key``)
+                for name in dict.fromkeys([key, variable_name(key)]):
+                    try:
+                        value = Variable.get(name, default=None)
+                    except ValueError:  # not a valid Prefect name
+                        value = None
+                    if value is not None:
+                        break
             except Exception:  # noqa: BLE001 - no prefect or no server
                 value = None
         if value is None:
@@ -637,4 +652,4 @@ class Variable:
     def set(key: str, value: Any, serialize_json: bool = False) -> None:
         from prefect.variables import Variable as PrefectVariable
 
-        PrefectVariable.set(key, json.dumps(value) if serialize_json else value, overwrite=True)
+        PrefectVariable.set(variable_name(key), json.dumps(value) if serialize_json else value, overwrite=True)

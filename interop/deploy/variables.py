@@ -12,7 +12,6 @@ letters, digits, ``-`` and ``_`` only: a key is lowercased and other characters 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,8 +29,11 @@ SENSITIVE_MODES = ("variable", "secret-block", "skip")
 
 
 def prefect_name(key: str) -> str:
-    """The Prefect Variable name of an Airflow Variable key (``Team.API-Url`` -> ``team_api-url``)."""
-    return re.sub(r"[^a-z0-9_-]", "_", key.lower())
+    """The Prefect Variable name of an Airflow Variable key (``Team.API-Url`` -> ``team_api-url``);
+    one rule with the flows' lookup (``shims.runtime.variable_name``)."""
+    from shims.runtime import variable_name
+
+    return variable_name(key)
 
 
 def is_sensitive(key: str) -> bool:

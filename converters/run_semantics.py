@@ -150,11 +150,10 @@ def apply(plan: Plan, dag: Dag) -> None:
     yields = "yield" in plan.analyzer.source
     if not dated and not yields and not any(t.data_inputs for t in dag.tasks.values()):
         return
-    functions = _module_functions(plan)
     for task in dag.tasks.values():
         if task.kind in ("shim", "empty", "unsupported") or task.disposition in ("removed", "manual"):
             continue
-        fdef = _function_of(task, functions, plan)
+        fdef = _function_of(task, plan)
         if task.data_inputs:
             _in_place(plan, task, fdef)
         if dated:
@@ -181,32 +180,12 @@ def _yields(fdef: cst.FunctionDef) -> bool:
     return False
 
 
-def _module_functions(plan: Plan) -> dict[str, cst.FunctionDef]:
-    """Every function defined in the file by name (the first one wins), statements only: a
-    callable is never defined inside an expression."""
-    out: dict[str, cst.FunctionDef] = {}
-    stack: list[cst.CSTNode] = list(reversed(plan.analyzer.module.body))
-    while stack:
-        stmt = stack.pop()
-        if isinstance(stmt, cst.FunctionDef):
-            out.setdefault(stmt.name.value, stmt)
-        blocks = [getattr(stmt, "body", None), getattr(stmt, "finalbody", None)]
-        blocks += [h.body for h in getattr(stmt, "handlers", ())]
-        orelse = getattr(stmt, "orelse", None)
-        if isinstance(orelse, cst.If):  # elif
-            stack.append(orelse)
-        elif orelse is not None:
-            blocks.append(orelse.body)
-        for block in blocks:
-            inner = getattr(block, "body", None)
-            if isinstance(inner, (list, tuple)):
-                stack.extend(reversed([s for s in inner if isinstance(s, cst.BaseCompoundStatement)]))
-    return out
-
-
-def _function_of(task: Task, functions: dict[str, cst.FunctionDef], plan: Plan) -> cst.FunctionDef | None:
+def _function_of(task: Task, plan: Plan) -> cst.FunctionDef | None:
+    """The task's callable as the rules rewrote it (the model lists the file's functions)."""
     name = task.taskflow_func or task.callable_name
-    fdef = functions.get(name) if name else None
+    if not name:
+        return None
+    fdef = plan.model.taskflow_functions.get(name) or plan.model.functions.get(name)
     return plan.functions.get(id(fdef), fdef) if fdef is not None else None
 
 
@@ -244,7 +223,7 @@ def _in_place(plan: Plan, task: Task, fdef: cst.FunctionDef | None) -> None:
                 break
         else:
             for stmt in find(fdef.body, cst.Del):
-                if any(_base_name(t.target) == param for t in _del_targets(stmt)):
+                if any(_base_name(t) == param for t in _del_targets(stmt)):
                     changed.setdefault(param, plan.analyzer.line(stmt) or task.line)
     for node in [*find(fdef.body, cst.Assign), *find(fdef.body, cst.AugAssign)]:
         targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
@@ -278,11 +257,9 @@ def _base_name(node: cst.CSTNode) -> str | None:
     return node.value if isinstance(node, cst.Name) else None
 
 
-def _del_targets(stmt: cst.Del) -> list:
+def _del_targets(stmt: cst.Del) -> list[cst.BaseExpression]:
     target = stmt.target
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return [type("T", (), {"target": e.value})() for e in target.elements]
-    return [type("T", (), {"target": target})()]
+    return [e.value for e in target.elements] if isinstance(target, (cst.Tuple, cst.List)) else [target]
 
 
 def _pendulum(plan: Plan, task: Task, fdef: cst.FunctionDef | None) -> None:

@@ -62,7 +62,8 @@ def apply(plan: Plan, dag: Dag) -> None:
     flags: dict[str, str | None] = {}
     # every branch task: a Python callable's result, or a branch operator run through the
     # operator shim (BranchDateTimeOperator, LatestOnlyOperator ...) whose XComs hold its choice
-    branch_tasks = {t.task_id for t in dag.tasks.values() if t.kind == "branch"}
+    # ordered as the DAG lists them (a set's order follows the hash seed: the output would too)
+    branch_tasks = dict.fromkeys(t.task_id for t in dag.tasks.values() if t.kind == "branch")
     for task in dag.tasks.values():
         if task.kind == "shim" and re.fullmatch(r"Branch\w*Operator", task.operator):
             # named like a branch operator, but not in the name table: its choice is not followed
@@ -142,7 +143,7 @@ def _free(plan: Plan, name: str, qualname: str) -> bool:
     return bound == qualname if bound is not None else not module_binds(plan, name)
 
 
-def _plain_skips(plan: Plan, dag: Dag, branch_tasks: set[str]) -> None:
+def _plain_skips(plan: Plan, dag: Dag, branch_tasks: dict[str, None]) -> None:
     """The skip plumbing in Prefect's own terms where the file allows it (the names free):
 
     - a Python branch's choice read from its result (``{choice}`` for a task id, else the list);

@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/compare_corpus.py [--corpus ~/.cache/interop-corpus] [--spec ../shared/corpus]
         [--set af3|af2|all] [--timeout 60] [--jobs 2] [--json results.json] [--only SUBSTRING ...]
+        [--resume EARLIER.json ... [--rerun different error]]
 
 Which files: every corpus file Airflow loads (``GRAPH_AF3.jsonl``: run with this venv's Airflow 3.3;
 else ``GRAPH_AF2.jsonl``: run in ``.venv-airflow2`` through ``--airflow-python``) and that
@@ -17,6 +18,11 @@ Each DAG ends as ``equivalent``, ``different`` (with its first difference) or ``
 run offline or the comparison could not be made: network, missing connection or variable,
 provider not installed, time-out ...; with the reason, reduced to a kind). The table goes to
 stdout, every DAG's outcome to ``--json``. No corpus file is copied or kept here.
+
+A sweep of the whole corpus takes hours; ``--resume`` carries the rows of earlier ``--json`` files
+(each row keeps ``"from"``: the file it came from) and compares only the files they do not cover,
+or whose DAGs ended with an outcome named by ``--rerun``. The ``--json`` is written after every
+repository, so a stopped sweep resumes from it.
 """
 
 from __future__ import annotations
@@ -83,6 +89,18 @@ def _offline_failure(report: Path, reason: str = "") -> str | None:
         detail = str(st.get("detail") or "") if isinstance(st, dict) else ""
         if detail and error_kind(detail) in OFFLINE_KINDS:
             return f"task {st.get('task_id')!r} ({st.get('airflow')} / {st.get('prefect')}): {detail[:300]}"
+    # a task that failed on the network on either side, whose downstream the other side then never
+    # reached (the first difference is then a task missing, not a state)
+    try:
+        runs = json.loads(report.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    for side in ("airflow", "prefect"):
+        run = runs.get(side) if isinstance(runs.get(side), dict) else {}
+        for task_id, task in sorted((run.get("tasks") or {}).items()):
+            detail = str((task or {}).get("error") or "")
+            if detail and error_kind(detail) in OFFLINE_KINDS:
+                return f"task {task_id!r} failed in {side}: {detail[:300]}"
     return None
 
 
@@ -184,6 +202,20 @@ def compare_group(corpus: Path, group: list[dict], args: argparse.Namespace, out
     return results
 
 
+def resumed(earlier: list[Path], wanted: set[str], rerun: set[str]) -> list[dict]:
+    """The rows of earlier ``--json`` files for the ``wanted`` files, the newest file first; a file
+    with a DAG whose outcome is in ``rerun`` is left out (compared again)."""
+    by_file: dict[str, list[dict]] = {}
+    for path in reversed(earlier):
+        rows = json.loads(path.read_text(encoding="utf-8"))["results"]
+        mine: dict[str, list[dict]] = collections.defaultdict(list)
+        for r in rows:
+            if r["file"] in wanted and r["file"] not in by_file:
+                mine[r["file"]].append({**r, "from": r.get("from") or str(path)})
+        by_file.update(mine)
+    return [r for rows in by_file.values() if not any(r["outcome"] in rerun for r in rows) for r in rows]
+
+
 def table(results: list[dict]) -> str:
     lines = []
     for version in ("af3", "af2"):
@@ -213,6 +245,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="write every DAG's outcome here")
     ap.add_argument("--out", type=Path, help="keep the compare reports here (default: a temporary folder)")
     ap.add_argument("--only", nargs="*", default=[], help="only files whose local_file contains one of these")
+    ap.add_argument("--resume", type=Path, nargs="*", default=[],
+                    help="earlier --json files: their files' rows are carried over, those files not compared again")
+    ap.add_argument("--rerun", nargs="*", default=[], choices=["equivalent", "different", "error"],
+                    help="with --resume: compare again the files with a DAG of these outcomes")
     ap.add_argument("--reclassify", type=Path, help="re-read the reports of an earlier --json (kept with --out) and print the table")
     args = ap.parse_args(argv)
     if args.reclassify:
@@ -237,10 +273,15 @@ def main(argv: list[str] | None = None) -> int:
     skipped = [f for f in files if status.get(str((corpus / f["tree_file"]).resolve())) not in ("converted", "partial")]
     todo = [f for f in files if f not in skipped]
     print(f"{len(files)} files load; {len(todo)} convert (converted/partial), {len(skipped)} do not", file=sys.stderr, flush=True)
+    carried = resumed(args.resume, {f["local_file"] for f in todo}, set(args.rerun))
+    if carried:
+        todo = [f for f in todo if f["local_file"] not in {r["file"] for r in carried}]
+        print(f"{len({r['file'] for r in carried})} files carried from {', '.join(map(str, args.resume))}; "
+              f"{len(todo)} to compare", file=sys.stderr, flush=True)
     groups: dict[tuple, list[dict]] = collections.defaultdict(list)
     for f in todo:
         groups[(f["airflow"], f["tree_base"], tuple(f["syspath"]))].append(f)
-    results: list[dict] = []
+    results: list[dict] = list(carried)
     with tempfile.TemporaryDirectory(prefix="compare-corpus-") as tmp:
         out_root = args.out or Path(tmp)
         for i, (key, group) in enumerate(sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))):  # biggest first

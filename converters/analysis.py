@@ -18,7 +18,7 @@ from typing import Any, Iterable
 
 import libcst as cst
 
-from converters.walk import Lines, calls_in, dotted, is_docstring, names_in
+from converters.walk import Lines, calls_in, dotted, find, is_docstring, names_in
 
 from converters import census, names
 from converters.model import Const, Dag, Finding, GroupRef, Task, TaskRef, XComArgRef
@@ -160,6 +160,7 @@ class Analyzer:
         self.source = source if source is not None else module.code
         self.positions = Lines(module, self.source)
         self._stmt_line = 0
+        self._classes: dict[str, cst.ClassDef] | None = None  # the file's classes by name, read when needed
         imports, import_nodes = _import_table(self.module)
         self.model = FileModel(
             module=self.module,
@@ -1486,6 +1487,24 @@ class Analyzer:
         self._env_snapshot(task, env)
         return XComArgRef(task_id)
 
+    def _local_branch_class(self, qn: str, depth: int = 0) -> bool:
+        """A class of this file whose base is a branch operator run through the shim
+        (``class Pick(BaseBranchOperator): def choose_branch(...)``): it chooses as its base does."""
+        if "." in qn or depth > 5:
+            return False
+        if self._classes is None:
+            self._classes = {c.name.value: c for c in find(self.module, cst.ClassDef)}
+        cls = self._classes.get(qn)
+        if cls is None:
+            return False
+        for base in cls.bases:
+            bqn = self.qualname(base.value) or ""
+            if bqn in names.BRANCH_OPERATORS and not bqn.endswith(("PythonOperator", "ShortCircuitOperator")):
+                return True
+            if bqn != qn and self._local_branch_class(bqn, depth + 1):
+                return True
+        return False
+
     def _operator_task(self, node: cst.Call, qn: str, kw: dict[str, cst.BaseExpression], env: dict[str, Any]) -> Any:
         dag = self._dag
         tid = self.eval(kw["task_id"], env)
@@ -1498,7 +1517,7 @@ class Analyzer:
             kind = "bash"
         elif qn in names.EMPTY_OPERATORS:
             kind = "empty"
-        elif qn in names.BRANCH_OPERATORS:
+        elif qn in names.BRANCH_OPERATORS or self._local_branch_class(qn):
             kind = "branch"
         elif qn in names.UNSUPPORTED_OPERATORS:
             kind = "unsupported"

@@ -35,6 +35,7 @@ from converters.analysis import code_of
 from converters.callables import MARKER, ident
 from converters.model import Const, Dag
 from converters.plan import Plan, const_value
+from converters.task_options import option_seconds, state_hooks
 from converters.walk import is_docstring
 
 ORDER = 70
@@ -510,22 +511,14 @@ def _flow_settings(plan: Plan, dag: Dag) -> list[str]:
             out.append(f"task_runner=task_runners.ThreadPoolTaskRunner(max_workers={src})")
             break
     if "dagrun_timeout" in dag.kwargs:
-        secs = _timedelta_seconds(plan, _resolve(plan, dag.kwargs["dagrun_timeout"]))
-        if secs is not None:
-            out.append(f"timeout_seconds={_num(secs)!r}")
-        elif _const(plan, dag.kwargs["dagrun_timeout"]) is None:  # read when the module is imported
-            plan.need("shims.runtime", "seconds")
-            out.append(f"timeout_seconds=seconds({code_of(dag.kwargs['dagrun_timeout']).strip()})")
+        _, src = option_seconds(dag.kwargs["dagrun_timeout"], None, plan)
+        if src is not None:
+            out.append(f"timeout_seconds={src}")
     for arg, hook in (("on_failure_callback", "on_failure"), ("on_success_callback", "on_completion")):
         node = dag.kwargs.get(arg)
         if node is None or _const(plan, node) is not None or (isinstance(node, cst.Name) and node.value == "None"):
             continue
-        plan.need("shims.runtime", "airflow_callback")
-        src = code_of(node).strip()
-        if isinstance(node, (cst.List, cst.Tuple)):
-            out.append(f"{hook}=[airflow_callback(cb) for cb in {src}]")
-        else:
-            out.append(f"{hook}=[airflow_callback({src})]")
+        out.append(f"{hook}={state_hooks(plan, node, 'flow')}")
     return out
 
 

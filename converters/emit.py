@@ -156,6 +156,7 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
         fresh.append(guard)
     parts.append("".join(code(line) for line in module.footer))
 
+    fresh.extend(plan.helpers.values())  # printed after the imports (below)
     # generated text must compile; the names the module reads schedule its imports
     try:
         fresh_tree = ast.parse("\n".join(fresh), plan.path)  # one parse for all generated fragments
@@ -197,11 +198,13 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
             plan.finding("IX110", lines.line(stmt) or 0, message, manual=True)
             parts[pos] = f"# interop: TODO(IX110): {message}\n" + parts[pos]
     added = _stdlib_imports(plan, read, existing) + added_imports(plan.imports, read, existing)
-    if added:
+    helpers = "".join(_spaced("\n" + text) for text in plan.helpers.values())
+    if added or helpers:
         # after the file's own imports that come before the first generated statement
         before = [pos for pos, _ in imports if first_generated is None or pos < first_generated]
         at = before[-1] + 1 if before else max(head_end, 1)
-        parts.insert(at, added)
+        after = next((p for p in parts[at:] if p), "")
+        parts.insert(at, added + helpers + ("\n" if helpers and not after.startswith("\n\n") else ""))
     # every fragment compiled; import lines are generated well-formed
     newline = module.default_newline
     if newline != "\n":

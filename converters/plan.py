@@ -40,6 +40,9 @@ class Plan:
     _first_bound: dict[str, int] | None = None
     #: callable name -> literal ``op_kwargs`` keys its tasks pass (``python_operator``, built once)
     op_kwargs_keys: dict[str, frozenset[str]] | None = None
+    #: module-level helper functions a rule generates, name -> source: printed after the imports
+    #: (they read only the standard library and Prefect), so every decorator can call them
+    helpers: dict[str, str] = field(default_factory=dict)
 
     def need(self, module: str, *names: str) -> None:
         self.imports.setdefault(module, set()).update(names)
@@ -96,7 +99,7 @@ class Plan:
             self._first_bound = first
         if name in self._first_bound:
             return self._first_bound[name] < line
-        return hasattr(builtins, name) or any(name in names for names in self.imports.values())
+        return name in self.helpers or hasattr(builtins, name) or any(name in names for names in self.imports.values())
 
     def split_late_options(self, options: list[str], line: int) -> tuple[list[str], list[str]]:
         """``name=value`` option fragments for a function defined at ``line``: those a decorator

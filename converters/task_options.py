@@ -39,33 +39,83 @@ ORDER = 10
 POOL_TAG = "airflow-pool:{pool}"
 
 
-def _seconds(node: cst.BaseExpression, task: Task, plan: Plan) -> tuple[float | None, str | None]:
-    """(static seconds, or None with the source of a run-time expression)."""
+#: the module-level helper for a retry delay or timeout whose type is only known at run time
+SECONDS_HELPER = (
+    "def {name}(delta):\n"
+    '    """An Airflow retry_delay / execution_timeout (a timedelta, a number of seconds or None) in seconds."""\n'
+    "    return delta.total_seconds() if isinstance(delta, timedelta) else delta\n"
+)
+_UNITS = ["days", "seconds", "microseconds", "milliseconds", "minutes", "hours", "weeks"]
+
+
+def in_seconds(plan: Plan, src: str) -> str:
+    """``in_seconds(src)``: a value read at run time (a timedelta, a number or None) turned into
+    seconds by a small function of the output file (standard library only)."""
+    name = plan.__dict__.get("_seconds_helper")
+    if name is None:
+        name = plan.__dict__["_seconds_helper"] = plan.unique("in_seconds")
+        plan.helpers[name] = SECONDS_HELPER.format(name=name)
+        plan.need("datetime", "timedelta")
+    return f"{name}({src})"
+
+
+def _is_literal(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.UnaryOperation):
+        node = node.expression
+    return isinstance(node, (cst.Integer, cst.Float))
+
+
+def _timedelta_call(plan: Plan, node: cst.BaseExpression | None) -> bool:
+    if not isinstance(node, cst.Call):
+        return False
+    func = plan.analyzer.qualname(node.func) or ""
+    keys = {a.keyword.value for a in node.args if a.keyword is not None}
+    return func.endswith("timedelta") or (func == "pendulum.duration" and not keys & {"years", "months"})
+
+
+def _static_timedelta(node: cst.Call, task: Task | None, plan: Plan) -> float | None:
+    kwargs: dict[str, Any] = {}
+    for i, arg in enumerate(node.args):
+        value = const_value(arg.value, task, plan.analyzer)
+        if not isinstance(value, Const) or not isinstance(value.value, (int, float)) or (arg.keyword is None and i >= len(_UNITS)):
+            return None
+        kwargs[arg.keyword.value if arg.keyword else _UNITS[i]] = value.value
+    try:
+        return _dt.timedelta(**kwargs).total_seconds()
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def module_constant(node: cst.BaseExpression, task: Task | None, plan: Plan) -> bool:
+    """A module-level constant's name, which the output keeps as written (not its value)."""
+    return (
+        isinstance(node, cst.Name)
+        and not (task is not None and node.value in task.options.get("_env", {}))
+        and plan.analyzer._module_assignment(node.value) is not None
+    )
+
+
+def option_seconds(node: cst.BaseExpression, task: Task | None, plan: Plan) -> tuple[float | None, str | None]:
+    """(static seconds or None, the option's source; None for no value).
+
+    ``timedelta(minutes=5)`` -> ``300``; a name stays a name (``RETRY_DELAY.total_seconds()``,
+    ``DELAY_SECONDS``); a value only known at run time goes through :func:`in_seconds`."""
     src = code_of(node).strip()
-    if isinstance(node, cst.Call):
-        func = plan.analyzer.qualname(node.func) or ""
-        keys = {a.keyword.value for a in node.args if a.keyword is not None}
-        if func.endswith("timedelta") or (func == "pendulum.duration" and not keys & {"years", "months"}):
-            kwargs: dict[str, Any] = {}
-            ok = True
-            for i, arg in enumerate(node.args):
-                value = const_value(arg.value, task, plan.analyzer)
-                if not isinstance(value, Const) or not isinstance(value.value, (int, float)):
-                    ok = False
-                    break
-                key = arg.keyword.value if arg.keyword else ["days", "seconds", "microseconds", "milliseconds", "minutes", "hours", "weeks"][i]
-                kwargs[key] = value.value
-            if ok:
-                return _dt.timedelta(**kwargs).total_seconds(), None
-        plan.need("shims.runtime", "seconds")
-        return None, f"seconds({src})"
+    if _timedelta_call(plan, node):
+        static = _static_timedelta(node, task, plan)  # type: ignore[arg-type]
+        if static is not None and all(_is_literal(a.value) for a in node.args):  # type: ignore[attr-defined]
+            return static, repr(_num(static))
+        return static, f"{src}.total_seconds()"
     value = const_value(node, task, plan.analyzer)
-    if isinstance(value, Const) and isinstance(value.value, (int, float)):
-        return float(value.value), None
+    if isinstance(value, Const) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
+        return float(value.value), (src if module_constant(node, task, plan) else repr(_num(value.value)))
     if isinstance(value, Const) and value.value is None:
         return None, None
-    plan.need("shims.runtime", "seconds")
-    return None, f"seconds({src})"
+    if module_constant(node, task, plan):
+        assigned = plan.analyzer._module_assignment(node.value)  # type: ignore[attr-defined]
+        if _timedelta_call(plan, assigned):
+            return _static_timedelta(assigned, task, plan), f"{src}.total_seconds()"  # type: ignore[arg-type]
+    return None, in_seconds(plan, src)
 
 
 def _by_reference(refs: list[str], key: str, default: str) -> str:
@@ -92,39 +142,35 @@ def apply(plan: Plan, dag: Dag) -> None:
             # default_args not readable statically (imported from a helper module): read by reference
             src["retries"] = _by_reference(refs, "retries", "0")
             if "retry_delay" not in merged:
-                plan.need("shims.runtime", "seconds")
-                src["retry_delay_seconds"] = f"seconds({_by_reference(refs, 'retry_delay', '300')})"
+                src["retry_delay_seconds"] = in_seconds(plan, _by_reference(refs, "retry_delay", "300"))
         if refs and "execution_timeout" not in merged:
-            plan.need("shims.runtime", "seconds")
-            src["timeout_seconds"] = f"seconds({_by_reference(refs, 'execution_timeout', 'None')})"
+            src["timeout_seconds"] = in_seconds(plan, _by_reference(refs, "execution_timeout", "None"))
         if "retries" in merged:
             value = const_value(merged["retries"], task, plan.analyzer)
             if isinstance(value, Const) and isinstance(value.value, int):
                 opts["retries"] = value.value
-                src["retries"] = str(value.value)
+                src["retries"] = code_of(merged["retries"]).strip() if module_constant(merged["retries"], task, plan) else str(value.value)
             else:
                 src["retries"] = code_of(merged["retries"]).strip()
         delay = None
         if "retry_delay" in merged:
-            delay, expr = _seconds(merged["retry_delay"], task, plan)
+            delay, expr = option_seconds(merged["retry_delay"], task, plan)
             if delay is not None:
                 opts["retry_delay_seconds"] = _num(delay)
-                src["retry_delay_seconds"] = repr(_num(delay))
-            elif expr:
+            if expr:
                 src["retry_delay_seconds"] = expr
         elif opts.get("retries") and refs:
-            plan.need("shims.runtime", "seconds")
-            src["retry_delay_seconds"] = f"seconds({_by_reference(refs, 'retry_delay', '300')})"
+            src["retry_delay_seconds"] = in_seconds(plan, _by_reference(refs, "retry_delay", "300"))
         elif opts.get("retries"):
             # Airflow's default retry_delay is 300 s
             delay = 300.0
             opts["retry_delay_seconds"] = 300
             src["retry_delay_seconds"] = "300"
         backoff = const_value(merged.get("retry_exponential_backoff"), task, plan.analyzer)
-        if isinstance(backoff, Const) and backoff.value and isinstance(opts.get("retries"), int) and delay is not None:
+        if isinstance(backoff, Const) and backoff.value and isinstance(opts.get("retries"), int) and opts["retries"] > 0 and delay is not None:
             cap = None
-            if "max_retry_delay" in merged:
-                cap, _ = _seconds(merged["max_retry_delay"], task, plan)
+            if "max_retry_delay" in merged and _timedelta_call(plan, merged["max_retry_delay"]):
+                cap = _static_timedelta(merged["max_retry_delay"], task, plan)  # type: ignore[arg-type]
             delays = [delay * 2**i for i in range(opts["retries"])]
             if cap is not None:
                 delays = [min(d, cap) for d in delays]
@@ -138,19 +184,17 @@ def apply(plan: Plan, dag: Dag) -> None:
                     "(Airflow adds jitter)",
                 )
         if "execution_timeout" in merged:
-            timeout, expr = _seconds(merged["execution_timeout"], task, plan)
+            timeout, expr = option_seconds(merged["execution_timeout"], task, plan)
             if timeout is not None:
                 opts["timeout_seconds"] = _num(timeout)
-                src["timeout_seconds"] = repr(_num(timeout))
-            elif expr:
+            if expr:
                 src["timeout_seconds"] = expr
         for arg, hook in names.CALLBACK_ARGS.items():
             if arg in merged:
                 if hook is None:
                     plan.finding("IX402", task.line, f"task {task.task_id!r}: `{arg}` has no Prefect hook; dropped")
                     continue
-                plan.need("shims.runtime", "airflow_callback")
-                task.hooks[hook] = f"[airflow_callback({code_of(merged[arg]).strip()})]"
+                task.hooks[hook] = state_hooks(plan, merged[arg], "task")
         pool = const_value(merged.get("pool"), task, plan.analyzer) if "pool" in merged else None
         if isinstance(pool, Const) and isinstance(pool.value, str) and pool.value:
             # a pool is a tag-based concurrency limit that ``interop deploy`` creates
@@ -180,6 +224,196 @@ def apply(plan: Plan, dag: Dag) -> None:
             dag.line,
             f"DAG {dag.dag_id!r}: default_args with no Prefect meaning not carried over: {', '.join(unused_defaults)}",
         )
+
+
+#: Airflow context keys a generated adapter gives a callback, by hook kind, with the attributes
+#: a callback may read of each (None: a plain value, any use). Values as Airflow 3 gives them.
+_TI = frozenset({"task_id", "dag_id", "run_id", "try_number"})
+_DAG_RUN = frozenset({"dag_id", "run_id", "conf", "logical_date"})
+CALLBACK_KEYS: dict[str, dict[str, frozenset[str] | None]] = {
+    "task": {
+        "task_instance": _TI, "ti": _TI, "task": frozenset({"task_id", "dag_id"}), "dag": frozenset({"dag_id"}),
+        "dag_run": _DAG_RUN, "exception": None, "run_id": None, "ds": None, "logical_date": None, "params": None,
+    },
+    "flow": {
+        "dag": frozenset({"dag_id"}), "dag_run": _DAG_RUN, "run_id": None, "ds": None, "logical_date": None,
+        "params": None,
+    },
+}
+#: the source of each key in the adapter's dict
+_KEY_SOURCE = {
+    "task_instance": "ti",
+    "ti": "ti",
+    "task": "types.SimpleNamespace(task_id=task.name, dag_id=dag_id)",
+    "dag": "types.SimpleNamespace(dag_id=dag_id)",
+    "dag_run": "types.SimpleNamespace(dag_id=dag_id, run_id=run_id, conf=conf, logical_date=logical_date)",
+    "exception": "state.result(raise_on_failure=False) if state.is_failed() else None",
+    "run_id": "run_id",
+    "ds": "logical_date.strftime('%Y-%m-%d')",
+    "logical_date": "logical_date",
+    "params": "parameters",
+}
+
+
+def _parents(root: cst.CSTNode) -> dict[int, cst.CSTNode]:
+    out: dict[int, cst.CSTNode] = {}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for child in node.children:
+            out[id(child)] = node
+            stack.append(child)
+    return out
+
+
+def _string(node: cst.BaseExpression) -> str | None:
+    return node.evaluated_value if isinstance(node, cst.SimpleString) and isinstance(node.evaluated_value, str) else None
+
+
+def _attribute_use(node: cst.CSTNode, parents: dict[int, cst.CSTNode], attrs: frozenset[str]) -> bool:
+    """Is ``node`` (a context value) used only as ``node.attr`` / ``getattr(node, "attr", ...)`` with
+    ``attr`` in ``attrs``, or tested for truth?"""
+    parent = parents.get(id(node))
+    if isinstance(parent, cst.Attribute) and parent.value is node:
+        return parent.attr.value in attrs
+    if isinstance(parent, cst.Arg) and parent.value is node:
+        call = parents.get(id(parent))
+        return (
+            isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value == "getattr"
+            and len(call.args) >= 2 and call.args[0] is parent and _string(call.args[1].value) in attrs
+        )
+    if isinstance(parent, (cst.If, cst.While)) and parent.test is node:
+        return True
+    if isinstance(parent, cst.IfExp) and parent.test is node:
+        return True
+    return isinstance(parent, cst.UnaryOperation) and isinstance(parent.operator, cst.Not)
+
+
+def callback_reads(fn: cst.FunctionDef, kind: str) -> set[str] | None:
+    """The context keys callback ``fn(context)`` reads, when an adapter can give every one of them
+    (known keys; of objects only known attributes); None when it reads others, or hands the
+    context on (``notify(context)``), or a value of it (``ti.xcom_pull``)."""
+    params = fn.params
+    if not params.params or any(p.default is None for p in params.params[1:]) or params.kwonly_params:
+        return None
+    ctx = params.params[0].name.value
+    allowed = CALLBACK_KEYS[kind]
+    parents = _parents(fn.body)
+    keys: set[str] = set()
+    for node in walk_names(fn.body):
+        if node.value != ctx:
+            continue
+        parent = parents.get(id(node))
+        value: cst.CSTNode
+        if isinstance(parent, cst.Subscript) and parent.value is node and len(parent.slice) == 1 and isinstance(parent.slice[0].slice, cst.Index):
+            key, value = _string(parent.slice[0].slice.value), parent
+        elif isinstance(parent, cst.Attribute) and parent.value is node and parent.attr.value == "get":
+            call = parents.get(id(parent))
+            if not isinstance(call, cst.Call) or not call.args or call.args[0].keyword is not None:
+                return None
+            key, value = _string(call.args[0].value), call
+        else:
+            return None
+        if key is None or key not in allowed:
+            return None
+        keys.add(key)
+        attrs = allowed[key]
+        if attrs is None:
+            continue
+        holder = parents.get(id(value))
+        if isinstance(holder, cst.AssignTarget) or (isinstance(holder, cst.Assign) and holder.value is value):
+            assign = holder if isinstance(holder, cst.Assign) else parents.get(id(holder))
+            if not isinstance(assign, cst.Assign) or len(assign.targets) != 1 or not isinstance(assign.targets[0].target, cst.Name):
+                return None
+            alias = assign.targets[0].target.value
+            uses = [n for n in walk_names(fn.body) if n.value == alias and n is not assign.targets[0].target]
+            if not all(_attribute_use(n, parents, attrs) for n in uses):
+                return None
+        elif not _attribute_use(value, parents, attrs):
+            return None
+    return keys
+
+
+def walk_names(root: cst.CSTNode) -> list[cst.Name]:
+    out: list[cst.Name] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if type(node) is cst.Name:
+            out.append(node)  # type: ignore[arg-type]
+        stack.extend(node.children)
+    return out
+
+
+def _adapter(plan: Plan, kind: str, keys: set[str]) -> str:
+    """The file's adapter of ``kind`` (``task`` / ``flow``): ``task_callback(cb)`` is a Prefect
+    state hook that calls the Airflow callback ``cb`` with a dict of the context keys the file's
+    callbacks read, built from the hook's arguments (and ``prefect.runtime`` for a task)."""
+    adapters = plan.__dict__.setdefault("_callback_adapters", {})
+    name, wanted = adapters.get(kind) or (plan.unique(f"{kind}_callback"), set())
+    wanted |= keys
+    adapters[kind] = (name, wanted)
+    args = "task, task_run, state" if kind == "task" else "flow, flow_run, state"
+    what = "task" if kind == "task" else "DAG"
+    lines = [
+        f"def {name}(callback):",
+        f'    """An Airflow {what} callback as a Prefect {kind} state hook: it gets the context keys this',
+        '    file\'s callbacks read, from the hook\'s arguments."""',
+        "",
+        f"    def hook({args}):",
+    ]
+    if kind == "task":
+        plan.need("prefect.runtime", "flow_run")
+        start, dag_id = "flow_run.scheduled_start_time", "flow_run.flow_name"
+    else:
+        start, dag_id = "flow_run.expected_start_time", "flow.name"
+    if wanted & {"params", "logical_date", "ds", "run_id", "dag_run", "task_instance", "ti"}:
+        plan.need("datetime", "datetime", "timezone")
+        lines += [
+            "        parameters = dict(flow_run.parameters or {})",
+            f"        logical_date = datetime.fromisoformat(str(parameters.pop('logical_date', None) or {start}))",
+            "        if logical_date.tzinfo is None:",
+            "            logical_date = logical_date.replace(tzinfo=timezone.utc)",
+        ]
+        if "dag_run" in wanted:
+            lines.append("        conf = parameters.pop('conf', None) or {}")
+        elif "params" in wanted:
+            lines.append("        parameters.pop('conf', None)")
+    if wanted & {"task_instance", "ti", "task", "dag", "dag_run"}:
+        lines.append(f"        dag_id = {dag_id}")
+    if wanted & {"run_id", "dag_run", "task_instance", "ti"}:
+        lines.append("        run_id = f'manual__{logical_date.isoformat()}'")
+    if wanted & {"task_instance", "ti"}:
+        lines.append("        ti = types.SimpleNamespace(task_id=task.name, dag_id=dag_id, run_id=run_id, try_number=task_run.run_count)")
+    if wanted & {"task_instance", "ti", "task", "dag", "dag_run"}:
+        plan.need("", "types")
+    lines.append("        callback({")
+    lines += [f"            {key!r}: {_KEY_SOURCE[key]}," for key in sorted(wanted)]
+    lines += ["        })", "", "    hook.__name__ = callback.__name__", "    return hook"]
+    plan.helpers[name] = "\n".join(lines) + "\n"
+    return name
+
+
+def state_hooks(plan: Plan, node: cst.BaseExpression, kind: str) -> str:
+    """``[hook, ...]`` for an Airflow ``on_*_callback`` value (a callback or a list of them).
+
+    A function of this file that reads only context keys an adapter can give becomes
+    ``task_callback(cb)`` (the file's adapter: plain Python, the hook's arguments and
+    ``prefect.runtime``); any other callback goes through ``shims.runtime.airflow_callback``."""
+    elements = [e.value for e in node.elements] if isinstance(node, (cst.List, cst.Tuple)) else [node]
+    if any(isinstance(e, cst.StarredElement) for e in elements):
+        plan.need("shims.runtime", "airflow_callback")
+        return f"[airflow_callback(cb) for cb in {code_of(node).strip()}]"
+    hooks = []
+    for element in elements:
+        fn = plan.model.functions.get(element.value) if isinstance(element, cst.Name) else None
+        keys = callback_reads(fn, kind) if fn is not None and element.value not in plan.model.taskflow_functions else None  # type: ignore[union-attr]
+        if keys is None:
+            plan.need("shims.runtime", "airflow_callback")
+            hooks.append(f"airflow_callback({code_of(element).strip()})")
+        else:
+            hooks.append(f"{_adapter(plan, kind, keys)}({element.value})")  # type: ignore[union-attr]
+    return f"[{', '.join(hooks)}]"
 
 
 def decorator_kwargs(task: Task, name: str | None) -> list[str]:

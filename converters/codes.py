@@ -72,6 +72,14 @@ CODES: dict[str, tuple[str, str]] = {
         'a name the converted code reads that nothing defines any more (an object the flow replaced, a value the conversion could not carry over); marker above each statement that reads it',
         'yes',
     ),
+    'IX112': (
+        'an Airflow Variable read without a default, written with `prefect.variables.Variable.get`: a missing Prefect Variable reads as `None` where Airflow raised `KeyError` (one finding a file, the keys listed; import the Variables with `interop import-variables`)',
+        'no',
+    ),
+    'IX113': (
+        'Airflow `Variable` uses with no static Prefect equivalent (`setdefault`, `update`, `Variable` passed on, `deserialize_json` or a JSON default not literal, a read without a default inside `try`, an `async def` in the file, a use the flow copies into generated code: operator or DAG arguments, `default_args`): the whole file reads Variables through the runtime stand-in `shims.runtime.Variable` (one finding a file, the uses listed)',
+        'no',
+    ),
     'IX201': (
         'XCom pull resolved at run time (`shims.runtime.xcom_lookup`), or pull of a key nobody pushes',
         'only when the task is not in the DAG',

@@ -5,7 +5,8 @@ Airflow's own advice is to import heavy modules inside callables, so real DAG fi
 (:mod:`converters.imports`) never sees those. Here the same mapping (``imports.moved_alias``)
 applies to every function or class the output keeps (task bodies and helpers alike):
 
-* a name with a stand-in in ``shims.runtime`` (``Variable``) is imported from there;
+* ``Variable`` is Prefect's where :mod:`converters.variables` wrote the file's calls with it
+  (that rule rewrites the import line), else the stand-in in ``shims.runtime``;
 * any other Airflow name moves to its Airflow 3 path, and the line gets an IX110 marker: the
   task still needs Airflow where the flow runs, as at module level.
 

@@ -630,9 +630,11 @@ SDK_NAMES: dict[str, frozenset[str]] = {
 
 # --------------------------------------------------------------------------- converter runtime stand-ins
 #: Airflow names a converted flow imports from ``shims.runtime`` instead (same API, no Airflow)
-RUNTIME_STANDINS: dict[str, str] = {
-    "airflow.models.Variable": "shims.runtime.Variable",
-    "airflow.models.variable.Variable": "shims.runtime.Variable",
-    "airflow.sdk.Variable": "shims.runtime.Variable",
-    "airflow.sdk.definitions.variable.Variable": "shims.runtime.Variable",
-}
+#: Airflow's ``Variable`` class, wherever Airflow 2.x and 3.x export it
+AIRFLOW_VARIABLES = frozenset(
+    {"airflow.models.Variable", "airflow.models.variable.Variable", "airflow.sdk.Variable", "airflow.sdk.definitions.variable.Variable"}
+)
+#: what converted code reads Variables with where every use has a Prefect equivalent
+#: (:mod:`converters.variables`); else the file imports the stand-in below
+PREFECT_VARIABLE = "prefect.variables.Variable"
+RUNTIME_STANDINS: dict[str, str] = {name: "shims.runtime.Variable" for name in sorted(AIRFLOW_VARIABLES)}

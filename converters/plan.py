@@ -13,6 +13,7 @@ from converters.analysis import Analyzer, FileModel, code_of
 from converters.callables import MARKER, ident
 from converters.walk import bound_names, find, names_in
 from converters.model import Const, Dag, Finding, Task, XComArgRef, TaskRef
+from converters.variables import Survey, rewrite_variables
 
 
 @dataclass
@@ -40,6 +41,8 @@ class Plan:
     _first_bound: dict[str, int] | None = None
     #: callable name -> literal ``op_kwargs`` keys its tasks pass (``python_operator``, built once)
     op_kwargs_keys: dict[str, frozenset[str]] | None = None
+    #: the file's uses of Airflow's ``Variable`` (:mod:`converters.variables`, read once)
+    variables: Survey | None = None
     #: module-level helper functions a rule generates, name -> source: printed after the imports
     #: (they read only the standard library and Prefect), so every decorator can call them
     helpers: dict[str, str] = field(default_factory=dict)
@@ -122,6 +125,7 @@ class Plan:
         (the objects no longer exist once converted)."""
         if isinstance(stmt, cst.FunctionDef) and id(stmt) in self.functions:
             stmt = self.functions[id(stmt)]
+        stmt = rewrite_variables(self, stmt)  # Airflow Variables read as Prefect Variables
         if not any(
             a.attr.value in ("dag_id", "task_id") and isinstance(a.value, cst.Name) and self.static_id(a) is not None
             for a in find(stmt, cst.Attribute)

@@ -27,6 +27,7 @@ RULE_MODULES = (
     "converters.empty",
     "converters.dependencies",
     "converters.run_semantics",
+    "converters.variables",
 )
 
 

@@ -100,10 +100,15 @@ def _default_logical_date() -> datetime:
     return datetime.now(timezone.utc)
 
 
+#: what a Prefect Variable name cannot hold (it allows lowercase letters, digits, ``-`` and ``_``)
+VARIABLE_NAME_PATTERN = "[^a-z0-9_-]"
+
+
 def variable_name(key: str) -> str:
     """The Prefect Variable name of an Airflow Variable key (``Team.API-Url`` -> ``team_api-url``):
-    Prefect names are lowercase letters, digits, ``-`` and ``_``."""
-    return re.sub(r"[^a-z0-9_-]", "_", key.lower())
+    Prefect names are lowercase letters, digits, ``-`` and ``_``. Converted code whose key is known
+    only at run time applies the same rule inline (``re.sub(VARIABLE_NAME_PATTERN, '_', key.lower())``)."""
+    return re.sub(VARIABLE_NAME_PATTERN, "_", key.lower())
 
 
 class _VariableAccessor:
@@ -122,7 +127,8 @@ class _VariableAccessor:
                 # are lowercase: ``MY_KEY`` is imported as ``my_key``)
                 for name in dict.fromkeys([key, variable_name(key)]):
                     try:
-                        value = Variable.get(name, default=None)
+                        # ``_sync``: a value, not a coroutine, inside an async task or flow too
+                        value = Variable.get(name, default=None, _sync=True)
                     except ValueError:  # not a valid Prefect name
                         value = None
                     if value is not None:
@@ -631,25 +637,57 @@ def was_skipped(future: Any) -> bool:
 
 
 # --------------------------------------------------------------------------- Variables
+_NO_DEFAULT = object()
+
+
 class Variable:
     """Airflow's ``Variable`` API over Prefect Variables (then ``AIRFLOW_VAR_<KEY>``).
 
-    Converted code imports it in place of ``airflow.models.Variable`` so that
-    ``Variable.get("key", default_var=..., deserialize_json=...)`` keeps working in a flow.
+    Converted code reads Variables with ``prefect.variables.Variable`` where every use in the file
+    has a Prefect equivalent (:mod:`converters.variables`); a file that also uses what has none
+    (``setdefault``, ``update``, a ``deserialize_json`` known only at run time ...) imports this
+    class in place of ``airflow.models.Variable``, so that its calls keep Airflow's behaviour:
+    ``default_var`` (``None`` included) returned as is, ``KeyError`` for a missing key without one,
+    values stored as strings (``serialize_json`` as Airflow's ``json.dumps(value, indent=2)``).
     """
 
     @staticmethod
-    def get(key: str, default_var: Any = None, deserialize_json: bool = False) -> Any:
-        accessor = _VariableAccessor(deserialize_json)
+    def get(key: str, default_var: Any = _NO_DEFAULT, deserialize_json: bool = False, *, default: Any = _NO_DEFAULT) -> Any:
+        if default is not _NO_DEFAULT:  # Airflow 3's task SDK names it ``default``
+            default_var = default
         try:
-            return accessor.get(key)
+            return _VariableAccessor(deserialize_json).get(key)
         except KeyError:
-            if default_var is not None:
+            if default_var is not _NO_DEFAULT:
                 return default_var
             raise
 
     @staticmethod
-    def set(key: str, value: Any, serialize_json: bool = False) -> None:
+    def set(key: str, value: Any, description: str | None = None, serialize_json: bool = False) -> None:
         from prefect.variables import Variable as PrefectVariable
 
-        PrefectVariable.set(variable_name(key), json.dumps(value) if serialize_json else value, overwrite=True)
+        stored = json.dumps(value, indent=2) if serialize_json else str(value)
+        PrefectVariable.set(variable_name(key), stored, overwrite=True, _sync=True)
+
+    @staticmethod
+    def delete(key: str) -> bool:
+        from prefect.variables import Variable as PrefectVariable
+
+        return PrefectVariable.unset(variable_name(key), _sync=True)
+
+    @staticmethod
+    def setdefault(key: str, default: Any, description: str | None = None, deserialize_json: bool = False) -> Any:
+        """The value of ``key``, or ``default`` stored under it and returned (Airflow's)."""
+        value = Variable.get(key, default_var=None, deserialize_json=deserialize_json)
+        if value is None:
+            if default is None:
+                raise ValueError("Default Value must be set")
+            Variable.set(key, default, description=description, serialize_json=deserialize_json)
+            return default
+        return value
+
+    @staticmethod
+    def update(key: str, value: Any, serialize_json: bool = False) -> None:
+        """Set an existing ``key`` (``KeyError`` when it is not set, as Airflow)."""
+        Variable.get(key)
+        Variable.set(key, value, serialize_json=serialize_json)

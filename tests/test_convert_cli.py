@@ -179,7 +179,7 @@ def test_odd_but_valid_files_convert_and_compile(name):
         assert "airflow" not in result.output
 
 
-def test_airflow_variables_become_the_runtime_stand_in():
+def test_airflow_variables_become_prefect_variables():
     source = (
         "from airflow import DAG\nfrom airflow.models import Variable\nfrom airflow.operators.python import PythonOperator\n"
         'BUCKET = Variable.get("bucket", default_var="b")\n'
@@ -188,8 +188,9 @@ def test_airflow_variables_become_the_runtime_stand_in():
     )
     result = convert_source(source, "v.py")
     assert result.status == "converted", result.findings
-    assert "from shims.runtime import Variable" in result.output
-    assert "airflow" not in result.output
+    assert "from prefect.variables import Variable" in result.output
+    assert 'Variable.get("x", default=1)' in result.output
+    assert "airflow" not in result.output and "shims" not in result.output
 
 
 def test_guarded_airflow_imports_are_resolved_and_dropped():

@@ -153,7 +153,7 @@ def test_scheduled_imports_come_before_the_first_generated_statement(tmp_path: P
 # --------------------------------------------------------------------------- Airflow imports: the table or as written
 def test_airflow_imports_move_only_where_the_table_says(tmp_path: Path) -> None:
     """``from airflow import models`` is no ``airflow.sdk`` name: it stays as written (and is
-    marked, the flow still needs Airflow); ``Variable`` comes from the runtime stand-in."""
+    marked, the flow still needs Airflow); ``Variable`` is Prefect's."""
     after = convert(
         """
         from airflow import DAG, models
@@ -172,7 +172,7 @@ def test_airflow_imports_move_only_where_the_table_says(tmp_path: Path) -> None:
     tree = ast.parse(after)
     froms = {(n.module, a.name) for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names}
     assert ("airflow", "models") in froms and ("airflow.models", "DagRun") in froms
-    assert ("shims.runtime", "Variable") in froms
+    assert ("prefect.variables", "Variable") in froms
     assert not {m for m, _ in froms if m and m.startswith("airflow.sdk")}
     assert "TODO(IX110)" in after
 

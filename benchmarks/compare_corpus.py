@@ -47,6 +47,7 @@ CORPUS = Path.home() / ".cache" / "interop-corpus"
 
 #: (kind, pattern on an error reason), first match wins
 ERROR_KINDS: list[tuple[str, str]] = [
+    ("retry_delay", r"waited \d+ s \(a retry delay or a sensor"),  # a task failed offline, then waited to retry
     ("timeout", r"timed out|not run: the worker was stopped"),
     ("connection", r"[Cc]onnection\b.*(not defined|isn't defined|not found)|conn_id|AirflowNotFoundException"),
     ("variable", r"Variable|KeyError: 'Variable"),
@@ -105,9 +106,16 @@ def _offline_failure(report: Path, reason: str = "") -> str | None:
 
 
 def _manual_codes(report: Path) -> list[str]:
-    """The IX codes of the DAG's findings that need a hand (``converters.codes``: "yes ...")."""
+    """The IX codes of the DAG's findings that account for a difference: those that need a hand
+    (``converters.codes``: "yes ...") and the run differences ``converters.run_semantics`` lists
+    (IX209: a task changing its upstream's value in place, which needs no hand where it does not matter)."""
     sys.path.insert(0, str(ROOT))
+    from converters import run_semantics
     from converters.codes import CODES
+    from converters.rules import Rule
+
+    listed = {code for rule in vars(run_semantics).values()
+              if isinstance(rule, type) and issubclass(rule, Rule) and rule is not Rule for code in rule.CODES}
 
     try:
         findings = json.loads(report.read_text(encoding="utf-8")).get("findings") or []
@@ -115,7 +123,7 @@ def _manual_codes(report: Path) -> list[str]:
         return []
     codes = {str(f).split()[0] for f in findings if str(f).startswith("IX")}
     # IX110 (an Airflow import the flow still reads) says nothing about what the flow does
-    return sorted(c for c in codes if c != "IX110" and str(CODES.get(c, ("", ""))[1]).startswith("yes"))
+    return sorted(c for c in codes if c != "IX110" and (c in listed or str(CODES.get(c, ("", ""))[1]).startswith("yes")))
 
 
 def _jsonl(path: Path) -> list[dict]:
@@ -226,7 +234,8 @@ def table(results: list[dict]) -> str:
         name = {"af3": "Airflow 3.3", "af2": "Airflow 2.11 (sidecar)"}[version]
         lines.append(f"{name}: {len(rows)} DAGs: equivalent {counts['equivalent']}, different {counts['different']}, error {counts['error']}")
         flagged = sum(1 for r in rows if r["outcome"] == "different" and r.get("manual"))
-        lines.append(f"  different with a finding that needs a hand (IX...): {flagged}; without: {counts['different'] - flagged}")
+        lines.append(f"  different with a finding (IX..., needing a hand or a listed run difference): {flagged}; "
+                     f"without: {counts['different'] - flagged}")
         for outcome in ("different", "error"):
             kinds = collections.Counter(r["kind"] for r in rows if r["outcome"] == outcome)
             for kind, n in kinds.most_common():

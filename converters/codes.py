@@ -120,6 +120,10 @@ CODES: dict[str, tuple[str, str]] = {
         'a task function that yields (`yield Metadata(asset, extra)`): Airflow turns the yields into asset events and keeps no return value; the flow\'s task would return the generator',
         'yes',
     ),
+    'IX212': (
+        'a task a mapped task expands over returns `map(...)`, `filter(...)`, a generator, a set or a dict view: Airflow maps only over a list, tuple or dict and fails the task (`UnmappableXComTypePushed`), the flow\'s `.map()` iterates over it',
+        'no (return a list where Airflow\'s failure mattered)',
+    ),
     'IX301': (
         'template rendered at run time with `render_template` (Jinja beyond plain expressions)',
         'no (yes when it pulls from an unknown task)',

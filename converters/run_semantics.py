@@ -16,6 +16,11 @@ Differences a run shows and the syntax predicts (found by ``interop compare`` on
 - **A task function that yields** (``yield Metadata(asset, extra)``): Airflow turns the yields into
   asset events; the flow's task would return the generator. IX211, on the task (manual).
 
+- **A task a mapped task expands over returns what Airflow cannot map** (``return map(f, xs)``, a
+  generator, a set, ``d.keys()``): Airflow maps only over ordered collections (a list, a tuple, a
+  dict: ``is_mappable_value``) and fails the task (``UnmappableXComTypePushed``), its mapped
+  tasks never run; the flow's ``.map()`` iterates over anything. IX212, on the task; return a list.
+
 All are facts about the task's own code (its callable, as rewritten, and its templated
 arguments); a task run through the operator shim gets Airflow's own values and is not checked.
 """
@@ -145,9 +150,52 @@ class PendulumDates(Rule):
     ]
 
 
+class UnmappableResult(Rule):
+    """A task whose result a mapped task expands over, returning what Airflow cannot map, is
+    listed (IX212).
+
+    Airflow maps only over an ordered collection (``Sequence`` or ``dict``, not ``str``/``bytes``):
+    a task returning ``map(...)``, ``filter(...)``, ``zip(...)``, a generator, a set or a dict view
+    (``d.keys()``) fails in Airflow (``UnmappableXComTypePushed``) and the mapped task below it never
+    runs; the flow's ``.map()`` iterates over it and runs. The code is kept; the finding names the
+    return.
+    """
+
+    CONSTRUCT = "a task whose result is expanded over returning `map(...)`, a generator, a set or a dict view"
+    RESULT = "kept as written; finding IX212 (Airflow fails the task: UnmappableXComTypePushed; the flow maps over it): return a list"
+    CODES = ("IX212",)
+    EXAMPLES = [
+        converts(
+            AIRFLOW_HEADER + """
+            @task
+            def tables():
+                return map(lambda day: f"table_{day}", range(3))
+
+            @task
+            def refresh(table):
+                return table
+
+            with DAG("unmappable", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+                refresh.expand(table=tables())
+            """,
+            'return map(lambda day: f"table_{day}", range(3))',
+            title="kept; the ledger lists IX212 (Airflow fails the task, the flow maps over it)",
+        ),
+    ]
+
+
+#: calls whose result Airflow cannot map over (not a ``Sequence`` or a ``dict``)
+_UNMAPPABLE_CALLS = frozenset({"map", "filter", "zip", "iter", "reversed", "enumerate", "set", "frozenset"})
+#: dict methods returning a view (not a ``Sequence``)
+_DICT_VIEWS = frozenset({"keys", "values", "items"})
+
+
 def apply(plan: Plan, dag: Dag) -> None:
     dated = _PENDULUM_CALL.search(plan.analyzer.source) is not None  # one look at the text first
     yields = "yield" in plan.analyzer.source
+    for task in dag.tasks.values():
+        if task.options.get("_mapped"):
+            _unmappable(plan, dag, task)
     if not dated and not yields and not any(t.data_inputs for t in dag.tasks.values()):
         return
     for task in dag.tasks.values():
@@ -169,24 +217,72 @@ def apply(plan: Plan, dag: Dag) -> None:
 
 def _yields(fdef: cst.FunctionDef) -> bool:
     """A ``yield`` in the function itself (nested functions and lambdas are their own)."""
+    return bool(_own(fdef, cst.Yield))
+
+
+def _own(fdef: cst.FunctionDef, kind: type) -> list:
+    """The nodes of ``kind`` in the function itself (nested functions and lambdas are their own)."""
+    out: list = []
     stack: list[cst.CSTNode] = [fdef.body]
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.Yield):
-            return True
+        if isinstance(node, kind):
+            out.append(node)
         if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
             continue
         stack.extend(node.children)
-    return False
+    return out
 
 
-def _function_of(task: Task, plan: Plan) -> cst.FunctionDef | None:
-    """The task's callable as the rules rewrote it (the model lists the file's functions)."""
+def _unmappable(plan: Plan, dag: Dag, mapped: Task) -> None:
+    """IX212 on each task ``mapped`` expands over (named in its ``expand(...)`` arguments, not
+    itself mapped: Airflow checks only those) whose function returns an unmappable value."""
+    expanded = " ".join(code_of(v) for v in (mapped.options.get("_expand") or {}).values())
+    for upstream_id, below in dag.edge_set():
+        upstream = dag.tasks.get(upstream_id)
+        if below != mapped.task_id or upstream is None or upstream.options.get("_mapped"):
+            continue
+        names = {n for n in (upstream.var, upstream.taskflow_func) if n}
+        if not any(re.search(rf"(?<![\w.]){re.escape(n)}\b", expanded) for n in names):
+            continue
+        fdef = _function_of(upstream, plan, rewritten=False)
+        if fdef is None or (upstream.kind not in ("taskflow", "python") and upstream.callable_name is None):
+            continue
+        for ret in _own(fdef, cst.Return):
+            what = _unmappable_value(ret.value)
+            if what:
+                plan.finding(
+                    "IX212",
+                    plan.analyzer.line(ret) or upstream.line,
+                    f"task {upstream.task_id!r} returns {what}, which {mapped.task_id!r} expands over: Airflow maps only "
+                    "over a list, a tuple or a dict and fails the task (UnmappableXComTypePushed), the flow's .map() "
+                    "runs over it; return a list",
+                )
+                break
+
+
+def _unmappable_value(value: cst.BaseExpression | None) -> str | None:
+    """What the returned expression is when Airflow cannot map over it, else ``None``."""
+    if isinstance(value, cst.GeneratorExp):
+        return "a generator"
+    if isinstance(value, (cst.Set, cst.SetComp)):
+        return "a set"
+    if isinstance(value, cst.Call):
+        if isinstance(value.func, cst.Name) and value.func.value in _UNMAPPABLE_CALLS:
+            return f"`{value.func.value}(...)`"
+        if isinstance(value.func, cst.Attribute) and value.func.attr.value in _DICT_VIEWS and not value.args:
+            return f"a dict view (`.{value.func.attr.value}()`)"
+    return None
+
+
+def _function_of(task: Task, plan: Plan, rewritten: bool = True) -> cst.FunctionDef | None:
+    """The task's callable as the rules rewrote it (the model lists the file's functions), or as
+    written (``rewritten=False``: its nodes have their lines)."""
     name = task.taskflow_func or task.callable_name
     if not name:
         return None
     fdef = plan.model.taskflow_functions.get(name) or plan.model.functions.get(name)
-    return plan.functions.get(id(fdef), fdef) if fdef is not None else None
+    return plan.functions.get(id(fdef), fdef) if fdef is not None and rewritten else fdef
 
 
 def _data_params(task: Task, fdef: cst.FunctionDef) -> dict[str, str]:

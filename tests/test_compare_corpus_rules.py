@@ -45,3 +45,34 @@ def test_custom_branch_operator_subclass_is_followed(prefect_server, tmp_path) -
     # the 15th is odd: Airflow runs odd and always, skips even; the flow does the same
     states = {t: (c.airflow.tasks[t].state, c.prefect.tasks[t].state) for t in ("odd", "even", "always")}
     assert states == {"odd": ("success", "success"), "even": ("skipped", "skipped"), "always": ("success", "success")}
+
+
+def test_unmappable_result_is_the_listed_difference(prefect_server, tmp_path) -> None:
+    """A task returns ``map(...)`` and a mapped task expands over it: Airflow fails the task
+    (``UnmappableXComTypePushed``) and never runs the mapped one; the flow maps over the iterator
+    and succeeds. The ledger lists exactly this (IX212, at the return's line), and the comparison
+    shows exactly this difference."""
+    from converters import convert_source
+    from interop.compare import compare_file
+
+    source = (
+        "import pendulum\n"
+        "from airflow.sdk import DAG, task\n\n"
+        "@task\n"
+        "def tables():\n"
+        "    return map(lambda day: f'table_{day}', range(3))\n\n"
+        "@task\n"
+        "def refresh(table):\n"
+        "    return table\n\n"
+        "with DAG('unmappable', schedule=None, start_date=pendulum.datetime(2024, 1, 1)):\n"
+        "    refresh.expand(table=tables())\n"
+    )
+    findings = [(f.code, f.line) for f in convert_source(source, "unmappable.py").findings]
+    assert ("IX212", 6) in findings, findings
+    dag = tmp_path / "unmappable.py"
+    dag.write_text(source)
+    (c,) = compare_file(dag, logical_date=LOGICAL_DATE)
+    assert c.error is None and not c.equivalent
+    assert "UnmappableXComTypePushed" in (c.airflow.tasks["tables"].error or "")
+    assert (c.airflow.tasks["tables"].state, c.prefect.tasks["tables"].state) == ("failed", "success")
+    assert c.airflow.tasks["refresh"].state == "upstream_failed" and c.prefect.tasks["refresh"].state == "success"

@@ -1,8 +1,13 @@
 """An Airflow Variable key and the Prefect Variable ``interop import-variables`` makes of it are
 one name to a converted flow: Prefect names are lowercase, so ``MY_KEY`` is stored as ``my_key``,
-and ``Variable.get("MY_KEY")`` in converted code finds it (on a real Prefect API)."""
+and ``Variable.get("MY_KEY")`` in converted code reads ``Variable.get("my_key")`` (Prefect's own,
+or the runtime stand-in where a file keeps it), on a real Prefect API."""
 
 from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
 
 import pytest
 
@@ -25,3 +30,76 @@ def test_a_key_imported_under_its_prefect_name_is_found_as_written(prefect_serve
     with pytest.raises(KeyError):
         Variable.get("NOT_THERE")
     assert Variable.get("NOT_THERE", default_var=3) == 3
+
+
+# --------------------------------------------------------------------------- the pair, end to end
+PAIR_DAG = Path(__file__).parent / "fixtures" / "variables" / "variables_pair.py"
+#: the Airflow Variables, as Airflow's environment backend reads them and as `airflow variables
+#: export` writes them (a JSON value decoded in the file)
+AIRFLOW_VARIABLES = {
+    "DATA_BUCKET": "s3://bucket",
+    "Warehouse.Config": '{"host": "db", "port": 5432}',
+    "Prod_TABLE": "events",
+}
+
+
+def test_converted_flow_reads_what_airflow_read_after_import_variables(prefect_server, tmp_path, monkeypatch) -> None:
+    """The DAG runs on Airflow 3.3 (the in-process runner, ``airflow dags test``'s semantics) with
+    its Variables set; the same Variables go into a real Prefect API through ``interop
+    import-variables --from-file`` (an ``airflow variables export`` file); the converted flow
+    reads Prefect Variables only, and every task gives Airflow's value: a JSON read, defaults (a
+    JSON default undecoded), a key computed at run time, a module-level read, set/get/delete.
+    A key set nowhere: Airflow's task fails, the flow's reads None, and the ledger says so (IX112)."""
+    from click.testing import CliRunner
+    from prefect import Flow
+
+    from converters import convert_file
+    from interop.commands.deploy import import_variables
+    from shims.runner import run_dag
+
+    # Airflow
+    airflow_out = tmp_path / "airflow"
+    airflow_out.mkdir()
+    monkeypatch.setenv("VARIABLES_OUT", str(airflow_out))
+    for key, value in AIRFLOW_VARIABLES.items():
+        monkeypatch.setenv(f"AIRFLOW_VAR_{key.upper()}", value)
+    truth = run_dag(str(PAIR_DAG), "variables_pair", logical_date="2024-01-15T00:00:00+00:00", echo=False).to_json()
+    for key in AIRFLOW_VARIABLES:
+        monkeypatch.delenv(f"AIRFLOW_VAR_{key.upper()}")
+    states = {task_id: t["state"] for task_id, t in truth["tasks"].items()}
+    assert states == {**{t: "success" for t in states}, "missing": "failed"}, states
+
+    # the same Variables into Prefect
+    export = tmp_path / "variables.json"
+    export.write_text(json.dumps({k: json.loads(v) if v.startswith("{") else v for k, v in AIRFLOW_VARIABLES.items()}))
+    done = CliRunner().invoke(import_variables, ["--from-file", str(export)])
+    assert done.exit_code == 0, done.output
+    assert "imported Warehouse.Config -> Prefect Variable warehouse_config" in done.output
+
+    # the converted flow
+    converted = convert_file(str(PAIR_DAG))
+    assert "from prefect.variables import Variable" in converted.output
+    assert "shims" not in converted.output and "airflow" not in converted.output
+    ix112 = [f for f in converted.findings if f.code == "IX112"]
+    assert len(ix112) == 1 and "'never_set'" in ix112[0].message and not ix112[0].manual
+    assert converted.status == "converted", converted.findings
+    flow_out = tmp_path / "prefect"
+    flow_out.mkdir()
+    monkeypatch.setenv("VARIABLES_OUT", str(flow_out))
+    target = tmp_path / "converted_variables_pair.py"
+    target.write_text(converted.output)
+    spec = importlib.util.spec_from_file_location(target.stem, target)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    (flow,) = [f for f in vars(module).values() if isinstance(f, Flow)]
+    state = flow(logical_date="2024-01-15T00:00:00+00:00", return_state=True)
+    assert state.is_completed(), state
+
+    flow_values = {p.stem: json.loads(p.read_text()) for p in flow_out.glob("*.json")}
+    airflow_values = {p.stem: json.loads(p.read_text()) for p in airflow_out.glob("*.json")}
+    assert set(airflow_values) == set(states) - {"missing"}
+    for task_id, value in airflow_values.items():
+        assert flow_values[task_id] == value, task_id
+    assert airflow_values["read_json"] == {"host": "db", "port": 5432}
+    assert airflow_values["read_defaults"] == ["fallback", {"a": [1]}, None]
+    assert flow_values["missing"] is None  # Airflow raised; IX112 above says so

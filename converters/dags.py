@@ -12,7 +12,9 @@ Why: a Prefect flow is the unit that is scheduled, parameterised and observed, l
 Scheduler settings go where Prefect keeps them: ``max_active_tasks`` (``concurrency``) becomes
 the flow's ``ThreadPoolTaskRunner(max_workers=...)``, ``dagrun_timeout`` its ``timeout_seconds``,
 DAG-level ``on_failure_callback`` / ``on_success_callback`` its ``on_failure=`` /
-``on_completion=`` hooks; ``start_date`` (anchor and timezone), ``catchup``, ``max_active_runs``,
+``on_completion=`` hooks (``flow_callback(cb)``, a function of the file that hands a callback of
+the file the keys it reads, ``dag``, ``dag_run``, ``run_id``, ``ds``, ``logical_date``, ``params``,
+from the hook's ``(flow, flow_run, state)``; other callbacks through ``shims.runtime.airflow_callback``); ``start_date`` (anchor and timezone), ``catchup``, ``max_active_runs``,
 ``is_paused_upon_creation``, ``doc_md``, the params' defaults and the tasks' pools are written to
 the ledger's ``deployment`` entry, from which ``interop deploy`` writes ``prefect.yaml``.
 

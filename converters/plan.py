@@ -11,7 +11,7 @@ import libcst as cst
 
 from converters.analysis import Analyzer, FileModel, code_of
 from converters.callables import MARKER, ident
-from converters.walk import bound_names, find, names_in
+from converters.walk import bound_names, find
 from converters.model import Const, Dag, Finding, Task, XComArgRef, TaskRef
 from converters.variables import Survey, rewrite_variables
 
@@ -112,9 +112,9 @@ class Plan:
         late: list[str] = []
         for option in options:
             _, _, value = option.partition("=")
-            try:
-                read = names_in(cst.parse_expression(value))
-            except cst.ParserSyntaxError:
+            try:  # names read as variables (not attribute or keyword names: ``x.get(k, default=d)``)
+                read = {n.id for n in ast.walk(ast.parse(value.strip(), mode="eval")) if isinstance(n, ast.Name)}
+            except SyntaxError:
                 read = set()
             (late if any(not self.bound_before(n, line) for n in read) else early).append(option)
         return early, late

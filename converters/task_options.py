@@ -5,15 +5,27 @@ What: ``retries``, ``retry_delay``, ``retry_exponential_backoff``, ``max_retry_d
 ``@task(retries=..., retry_delay_seconds=..., timeout_seconds=...)``; with exponential backoff
 the delays are listed (``[300, 600, 1200]``, capped by ``max_retry_delay``).
 ``on_failure_callback`` / ``on_success_callback`` become ``on_failure=`` / ``on_completion=``
-state hooks through ``shims.runtime.airflow_callback`` (the callback still gets a context dict).
+state hooks. A callback defined in the file that reads only context keys Prefect's hook
+arguments can give (``task_instance``/``ti`` ``.task_id``, ``.dag_id``, ``.run_id``,
+``.try_number``; ``dag_run`` ``.dag_id``, ``.run_id``, ``.conf``, ``.logical_date``; ``dag.dag_id``;
+``task.task_id``; ``exception``; ``run_id``; ``ds``; ``logical_date``; ``params``) is wrapped by
+``task_callback(cb)``, a small function of the output file that builds that dict from the hook's
+``(task, task_run, state)`` and ``prefect.runtime``. Any other callback (imported from a helper
+module, or reading other keys: ``ti.xcom_pull``, ``ti.log_url``, or handing the context on) keeps
+``shims.runtime.airflow_callback``, which hands it the shim's Airflow-like context.
+``on_retry_callback`` / ``on_execute_callback`` / ``sla_miss_callback`` have no Prefect hook
+(IX402).
 
 Why: Prefect's retry and timeout options are the same guarantees under other names.
 
-Safety: values are computed statically (``timedelta(minutes=5)`` -> ``300``); a value only
-known at run time is passed as an expression (``.total_seconds()``). ``default_args`` that cannot
-be read statically (imported from a helper module, ``{**BASE, ...}``) are read by reference:
-``retries=DEFAULT_ARGS.get('retries', 0)``, ``timeout_seconds=seconds(DEFAULT_ARGS.get(
-'execution_timeout', None))``; the ledger states the expression in place of the number. Arguments with no Prefect
+Safety: values are computed statically (``timedelta(minutes=5)`` -> ``300``); a constant the
+DAG names stays a name (``retries=RETRIES``, ``retry_delay_seconds=RETRY_DELAY.total_seconds()``,
+``timedelta(minutes=N).total_seconds()``), its value in the ledger. A value only known at run time
+(``default_args`` imported from a helper module, ``{**BASE, ...}``, an imported timeout) is read
+by reference and turned into seconds by ``in_seconds``, a two-line function of the output file
+(a timedelta, a number of seconds or None, as Airflow accepts): ``retries=DEFAULT_ARGS.get(
+'retries', 0)``, ``timeout_seconds=in_seconds(DEFAULT_ARGS.get('execution_timeout', None))``; the
+ledger states the expression in place of the number. Arguments with no Prefect
 meaning (owner, email, depends_on_past ...) are listed in the report (IX401). A static ``pool``
 becomes the task tag ``airflow-pool:NAME``, on which ``interop deploy`` creates a tag-based
 concurrency limit of the pool's slots (each task run takes one slot: ``pool_slots`` stays IX401).
@@ -437,8 +449,8 @@ class TaskOptions(Rule):
     task never has fewer retries than Airflow gives it.
     """
 
-    CONSTRUCT = "`default_args`, `retries`, `retry_delay`, `retry_exponential_backoff`, `execution_timeout`"
-    RESULT = "`@task(retries=..., retry_delay_seconds=..., timeout_seconds=...)`"
+    CONSTRUCT = "`default_args`, `retries`, `retry_delay`, `retry_exponential_backoff`, `execution_timeout`, `on_failure_callback`, `on_success_callback`"
+    RESULT = "`@task(retries=..., retry_delay_seconds=..., timeout_seconds=..., on_failure=[task_callback(cb)])`"
     CODES = ("IX401", "IX402")
     EXAMPLES = [
         converts(AIRFLOW_HEADER + """
@@ -450,6 +462,30 @@ class TaskOptions(Rule):
             from team.config import DEFAULT_ARGS
             with DAG("by_reference", schedule=None, default_args={**DEFAULT_ARGS, "owner": "data"}):
                 a = BashOperator(task_id="a", bash_command="echo a")
-            """, "retries=DEFAULT_ARGS.get('retries', 0)", "seconds(DEFAULT_ARGS.get('retry_delay', 300))",
-            title="default_args imported from a helper module: read by reference"),
+            """, "retries=DEFAULT_ARGS.get('retries', 0)", "retry_delay_seconds=in_seconds(DEFAULT_ARGS.get('retry_delay', 300))",
+            "def in_seconds(delta):", "return delta.total_seconds() if isinstance(delta, timedelta) else delta",
+            title="default_args imported from a helper module: read by reference, in seconds by a function of the file"),
+        converts(AIRFLOW_HEADER + """
+            from datetime import timedelta
+            RETRIES = 3
+            RETRY_DELAY = timedelta(minutes=2)
+            with DAG("named", schedule=None):
+                a = BashOperator(task_id="a", bash_command="echo a", retries=RETRIES, retry_delay=RETRY_DELAY)
+            """, "retries=RETRIES", "retry_delay_seconds=RETRY_DELAY.total_seconds()",
+            title="constants stay names"),
+        converts(AIRFLOW_HEADER + """
+            def page_oncall(context):
+                print("failed:", context["task_instance"].task_id, context["exception"])
+
+            with DAG("alerts", schedule=None, default_args={"on_failure_callback": page_oncall}):
+                a = BashOperator(task_id="a", bash_command="exit 1")
+            """, "on_failure=[task_callback(page_oncall)]", "def task_callback(callback):",
+            "def hook(task, task_run, state):", "'exception': state.result(raise_on_failure=False) if state.is_failed() else None,",
+            title="a callback of the file: called by a small adapter with the context keys it reads"),
+        converts(AIRFLOW_HEADER + """
+            from team.alerts import notify_slack
+            with DAG("alerts", schedule=None, default_args={"on_failure_callback": notify_slack}):
+                a = BashOperator(task_id="a", bash_command="exit 1")
+            """, "on_failure=[airflow_callback(notify_slack)]", "from shims.runtime import airflow_callback",
+            title="a callback from another module (what it reads is unknown): the shim's context"),
     ]

@@ -369,4 +369,4 @@ def test_a_callback_defined_after_its_task_is_read_when_the_flow_runs(tmp_path: 
         """
     )
     assert ruff_findings(after, tmp_path) == []
-    assert "work.with_options(on_failure=[airflow_callback(on_failure)]).submit()" in after
+    assert "work.with_options(on_failure=[task_callback(on_failure)]).submit()" in after

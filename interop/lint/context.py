@@ -86,6 +86,11 @@ class FileContext:
         self.flows: dict[str, TaskDef] = {}
         #: functions handed to ``shims.runtime.airflow_callback(...)`` in a decorator
         self.callbacks: set[str] = set()
+        #: functions of the file that call their argument with a context dict (the converter's
+        #: ``task_callback`` / ``flow_callback`` adapters): name -> the keys of that dict
+        self.adapters: dict[str, frozenset[str]] = {}
+        #: callbacks handed to such an adapter: name -> the keys they get
+        self.callback_keys: dict[str, frozenset[str]] = {}
         #: memo of :meth:`qualified` by node id (every rule asks about the same calls; the
         #: module, and so every node, lives as long as this context)
         self._qualified: dict[int, str | None] = {}
@@ -155,6 +160,8 @@ class FileContext:
                     elif isinstance(small, cst.Assign):
                         self._add_assigned_task(small)
             elif isinstance(stmt, cst.FunctionDef):
+                if top:
+                    self._add_adapter(stmt)
                 self._add_function(stmt)
 
     def _add_import(self, node: cst.Import | cst.ImportFrom) -> None:
@@ -191,6 +198,22 @@ class FileContext:
             return "flow"
         return None
 
+    def _add_adapter(self, fn: cst.FunctionDef) -> None:
+        """``def task_callback(callback): ... callback({"ti": ..., ...})``: an adapter that hands
+        its callback a dict of context keys (what the converter writes for a file's callbacks)."""
+        if len(fn.params.params) != 1:
+            return
+        param = fn.params.params[0].name.value
+        for call in iter_calls(fn.body):
+            if (
+                isinstance(call.func, cst.Name) and call.func.value == param and len(call.args) == 1
+                and isinstance(call.args[0].value, cst.Dict)
+            ):
+                keys = [string_value(e.key) for e in call.args[0].value.elements if isinstance(e, cst.DictElement)]
+                if all(isinstance(k, str) for k in keys):
+                    self.adapters[fn.name.value] = frozenset(keys)  # type: ignore[arg-type]
+                return
+
     def _add_callbacks(self, expr: cst.BaseExpression) -> None:
         if isinstance(expr, (cst.List, cst.Tuple)):
             for el in expr.elements:
@@ -199,6 +222,11 @@ class FileContext:
             if self.qualified(expr.func) in names.AIRFLOW_CALLBACK:
                 if expr.args and isinstance(expr.args[0].value, cst.Name):
                     self.callbacks.add(expr.args[0].value.value)
+                return
+            if isinstance(expr.func, cst.Name) and expr.func.value in self.adapters and expr.func.value not in self.imports:
+                if len(expr.args) == 1 and isinstance(expr.args[0].value, cst.Name):
+                    self.callbacks.add(expr.args[0].value.value)
+                    self.callback_keys[expr.args[0].value.value] = self.adapters[expr.func.value]
                 return
             for arg in expr.args:
                 self._add_callbacks(arg.value)
@@ -277,3 +305,13 @@ def string_value(expr: cst.BaseExpression) -> str | None:
         value = expr.evaluated_value
         return value if isinstance(value, str) else None
     return None
+
+
+def iter_calls(node: cst.CSTNode) -> Iterator[cst.Call]:
+    """Every call under ``node``."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Call):
+            yield current
+        stack.extend(current.children)

@@ -668,7 +668,9 @@ class AirflowContextAccess(ScopedRule):
     to `shims.runtime.airflow_callback(...)` gets a context from the shim (the run's
     template values such as `ds`, `params`, `dag_run`, plus `task_instance`, `ti`,
     `exception` and the Prefect hook's objects): only other keys (`task`, `dag`...) are
-    reported there.
+    reported there. A callback handed to an adapter of the file (a function that calls its
+    argument with a dict of context keys: the converter's `task_callback` / `flow_callback`)
+    gets that dict's keys: only other keys are reported there.
 
     ## Why is this bad?
     Prefect does not inject an Airflow context into tasks. Code that reads it fails at
@@ -740,6 +742,27 @@ def load():
     return 1
 """
         ),
+        Valid(
+            """
+from prefect import task
+
+
+def task_callback(callback):
+    def hook(task, task_run, state):
+        callback({"exception": state.result(raise_on_failure=False) if state.is_failed() else None})
+
+    return hook
+
+
+def page_oncall(context):
+    print("failed:", context["exception"])
+
+
+@task(on_failure=[task_callback(page_oncall)])
+def load():
+    return 1
+"""
+        ),
     ]
     INVALID = [
         Invalid(
@@ -803,6 +826,28 @@ def load():
 """,
             line=7,
         ),
+        Invalid(
+            """
+from prefect import task
+
+
+def task_callback(callback):
+    def hook(task, task_run, state):
+        callback({"exception": state.result(raise_on_failure=False) if state.is_failed() else None})
+
+    return hook
+
+
+def page_oncall(context):
+    print("failed in", context["dag"].dag_id)
+
+
+@task(on_failure=[task_callback(page_oncall)])
+def load():
+    return 1
+""",
+            line=13,
+        ),
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -827,6 +872,9 @@ def load():
             callback = self._callback()
             if callback is None:
                 self.report(node, f'Airflow context read `{holder}["{key}"]`: Prefect injects no context; pass `{key}` in as a parameter')
+            elif callback in self.context.callback_keys:
+                if key not in self.context.callback_keys[callback]:
+                    self.report(node, f'callback `{callback}` reads `{holder}["{key}"]`, which its hook adapter does not hand it')
             elif key not in names.CALLBACK_CONTEXT_KEYS:
                 self.report(node, f'callback `{callback}` reads `{holder}["{key}"]`, which shims.runtime.airflow_callback does not hand it')
 

@@ -1,0 +1,219 @@
+"""Callbacks and retry/timeout options of converted flows, held against Airflow 3.3.
+
+Ground truth is Airflow itself: ``airflow dags test`` in a temporary ``AIRFLOW_HOME`` runs the
+DAG, its task callbacks and its DAG callback, which write what they received to a file; the
+converted flow runs on the session's Prefect server with the same callbacks. The retry and
+timeout values are read from the DAG Airflow builds and from the converted module's Prefect tasks.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from converters import convert_file
+from test_runner_conformance import _airflow_cli, _env
+
+CALLBACK_DAG = '''
+import json
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.python import PythonOperator
+
+LOG = {log!r}
+
+
+def _write(row):
+    with open(LOG, "a") as fh:
+        fh.write(json.dumps(row, default=str) + "\\n")
+
+
+def on_task_failure(context):
+    ti = context["task_instance"]
+    _write({{
+        "kind": "task_failure", "task_id": ti.task_id, "dag_id": ti.dag_id, "try_number": ti.try_number,
+        "exception": repr(context["exception"]), "ds": context["ds"], "params": dict(context["params"]),
+        "same_run": ti.run_id == context["dag_run"].run_id == context["run_id"],
+        "run_id_kind": context["run_id"].split("__")[0], "conf": context["dag_run"].conf,
+    }})
+
+
+def on_task_success(context):
+    ti = context.get("ti")
+    _write({{"kind": "task_success", "task_id": ti.task_id if ti else None, "try_number": getattr(ti, "try_number", None),
+             "exception": context.get("exception"), "task": context["task"].task_id}})
+
+
+def on_dag_failure(context):
+    dag_run = context["dag_run"]
+    _write({{"kind": "dag_failure", "dag_id": context["dag"].dag_id, "run_dag_id": dag_run.dag_id,
+             "ds": context["ds"], "logical_date": str(context["logical_date"]), "params": dict(context["params"])}})
+
+
+def fine():
+    return 1
+
+
+def boom():
+    raise ValueError("boom")
+
+
+with DAG("callbacks_dag", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), params={{"x": 1}},
+         on_failure_callback=on_dag_failure):
+    ok = PythonOperator(task_id="ok", python_callable=fine, on_success_callback=on_task_success)
+    bad = PythonOperator(task_id="bad", python_callable=boom, on_failure_callback=on_task_failure,
+                         retries=1, retry_delay=timedelta(seconds=1))
+    ok >> bad
+'''
+
+LOGICAL_DATE = "2024-01-15T00:00:00+00:00"
+
+
+def _load(path: Path, name: str):  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    finally:
+        sys.path.remove(str(path.parent))
+    return module
+
+
+def _rows(log: Path) -> list[dict]:
+    return sorted((json.loads(line) for line in log.read_text().splitlines()), key=lambda r: r["kind"])
+
+
+def test_callbacks_receive_what_airflow_gives_them(tmp_path, prefect_server):
+    dags, home = tmp_path / "dags", tmp_path / "home"
+    dags.mkdir()
+    home.mkdir()
+    airflow_log, prefect_log = tmp_path / "airflow.jsonl", tmp_path / "prefect.jsonl"
+    (dags / "callbacks_dag.py").write_text(CALLBACK_DAG.format(log=str(airflow_log)))
+    airflow = _airflow_cli()
+    env = _env(home, dags)  # the same temporary AIRFLOW_HOME as the runner's conformance test
+    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
+    subprocess.run([airflow, "dags", "test", "callbacks_dag", LOGICAL_DATE], env=env, capture_output=True, timeout=300)
+    truth = _rows(airflow_log)
+    assert [r["kind"] for r in truth] == ["dag_failure", "task_failure", "task_success"], truth
+
+    source = tmp_path / "flow_src" / "callbacks_dag.py"
+    source.parent.mkdir()
+    source.write_text(CALLBACK_DAG.format(log=str(prefect_log)))
+    converted = convert_file(str(source))
+    assert converted.status in ("converted", "partial"), converted.findings
+    out = converted.output
+    # plain Prefect: the adapter is a function of the file, nothing comes from this project
+    assert "shims" not in out and "airflow" not in out.replace("Airflow", ""), out
+    assert "on_failure=[task_callback(on_task_failure)]" in out
+    assert "on_completion=[task_callback(on_task_success)]" in out
+    assert "on_failure=[flow_callback(on_dag_failure)]" in out
+    target = tmp_path / "converted_callbacks_dag.py"
+    target.write_text(out)
+    compile(out, str(target), "exec", flags=0, dont_inherit=True)
+    module = _load(target, "converted_callbacks_dag")
+    state = module.callbacks_dag(logical_date=LOGICAL_DATE, return_state=True)
+    assert state.is_failed()
+    assert _rows(prefect_log) == truth
+
+
+RETRIES_DAG = '''
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.python import PythonOperator
+from team_config import DEFAULT_ARGS, SHARED_TIMEOUT
+
+RETRIES = 4
+RETRY_DELAY = timedelta(seconds=45)
+DELAY_SECONDS = 12
+TIMEOUT_MINUTES = 3
+
+
+def by_name():
+    return 1
+
+
+def by_number_name():
+    return 2
+
+
+def by_default_args():
+    return 3
+
+
+def by_imported_timeout():
+    return 4
+
+
+def by_computed_timedelta():
+    return 5
+
+
+with DAG("retry_options", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+         default_args={{**DEFAULT_ARGS, "owner": "data"}}) as dag:
+    PythonOperator(task_id="by_name", python_callable=by_name, retries=RETRIES, retry_delay=RETRY_DELAY,
+                   execution_timeout=RETRY_DELAY)
+    PythonOperator(task_id="by_number_name", python_callable=by_number_name, retries=1, retry_delay=DELAY_SECONDS)
+    PythonOperator(task_id="by_default_args", python_callable=by_default_args)
+    PythonOperator(task_id="by_imported_timeout", python_callable=by_imported_timeout, retries=2,
+                   retry_delay=timedelta(seconds=5), execution_timeout=SHARED_TIMEOUT)
+    PythonOperator(task_id="by_computed_timedelta", python_callable=by_computed_timedelta, retries=1,
+                   retry_delay=timedelta(minutes=TIMEOUT_MINUTES), execution_timeout=timedelta(minutes=TIMEOUT_MINUTES))
+'''
+
+TEAM_CONFIG = '''
+from datetime import timedelta
+
+DEFAULT_ARGS = {"retries": 3, "retry_delay": timedelta(seconds=7), "execution_timeout": timedelta(minutes=2)}
+SHARED_TIMEOUT = timedelta(seconds=90)
+'''
+
+
+def test_retry_and_timeout_values_are_airflows(tmp_path):
+    """The converted Prefect tasks' retries, retry_delay_seconds and timeout_seconds equal the
+    retries, retry_delay and execution_timeout (in seconds) of the tasks Airflow builds: names,
+    imported values and default_args read by reference, without this project's runtime."""
+    (tmp_path / "team_config.py").write_text(textwrap.dedent(TEAM_CONFIG))
+    dag_file = tmp_path / "retry_options.py"
+    dag_file.write_text(RETRIES_DAG.format())
+    airflow_module = _load(dag_file, "retry_options_airflow")
+    dag = airflow_module.dag
+    truth = {
+        t.task_id: (
+            t.retries,
+            t.retry_delay.total_seconds(),
+            t.execution_timeout.total_seconds() if t.execution_timeout else None,
+        )
+        for t in dag.tasks
+    }
+
+    converted = convert_file(str(dag_file))
+    assert converted.status in ("converted", "partial"), converted.findings
+    out = converted.output
+    assert "shims" not in out, out
+    assert "retries=RETRIES" in out and "retry_delay_seconds=RETRY_DELAY.total_seconds()" in out
+    assert "retry_delay_seconds=DELAY_SECONDS" in out
+    assert "timedelta(minutes=TIMEOUT_MINUTES).total_seconds()" in out
+    target = tmp_path / "converted_retry_options.py"
+    target.write_text(out)
+    module = _load(target, "converted_retry_options")
+    from prefect import Task
+
+    tasks = {v.name: v for v in vars(module).values() if isinstance(v, Task)}
+    got = {
+        task_id: (
+            tasks[task_id].retries,
+            float(tasks[task_id].retry_delay_seconds),
+            tasks[task_id].timeout_seconds,
+        )
+        for task_id in truth
+    }
+    assert got == truth

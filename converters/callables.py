@@ -29,7 +29,7 @@ import libcst as cst
 
 from converters import names
 from converters.analysis import code_of, literal
-from converters.walk import find, is_docstring, names_in
+from converters.walk import Pruned, find, is_docstring, iter_nodes, names_in
 
 MARKER = "# interop: TODO({code}): {message}"
 _EQ = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
@@ -209,7 +209,14 @@ def scan_callable(func: cst.FunctionDef, qualname: Callable[[cst.BaseExpression]
     return scan
 
 
-class _Rewriter(cst.CSTTransformer):
+class _Rewriter(Pruned, cst.CSTTransformer):
+    def targets(self, root: cst.CSTNode) -> set[int]:
+        # what this rewriter changes reads a context or task instance root, or is a raise/return
+        return {
+            id(n) for n in iter_nodes(root)
+            if (type(n) is cst.Name and n.value in self.roots) or type(n) in (cst.Raise, cst.Return)
+        }
+
     def __init__(self, roles: _Roles, resolver: PullResolver, xcom_name: str, known_tasks: set[str]) -> None:
         self.roles = roles
         self.resolver = resolver
@@ -597,7 +604,10 @@ def _plain_dag_run(func: cst.FunctionDef) -> tuple[cst.FunctionDef, dict[str, st
         names_for[attr] = name
         sources[name] = DAG_RUN_VALUES[attr]
 
-    class Swap(cst.CSTTransformer):
+    class Swap(Pruned, cst.CSTTransformer):
+        def targets(self, root: cst.CSTNode) -> set[int]:
+            return {id(a) for a in attrs}
+
         def leave_Attribute(self, original, updated):  # noqa: ANN001
             if isinstance(original.value, cst.Name) and original.value.value == "dag_run":
                 return cst.Name(names_for[original.attr.value])

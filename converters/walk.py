@@ -218,6 +218,92 @@ def find(node: cst.CSTNode, kind: type) -> list:
     return list(found)
 
 
+#: node types that live in the fields :func:`children` leaves out: a transformer that handles one
+#: of them is never pruned
+_UNWALKED = (
+    cst.BaseParenthesizableWhitespace, cst.EmptyLine, cst.Comment, cst.TrailingWhitespace, cst.Newline,
+    cst.Comma, cst.Dot, cst.LeftParen, cst.RightParen, cst.LeftSquareBracket, cst.RightSquareBracket,
+    cst.LeftCurlyBrace, cst.RightCurlyBrace, cst.Colon, cst.Semicolon, cst.AssignEqual, cst.BaseBinaryOp,
+    cst.BaseBooleanOp, cst.BaseCompOp, cst.BaseUnaryOp, cst.BaseAugOp, cst.Asynchronous,
+)
+#: transformer class -> the node types its ``visit_*`` / ``leave_*`` methods handle (None: unknown)
+_HANDLED: dict[type, tuple[type, ...] | None] = {}
+
+
+def _handled(kind: type) -> tuple[type, ...] | None:
+    if kind in _HANDLED:
+        return _HANDLED[kind]
+    found: set[type] = set()
+    known: tuple[type, ...] | None = None
+    own = {n for k in kind.__mro__ if not k.__module__.startswith("libcst") for n in vars(k)}
+    for name in sorted(own):
+        if not name.startswith(("visit_", "leave_")):
+            continue
+        node_type = getattr(cst, name.split("_")[1], None)
+        if not (isinstance(node_type, type) and issubclass(node_type, cst.CSTNode)) or issubclass(node_type, _UNWALKED):
+            break
+        found.add(node_type)
+    else:
+        known = tuple(sorted(found, key=lambda t: t.__name__))
+    _HANDLED[kind] = known
+    return known
+
+
+def paths_to(root: cst.CSTNode, targets: object) -> set[int]:
+    """Ids of the nodes under ``root`` (itself included) that are, or hold, a target: a node of a
+    ``targets`` type, or (a set of ids) one of those nodes."""
+    nodes = [root]
+    parents = [-1]
+    stack = [0]
+    while stack:
+        i = stack.pop()
+        for child in children(nodes[i]):
+            nodes.append(child)
+            parents.append(i)
+            stack.append(len(nodes) - 1)
+    hit = [False] * len(nodes)
+    by_id = isinstance(targets, (set, frozenset))
+    for i in range(len(nodes) - 1, -1, -1):
+        if hit[i] or (id(nodes[i]) in targets if by_id else is_kind(nodes[i], targets)):  # type: ignore[operator, arg-type]
+            hit[i] = True
+            if parents[i] >= 0:
+                hit[parents[i]] = True
+    return {id(n) for n, h in zip(nodes, hit) if h}
+
+
+class Pruned:
+    """Mixin for a ``CSTTransformer``/``CSTVisitor``: libcst rebuilds every node a visit enters,
+    so subtrees that hold nothing the class handles are not entered (same result, less work).
+
+    What it handles: the nodes of the types of its ``visit_*``/``leave_*`` methods, or the nodes
+    :meth:`targets` returns for the tree visited. Only the tree the visit started on is pruned;
+    a nested ``.visit(self)`` on a node of that tree is pruned the same way.
+    """
+
+    _keep: set[int] | None = None
+    _root: int | None = None
+
+    def targets(self, root: cst.CSTNode) -> object:
+        """Node types, or a set of node ids, that the visit must reach (default: handled types)."""
+        return _handled(type(self))
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self._keep is None:
+            wanted = self.targets(node)
+            if wanted is not None:
+                self._keep = paths_to(node, wanted)
+                self._root = id(node)
+        if self._keep is not None and id(node) not in self._keep:
+            return False
+        return super().on_visit(node)  # type: ignore[misc]
+
+    def on_leave(self, original_node: cst.CSTNode, *updated: cst.CSTNode):  # noqa: ANN201
+        result = super().on_leave(original_node, *updated)  # type: ignore[misc]
+        if id(original_node) == self._root:
+            self._keep = self._root = None
+        return result
+
+
 def cache_clear() -> None:
     """Forget cached subtrees (the pipeline calls this once per file)."""
     _FIND_CACHE.clear()

@@ -133,9 +133,12 @@ def template_expr(
                     exprs.append(p if pull.key == "return_value" else "None")
             return exprs[0] if isinstance(pull.task_ids, str) else "[" + ", ".join(exprs) + "]"
 
-        tr = templates.translate(text, pull_expr, user_macros(plan, dag))
+        macros = user_macros(plan, dag)
+        native = templates.native_mode(dag)
+        tr = templates.translate(text, pull_expr, macros, native, templates.text_macros(plan.model.module, macros) if native else frozenset())
         params.add("ctx", "ctx")
         dag.uses_ctx = True
+        dag.uses_conf |= "conf" in tr.names
         if tr.fstring is not None:
             return tr.fstring
         plan.finding("IX301", task.line, f"task {task.task_id!r}: {what} rendered at run time (Jinja beyond plain expressions)")
@@ -150,10 +153,11 @@ def template_expr(
                 task.data_inputs[plan.future(dag, tid)] = tid
                 ups.append(f"{tid!r}: {p}" if up.returns == "xcoms" else f"{tid!r}: {{'return_value': {p}}}")
         upstream = "{" + ", ".join(dict.fromkeys(ups)) + "}"
+        extra = templates.render_args(tr)
         if tr.pushes:
             # ti.xcom_push in the template: recorded while rendering, returned with the result
-            return f"render_template({text!r}, ctx, upstream={upstream}, pushed={PUSHED})"
-        return f"render_template({text!r}, ctx, upstream={upstream})"
+            return f"render_template({text!r}, ctx, upstream={upstream}, pushed={PUSHED}{extra})"
+        return f"render_template({text!r}, ctx, upstream={upstream}{extra})"
     # not a literal: evaluated in the flow and rendered at run time in the task
     name = ident(what)
     if name in params.items:
@@ -164,7 +168,8 @@ def template_expr(
     params.add("upstream_xcoms", upstream_xcoms_source(plan, dag, task, ancestors=False))
     plan.need("shims.runtime", "render_template")
     plan.finding("IX301", task.line, f"task {task.task_id!r}: {what} is not a literal; rendered at run time")
-    return f"render_template({name}, ctx, upstream=upstream_xcoms)"
+    native = ", native=True" if templates.native_mode(dag) else ""
+    return f"render_template({name}, ctx, upstream=upstream_xcoms{native})"
 
 
 def _bound_elsewhere(plan: Plan, name: str, module: str) -> bool:

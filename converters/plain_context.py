@@ -146,6 +146,8 @@ class _Replace(cst.CSTTransformer):
             source = self.values[original.attr.value]
             if self.quotes and self.quotes[-1][0] == "'":
                 source = source.replace("'", '"')
+            if self.quotes and source.startswith("{"):
+                source = f"({source})"  # ``{{`` would be a brace of the f-string's text
             return cst.parse_expression(source)
         return updated
 

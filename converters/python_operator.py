@@ -103,15 +103,22 @@ def flow_template(value: cst.BaseExpression, task: Task, dag: Dag, plan: Plan, b
     """Source of an argument evaluated in the flow body; Jinja strings become f-strings."""
     const = const_value(value, task, plan.analyzer)
     if isinstance(const, Const) and isinstance(const.value, str) and templates.has_jinja(const.value):
-        tr = templates.translate(const.value, lambda pull: None, user_macros(plan, dag))
+        pulled: list[str] = []
+        macros = user_macros(plan, dag)
+        native = templates.native_mode(dag)
+        text_macros = templates.text_macros(plan.model.module, macros) if native else frozenset()
+        tr = templates.translate(const.value, _flow_pull(plan, dag, pulled), macros, native, text_macros)
+        extra = templates.render_args(tr)
+        dag.uses_conf |= "conf" in tr.names
         if tr.fstring is not None:
+            task.blocking_inputs += [tid for tid in dict.fromkeys(pulled) if tid not in task.blocking_inputs]
             dag.uses_ctx = True
             return tr.fstring
         if not tr.pulls:
             dag.uses_ctx = True
             plan.need("shims.runtime", "render_template")
             plan.finding("IX301", task.line, f"task {task.task_id!r}: template rendered at run time: {const.value[:60]!r}")
-            return f"render_template({const.value!r}, ctx)"
+            return f"render_template({const.value!r}, ctx{extra})"
         ups = []
         for pull in tr.pulls:
             for tid in [pull.task_ids] if isinstance(pull.task_ids, str) else pull.task_ids:
@@ -132,8 +139,34 @@ def flow_template(value: cst.BaseExpression, task: Task, dag: Dag, plan: Plan, b
             f"task {task.task_id!r}: templated argument pulls XComs; the flow waits for the upstream result and renders it",
         )
         plan.need("prefect.utilities.annotations", "quote")
-        return f"quote(render_template({const.value!r}, ctx, upstream={{{', '.join(dict.fromkeys(ups))}}}))"
+        return f"quote(render_template({const.value!r}, ctx, upstream={{{', '.join(dict.fromkeys(ups))}}}{extra}))"
     return plan.substitute(value, task, dag, blocking)
+
+
+def _flow_pull(plan: Plan, dag: Dag, pulled: list[str]):  # noqa: ANN202 - a pull_expr
+    """``{{ ti.xcom_pull(task_ids='t', key=k) }}`` in an argument the flow evaluates: the
+    upstream's result (``t_future.result()``, ``.get(k)`` of several XComs), its task ids added
+    to ``pulled``; None (rendered at run time) for a task left to a hand or not of the DAG."""
+
+    def pull_expr(pull: templates.Pull) -> str | None:
+        ids = [pull.task_ids] if isinstance(pull.task_ids, str) else pull.task_ids
+        exprs = []
+        for tid in ids:
+            up = dag.tasks.get(tid)
+            if up is None or up.kind == "unsupported":
+                return None
+            if up.kind == "empty":
+                exprs.append("None")  # an EmptyOperator pushes nothing
+                continue
+            pulled.append(tid)
+            result = f"{plan.future(dag, tid)}.result()"
+            if up.returns == "xcoms" or (pull.key != "return_value" and tid in multiple_outputs(dag)):
+                exprs.append(f"{result}.get({pull.key!r})")
+            else:
+                exprs.append(result if pull.key == "return_value" else "None")
+        return exprs[0] if isinstance(pull.task_ids, str) else "[" + ", ".join(exprs) + "]"
+
+    return pull_expr
 
 
 def apply(plan: Plan, dag: Dag) -> None:

@@ -33,6 +33,7 @@ from types import SimpleNamespace
 from typing import Any, Mapping
 
 import jinja2
+import jinja2.nativetypes
 
 __all__ = [
     "RunContext",
@@ -455,14 +456,18 @@ def _date_filter(fmt: Any) -> Any:
     return lambda value: None if value is None else fmt(value)
 
 
+#: a DAG with ``render_template_as_native_obj=True``: Jinja's native rendering, as Airflow's
+_NATIVE_ENV = jinja2.nativetypes.NativeEnvironment(undefined=jinja2.StrictUndefined, cache_size=0)
+
 # Airflow's template filters (``{{ data_interval_end | ds }}``), as its templater defines them
-_ENV.filters.update(
-    ds=_date_filter(lambda v: v.strftime("%Y-%m-%d")),
-    ds_nodash=_date_filter(lambda v: v.strftime("%Y%m%d")),
-    ts=_date_filter(lambda v: v.isoformat()),
-    ts_nodash=_date_filter(lambda v: v.strftime("%Y%m%dT%H%M%S")),
-    ts_nodash_with_tz=_date_filter(lambda v: v.isoformat().replace("-", "").replace(":", "")),
-)
+for _env in (_ENV, _NATIVE_ENV):
+    _env.filters.update(
+        ds=_date_filter(lambda v: v.strftime("%Y-%m-%d")),
+        ds_nodash=_date_filter(lambda v: v.strftime("%Y%m%d")),
+        ts=_date_filter(lambda v: v.isoformat()),
+        ts_nodash=_date_filter(lambda v: v.strftime("%Y%m%dT%H%M%S")),
+        ts_nodash_with_tz=_date_filter(lambda v: v.isoformat().replace("-", "").replace(":", "")),
+    )
 
 
 def render_template(
@@ -470,18 +475,22 @@ def render_template(
     ctx: RunContext,
     upstream: Mapping[str, Mapping[str, Any]] | None = None,
     pushed: dict[str, Any] | None = None,
+    native: bool = False,
     **extra: Any,
-) -> str:
+) -> Any:
     """Render an Airflow Jinja template at run time.
 
     Used for templates the converter could not turn into f-strings (loops, filters,
     conditionals, ``ti.xcom_push``). The context has Airflow's names; ``ti.xcom_pull`` answers
     from ``upstream`` (task_id -> {key: value}); ``ti.xcom_push(key, value)`` records into
-    ``pushed`` (and renders ``None``, as in Airflow).
+    ``pushed`` (and renders ``None``, as in Airflow). With ``native`` (the DAG's
+    ``render_template_as_native_obj=True``) the value is Jinja's native one, as Airflow renders
+    it: a single value as it is (``{{ ti.xcom_pull(...) }}`` gives the dict), else the text read
+    by ``ast.literal_eval`` where it is a literal (``"{{ ds_nodash }}"`` gives an int).
     """
     context = ctx.template_context(upstream, pushed)
     context.update(extra)
-    return _ENV.from_string(template).render(**context)
+    return (_NATIVE_ENV if native else _ENV).from_string(template).render(**context)
 
 
 def with_xcoms(result: Any, pushed: Mapping[str, Any]) -> Any:

@@ -1,0 +1,187 @@
+"""Issue 11: templates converted to plain values render what Airflow renders.
+
+Each DAG runs on Airflow 3.3 and its converted flow on a real Prefect server
+(``interop.compare.compare_file``); the values each task returns are held against each other,
+and the values Airflow rendered are checked for the edge cases themselves (``None``, dates, a
+params default overridden at run time, native rendering).
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from converters import convert_file
+
+LOGICAL_DATE = "2024-01-15T00:00:00+00:00"
+
+TEXT_DAG = '''
+import pendulum
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.providers.standard.operators.python import PythonOperator
+
+
+def make():
+    return {"rows": 3}
+
+
+def nothing():
+    return None
+
+
+def use(value, missing, day, when, who, conf_value):
+    return [value, missing, day, when, who, conf_value]
+
+
+with DAG("template_text", schedule=None, start_date=pendulum.datetime(2024, 1, 1), params={"who": "me"}):
+    made = PythonOperator(task_id="make", python_callable=make)
+    none = PythonOperator(task_id="nothing", python_callable=nothing)
+    used = PythonOperator(
+        task_id="use",
+        python_callable=use,
+        op_args=[
+            "{{ ti.xcom_pull(task_ids='make') }}",
+            "{{ ti.xcom_pull(task_ids='nothing') }}",
+            "{{ data_interval_start | ds_nodash }}",
+            "{{ dag_run.logical_date | ts }}",
+            "{{ params.who }}",
+            "{{ dag_run.conf.get('x', 'none') }}",
+        ],
+    )
+    echo = BashOperator(
+        task_id="echo",
+        bash_command="echo {{ data_interval_end | ds }}/{{ dag_run.logical_date | ts_nodash_with_tz }}/{{ params.who }}",
+    )
+    [made, none] >> used >> echo
+'''
+
+NATIVE_DAG = '''
+import pendulum
+from datetime import datetime, timedelta
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.providers.standard.operators.python import PythonOperator
+
+
+def week_start(day):
+    start = datetime.strptime(day, "%Y-%m-%d")
+    return (start - timedelta(days=start.weekday())).strftime("%Y-%m-%d")
+
+
+def make():
+    return {"rows": 3}
+
+
+def use(value, day_nodash, day, when, week):
+    return [value, day_nodash, type(day_nodash).__name__, day, when.isoformat(), week]
+
+
+with DAG(
+    "template_native",
+    schedule=None,
+    start_date=pendulum.datetime(2024, 1, 1),
+    render_template_as_native_obj=True,
+    user_defined_macros={"week_start": week_start},
+):
+    made = PythonOperator(task_id="make", python_callable=make)
+    used = PythonOperator(
+        task_id="use",
+        python_callable=use,
+        op_args=[
+            "{{ ti.xcom_pull(task_ids='make') }}",
+            "{{ ds_nodash }}",
+            "{{ ds }}",
+            "{{ data_interval_start }}",
+            "{{ week_start(ds) }}",
+        ],
+    )
+    echo = BashOperator(task_id="echo", bash_command="echo {{ ds }}-{{ week_start(ds) }}")
+    made >> used >> echo
+'''
+
+
+def _compare(tmp_path, name: str, source: str, params: dict | None = None):  # noqa: ANN001, ANN202
+    from interop.compare import compare_file
+
+    path = tmp_path / f"{name}.py"
+    path.write_text(textwrap.dedent(source))
+    (comparison,) = compare_file(path, logical_date=LOGICAL_DATE, params=params)
+    return path, comparison
+
+
+def test_text_templates_are_plain_and_render_as_airflow(prefect_server, tmp_path) -> None:
+    """Pulls in the flow (a dict, ``None``), date filters on the data interval and
+    ``dag_run.logical_date``, ``params`` overridden at run time and ``dag_run.conf.get``: the
+    converted file needs Prefect and the standard library only, and each task returns what
+    Airflow's task returned."""
+    path, c = _compare(tmp_path, "template_text", TEXT_DAG, params={"who": "you"})
+    output = convert_file(str(path)).output
+    assert "shims" not in output and "airflow" not in output, output
+    assert c.error is None and c.equivalent, c.differences()
+    assert c.airflow.tasks["use"].values["return_value"] == [
+        "{'rows': 3}", "None", "20240115", "2024-01-15T00:00:00+00:00", "you", "none",
+    ]
+    assert c.prefect.tasks["use"].values == c.airflow.tasks["use"].values
+    assert c.airflow.tasks["echo"].values["return_value"] == "2024-01-15/20240115T000000+0000/you"
+    assert c.prefect.tasks["echo"].values == c.airflow.tasks["echo"].values
+
+
+def test_native_templates_keep_airflows_native_values(prefect_server, tmp_path) -> None:
+    """``render_template_as_native_obj=True``: Airflow passes the pulled dict itself and reads
+    ``{{ ds_nodash }}`` as an int; the flow gives the same (it used to pass text: ``"{'rows':
+    3}"`` and ``"20240115"``). Text ``literal_eval`` never reads (``{{ ds }}``, ``echo ...``,
+    a macro returning ``strftime('%Y-%m-%d')``) stays plain."""
+    path, c = _compare(tmp_path, "template_native", NATIVE_DAG)
+    output = convert_file(str(path)).output
+    assert "render_template('{{ ds_nodash }}', ctx, native=True)" in output
+    assert 'f"echo {ctx.ds}-{week_start(ctx.ds)}"' in output
+    assert c.error is None and c.equivalent, c.differences()
+    assert c.airflow.tasks["use"].values["return_value"] == [
+        {"rows": 3}, 20240115, "int", "2024-01-15", "2024-01-15T00:00:00+00:00", "2024-01-15",
+    ]
+    assert c.prefect.tasks["use"].values == c.airflow.tasks["use"].values
+    assert c.prefect.tasks["echo"].values == c.airflow.tasks["echo"].values == {"return_value": "2024-01-15-2024-01-15"}
+
+
+@pytest.mark.parametrize(
+    ("template", "plain"),
+    [
+        ("echo {{ ds }}", True),
+        ("{{ ds }}", True),
+        ("{{ ts }}", True),
+        ("{{ ts_nodash }}", True),
+        ("{{ data_interval_start }}", True),
+        ("\n  echo {{ ds_nodash }}", True),
+        ("None {{ ds }}", False),
+        ("_{{ ds }}", False),
+        ("echo_{{ ds }}", False),
+        ("echo_ {{ ds_nodash }}", True),
+        ("{{ ds_nodash }}", False),
+        ("\n{{ ds_nodash }}", False),
+        ("[{{ ds_nodash }}]", False),
+        ("None{{ ds }}", False),
+        ("set {{ ds }}", False),
+        ("r'{{ ds }}'", False),
+        ("x{{ ds_nodash }}", False),
+        ("{{ params.n }}", False),
+        ("{{ params.n }}0", False),
+    ],
+)
+def test_native_translation_equals_airflows_native_rendering(template: str, plain: bool) -> None:
+    """A template the converter writes as Python in a native DAG evaluates to what Airflow's
+    own ``NativeEnvironment`` renders, types included; the others (which may be read as a
+    literal: ``None``, an int, a list) are rendered at run time with ``native=True``, which is
+    Airflow's rendering itself."""
+    from airflow.sdk.definitions._internal.templater import NativeEnvironment
+
+    from converters import templates
+    from shims.runtime import airflow_context, render_template
+
+    ctx = airflow_context("2024-01-15", params={"n": 7}, dag_id="d")
+    expected = NativeEnvironment().from_string(template).render(**ctx.template_context())
+    tr = templates.translate(template, lambda pull: None, native=True)
+    assert (tr.fstring is not None) == plain, tr.fstring
+    value = eval(tr.fstring, {"ctx": ctx}) if plain else render_template(template, ctx, native=True)  # noqa: S307
+    assert value == expected and type(value) is type(expected)

@@ -280,10 +280,10 @@ class _Uses(cst.CSTVisitor):
             self._why(f"`{node.value}.get` without a default inside `try`: the `except` may expect Airflow's KeyError")
             return
         self.seen = True
-        if _string(read.key) is None:
-            self.needs.add("re")
-        if read.as_json:
-            self.needs.add("json")
+        for module in ("re",) * (_string(read.key) is None) + ("json",) * read.as_json:
+            self.needs.add(module)
+            if any(isinstance(n, cst.FunctionDef) and module in _locals(n) for n in self.stack):
+                self._why(f"`{module}` is a local name where `{node.value}.{method}` is called")
         if read.method == "get" and not read.has_default and not read.as_json:
             key = _string(read.key)
             self.survey.undefaulted.append((self._line(), repr(key) if key is not None else _code(read.key)))
@@ -322,24 +322,25 @@ def _local_imports(func: cst.FunctionDef) -> list[cst.ImportFrom]:
     return out
 
 
+def _locals(func: cst.FunctionDef) -> set[str]:
+    """Names a function binds in its own scope (its parameters included)."""
+    params = func.params
+    out = {p.name.value for p in (*params.params, *params.posonly_params, *params.kwonly_params)}
+    out |= {p.name.value for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)}
+    for stmt in func.body.body if isinstance(func.body, cst.IndentedBlock) else ():
+        out |= bound_names(stmt)
+    return out
+
+
 def _stdlib_clash(plan: Plan, module: str) -> bool:
-    """``module`` (``json``, ``re``) is bound in the file to something else than the module."""
-    tree = plan.analyzer.positions.tree
-    if tree is None:
+    """``module`` (``json``, ``re``) is bound at module level to something else than the module."""
+    if plan.model.imports.get(module, module) != module:
         return True
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id == module and isinstance(node.ctx, ast.Store):
-            return True
-        if isinstance(node, ast.arg) and node.arg == module:
-            return True
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == module:
-            return True
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            for alias in node.names:
-                bound = alias.asname or alias.name.split(".")[0]
-                if bound == module and not (isinstance(node, ast.Import) and alias.name == module):
-                    return True
-    return False
+    return any(
+        module in bound_names(stmt)
+        for stmt in plan.model.module.body
+        if not (isinstance(stmt, cst.SimpleStatementLine) and all(isinstance(s, cst.Import) for s in stmt.body))
+    )
 
 
 def survey(plan: Plan) -> Survey:
@@ -477,10 +478,7 @@ class _Rewrite(cst.CSTTransformer):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.scopes.append(self.scopes[-1] | _bound_locally(node))
-        local = {p.name.value for p in (*node.params.params, *node.params.posonly_params, *node.params.kwonly_params)}
-        local |= {p.name.value for p in (node.params.star_arg, node.params.star_kwarg) if isinstance(p, cst.Param)}
-        for stmt in node.body.body if isinstance(node.body, cst.IndentedBlock) else ():
-            local |= bound_names(stmt)
+        local = _locals(node)
         self.constants.append({k: v for k, v in self.constants[-1].items() if k not in local})
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:

@@ -76,3 +76,29 @@ def test_unmappable_result_is_the_listed_difference(prefect_server, tmp_path) ->
     assert "UnmappableXComTypePushed" in (c.airflow.tasks["tables"].error or "")
     assert (c.airflow.tasks["tables"].state, c.prefect.tasks["tables"].state) == ("failed", "success")
     assert c.airflow.tasks["refresh"].state == "upstream_failed" and c.prefect.tasks["refresh"].state == "success"
+
+
+def test_mapped_task_returning_none_is_equivalent(prefect_server, tmp_path) -> None:
+    """A mapped task whose every index returns ``None`` (it only prints): Airflow keeps no XCom at
+    all, the flow's mapped result is a list of ``None``s, one per index. Compare read the list as
+    a value Airflow never pushed ("Airflow pushed no such XCom"); the ledger says the task is
+    mapped, so the list is read index by index, as the XComs of the map indexes are."""
+    from interop.compare import compare_file
+
+    dag = tmp_path / "mapped_none.py"
+    dag.write_text(
+        "import pendulum\n"
+        "from airflow.sdk import DAG, task\n\n"
+        "@task\n"
+        "def people():\n"
+        "    return [{'name': 'a'}, {'name': 'b'}]\n\n"
+        "@task\n"
+        "def greet(greeting, person):\n"
+        "    print(greeting, person['name'])\n\n"
+        "with DAG('mapped_none', schedule=None, start_date=pendulum.datetime(2024, 1, 1)):\n"
+        "    greet.partial(greeting='hello').expand(person=people())\n"
+    )
+    (c,) = compare_file(dag, logical_date=LOGICAL_DATE)
+    assert c.error is None and c.equivalent, c.differences()
+    assert c.airflow.tasks["greet"].values == {}
+    assert c.prefect.tasks["greet"].values == {"return_value": [None, None]}

@@ -281,6 +281,7 @@ def compare_dag(
         return _error(dag_id, path, f"the converter did not convert DAG {dag_id!r} (status {conversion_status}; "
                       f"DAGs it converted: {found}; findings: {findings[:5]})", **base)
     returns = {t["task_id"]: t.get("returns") for t in (ledger or {}).get("tasks", [])}
+    mapped = {t["task_id"] for t in (ledger or {}).get("tasks", []) if t.get("mapped")}
 
     phases: dict[str, float] = {}
     clock = time.perf_counter()
@@ -344,7 +345,7 @@ def compare_dag(
         if p is not None:
             diffs, n, ign = compare_task_values(task_id, returns.get(task_id, "value"), a.values, p.values, bool(p.values),
                                                 return_kept=task_id not in airflow.no_xcom_push,
-                                                windows=(airflow.wall_clock, prefect.wall_clock))
+                                                windows=(airflow.wall_clock, prefect.wall_clock), mapped=task_id in mapped)
             value_diffs += diffs
             compared += n
             if ign:

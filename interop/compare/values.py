@@ -167,6 +167,7 @@ def compare_task_values(
     task_id: str, returns: str | None, airflow_xcoms: dict[str, Any], flow_values: dict[str, Any], flow_ran: bool,
     return_kept: bool = True,
     windows: tuple[tuple[float, float], tuple[float, float]] | None = None,
+    mapped: bool = False,
 ) -> tuple[list[ValueDiff], int, list[str]]:
     """Compare one task's XComs with what its converted task returned.
 
@@ -183,6 +184,8 @@ def compare_task_values(
             run took place in. Two values that differ only by a time within their own run's
             window (``date``'s output, a run id made of the time of the trigger) are the
             same value: the time each side ran at (listed with the ignored keys, with both values).
+        mapped: the ledger says the task is mapped: the flow's result is a list, one per map
+            index, even when Airflow pushed no XCom at all (every index returned ``None``).
 
     Returns:
         ``(differences, number of values compared, internal keys ignored)``.
@@ -244,8 +247,7 @@ def compare_task_values(
         # the converted task's result is its return value; mapped: a list, one per map index
         actual = {}
         if has_result:
-            mapped = [k for k in xcoms if _split(k)[1] is not None]
-            if mapped and isinstance(result, list):
+            if (mapped or any(_split(k)[1] is not None for k in xcoms)) and isinstance(result, list):
                 for i, item in enumerate(result):
                     if item is not None:
                         actual[f"return_value[{i}]"] = item

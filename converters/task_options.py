@@ -12,9 +12,11 @@ arguments can give (``task_instance``/``ti`` ``.task_id``, ``.dag_id``, ``.run_i
 ``task_callback(cb)``, a small function of the output file that builds that dict from the hook's
 ``(task, task_run, state)`` and ``prefect.runtime``. Any other callback (imported from a helper
 module, or reading other keys: ``ti.xcom_pull``, ``ti.log_url``, or handing the context on) keeps
-``shims.runtime.airflow_callback``, which hands it the shim's Airflow-like context.
-``on_retry_callback`` / ``on_execute_callback`` / ``sla_miss_callback`` have no Prefect hook
-(IX402).
+``shims.runtime.airflow_callback``, which hands it the shim's Airflow-like context. An
+``on_retry_callback`` of the file the adapter can serve becomes the task's
+``retry_condition_fn=task_callback(cb)`` (Prefect calls it when a failed run has retries left, as
+Airflow calls the callback; the adapter answers True); any other one, ``on_execute_callback`` and
+``sla_miss_callback`` have no Prefect hook (IX402).
 
 Why: Prefect's retry and timeout options are the same guarantees under other names.
 
@@ -203,6 +205,9 @@ def apply(plan: Plan, dag: Dag) -> None:
                 src["timeout_seconds"] = expr
         for arg, hook in names.CALLBACK_ARGS.items():
             if arg in merged:
+                if arg == "on_retry_callback" and (retry_hook := _retry_hook(plan, merged[arg])) is not None:
+                    task.hooks["retry_condition_fn"] = retry_hook
+                    continue
                 if hook is None:
                     plan.finding("IX402", task.line, f"task {task.task_id!r}: `{arg}` has no Prefect hook; dropped")
                     continue
@@ -251,6 +256,11 @@ CALLBACK_KEYS: dict[str, dict[str, frozenset[str] | None]] = {
         "dag": frozenset({"dag_id"}), "dag_run": _DAG_RUN, "run_id": None, "ds": None, "logical_date": None,
         "params": None,
     },
+}
+#: every key of an Airflow (2 or 3) callback context: a key outside it is absent in Airflow too
+_AIRFLOW_CONTEXT = frozenset(names.CONTEXT_KEYS) | names.AIRFLOW_ONLY_CONTEXT_KEYS | {
+    "conf", "conn", "dag_run", "exception", "execution_date", "macros", "partition_date", "partition_key", "reason",
+    "task_reschedule_count", "templates_dict", "test_mode", "var", "next_execution_date", "prev_execution_date",
 }
 #: the source of each key in the adapter's dict
 _KEY_SOURCE = {
@@ -326,6 +336,8 @@ def callback_reads(fn: cst.FunctionDef, kind: str) -> set[str] | None:
             key, value = _string(call.args[0].value), call
         else:
             return None
+        if key is not None and key not in allowed and isinstance(value, cst.Call) and key not in _AIRFLOW_CONTEXT:
+            continue  # ``context.get("task_id")``: no such key in Airflow's context either (None, or the default)
         if key is None or key not in allowed:
             return None
         keys.add(key)
@@ -357,14 +369,16 @@ def walk_names(root: cst.CSTNode) -> list[cst.Name]:
     return out
 
 
-def _adapter(plan: Plan, kind: str, keys: set[str]) -> str:
+def _adapter(plan: Plan, kind: str, keys: set[str], retry: bool = False) -> str:
     """The file's adapter of ``kind`` (``task`` / ``flow``): ``task_callback(cb)`` is a Prefect
     state hook that calls the Airflow callback ``cb`` with a dict of the context keys the file's
     callbacks read, built from the hook's arguments (and ``prefect.runtime`` for a task)."""
     adapters = plan.__dict__.setdefault("_callback_adapters", {})
     name, wanted = adapters.get(kind) or (plan.unique(f"{kind}_callback"), set())
-    wanted |= keys
+    wanted |= keys | ({"<retry>"} if retry else set())
     adapters[kind] = (name, wanted)
+    retry = "<retry>" in wanted
+    wanted = wanted - {"<retry>"}
     args = "task, task_run, state" if kind == "task" else "flow, flow_run, state"
     what = "task" if kind == "task" else "DAG"
     lines = [
@@ -401,9 +415,24 @@ def _adapter(plan: Plan, kind: str, keys: set[str]) -> str:
         plan.need("", "types")
     lines.append("        callback({")
     lines += [f"            {key!r}: {_KEY_SOURCE[key]}," for key in sorted(wanted)]
-    lines += ["        })", "", "    hook.__name__ = callback.__name__", "    return hook"]
+    lines.append("        })")
+    if retry:
+        lines.append("        return True  # as a task's retry_condition_fn: the task retries, as in Airflow")
+    lines += ["", "    hook.__name__ = callback.__name__", "    return hook"]
     plan.helpers[name] = "\n".join(lines) + "\n"
     return name
+
+
+def _retry_hook(plan: Plan, node: cst.BaseExpression) -> str | None:
+    """``task_callback(cb)`` as the task's ``retry_condition_fn`` for an ``on_retry_callback`` of
+    the file an adapter can serve: Prefect calls it when a failed run has retries left (when
+    Airflow calls ``on_retry_callback``), and it answers True. None for any other callback
+    (``airflow_callback``'s hook answers None: the task would not retry)."""
+    fn = plan.model.functions.get(node.value) if isinstance(node, cst.Name) else None
+    if fn is None or node.value in plan.model.taskflow_functions:  # type: ignore[attr-defined]
+        return None
+    keys = callback_reads(fn, "task")
+    return None if keys is None else f"{_adapter(plan, 'task', keys, retry=True)}({node.value})"  # type: ignore[attr-defined]
 
 
 def state_hooks(plan: Plan, node: cst.BaseExpression, kind: str) -> str:
@@ -482,6 +511,14 @@ class TaskOptions(Rule):
             """, "on_failure=[task_callback(page_oncall)]", "def task_callback(callback):",
             "def hook(task, task_run, state):", "'exception': state.result(raise_on_failure=False) if state.is_failed() else None,",
             title="a callback of the file: called by a small adapter with the context keys it reads"),
+        converts(AIRFLOW_HEADER + """
+            def warn(context):
+                print("retrying", context["ti"].task_id, context["ti"].try_number)
+
+            with DAG("retrying", schedule=None):
+                a = BashOperator(task_id="a", bash_command="exit 1", retries=2, on_retry_callback=warn)
+            """, "retry_condition_fn=task_callback(warn)", "return True  # as a task's retry_condition_fn",
+            title="on_retry_callback: the task's retry_condition_fn, called when a failed run retries"),
         converts(AIRFLOW_HEADER + """
             from team.alerts import notify_slack
             with DAG("alerts", schedule=None, default_args={"on_failure_callback": notify_slack}):

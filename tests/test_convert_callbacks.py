@@ -1,7 +1,7 @@
 """Callbacks and retry/timeout options of converted flows, held against Airflow 3.3.
 
 Ground truth is Airflow itself: ``airflow dags test`` in a temporary ``AIRFLOW_HOME`` runs the
-DAG, its task callbacks and its DAG callback, which write what they received to a file; the
+DAG, its task callbacks (failure after a retry, retry, success) and its DAG callback, which write what they received to a file; the
 converted flow runs on the session's Prefect server with the same callbacks. The retry and
 timeout values are read from the DAG Airflow builds and from the converted module's Prefect tasks.
 """
@@ -44,6 +44,12 @@ def on_task_failure(context):
     }})
 
 
+def on_task_retry(context):
+    ti = context["ti"]
+    _write({{"kind": "task_retry", "task_id": ti.task_id, "try_number": ti.try_number,
+             "exception": repr(context["exception"])}})
+
+
 def on_task_success(context):
     ti = context.get("ti")
     _write({{"kind": "task_success", "task_id": ti.task_id if ti else None, "try_number": getattr(ti, "try_number", None),
@@ -68,7 +74,7 @@ with DAG("callbacks_dag", schedule=None, start_date=pendulum.datetime(2024, 1, 1
          on_failure_callback=on_dag_failure):
     ok = PythonOperator(task_id="ok", python_callable=fine, on_success_callback=on_task_success)
     bad = PythonOperator(task_id="bad", python_callable=boom, on_failure_callback=on_task_failure,
-                         retries=1, retry_delay=timedelta(seconds=1))
+                         on_retry_callback=on_task_retry, retries=1, retry_delay=timedelta(seconds=1))
     ok >> bad
 '''
 
@@ -101,7 +107,7 @@ def test_callbacks_receive_what_airflow_gives_them(tmp_path, prefect_server):
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
     subprocess.run([airflow, "dags", "test", "callbacks_dag", LOGICAL_DATE], env=env, capture_output=True, timeout=300)
     truth = _rows(airflow_log)
-    assert [r["kind"] for r in truth] == ["dag_failure", "task_failure", "task_success"], truth
+    assert [r["kind"] for r in truth] == ["dag_failure", "task_failure", "task_retry", "task_success"], truth
 
     source = tmp_path / "flow_src" / "callbacks_dag.py"
     source.parent.mkdir()
@@ -114,6 +120,7 @@ def test_callbacks_receive_what_airflow_gives_them(tmp_path, prefect_server):
     assert "on_failure=[task_callback(on_task_failure)]" in out
     assert "on_completion=[task_callback(on_task_success)]" in out
     assert "on_failure=[flow_callback(on_dag_failure)]" in out
+    assert "retry_condition_fn=task_callback(on_task_retry)" in out  # called when a failed run retries
     target = tmp_path / "converted_callbacks_dag.py"
     target.write_text(out)
     compile(out, str(target), "exec", flags=0, dont_inherit=True)

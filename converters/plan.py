@@ -11,7 +11,7 @@ import libcst as cst
 
 from converters.analysis import Analyzer, FileModel, code_of
 from converters.callables import MARKER, ident
-from converters.walk import bound_names, find
+from converters.walk import Pruned, bound_names, find
 from converters.model import Const, Dag, Finding, Task, XComArgRef, TaskRef
 from converters.variables import Survey, rewrite_variables
 
@@ -133,7 +133,7 @@ class Plan:
             return stmt
         plan = self
 
-        class StaticIds(cst.CSTTransformer):
+        class StaticIds(Pruned, cst.CSTTransformer):
             def leave_Attribute(self, original, updated):  # noqa: ANN001
                 known = plan.static_id(original)
                 return cst.SimpleString(repr(known)) if known is not None else updated
@@ -145,7 +145,7 @@ class Plan:
         env: dict[str, Any] = task.options.get("_env", {})
         plan = self
 
-        class Sub(cst.CSTTransformer):
+        class Sub(Pruned, cst.CSTTransformer):
             def _ref(self, original: cst.BaseExpression) -> Any:
                 if isinstance(original, cst.Name):
                     return env.get(original.value)
@@ -249,12 +249,6 @@ class Plan:
                 # literal inside the braces is valid only from Python 3.12
                 return inline_fstring_constants(updated)
 
-            def visit_Arg(self, node: cst.Arg) -> bool:
-                return True
-
-            def leave_Arg(self, original, updated):  # noqa: ANN001
-                return updated
-
         new = node.visit(Sub())
         return code_of(new).strip()
 
@@ -324,7 +318,7 @@ def _escape(c: str, quote: str) -> str:
     return {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(c) or repr(c)[1:-1]
 
 
-class _Requote(cst.CSTTransformer):
+class _Requote(Pruned, cst.CSTTransformer):
     """String literals inside an f-string's braces written with the other quote."""
 
     def __init__(self, quote: str) -> None:

@@ -186,8 +186,9 @@ _TEXT_FORMATS = frozenset({"%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"}
 
 def text_macros(module: cst.Module, macros: Mapping[str, str]) -> frozenset[str]:
     """The user macros (name -> ``fn`` or ``Class.fn`` of the module) whose function ends in a
-    ``return`` and returns only ``<date>.strftime("%Y-%m-%d")`` (or with the time): text that
-    Jinja's native rendering leaves text."""
+    ``return`` and returns only ``<date>.strftime("%Y-%m-%d")`` (or with the time),
+    ``.isoformat()`` or pendulum's ``.to_date_string()``: text that Jinja's native rendering
+    leaves text."""
     out = set()
     for name, source in macros.items():
         fdef = _module_function(module, source)
@@ -255,17 +256,25 @@ def _returns_date_text(fdef: cst.FunctionDef) -> bool:
         return False
     for ret in returns:
         value = ret.value
+        if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute)):
+            return False
+        method, args = value.func.attr.value, value.args
+        if method in _DATE_TEXT_METHODS and not args:
+            continue
         if not (
-            isinstance(value, cst.Call)
-            and isinstance(value.func, cst.Attribute)
-            and value.func.attr.value == "strftime"
-            and len(value.args) == 1
-            and value.args[0].keyword is None
-            and isinstance(value.args[0].value, cst.SimpleString)
-            and value.args[0].value.evaluated_value in _TEXT_FORMATS
+            method == "strftime"
+            and len(args) == 1
+            and args[0].keyword is None
+            and isinstance(args[0].value, cst.SimpleString)
+            and args[0].value.evaluated_value in _TEXT_FORMATS
         ):
             return False
     return True
+
+
+#: methods of dates whose text is ``2024-01-15`` or longer ISO forms (pendulum's
+#: ``to_date_string``, ``isoformat``): never read by ``literal_eval``
+_DATE_TEXT_METHODS = frozenset({"to_date_string", "to_datetime_string", "isoformat"})
 
 
 #: context values that render as text Jinja's native concat leaves text (``ast.literal_eval``

@@ -185,3 +185,41 @@ def test_native_translation_equals_airflows_native_rendering(template: str, plai
     assert (tr.fstring is not None) == plain, tr.fstring
     value = eval(tr.fstring, {"ctx": ctx}) if plain else render_template(template, ctx, native=True)  # noqa: S307
     assert value == expected and type(value) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("body", "plain"),
+    [
+        ('return datetime.strptime(day, "%Y-%m-%d").strftime("%Y-%m-%d")', True),
+        ("return pendulum.parse(day).to_date_string()", True),
+        ('return pendulum.parse(day).isoformat()', True),
+        ('return datetime.strptime(day, "%Y-%m-%d").strftime("%Y%m%d")', False),  # an int, natively
+        ('if day:\n        return datetime.strptime(day, "%Y-%m-%d").strftime("%Y-%m-%d")', False),  # may give None
+        ("return day.replace('-', '')", False),
+    ],
+)
+def test_native_user_macro_equals_airflows_native_rendering(body: str, plain: bool) -> None:
+    """A user macro called alone in a native DAG is written as Python only where its function
+    returns date text ``literal_eval`` never reads; the value equals Airflow's
+    ``NativeEnvironment`` rendering (the others are rendered at run time, with the macro)."""
+    import libcst as cst
+    from airflow.sdk.definitions._internal.templater import NativeEnvironment
+
+    from converters import templates
+    from shims.runtime import airflow_context, render_template
+
+    source = f"import pendulum\nfrom datetime import datetime\n\ndef week(day):\n    {body}\n"
+    namespace: dict = {}
+    exec(source, namespace)  # noqa: S102 - the test's own macro
+    ctx = airflow_context("2024-01-15", dag_id="d")
+    macros = {"week": "week"}
+    text = templates.text_macros(cst.parse_module(source), macros)
+    tr = templates.translate("{{ week(ds) }}", lambda pull: None, macros, native=True, text_macros=text)
+    expected = NativeEnvironment().from_string("{{ week(ds) }}").render(week=namespace["week"], **ctx.template_context())
+    assert (tr.fstring is not None) == plain, tr.fstring
+    if plain:
+        value = eval(tr.fstring, {"ctx": ctx, **namespace})  # noqa: S307 - the converter's own output
+    else:
+        assert tr.native and templates.render_args(tr) == ", native=True, week=week"
+        value = render_template("{{ week(ds) }}", ctx, native=True, week=namespace["week"])
+    assert value == expected and type(value) is type(expected)

@@ -7,10 +7,13 @@ bound to the upstream task's result.
 Why: a converted flow has no Jinja environment; values are passed in at run time.
 
 Safety: only expressions whose meaning is certain are translated (context names, params,
-``var``, ``macros``, ``dag_run.conf``, literal ``xcom_pull``). Anything else (filters, control
-blocks, unknown names) keeps the original template, rendered at run time by
-``shims.runtime.render_template`` with Airflow's names. Templates are parsed with Jinja's own
-parser.
+``var``, ``macros``, ``dag_run.conf/run_id/logical_date``, Airflow's date filters on the run's
+dates, literal ``xcom_pull``). Anything else (other filters, control blocks, unknown names)
+keeps the original template, rendered at run time by ``shims.runtime.render_template`` with
+Airflow's names (and the user macros it names). A DAG with ``render_template_as_native_obj=True``
+is rendered as Jinja's native environment renders: only a template whose native value is
+certain is translated, the rest is rendered with ``native=True``. Templates are parsed with
+Jinja's own parser.
 """
 
 from __future__ import annotations

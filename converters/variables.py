@@ -43,7 +43,7 @@ import libcst as cst
 
 from converters.names import AIRFLOW_VARIABLES, PREFECT_VARIABLE
 from converters.rules import AIRFLOW_HEADER, Rule, converts, unchanged
-from converters.walk import bound_names, dotted, iter_nodes, names_in
+from converters.walk import bound_names, children, dotted, iter_nodes, names_in
 from shims.runtime import VARIABLE_NAME_PATTERN, variable_name
 
 if TYPE_CHECKING:
@@ -54,6 +54,8 @@ __all__ = ["Survey", "rewrite_variables", "survey"]
 ORDER = 85
 
 _PREFECT_MODULE, _, _PREFECT_NAME = PREFECT_VARIABLE.rpartition(".")
+#: a local name ``import ... Variable as V`` binds (a superset: checked against the imports)
+_ALIAS = re.compile(r"\bVariable\s+as\s+(\w+)")
 #: Airflow's ``Variable`` methods written with Prefect's (``delete`` -> ``unset``)
 _METHODS = ("get", "set", "delete")
 
@@ -213,8 +215,9 @@ def _json_text(value: Any) -> str | None:
     return text if repr(json.loads(text)) == repr(value) else None
 
 
-class _Uses(cst.CSTVisitor):
-    """Every use of Airflow's ``Variable`` in the original module, each checked."""
+class _Uses:
+    """Every use of Airflow's ``Variable`` in the original module, each checked (a plain walk of
+    the statements that name it: libcst's visitor costs more than the rest of the rule)."""
 
     def __init__(self, plan: Plan, survey: Survey, module_names: set[str], copied: set[int], kept: set[int]) -> None:
         self.plan = plan
@@ -227,26 +230,28 @@ class _Uses(cst.CSTVisitor):
         self.needs: set[str] = set()  # stdlib modules the rewritten calls read
         self.seen = False
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if isinstance(node, cst.FunctionDef):
-            self.scopes.append(self.scopes[-1] | _bound_locally(node))
-        if self._try_body(node):
-            self.tries += 1
+    def walk(self, node: cst.CSTNode) -> None:
         self.stack.append(node)
-        if isinstance(node, cst.Name) and node.value in self.scopes[-1]:
-            self._name(node)
-        return True
-
-    def on_leave(self, original_node: cst.CSTNode) -> None:
-        self.stack.pop()
-        if isinstance(original_node, cst.FunctionDef):
+        kind = type(node)
+        if kind is cst.Name:
+            if node.value in self.scopes[-1]:  # type: ignore[attr-defined]
+                self._name(node)  # type: ignore[arg-type]
+        elif kind is cst.FunctionDef:
+            local = _bound_locally(node)  # type: ignore[arg-type]
+            self.survey.names |= local
+            self.scopes.append(self.scopes[-1] | local)
+            for child in children(node):
+                self.walk(child)
             self.scopes.pop()
-        if self._try_body(original_node):
-            self.tries -= 1
-
-    def _try_body(self, node: cst.CSTNode) -> bool:
-        parent = self.stack[-1] if self.stack else None
-        return isinstance(parent, cst.Try) and parent.body is node and bool(parent.handlers)
+        elif kind is cst.Try and node.handlers:  # type: ignore[attr-defined]
+            for child in children(node):
+                self.tries += child is node.body  # type: ignore[attr-defined]
+                self.walk(child)
+                self.tries -= child is node.body  # type: ignore[attr-defined]
+        else:
+            for child in children(node):
+                self.walk(child)
+        self.stack.pop()
 
     def _why(self, why: str) -> None:
         self.survey.reasons.append((self._line(), why))
@@ -354,6 +359,9 @@ def survey(plan: Plan) -> Survey:
     module_names = {local for local, qn in model.imports.items() if qn in AIRFLOW_VARIABLES}
     result.module_name = _PREFECT_NAME if _PREFECT_NAME in module_names else None
     result.names = set(module_names)
+    # the names that may stand for it: the module's, and any a function's import binds
+    candidates = module_names | {"Variable"} | set(_ALIAS.findall(plan.analyzer.source))
+    statements = [s for s in model.module.body if names_in(s) & candidates]
     # the DAG's statements are printed by the rules: only the parts of them kept as they are (a
     # DAG body's preamble) reach the output through ``plan.kept``; arguments are copied as text
     copied: set[int] = set()
@@ -363,17 +371,18 @@ def survey(plan: Plan) -> Survey:
         copied.add(id(dag.node))
         copied.update(id(s) for s in dag.owned_statements)
         for stmt in dag.preamble:
-            kept.update(id(n) for n in iter_nodes(stmt))
+            if names_in(stmt) & candidates:
+                kept.update(id(n) for n in iter_nodes(stmt))
         for value in (*dag.default_args.values(), *dag.kwargs.values()):
-            arguments.update(id(n) for n in iter_nodes(value))
+            if names_in(value) & candidates:
+                arguments.update(id(n) for n in iter_nodes(value))
     kept -= arguments
     if arguments:
-        copied.update(id(s) for s in model.module.body if any(id(n) in arguments for n in iter_nodes(s)))
+        copied.update(id(s) for s in statements if any(id(n) in arguments for n in iter_nodes(s)))
     uses = _Uses(plan, result, module_names, copied, kept)
-    model.module.visit(uses)
-    for func in iter_nodes(model.module):
-        if isinstance(func, cst.FunctionDef):
-            result.names |= _bound_locally(func)
+    uses.stack.append(model.module)
+    for stmt in statements:
+        uses.walk(stmt)
     if not uses.seen and not result.reasons:
         return result
     for local in sorted(module_names - {_PREFECT_NAME}):

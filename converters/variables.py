@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from converters.names import AIRFLOW_VARIABLES, PREFECT_VARIABLE
-from converters.rules import AIRFLOW_HEADER, Rule, converts, unchanged
+from converters.rules import AIRFLOW_HEADER, Rule, converts
 from converters.walk import bound_names, children, dotted, iter_nodes, names_in
 from shims.runtime import VARIABLE_NAME_PATTERN, variable_name
 
@@ -109,16 +109,31 @@ class PrefectVariables(Rule):
             "Variable.set(re.sub('[^a-z0-9_-]', '_', f\"seen_{name}\".lower()), json.dumps(value, indent=2), overwrite=True)",
             'Variable.unset("old_key")',
             title="a key known at run time named by the same rule inline; set and delete"),
-        unchanged(AIRFLOW_HEADER + """
+        converts(AIRFLOW_HEADER + """
             from airflow.models import Variable
             @task
             def ensure():
-                return Variable.setdefault("mode", "full")
+                return Variable.setdefault("mode", "full"), Variable.get("MY_KEY", default_var=1)
             with DAG("variables_standin", schedule=None):
                 ensure()
             """,
-            'return Variable.setdefault("mode", "full")',
-            title="no Prefect equivalent: the file keeps shims.runtime.Variable (IX113)"),
+            "from shims.runtime import Variable",
+            'return Variable.setdefault("mode", "full"), Variable.get("MY_KEY", default_var=1)',
+            title="no Prefect equivalent: the whole file keeps shims.runtime.Variable (IX113)"),
+        converts(AIRFLOW_HEADER + """
+            from airflow.models import Variable
+            @task
+            def mode():
+                try:
+                    return Variable.get("mode")
+                except KeyError:
+                    return "full"
+            with DAG("variables_try", schedule=None):
+                mode()
+            """,
+            "from shims.runtime import Variable",
+            'return Variable.get("mode")',
+            title="a read whose `except` may expect Airflow's KeyError keeps the stand-in (IX113)"),
     ]
 
 

@@ -18,7 +18,7 @@ from typing import Any, Iterable
 
 import libcst as cst
 
-from converters.walk import Lines, calls_in, dotted, find, is_docstring, names_in
+from converters.walk import Lines, calls_in, dotted, find, is_docstring, iter_nodes, names_in
 
 from converters import census, names
 from converters.model import Const, Dag, Finding, GroupRef, Task, TaskRef, XComArgRef
@@ -727,6 +727,16 @@ class Analyzer:
             return
         if isinstance(stmt, cst.For):
             items = self.eval(stmt.iter, env)
+            changed = self._changed_in_place(stmt.iter, env)
+            if changed is not None:
+                message = (
+                    f"loop over `{code_of(stmt.iter)}` in DAG {dag.dag_id!r}, a value line {changed} changes in place at "
+                    "module level: how many tasks the loop builds is only known when Airflow loads the file"
+                )
+                self.gap(dag, "IX101", stmt, message)
+                if keep:
+                    dag.preamble.append(stmt)  # type: ignore[arg-type]
+                return
             if isinstance(items, Const) and isinstance(items.value, (list, tuple, range, str, dict)):
                 items = [Const(v) for v in items.value]
             if isinstance(items, list):
@@ -792,6 +802,38 @@ class Analyzer:
                 self.finding("IX101", stmt, message, manual=True)
         if keep:
             dag.preamble.append(stmt)  # type: ignore[arg-type]
+
+    #: list/dict/set methods that change the value in place
+    _MUTATORS = frozenset({"append", "extend", "insert", "remove", "pop", "clear", "update", "setdefault", "add", "discard", "sort", "reverse"})
+
+    def _changed_in_place(self, node: cst.BaseExpression, env: dict[str, Any]) -> int | None:
+        """The line of a module-level statement outside any DAG block (a plain line or an
+        ``if``/``try``/``while`` block) that changes a module-level value ``node`` reads in place
+        (``DIRS.append(x)``, ``DIRS[k] = v``): the value a loop over it sees is not the literal."""
+        read = {n.value for n in iter_nodes(node) if type(n) is cst.Name} - set(env)
+        if not read:
+            return None
+        for stmt in self.module.body:
+            if not isinstance(stmt, (cst.SimpleStatementLine, cst.If, cst.Try, cst.While)):
+                continue
+            line = None
+            for sub in iter_nodes(stmt, prune=(cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                if type(sub) is cst.SimpleStatementLine:
+                    line = self.positions.line(sub)
+                if (
+                    type(sub) is cst.Call
+                    and isinstance(sub.func, cst.Attribute)
+                    and isinstance(sub.func.value, cst.Name)
+                    and sub.func.value.value in read
+                    and sub.func.attr.value in self._MUTATORS
+                ) or (
+                    type(sub) is cst.AssignTarget
+                    and isinstance(sub.target, cst.Subscript)
+                    and isinstance(sub.target.value, cst.Name)
+                    and sub.target.value.value in read
+                ):
+                    return line or self.positions.line(stmt) or 0
+        return None
 
     def _loop_bindings(self, stmt: cst.CSTNode, env: dict[str, Any]) -> list[cst.BaseStatement]:
         """A statement of an unrolled loop kept in the flow body reads the loop variable: bind it to

@@ -173,6 +173,22 @@ def test_loop_over_a_run_time_value_refuses_the_file(tmp_path: Path) -> None:
     """, "IX109")
 
 
+def test_loop_over_a_list_changed_in_place_at_module_level_refuses_the_file(tmp_path: Path) -> None:
+    """``DIRS = [A]`` then ``DIRS.append(B)`` under an ``if``: the literal is not what the loop
+    sees (Airflow builds 2 tasks here; the literal alone would list 1)."""
+    assert_refused(tmp_path, "changed_list.py", HEADER + """
+    import os
+    DIRS = ["a"]
+    if os.environ.get("NOT_SET_ANYWHERE") is None:
+        DIRS.append("b")
+
+    with DAG("changed_list", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+        for d in DIRS:
+            BashOperator(task_id=f"clean_{d}", bash_command=f"echo {d}")
+    """, "IX109")
+    assert len(airflow_graph(tmp_path, "changed_list.py")["changed_list"]["tasks"]) == 2
+
+
 def test_imported_helper_in_the_dag_body_refuses_the_file(tmp_path: Path) -> None:
     """A team's helper module builds tasks the converter cannot see: refused, not listed short."""
     (tmp_path / "team_tasks.py").write_text(

@@ -513,7 +513,7 @@ def _flow_settings(plan: Plan, dag: Dag) -> list[str]:
             out.append(f"task_runner=task_runners.ThreadPoolTaskRunner(max_workers={src})")
             break
     if "dagrun_timeout" in dag.kwargs:
-        _, src = option_seconds(dag.kwargs["dagrun_timeout"], None, plan)
+        _, src = option_seconds(dag.kwargs["dagrun_timeout"], None, plan, dag.line)
         if src is not None:
             out.append(f"timeout_seconds={src}")
     for arg, hook in (("on_failure_callback", "on_failure"), ("on_success_callback", "on_completion")):

@@ -100,16 +100,20 @@ def _static_timedelta(node: cst.Call, task: Task | None, plan: Plan) -> float | 
         return None
 
 
-def module_constant(node: cst.BaseExpression, task: Task | None, plan: Plan) -> bool:
-    """A module-level constant's name, which the output keeps as written (not its value)."""
+def module_constant(node: cst.BaseExpression, task: Task | None, plan: Plan, line: int | None = None) -> bool:
+    """A module-level constant's name, which the output keeps as written (not its value): bound
+    above the place Airflow reads it (a decorator there can read it too)."""
     return (
         isinstance(node, cst.Name)
         and not (task is not None and node.value in task.options.get("_env", {}))
         and plan.analyzer._module_assignment(node.value) is not None
+        and plan.bound_before(node.value, line if line is not None else (task.line if task is not None else 0))
     )
 
 
-def option_seconds(node: cst.BaseExpression, task: Task | None, plan: Plan) -> tuple[float | None, str | None]:
+def option_seconds(
+    node: cst.BaseExpression, task: Task | None, plan: Plan, line: int | None = None
+) -> tuple[float | None, str | None]:
     """(static seconds or None, the option's source; None for no value).
 
     ``timedelta(minutes=5)`` -> ``300``; a name stays a name (``RETRY_DELAY.total_seconds()``,
@@ -121,14 +125,18 @@ def option_seconds(node: cst.BaseExpression, task: Task | None, plan: Plan) -> t
             return static, repr(_num(static))
         return static, f"{src}.total_seconds()"
     value = const_value(node, task, plan.analyzer)
+    named = module_constant(node, task, plan, line)
     if isinstance(value, Const) and isinstance(value.value, (int, float)) and not isinstance(value.value, bool):
-        return float(value.value), (src if module_constant(node, task, plan) else repr(_num(value.value)))
+        return float(value.value), (src if named else repr(_num(value.value)))
     if isinstance(value, Const) and value.value is None:
         return None, None
-    if module_constant(node, task, plan):
-        assigned = plan.analyzer._module_assignment(node.value)  # type: ignore[attr-defined]
-        if _timedelta_call(plan, assigned):
-            return _static_timedelta(assigned, task, plan), f"{src}.total_seconds()"  # type: ignore[arg-type]
+    assigned = plan.analyzer._module_assignment(node.value) if isinstance(node, cst.Name) else None
+    if _timedelta_call(plan, assigned):
+        static = _static_timedelta(assigned, task, plan)  # type: ignore[arg-type]
+        if named:
+            return static, f"{src}.total_seconds()"
+        if static is not None:  # bound only below the place Airflow reads it: its value
+            return static, repr(_num(static))
     return None, in_seconds(plan, src)
 
 

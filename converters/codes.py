@@ -80,6 +80,10 @@ CODES: dict[str, tuple[str, str]] = {
         'Airflow `Variable` uses with no static Prefect equivalent (`setdefault`, `update`, `Variable` passed on, `deserialize_json` or a JSON default not literal, a read without a default inside `try`, an `async def` in the file, a use the flow copies into generated code: operator or DAG arguments, `default_args`): the whole file reads Variables through the runtime stand-in `shims.runtime.Variable` (one finding a file, the uses listed)',
         'no',
     ),
+    'IX114': (
+        'an operator the kept code builds at run time (`TriggerDagRunOperator(..., dag=dag).execute(context)` inside a callable) with `dag=` the DAG variable: the argument is left out, as the DAG object no longer exists; the operator runs without it (the DAG\'s `default_args` do not apply to it)',
+        'no',
+    ),
     'IX201': (
         'XCom pull resolved at run time (`shims.runtime.xcom_lookup`), or pull of a key nobody pushes',
         'only when the task is not in the DAG',

@@ -46,6 +46,8 @@ class Plan:
     #: module-level helper functions a rule generates, name -> source: printed after the imports
     #: (they read only the standard library and Prefect), so every decorator can call them
     helpers: dict[str, str] = field(default_factory=dict)
+    #: (line, count) of kept statements whose ``dag=<DAG variable>`` arguments were left out (IX114 once)
+    _dag_args_noted: set[tuple[int, int]] = field(default_factory=set)
 
     def need(self, module: str, *names: str) -> None:
         self.imports.setdefault(module, set()).update(names)
@@ -123,20 +125,50 @@ class Plan:
         """A statement the output keeps, as it is printed: its rewrite if a rule made one, with
         ``dag.dag_id`` / ``t.task_id`` of this file's DAG and task variables written as the ids
         (the objects no longer exist once converted)."""
+        line = self.analyzer.positions.line(stmt) or 0
         if isinstance(stmt, cst.FunctionDef) and id(stmt) in self.functions:
             stmt = self.functions[id(stmt)]
         stmt = rewrite_variables(self, stmt)  # Airflow Variables read as Prefect Variables
-        if not any(
+        dag_vars = {d.dag_var for d in self.model.dags if d.dag_var}
+        dag_args = [
+            a for a in find(stmt, cst.Arg)
+            if a.keyword is not None and a.keyword.value == "dag" and isinstance(a.value, cst.Name) and a.value.value in dag_vars
+        ]
+        if not dag_args and not any(
             a.attr.value in ("dag_id", "task_id") and isinstance(a.value, cst.Name) and self.static_id(a) is not None
             for a in find(stmt, cst.Attribute)
         ):
             return stmt
         plan = self
+        if dag_args and (line, len(dag_args)) not in self._dag_args_noted:
+            self._dag_args_noted.add((line, len(dag_args)))
+            self.finding(
+                "IX114", line,
+                f"`dag={dag_args[0].value.value}` left out of {len(dag_args)} operator(s) this code builds at run time: "  # type: ignore[attr-defined]
+                "the DAG object no longer exists; each runs without it (the DAG's default_args do not apply)",
+            )
+        removed = {id(a) for a in dag_args}
 
         class StaticIds(Pruned, cst.CSTTransformer):
             def leave_Attribute(self, original, updated):  # noqa: ANN001
                 known = plan.static_id(original)
                 return cst.SimpleString(repr(known)) if known is not None else updated
+
+            def leave_Call(self, original, updated):  # noqa: ANN001
+                if not any(id(a) in removed for a in original.args):
+                    return updated
+                args = [new for old, new in zip(original.args, updated.args) if id(old) not in removed]
+                last = original.args[-1]
+                if args and id(last) in removed:
+                    # the last argument goes: the one before it ends the call as it did
+                    end = args[-1]
+                    comma = end.comma
+                    if isinstance(comma, cst.Comma):
+                        comma = comma.with_changes(whitespace_after=cst.SimpleWhitespace(""))
+                    if not isinstance(last.comma, cst.Comma):
+                        comma = cst.MaybeSentinel.DEFAULT
+                    args[-1] = end.with_changes(comma=comma, whitespace_after_arg=last.whitespace_after_arg)
+                return updated.with_changes(args=args)
 
         return stmt.visit(StaticIds())  # type: ignore[return-value]
 

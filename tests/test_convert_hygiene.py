@@ -370,3 +370,29 @@ def test_a_callback_defined_after_its_task_is_read_when_the_flow_runs(tmp_path: 
     )
     assert ruff_findings(after, tmp_path) == []
     assert "work.with_options(on_failure=[task_callback(on_failure)]).submit()" in after
+
+
+def test_the_dag_variable_passed_to_an_operator_built_at_run_time_is_left_out(tmp_path: Path) -> None:
+    """``TriggerDagRunOperator(..., dag=dag).execute(context)`` inside a callable: the DAG object
+    is gone in the flow, so ``dag=dag`` is left out (IX114) instead of read undefined (F821)."""
+    before = """
+        import pendulum
+        from airflow.sdk import DAG
+        from airflow.providers.standard.operators.python import PythonOperator
+        from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+
+        def fire(**context):
+            TriggerDagRunOperator(
+                task_id="fire_other",
+                trigger_dag_id="other",
+                dag=dag
+            ).execute(context=context)
+
+        dag = DAG("fires", schedule=None, start_date=pendulum.datetime(2024, 1, 1))
+        PythonOperator(task_id="fire", python_callable=fire, dag=dag)
+        """
+    assert ruff_findings(textwrap.dedent(before), tmp_path, "before.py") == []
+    result = convert_source(textwrap.dedent(before), "dag.py")
+    assert ruff_findings(result.output, tmp_path) == []
+    assert '        trigger_dag_id="other"\n    ).execute(context=context)' in result.output
+    assert [f.line for f in result.findings if f.code == "IX114"] == [7]  # the line of `def fire`

@@ -538,8 +538,15 @@ def xcom_lookup(upstream_xcoms: Mapping[str, Mapping[str, Any]], task_ids: Any, 
 def airflow_callback(callback: Any) -> Any:
     """Wrap an Airflow ``on_*_callback(context)`` as a Prefect state hook.
 
-    The callback receives a dict with ``task_instance``-like information, ``exception`` and
-    the hook's Prefect objects under ``prefect_task``, ``prefect_task_run`` and ``state``.
+    The converter writes this only for a callback whose reads it cannot see (one imported from
+    another module) or that reads what its per-file adapter does not give; a callback of the
+    file reading known keys gets a plain ``task_callback`` / ``flow_callback`` of the file.
+
+    The callback receives the run's template values (``ds``, ``params``, ``dag_run``, ``run_id``
+    ...), ``dag`` (its ``dag_id``: the flow's name), ``exception``, ``task_instance``/``ti`` with
+    ``task_id``, ``dag_id``, ``run_id``, ``try_number`` and ``state`` (in a task hook; Airflow's
+    DAG callback gets the last failed task's, which a flow hook does not know: ``task_id`` None)
+    and the hook's Prefect objects under ``prefect_task``, ``prefect_task_run`` and ``state``.
     """
 
     def hook(task: Any, task_run: Any, state: Any) -> None:
@@ -549,28 +556,52 @@ def airflow_callback(callback: Any) -> Any:
                 state.result(raise_on_failure=True)
             except BaseException as exc:  # noqa: BLE001 - handed to the callback
                 exception = exc
+        is_flow = _is_flow(task)
+        dag_id = getattr(task, "name", None) if is_flow else None
         context: dict[str, Any] = {}
         try:  # the run's own values (ds, params ...) from the flow run's parameters
-            from prefect.runtime import flow_run
+            if is_flow:  # (flow, flow_run, state)
+                parameters = dict(getattr(task_run, "parameters", None) or {})
+                start = getattr(task_run, "expected_start_time", None)
+            else:
+                from prefect.runtime import flow_run
 
-            parameters = dict(flow_run.parameters or {})
-            logical = parameters.pop("logical_date", None)
+                parameters = dict(flow_run.parameters or {})
+                start = None
+                dag_id = flow_run.flow_name
+            logical = parameters.pop("logical_date", None) or start
             conf = parameters.pop("conf", None)
-            context.update(airflow_context(logical, params=parameters, conf=conf).template_context())
+            context.update(airflow_context(logical, params=parameters, conf=conf, dag_id=dag_id).template_context())
         except Exception:  # noqa: BLE001 - outside a flow run
             pass
         context |= {
-            "task_instance": SimpleNamespace(task_id=getattr(task, "name", None), state=getattr(state, "name", None)),
+            "task_instance": SimpleNamespace(
+                task_id=None if is_flow else getattr(task, "name", None),
+                dag_id=dag_id,
+                run_id=context.get("run_id"),
+                try_number=None if is_flow else getattr(task_run, "run_count", None),
+                state=getattr(state, "name", None),
+            ),
             "exception": exception,
             "prefect_task": task,
             "prefect_task_run": task_run,
             "state": state,
         }
+        if not is_flow:
+            context["task"] = SimpleNamespace(task_id=getattr(task, "name", None), dag_id=dag_id)
         context["ti"] = context["task_instance"]
         callback(context)
 
     hook.__name__ = getattr(callback, "__name__", "airflow_callback")
     return hook
+
+
+def _is_flow(obj: Any) -> bool:
+    try:
+        from prefect import Flow
+    except Exception:  # noqa: BLE001 - no prefect
+        return False
+    return isinstance(obj, Flow)
 
 
 # --------------------------------------------------------------------------- branching

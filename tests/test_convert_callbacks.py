@@ -25,6 +25,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG
 from airflow.providers.standard.operators.python import PythonOperator
+from team_alerts import dag_failed, task_failed
 
 LOG = {log!r}
 
@@ -71,11 +72,36 @@ def boom():
 
 
 with DAG("callbacks_dag", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), params={{"x": 1}},
-         on_failure_callback=on_dag_failure):
+         on_failure_callback=[on_dag_failure, dag_failed]):
     ok = PythonOperator(task_id="ok", python_callable=fine, on_success_callback=on_task_success)
-    bad = PythonOperator(task_id="bad", python_callable=boom, on_failure_callback=on_task_failure,
+    bad = PythonOperator(task_id="bad", python_callable=boom, on_failure_callback=[on_task_failure, task_failed],
                          on_retry_callback=on_task_retry, retries=1, retry_delay=timedelta(seconds=1))
     ok >> bad
+'''
+
+#: callbacks of another module: what they read is unknown to the converter (shims.runtime.airflow_callback)
+TEAM_ALERTS = '''
+import json
+
+LOG = {log!r}
+
+
+def _write(row):
+    with open(LOG, "a") as fh:
+        fh.write(json.dumps(row, default=str) + "\\n")
+
+
+def task_failed(context):
+    ti = context["ti"]
+    _write({{"kind": "shim_task_failure", "task_id": ti.task_id, "dag_id": ti.dag_id, "try_number": ti.try_number,
+             "task": context["task"].task_id, "dag": context["dag"].dag_id, "run_dag_id": context["dag_run"].dag_id,
+             "same_run": ti.run_id == context["dag_run"].run_id == context["run_id"],
+             "exception": repr(context["exception"]), "ds": context["ds"], "params": dict(context["params"])}})
+
+
+def dag_failed(context):
+    _write({{"kind": "shim_dag_failure", "dag": context["dag"].dag_id, "run_dag_id": context["dag_run"].dag_id,
+             "run_id_kind": context["run_id"].split("__")[0], "ds": context["ds"], "params": dict(context["params"])}})
 '''
 
 LOGICAL_DATE = "2024-01-15T00:00:00+00:00"
@@ -102,26 +128,31 @@ def test_callbacks_receive_what_airflow_gives_them(tmp_path, prefect_server):
     home.mkdir()
     airflow_log, prefect_log = tmp_path / "airflow.jsonl", tmp_path / "prefect.jsonl"
     (dags / "callbacks_dag.py").write_text(CALLBACK_DAG.format(log=str(airflow_log)))
+    (dags / "team_alerts.py").write_text(TEAM_ALERTS.format(log=str(airflow_log)))
     airflow = _airflow_cli()
     env = _env(home, dags)  # the same temporary AIRFLOW_HOME as the runner's conformance test
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
     subprocess.run([airflow, "dags", "test", "callbacks_dag", LOGICAL_DATE], env=env, capture_output=True, timeout=300)
     truth = _rows(airflow_log)
-    assert [r["kind"] for r in truth] == ["dag_failure", "task_failure", "task_retry", "task_success"], truth
+    kinds = ["dag_failure", "shim_dag_failure", "shim_task_failure", "task_failure", "task_retry", "task_success"]
+    assert [r["kind"] for r in truth] == kinds, truth
 
     source = tmp_path / "flow_src" / "callbacks_dag.py"
     source.parent.mkdir()
     source.write_text(CALLBACK_DAG.format(log=str(prefect_log)))
+    (source.parent / "team_alerts.py").write_text(TEAM_ALERTS.format(log=str(prefect_log)))
     converted = convert_file(str(source))
     assert converted.status in ("converted", "partial"), converted.findings
     out = converted.output
-    # plain Prefect: the adapter is a function of the file, nothing comes from this project
-    assert "shims" not in out and "airflow" not in out.replace("Airflow", ""), out
-    assert "on_failure=[task_callback(on_task_failure)]" in out
+    # plain Prefect: the adapter is a function of the file; only the imported callbacks (what they
+    # read is unknown) go through the runtime's airflow_callback
+    imports = [line for line in out.splitlines() if "shims" in line or "airflow" in line.lower().replace("airflow callback", "")]
+    assert [line for line in imports if line.startswith(("from", "import"))] == ["from shims.runtime import airflow_callback"], imports
+    assert "on_failure=[task_callback(on_task_failure), airflow_callback(task_failed)]" in out
     assert "on_completion=[task_callback(on_task_success)]" in out
-    assert "on_failure=[flow_callback(on_dag_failure)]" in out
+    assert "on_failure=[flow_callback(on_dag_failure), airflow_callback(dag_failed)]" in out
     assert "retry_condition_fn=task_callback(on_task_retry)" in out  # called when a failed run retries
-    target = tmp_path / "converted_callbacks_dag.py"
+    target = source.parent / "converted_callbacks_dag.py"  # beside team_alerts.py
     target.write_text(out)
     compile(out, str(target), "exec", flags=0, dont_inherit=True)
     module = _load(target, "converted_callbacks_dag")

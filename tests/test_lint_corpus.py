@@ -175,5 +175,5 @@ def test_callback_context_keys_match_the_shim() -> None:
     from interop.lint.names import CALLBACK_CONTEXT_KEYS
     from shims.runtime import airflow_context
 
-    hook_keys = {"task_instance", "ti", "exception", "prefect_task", "prefect_task_run", "state"}
+    hook_keys = {"task_instance", "ti", "exception", "prefect_task", "prefect_task_run", "state", "dag", "task"}
     assert set(CALLBACK_CONTEXT_KEYS) == set(airflow_context("2024-01-31").template_context()) | hook_keys

@@ -35,7 +35,9 @@ AIRFLOW_CALLBACK = frozenset({"shims.runtime.airflow_callback", "shims.airflow_c
 #: against ``shims.runtime``.
 CALLBACK_CONTEXT_KEYS = frozenset(
     {
-        # the hook's own
+        # the hook's own (``dag``: the flow's name as its dag_id; ``task`` in a task hook)
+        "dag",
+        "task",
         "task_instance",
         "ti",
         "exception",

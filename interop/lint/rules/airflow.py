@@ -667,8 +667,8 @@ class AirflowContextAccess(ScopedRule):
     Code in an operator run through `run_operator(...)` is not reported. A callback handed
     to `shims.runtime.airflow_callback(...)` gets a context from the shim (the run's
     template values such as `ds`, `params`, `dag_run`, plus `task_instance`, `ti`,
-    `exception` and the Prefect hook's objects): only other keys (`task`, `dag`...) are
-    reported there. A callback handed to an adapter of the file (a function that calls its
+    `exception`, `dag`, `task` and the Prefect hook's objects): only other keys (`prev_ds`,
+    `triggering_asset_events`...) are reported there. A callback handed to an adapter of the file (a function that calls its
     argument with a dict of context keys: the converter's `task_callback` / `flow_callback`)
     gets that dict's keys: only other keys are reported there.
 
@@ -817,7 +817,7 @@ from shims.runtime import airflow_callback
 
 
 def record_success(context):
-    print("done for", context["task"].task_id)
+    print("done after", context["prev_ds"])
 
 
 @task(name="load", on_completion=[airflow_callback(record_success)])

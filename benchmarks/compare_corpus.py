@@ -47,6 +47,7 @@ CORPUS = Path.home() / ".cache" / "interop-corpus"
 
 #: (kind, pattern on an error reason), first match wins
 ERROR_KINDS: list[tuple[str, str]] = [
+    ("no_task_ran", r"ran no task of DAG"),  # start_date after the logical date (datetime.now() ...)
     ("retry_delay", r"waited \d+ s \(a retry delay or a sensor"),  # a task failed offline, then waited to retry
     ("timeout", r"timed out|not run: the worker was stopped"),
     ("connection", r"[Cc]onnection\b.*(not defined|isn't defined|not found)|conn_id|AirflowNotFoundException"),
@@ -147,16 +148,27 @@ def select(spec: Path, which: str) -> list[dict]:
 
 def convert_status(corpus: Path, files: list[dict], jobs: int) -> dict[str, str]:
     """``interop convert``'s status per tree file (``converted``/``partial``/``failed``...)."""
-    with tempfile.TemporaryDirectory(prefix="compare-corpus-convert-") as tmp:
-        report = Path(tmp) / "report.json"
-        paths = [str(corpus / f["tree_file"]) for f in files]
-        subprocess.run([str(INTEROP), "convert", *paths, "--out", str(Path(tmp) / "out"), "--report", str(report), "-j", str(jobs)],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp, check=False)
-        status = {}
-        if report.exists():
+    # two inputs of one name cannot share an --out folder (convert refuses the batch): one batch
+    # per repeat of a name
+    batches: list[dict[str, str]] = []
+    for f in files:
+        path = str(corpus / f["tree_file"])
+        batch = next((b for b in batches if Path(path).name not in b), None)
+        if batch is None:
+            batches.append(batch := {})
+        batch[Path(path).name] = path
+    status = {}
+    for batch in batches:
+        with tempfile.TemporaryDirectory(prefix="compare-corpus-convert-") as tmp:
+            report = Path(tmp) / "report.json"
+            subprocess.run([str(INTEROP), "convert", *batch.values(), "--out", str(Path(tmp) / "out"), "--report", str(report),
+                            "-j", str(jobs)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp, check=False)
+            if not report.exists():
+                print(f"interop convert wrote no report for {len(batch)} files", file=sys.stderr, flush=True)
+                continue
             for f in json.loads(report.read_text(encoding="utf-8"))["files"]:
                 status[str(Path(f["path"]).resolve())] = f["status"]
-        return status
+    return status
 
 
 def compare_group(corpus: Path, group: list[dict], args: argparse.Namespace, out: Path) -> list[dict]:

@@ -128,6 +128,10 @@ CODES: dict[str, tuple[str, str]] = {
         'a task a mapped task expands over returns `map(...)`, `filter(...)`, a generator, a set or a dict view: Airflow maps only over a list, tuple or dict and fails the task (`UnmappableXComTypePushed`), the flow\'s `.map()` iterates over it',
         'no (return a list where Airflow\'s failure mattered)',
     ),
+    'IX213': (
+        'a template rendered at run time (`render_template`, the operator shim) reads the DAG\'s `user_defined_macros` or `user_defined_filters`, which the run-time rendering does not have (`UndefinedError`)',
+        'yes',
+    ),
     'IX301': (
         'template rendered at run time with `render_template` (Jinja beyond plain expressions)',
         'no (yes when it pulls from an unknown task)',
@@ -141,7 +145,7 @@ CODES: dict[str, tuple[str, str]] = {
         'no',
     ),
     'IX402': (
-        'retry detail approximated (exponential backoff listed as fixed delays; `on_retry_callback` dropped)',
+        'retry detail approximated (exponential backoff listed as fixed delays; an `on_retry_callback` the file\'s callback adapter cannot serve, `on_execute_callback` and `sla_miss_callback` dropped)',
         'no',
     ),
     'IX403': (

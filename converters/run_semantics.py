@@ -21,6 +21,10 @@ Differences a run shows and the syntax predicts (found by ``interop compare`` on
   dict: ``is_mappable_value``) and fails the task (``UnmappableXComTypePushed``), its mapped
   tasks never run; the flow's ``.map()`` iterates over anything. IX212, on the task; return a list.
 
+- **A template rendered at run time reads the DAG's `user_defined_macros` / `user_defined_filters`**
+  (``"echo {{ author }}"``, ``"{{ name | first_word }}"``): the flow's ``render_template`` (and the
+  operator shim's DAG) does not have them, the task fails (``UndefinedError``). IX213, manual.
+
 All are facts about the task's own code (its callable, as rewritten, and its templated
 arguments); a task run through the operator shim gets Airflow's own values and is not checked.
 """
@@ -184,6 +188,35 @@ class UnmappableResult(Rule):
     ]
 
 
+class UserMacrosAtRunTime(Rule):
+    """A template rendered at run time that reads the DAG's ``user_defined_macros`` or
+    ``user_defined_filters`` is left to a hand (IX213).
+
+    A template the converter turns into an f-string calls a macro function of the file where the
+    template called it; a template rendered at run time (``render_template``, IX301, or the operator
+    shim) has Airflow's context only: ``{{ author }}`` or ``| first_word`` is undefined there and the
+    task fails where Airflow's rendered. The task is marked.
+    """
+
+    CONSTRUCT = "a template rendered at run time reading a `user_defined_macros` value or a `user_defined_filters` filter"
+    RESULT = "kept, marked IX213 (manual): pass the values to `render_template(...)` or write the command in Python"
+    CODES = ("IX213",)
+    EXAMPLES = [
+        marks(
+            AIRFLOW_HEADER + """
+            def first_word(text):
+                return text.split()[0]
+
+            with DAG("user_macros", schedule=None, start_date=pendulum.datetime(2024, 1, 1),
+                     user_defined_macros={"author": "me"}, user_defined_filters={"first_word": first_word}):
+                BashOperator(task_id="hello", bash_command="echo {{ author }} {{ 'a b' | first_word }}")
+            """,
+            "IX213",
+            title="marked: the run-time rendering has neither the macro nor the filter",
+        ),
+    ]
+
+
 #: calls whose result Airflow cannot map over (not a ``Sequence`` or a ``dict``)
 _UNMAPPABLE_CALLS = frozenset({"map", "filter", "zip", "iter", "reversed", "enumerate", "set", "frozenset"})
 #: dict methods returning a view (not a ``Sequence``)
@@ -196,6 +229,8 @@ def apply(plan: Plan, dag: Dag) -> None:
     for task in dag.tasks.values():
         if task.options.get("_mapped"):
             _unmappable(plan, dag, task)
+    if "user_defined_macros" in dag.kwargs or "user_defined_filters" in dag.kwargs:
+        _user_macros(plan, dag)
     if not dated and not yields and not any(t.data_inputs for t in dag.tasks.values()):
         return
     for task in dag.tasks.values():
@@ -259,6 +294,42 @@ def _unmappable(plan: Plan, dag: Dag, mapped: Task) -> None:
                     "runs over it; return a list",
                 )
                 break
+
+
+_JINJA = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
+
+
+def _dict_keys(node: cst.BaseExpression | None) -> list[str]:
+    if not isinstance(node, cst.Dict):
+        return []
+    return [el.key.evaluated_value for el in node.elements
+            if isinstance(el, cst.DictElement) and isinstance(el.key, cst.SimpleString)]
+
+
+def _user_macros(plan: Plan, dag: Dag) -> None:
+    """IX213 on each task whose template, rendered at run time, reads a user macro or filter."""
+    macros = _dict_keys(dag.kwargs.get("user_defined_macros"))
+    filters = _dict_keys(dag.kwargs.get("user_defined_filters"))
+    patterns = [(m, re.compile(rf"(?<![\w.]){re.escape(m)}\b")) for m in macros if m.isidentifier()]
+    patterns += [(f"| {f}", re.compile(rf"\|\s*{re.escape(f)}\b")) for f in filters if f.isidentifier()]
+    if not patterns:
+        return
+    at_run_time = {f.message.split(":", 1)[0] for f in plan.model.findings if f.code == "IX301"}
+    for task in dag.tasks.values():
+        if task.disposition in ("removed", "manual"):
+            continue
+        if task.kind != "shim" and f"task {task.task_id!r}" not in at_run_time:
+            continue  # an f-string: a macro function is called in place (converters.templates)
+        blocks = [b for v in task.kwargs.values() for b in _JINJA.findall(code_of(v))]
+        used = sorted({name for name, pat in patterns for b in blocks if pat.search(b)})
+        if used:
+            plan.manual(
+                task,
+                "IX213",
+                f"its template, rendered at run time, reads the DAG's user_defined_macros/filters ({', '.join(used)}), "
+                "which the flow's rendering does not have (UndefinedError); pass them to render_template(...) or write "
+                "the value in Python",
+            )
 
 
 def _unmappable_value(value: cst.BaseExpression | None) -> str | None:

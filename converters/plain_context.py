@@ -31,6 +31,7 @@ import libcst as cst
 
 from converters.model import Dag
 from converters.plan import Plan
+from converters.walk import Pruned, children, iter_nodes
 
 #: the run context's plain values: attribute -> the flow's source for it (``{D}``: the parsed date)
 VALUES = {
@@ -53,43 +54,37 @@ VALUES = {
 _INLINE = set(VALUES) - {"params"}
 
 
-class _Names(cst.CSTVisitor):
-    """Every name read or bound, except keyword names of calls, attribute names and the
-    parameters of functions defined inside (local to them)."""
-
-    def __init__(self) -> None:
-        self.names: set[str] = set()
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.names.add(node.value)
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        self.names.add(node.name.value)
-        inner = _Names()
-        node.body.visit(inner)
+def _collect_names(node: cst.CSTNode, out: set[str]) -> None:
+    """Every name read or bound under ``node``, except keyword names of calls, attribute names
+    and the parameters of functions defined inside (local to them). A read-only walk (a libcst
+    visitor rebuilds every node it passes)."""
+    if isinstance(node, cst.Name):
+        out.add(node.value)
+        return
+    if isinstance(node, cst.FunctionDef):
+        out.add(node.name.value)
         for dec in node.decorators:
-            dec.visit(self)
+            _collect_names(dec, out)
+        inner: set[str] = set()
+        _collect_names(node.body, inner)
         ps = node.params
         own = {p.name.value for p in (*ps.params, *ps.kwonly_params, *ps.posonly_params)}
         for star in (ps.star_arg, ps.star_kwarg):
             if isinstance(star, cst.Param):
                 own.add(star.name.value)
-        self.names |= inner.names - own
-        return False
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)
-        return False
-
-    def visit_Arg(self, node: cst.Arg) -> bool:
-        node.value.visit(self)
-        return False
+        out |= inner - own
+        return
+    if isinstance(node, (cst.Attribute, cst.Arg)):
+        _collect_names(node.value, out)
+        return
+    for child in children(node):
+        _collect_names(child, out)
 
 
 def _names(node: cst.CSTNode) -> set[str]:
-    visitor = _Names()
-    node.visit(visitor)
-    return visitor.names
+    out: set[str] = set()
+    _collect_names(node, out)
+    return out
 
 
 def _ctx_attrs(node: cst.CSTNode, skip_ctx_args: bool = False) -> list[str] | None:
@@ -97,54 +92,51 @@ def _ctx_attrs(node: cst.CSTNode, skip_ctx_args: bool = False) -> list[str] | No
     read otherwise (whole, or an attribute with no plain value); ``ctx=`` arguments left out
     with ``skip_ctx_args`` (checked on their own)."""
     found: list[str] = []
-    whole = False
 
-    class Visit(cst.CSTVisitor):
-        def visit_Attribute(self, node: cst.Attribute) -> bool:
-            if isinstance(node.value, cst.Name) and node.value.value == "ctx":
-                if node.attr.value in VALUES:
-                    if node.attr.value not in found:
-                        found.append(node.attr.value)
-                    return False
-            return True
+    def walk(node: cst.CSTNode) -> bool:  # False: ``ctx`` is read whole
+        if isinstance(node, cst.Attribute):
+            if isinstance(node.value, cst.Name) and node.value.value == "ctx" and node.attr.value in VALUES:
+                if node.attr.value not in found:
+                    found.append(node.attr.value)
+                return True
+        elif isinstance(node, cst.Name):
+            return node.value != "ctx"
+        elif isinstance(node, cst.Param):
+            return node.default is None or walk(node.default)
+        elif isinstance(node, cst.Arg):
+            if skip_ctx_args and node.keyword is not None and node.keyword.value == "ctx":
+                return True
+            return walk(node.value)
+        return all([walk(child) for child in children(node)])  # every child: the order of ``found``
 
-        def visit_Name(self, node: cst.Name) -> None:
-            nonlocal whole
-            if node.value == "ctx":
-                whole = True
-
-        def visit_Param(self, node: cst.Param) -> bool:
-            if node.default is not None:
-                node.default.visit(self)
-            return False
-
-        def visit_Arg(self, node: cst.Arg) -> bool:
-            if not (skip_ctx_args and node.keyword is not None and node.keyword.value == "ctx"):
-                node.value.visit(self)
-            return False
-
-    node.visit(Visit())
-    return None if whole else found
+    return found if walk(node) else None
 
 
-class _Replace(cst.CSTTransformer):
+class _Replace(Pruned, cst.CSTTransformer):
     """``ctx.X`` -> the source given for ``X`` (its quotes the other kind inside an f-string)."""
 
     def __init__(self, values: dict[str, str]) -> None:
         self.values = values
-        self.quotes: list[str] = []
+        self.quotes: list[tuple[int, str]] = []  # (id, quote) of the f-strings entered
+
+    def targets(self, root: cst.CSTNode) -> object:
+        return {
+            id(n) for n in iter_nodes(root)
+            if isinstance(n, cst.Attribute) and isinstance(n.value, cst.Name) and n.value.value == "ctx" and n.attr.value in self.values
+        }
 
     def visit_FormattedString(self, node: cst.FormattedString) -> None:
-        self.quotes.append(node.quote)
+        self.quotes.append((id(node), node.quote))
 
     def leave_FormattedString(self, original: cst.FormattedString, updated: cst.FormattedString) -> cst.FormattedString:
-        self.quotes.pop()
+        if self.quotes and self.quotes[-1][0] == id(original):  # not entered (pruned): never pushed
+            self.quotes.pop()
         return updated
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
         if isinstance(original.value, cst.Name) and original.value.value == "ctx" and original.attr.value in self.values:
             source = self.values[original.attr.value]
-            if self.quotes and self.quotes[-1][0] == "'":
+            if self.quotes and self.quotes[-1][1][0] == "'":
                 source = source.replace("'", '"')
             if self.quotes and source.startswith("{"):
                 source = f"({source})"  # ``{{`` would be a brace of the f-string's text
@@ -264,27 +256,24 @@ def apply(plan: Plan, dag: Dag, generated: str, flow_text: str) -> tuple[str, st
     used: list[str] = []
     problem = False
 
-    class Scan(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> bool:
-            nonlocal problem
-            for arg in node.args:
-                if arg.keyword is None or arg.keyword.value != "ctx":
-                    continue
-                name = _called(node.func)
-                if name is None or name not in task_attrs:
-                    problem = True
-                    continue
-                override = {} if isinstance(arg.value, cst.Name) and arg.value.value == "ctx" else _override(arg.value)
-                if override is None:
-                    problem = True
-                    continue
-                for attr in task_attrs[name]:
-                    if attr not in override and attr not in used:
-                        used.append(attr)
-            return True
-
     body_block = func.body.with_changes(body=rest)
-    body_block.visit(Scan())
+    for node in iter_nodes(body_block):
+        if not isinstance(node, cst.Call):
+            continue
+        for arg in node.args:
+            if arg.keyword is None or arg.keyword.value != "ctx":
+                continue
+            name = _called(node.func)
+            if name is None or name not in task_attrs:
+                problem = True
+                continue
+            override = {} if isinstance(arg.value, cst.Name) and arg.value.value == "ctx" else _override(arg.value)
+            if override is None:
+                problem = True
+                continue
+            for attr in task_attrs[name]:
+                if attr not in override and attr not in used:
+                    used.append(attr)
     if problem:
         return generated, flow_text
     # every other ``ctx`` read in the flow is ``ctx.X``; a ``ctx=`` argument is checked above
@@ -363,28 +352,26 @@ def _may_be_plain(flow_text: str, generated: str) -> bool:
 def _overrides(node: cst.CSTNode) -> list[cst.BaseExpression]:
     """The ``params=`` values of ``ctx=airflow_context(...)`` arguments."""
     out: list[cst.BaseExpression] = []
-
-    class Visit(cst.CSTVisitor):
-        def visit_Arg(self, arg: cst.Arg) -> None:
-            if arg.keyword is not None and arg.keyword.value == "ctx":
-                override = _override(arg.value)
-                if override and "params" in override:
-                    out.append(override["params"])
-
-    node.visit(Visit())
+    for arg in iter_nodes(node):
+        if isinstance(arg, cst.Arg) and arg.keyword is not None and arg.keyword.value == "ctx":
+            override = _override(arg.value)
+            if override and "params" in override:
+                out.append(override["params"])
     return out
 
 
-class _TaskParams(cst.CSTTransformer):
+class _TaskParams(Pruned, cst.CSTTransformer):
     """A generated task's ``ctx`` parameter -> one parameter per value it reads."""
 
     def __init__(self, task_attrs: dict[str, list[str]]) -> None:
         self.task_attrs = task_attrs
-        self.current: list[str] | None = None
+
+    def targets(self, root: cst.CSTNode) -> object:
+        body = root.body if isinstance(root, cst.Module) else []
+        return {id(s) for s in body if isinstance(s, cst.FunctionDef) and s.name.value in self.task_attrs}
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-        self.current = self.task_attrs.get(node.name.value)
-        return self.current is not None
+        return False  # a task's own function is rewritten whole when left (below)
 
     def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
         attrs = self.task_attrs.get(original.name.value)
@@ -409,12 +396,15 @@ class _TaskParams(cst.CSTTransformer):
         return updated.with_changes(params=params, body=body)
 
 
-class _CallArgs(cst.CSTTransformer):
+class _CallArgs(Pruned, cst.CSTTransformer):
     """``load.submit(ctx=ctx)`` -> ``load.submit(ds=ds)``."""
 
     def __init__(self, task_attrs: dict[str, list[str]], values: dict[str, str]) -> None:
         self.task_attrs = task_attrs
         self.values = values
+
+    def targets(self, root: cst.CSTNode) -> object:
+        return {id(n) for n in iter_nodes(root) if isinstance(n, cst.Call) and _called(n.func) in self.task_attrs}
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
         name = _called(original.func)

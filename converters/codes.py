@@ -132,6 +132,10 @@ CODES: dict[str, tuple[str, str]] = {
         'a template rendered at run time (`render_template`, the operator shim) reads the DAG\'s `user_defined_macros` or `user_defined_filters`, which the run-time rendering does not have (`UndefinedError`)',
         'yes',
     ),
+    'IX214': (
+        '`trigger_rule="one_success"` on a task below two or more tasks: Airflow runs it once one succeeded, a failed one included; the flow\'s task waits on all of them and a failed one stops it',
+        'no (the runs agree while no upstream task fails; where one may: wait with `allow_failure` and check the states)',
+    ),
     'IX301': (
         'template rendered at run time with `render_template` (Jinja beyond plain expressions)',
         'no (yes when it pulls from an unknown task)',

@@ -25,6 +25,11 @@ Differences a run shows and the syntax predicts (found by ``interop compare`` on
   (``"echo {{ author }}"``, ``"{{ name | first_word }}"``): the flow's ``render_template`` (and the
   operator shim's DAG) does not have them, the task fails (``UndefinedError``). IX213, manual.
 
+- **`trigger_rule="one_success"` below two or more tasks**: Airflow runs the task as soon as one
+  upstream task succeeds, a failed one included; the flow waits for all of them and a failed one
+  stops it (upstream failed) and fails the run. IX214, on the task (the runs agree while no
+  upstream task fails); where one may, wait with ``allow_failure`` and check the states.
+
 All are facts about the task's own code (its callable, as rewritten, and its templated
 arguments); a task run through the operator shim gets Airflow's own values and is not checked.
 """
@@ -217,6 +222,33 @@ class UserMacrosAtRunTime(Rule):
     ]
 
 
+class OneSuccessAfterFailure(Rule):
+    """A task with ``trigger_rule="one_success"`` below two or more tasks is listed (IX214).
+
+    Airflow runs it once one upstream task succeeded, even when another failed, and the run
+    succeeds with it; the flow submits it waiting on every upstream task, so a failed one stops it
+    and the flow fails. While no upstream task fails the runs agree (a branch join: the skipped
+    branches are handled), so the code is kept and the finding names the task.
+    """
+
+    CONSTRUCT = '`trigger_rule="one_success"` on a task below two or more tasks'
+    RESULT = "kept; finding IX214 (the runs differ when an upstream task fails): wait with `allow_failure(...)` and check the states"
+    CODES = ("IX214",)
+    EXAMPLES = [
+        converts(
+            AIRFLOW_HEADER + """
+            with DAG("one_success", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+                a = BashOperator(task_id="a", bash_command="echo a")
+                b = BashOperator(task_id="b", bash_command="exit 1")
+                c = BashOperator(task_id="c", bash_command="echo c", trigger_rule="one_success")
+                [a, b] >> c
+            """,
+            "wait_for=[a_future, b_future]",
+            title="kept; the ledger lists IX214 (a failed upstream stops the flow's task, Airflow's runs)",
+        ),
+    ]
+
+
 #: calls whose result Airflow cannot map over (not a ``Sequence`` or a ``dict``)
 _UNMAPPABLE_CALLS = frozenset({"map", "filter", "zip", "iter", "reversed", "enumerate", "set", "frozenset"})
 #: dict methods returning a view (not a ``Sequence``)
@@ -231,6 +263,15 @@ def apply(plan: Plan, dag: Dag) -> None:
             _unmappable(plan, dag, task)
     if "user_defined_macros" in dag.kwargs or "user_defined_filters" in dag.kwargs:
         _user_macros(plan, dag)
+    for task in dag.tasks.values():
+        if task.options.get("_trigger_rule") == "one_success" and not task.options.get("_allow_failure") \
+                and task.disposition not in ("removed", "manual"):
+            upstream = {u for u, v in dag.edge_set() if v == task.task_id}
+            if len(upstream) > 1:
+                plan.finding("IX214", task.line, f"task {task.task_id!r}: trigger_rule='one_success' below {len(upstream)} "
+                                                  "tasks: Airflow runs it once one succeeded, a failed one included; the flow's "
+                                                  "task waits on all of them and a failed one stops it (where one may fail: wait "
+                                                  "with allow_failure and check the states)")
     if not dated and not yields and not any(t.data_inputs for t in dag.tasks.values()):
         return
     for task in dag.tasks.values():

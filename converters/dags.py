@@ -38,7 +38,7 @@ from converters.callables import MARKER, ident
 from converters.model import Const, Dag
 from converters.plan import Plan, const_value
 from converters.task_options import option_seconds, state_hooks
-from converters.walk import is_docstring
+from converters.walk import bound_names, is_docstring
 
 ORDER = 70
 
@@ -342,6 +342,11 @@ def _module_docstring(plan: Plan) -> str | None:
     return None
 
 
+#: names the generated flow body reads (its run-date lines, submits, futures' annotations): a DAG
+#: param by one of these names would shadow it
+_GENERATED_READS = frozenset({"datetime", "timezone", "timedelta", "flow_run", "flow", "task", "quote", "unmapped", "allow_failure"})
+
+
 def flow_function(plan: Plan, dag: Dag, order: list[str]) -> tuple[str, str]:
     """The generated task functions and the flow function for ``dag`` (tasks already planned)."""
     for key in _DROPPED_DAG_ARGS:
@@ -360,7 +365,14 @@ def flow_function(plan: Plan, dag: Dag, order: list[str]) -> tuple[str, str]:
     if dag.style == "decorator":
         param_names = list(dag.params_dict)
     else:
-        ok = all(k.isidentifier() and not keyword.iskeyword(k) and k not in ("logical_date", "ctx", "conf") for k in dag.params_dict)
+        # a param named like a name the module binds (an imported or DAG-body function the tasks
+        # call: ``spark_jar=spark_jar()``) would shadow it inside the flow: the params come as a dict
+        shadowed = {n for stmt in plan.model.module.body for n in bound_names(stmt)}
+        shadowed |= {n for names_ in plan.imports.values() for n in names_} | _GENERATED_READS
+        ok = all(
+            k.isidentifier() and not keyword.iskeyword(k) and k not in ("logical_date", "ctx", "conf") and k not in shadowed
+            for k in dag.params_dict
+        )
         if ok:
             for key, value in dag.params_dict.items():
                 param_names.append(key)

@@ -42,6 +42,7 @@ CASES = [
     pytest.param(FIXTURES / "task_level_params.before.py", "task_params", {}, id="task-level-params"),
     pytest.param(FIXTURES / "op_kwargs_via_kwargs.before.py", "op_kwargs_kwargs", {}, id="op-kwargs-via-kwargs"),
     pytest.param(FIXTURES / "local_imports.before.py", "local_imports", {}, id="local-imports"),
+    pytest.param(FIXTURES / "param_shadows_a_function.before.py", "param_shadow", {}, id="param-shadows-a-function"),
     pytest.param(None, "example_short_circuit_decorator", {}, id="airflow-short-circuit-decorator"),
     pytest.param(None, "example_short_circuit_operator", {}, id="airflow-short-circuit"),
     pytest.param(None, "example_dynamic_task_mapping", {}, id="airflow-task-mapping"),

@@ -112,6 +112,12 @@ def flow_template(value: cst.BaseExpression, task: Task, dag: Dag, plan: Plan, b
         dag.uses_conf |= "conf" in tr.names
         if tr.fstring is not None:
             task.blocking_inputs += [tid for tid in dict.fromkeys(pulled) if tid not in task.blocking_inputs]
+            if pulled:
+                plan.finding(
+                    "IX207",
+                    task.line,
+                    f"task {task.task_id!r}: templated argument pulls XComs; the flow waits for the upstream result and passes its text",
+                )
             dag.uses_ctx = True
             return tr.fstring
         if not tr.pulls:

@@ -48,7 +48,8 @@ CORPUS = Path.home() / ".cache" / "interop-corpus"
 #: (kind, pattern on an error reason), first match wins
 ERROR_KINDS: list[tuple[str, str]] = [
     ("no_task_ran", r"ran no task of DAG"),  # start_date after the logical date (datetime.now() ...)
-    ("retry_delay", r"waited \d+ s \(a retry delay or a sensor"),  # a task failed offline, then waited to retry
+    # a task failed offline, then waited to retry (the 2.11 sidecar names its last task's state)
+    ("retry_delay", r"waited \d+ s \(a retry delay or a sensor|timed out.*(up_for_retry|up_for_reschedule)"),
     ("timeout", r"timed out|not run: the worker was stopped"),
     ("connection", r"[Cc]onnection\b.*(not defined|isn't defined|not found)|conn_id|AirflowNotFoundException"),
     ("variable", r"Variable|KeyError: 'Variable"),

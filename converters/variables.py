@@ -43,7 +43,7 @@ import libcst as cst
 
 from converters.names import AIRFLOW_VARIABLES, PREFECT_VARIABLE
 from converters.rules import AIRFLOW_HEADER, Rule, converts
-from converters.walk import bound_names, children, dotted, iter_nodes, names_in
+from converters.walk import Pruned, bound_names, children, dotted, iter_nodes, names_in
 from shims.runtime import VARIABLE_NAME_PATTERN, variable_name
 
 if TYPE_CHECKING:
@@ -494,7 +494,24 @@ def _rewritten(call: cst.Call, read: _Call, constants: dict[str, str]) -> cst.Ba
     return get
 
 
-class _Rewrite(cst.CSTTransformer):
+class _Rewrite(Pruned, cst.CSTTransformer):
+    def targets(self, root: cst.CSTNode) -> set[int]:
+        # what it changes: a call on a name that may stand for Variable (the module's, or one a
+        # function's import binds), and a function's Airflow import line
+        nodes = list(iter_nodes(root))
+        names = set(self.scopes[0]) | {
+            (n.asname.name.value if n.asname and isinstance(n.asname.name, cst.Name) else dotted(n.name) or "")
+            for n in nodes if type(n) is cst.ImportAlias
+        }
+        return {
+            id(n) for n in nodes
+            if type(n) is cst.ImportFrom
+            or (
+                type(n) is cst.Call and type(n.func) is cst.Attribute
+                and type(n.func.value) is cst.Name and n.func.value.value in names
+            )
+        }
+
     def __init__(self, module_name: str | None, constants: dict[str, str]) -> None:
         self.scopes: list[set[str]] = [{module_name} if module_name else set()]
         #: module constants a key may name, less the names a function being visited binds

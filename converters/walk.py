@@ -227,12 +227,14 @@ _UNWALKED = (
     cst.BaseBooleanOp, cst.BaseCompOp, cst.BaseUnaryOp, cst.BaseAugOp, cst.Asynchronous,
 )
 #: transformer class -> the node types its ``visit_*`` / ``leave_*`` methods handle (None: unknown)
-_HANDLED: dict[type, tuple[type, ...] | None] = {}
+_HANDLED: dict[tuple[str, str, tuple[type, ...]], tuple[type, ...] | None] = {}
 
 
 def _handled(kind: type) -> tuple[type, ...] | None:
-    if kind in _HANDLED:
-        return _HANDLED[kind]
+    # a class defined in a function is a new class object per call: keyed by where it is defined
+    key = (kind.__module__, kind.__qualname__, kind.__mro__[1:])
+    if key in _HANDLED:
+        return _HANDLED[key]
     found: set[type] = set()
     known: tuple[type, ...] | None = None
     own = {n for k in kind.__mro__ if not k.__module__.startswith("libcst") for n in vars(k)}
@@ -245,7 +247,7 @@ def _handled(kind: type) -> tuple[type, ...] | None:
         found.add(node_type)
     else:
         known = tuple(sorted(found, key=lambda t: t.__name__))
-    _HANDLED[kind] = known
+    _HANDLED[key] = known
     return known
 
 

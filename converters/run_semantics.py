@@ -43,6 +43,7 @@ import libcst as cst
 from converters.analysis import code_of
 from converters.model import Dag, Task
 from converters.plan import Plan
+from converters.python_operator import user_macros
 from converters.rules import AIRFLOW_HEADER, Rule, converts, marks
 from converters.walk import find
 
@@ -198,9 +199,10 @@ class UserMacrosAtRunTime(Rule):
     ``user_defined_filters`` is left to a hand (IX213).
 
     A template the converter turns into an f-string calls a macro function of the file where the
-    template called it; a template rendered at run time (``render_template``, IX301, or the operator
-    shim) has Airflow's context only: ``{{ author }}`` or ``| first_word`` is undefined there and the
-    task fails where Airflow's rendered. The task is marked.
+    template called it; ``render_template`` (IX301) is given the macros that are functions of the
+    file (``user_defined_macros={"wk": week_start}``). What the run-time rendering still lacks (a
+    macro that is a value, ``{{ author }}``; a filter, ``| first_word``; anything the operator
+    shim renders) is undefined there and the task fails where Airflow's rendered. The task is marked.
     """
 
     CONSTRUCT = "a template rendered at run time reading a `user_defined_macros` value or a `user_defined_filters` filter"
@@ -356,13 +358,18 @@ def _user_macros(plan: Plan, dag: Dag) -> None:
     if not patterns:
         return
     at_run_time = {f.message.split(":", 1)[0] for f in plan.model.findings if f.code == "IX301"}
+    # macros that are module-level functions are passed to render_template (python_operator.user_macros)
+    passed = set(user_macros(plan, dag))
     for task in dag.tasks.values():
         if task.disposition in ("removed", "manual"):
             continue
         if task.kind != "shim" and f"task {task.task_id!r}" not in at_run_time:
             continue  # an f-string: a macro function is called in place (converters.templates)
         blocks = [b for v in task.kwargs.values() for b in _JINJA.findall(code_of(v))]
-        used = sorted({name for name, pat in patterns for b in blocks if pat.search(b)})
+        used = sorted({
+            name for name, pat in patterns for b in blocks
+            if pat.search(b) and (task.kind == "shim" or name not in passed)
+        })
         if used:
             plan.manual(
                 task,

@@ -223,3 +223,30 @@ def test_native_user_macro_equals_airflows_native_rendering(body: str, plain: bo
         assert tr.native and templates.render_args(tr) == ", native=True, week=week"
         value = render_template("{{ week(ds) }}", ctx, native=True, week=namespace["week"])
     assert value == expected and type(value) is type(expected)
+
+
+MACRO_AT_RUN_TIME_DAG = '''
+import pendulum
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+
+
+def shout(text):
+    return text.upper()
+
+
+with DAG("macro_run_time", schedule=None, start_date=pendulum.datetime(2024, 1, 1),
+         user_defined_macros={"shout": shout}):
+    BashOperator(task_id="hello", bash_command="echo {% if ds %}{{ shout('hi') }}-{{ ds }}{% endif %}")
+'''
+
+
+def test_a_user_macro_in_a_template_rendered_at_run_time(prefect_server, tmp_path) -> None:
+    """A template rendered at run time (a ``{% if %}`` block) that calls a user macro, a function
+    of the file: render_template is given the function, so the task is not left to a hand
+    (no IX213) and returns what Airflow's returned."""
+    path, c = _compare(tmp_path, "macro_run_time", MACRO_AT_RUN_TIME_DAG)
+    result = convert_file(str(path))
+    assert "IX213" not in {f.code for f in result.findings}, [f.as_dict() for f in result.findings]
+    assert c.error is None and c.equivalent, c.differences()
+    assert c.airflow.tasks["hello"].values["return_value"] == "HI-2024-01-15"

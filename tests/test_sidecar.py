@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import os
 import sys
 import textwrap
 from datetime import date, timedelta
@@ -235,3 +236,24 @@ def test_params_and_conf_reach_the_tasks(sidecar: Sidecar, tmp_path: Path) -> No
     given = sidecar.run(dag_file, logical_date="2024-01-02", params={"n": 7}, conf={"region": "eu"})
     assert default.xcoms() == {"show": {"return_value": {"n": 1, "region": None}}, "echo": {"return_value": "n=1"}}
     assert given.xcoms() == {"show": {"return_value": {"n": 7, "region": "eu"}}, "echo": {"return_value": "n=7"}}
+
+
+def test_a_dag_importing_its_own_module_runs_with_the_teams_pythonpath(tmp_path: Path, monkeypatch) -> None:
+    """The team's PYTHONPATH reaches the sidecar (a DAG importing ``lib`` from its repository
+    loaded nowhere before); this interpreter's own folders are left out of it."""
+    (tmp_path / "repo" / "lib").mkdir(parents=True)
+    (tmp_path / "repo" / "lib" / "__init__.py").write_text("def greeting():\n    return 'hello from lib'\n")
+    dag_file = tmp_path / "repo" / "uses_lib.py"
+    dag_file.write_text(
+        "from datetime import datetime\n"
+        "from airflow import DAG\n"
+        "from airflow.operators.python import PythonOperator\n"
+        "from lib import greeting\n\n"
+        "with DAG('uses_lib', schedule=None, start_date=datetime(2024, 1, 1)) as dag:\n"
+        "    PythonOperator(task_id='greet', python_callable=greeting)\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path / "repo"), sys.prefix]))
+    with Sidecar(AIRFLOW2_PYTHON) as sc:
+        result = sc.run(dag_file, logical_date="2024-02-03")
+    assert result.state == "success", result.tasks
+    assert result.xcoms()["greet"] == {"return_value": "hello from lib"}

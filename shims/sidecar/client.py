@@ -68,6 +68,14 @@ class SidecarRunResult(DagRunResult):
         return {"version": self.airflow_version, "mode": self.mode, "python": self.python, "renames": []}
 
 
+def _inside(path: str, folder: str) -> bool:
+    """Is ``path`` ``folder`` or under it (both resolved)?"""
+    try:
+        return Path(path).resolve().is_relative_to(Path(folder).resolve())
+    except (OSError, ValueError):
+        return False
+
+
 def default_cache_dir() -> Path:
     """Where migrated template databases are kept between runs (``$INTEROP_SIDECAR_CACHE``)."""
     env = os.environ.get("INTEROP_SIDECAR_CACHE")
@@ -133,7 +141,11 @@ class Sidecar:
         # team's connections and variables (AIRFLOW_CONN_*, AIRFLOW_VAR_*) are kept: shimmed
         # operators find them through Airflow's environment secrets backend
         env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")}
-        env.pop("PYTHONPATH", None)
+        # the team's PYTHONPATH (its DAGs import their own modules: ``from lib import ...``) is
+        # kept, less this interpreter's own folders (its packages would shadow Airflow 2's)
+        kept_path = [p for p in env.pop("PYTHONPATH", "").split(os.pathsep) if p and not _inside(p, sys.prefix)]
+        if kept_path:
+            env["PYTHONPATH"] = os.pathsep.join(kept_path)
         env.update(
             {
                 "AIRFLOW_HOME": str(self.home),

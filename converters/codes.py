@@ -102,7 +102,7 @@ CODES: dict[str, tuple[str, str]] = {
     ),
     'IX206': (
         'callable defined elsewhere (imported, lambda): its context use is not checked',
-        'no',
+        'no; yes with `provide_context=True` (the callable reads the run context, the flow calls it with none)',
     ),
     'IX207': (
         'the flow waits for an upstream result at that point (a key of a multiple-outputs result, a template that pulls an XCom)',

@@ -239,11 +239,21 @@ def _convert(plan: Plan, dag: Dag, task: Task, res: PullResolver, known: set[str
             plan.need("shims.runtime", "skipped")
     else:
         src = code_of(task.callable_expr).strip() if task.callable_expr is not None else "None"
-        plan.finding(
-            "IX206",
-            task.line,
-            f"task {task.task_id!r}: callable `{src}` is defined elsewhere; its use of the run context and XCom was not checked",
-        )
+        declared = task.kwargs.get("provide_context")
+        if isinstance(declared, cst.Name) and declared.value == "True":
+            # Airflow 1.10's provide_context=True: the callable reads the run context, and the
+            # flow, which cannot see it, calls it with none (KeyError where Airflow ran)
+            plan.manual(
+                task, "IX206",
+                f"callable `{src}` is defined elsewhere and reads the run context (provide_context=True); "
+                "the flow calls it without one: pass the values it reads",
+            )
+        else:
+            plan.finding(
+                "IX206",
+                task.line,
+                f"task {task.task_id!r}: callable `{src}` is defined elsewhere; its use of the run context and XCom was not checked",
+            )
         opts = ", ".join(decorator_kwargs(task, task.task_id))
         task.function_name = f"task({src}, {opts})"
         plan.need("prefect", "task")

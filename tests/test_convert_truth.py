@@ -340,3 +340,25 @@ def test_dag_function_returning_a_task_result(tmp_path: Path) -> None:
 
     assert unbound_globals(out["result"].output) == set()
     assert "return result" not in out["result"].output
+
+
+def test_an_imported_callable_that_declares_the_context_is_left_to_a_hand(tmp_path: Path) -> None:
+    """``provide_context=True`` on a callable imported from the team's module (1.10): Airflow
+    passes it the run context; the flow, which cannot see the callable, would call it with none
+    (``KeyError: 'execution_date'`` where Airflow's task succeeded). Not ``converted``: IX206 needs
+    a hand, with its marker above the call."""
+    (tmp_path / "printer.py").write_text("def print_date(**context):\n    return str(context['execution_date'])\n")
+    source = textwrap.dedent("""
+        import datetime
+        from airflow import DAG
+        from airflow.operators.python_operator import PythonOperator
+        from printer import print_date
+
+        dag = DAG(dag_id="declared", schedule_interval=None, start_date=datetime.datetime(2024, 1, 1))
+        PythonOperator(task_id="show", python_callable=print_date, provide_context=True, dag=dag)
+    """)
+    result = convert_source(source, "declared.py")
+    assert result.status == "partial", [f.as_dict() for f in result.findings]
+    (finding,) = [f for f in result.findings if f.code == "IX206"]
+    assert finding.manual and "provide_context=True" in finding.message
+    assert "# interop: TODO(IX206)" in result.output

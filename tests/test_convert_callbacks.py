@@ -111,10 +111,15 @@ def _load(path: Path, name: str):  # type: ignore[no-untyped-def]
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.path.insert(0, str(path.parent))
+    before = set(sys.modules)
     try:
         spec.loader.exec_module(module)  # type: ignore[union-attr]
     finally:
         sys.path.remove(str(path.parent))
+        # the test's own helper modules (team_config) are not left for other tests to import
+        for name in set(sys.modules) - before:
+            if str(getattr(sys.modules[name], "__file__", "") or "").startswith(str(path.parent)):
+                del sys.modules[name]
     return module
 
 

@@ -248,6 +248,7 @@ def test_imported_default_args_are_carried_by_reference(tmp_path: Path, monkeypa
     flow_file.parent.mkdir()
     flow_file.write_text(result.output)
     monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "team_config", raising=False)  # another test's module of that name
     spec = importlib.util.spec_from_file_location("by_reference_flow", flow_file)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

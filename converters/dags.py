@@ -37,7 +37,7 @@ from converters.analysis import code_of
 from converters.callables import MARKER, ident
 from converters.model import Const, Dag
 from converters.plan import Plan, const_value
-from converters.task_options import option_seconds, state_hooks
+from converters.task_options import option_seconds, state_hooks, static_timedelta
 from converters.walk import bound_names, is_docstring
 
 ORDER = 70
@@ -168,17 +168,7 @@ def _is_timedelta(qualname: str) -> bool:
 def _timedelta_seconds(plan: Plan, node: cst.BaseExpression) -> float | None:
     if not isinstance(node, cst.Call) or not _is_timedelta(plan.analyzer.qualname(node.func) or ""):
         return None
-    units = ["days", "seconds", "microseconds", "milliseconds", "minutes", "hours", "weeks"]
-    kwargs: dict[str, Any] = {}
-    for i, arg in enumerate(node.args):
-        value = const_value(arg.value, None, plan.analyzer)
-        if not isinstance(value, Const) or not isinstance(value.value, (int, float)) or (arg.keyword is None and i >= len(units)):
-            return None
-        kwargs[arg.keyword.value if arg.keyword else units[i]] = value.value
-    try:
-        return _dt.timedelta(**kwargs).total_seconds()
-    except (TypeError, ValueError, OverflowError):
-        return None
+    return static_timedelta(node, None, plan)
 
 
 def _timetable(plan: Plan, node: cst.Call, kind: str) -> list[dict[str, Any]] | None:

@@ -87,7 +87,8 @@ def _timedelta_call(plan: Plan, node: cst.BaseExpression | None) -> bool:
     return func.endswith("timedelta") or (func == "pendulum.duration" and not keys & {"years", "months"})
 
 
-def _static_timedelta(node: cst.Call, task: Task | None, plan: Plan) -> float | None:
+def static_timedelta(node: cst.Call, task: Task | None, plan: Plan) -> float | None:
+    """Seconds of ``timedelta(...)`` with constant arguments (loop constants of ``task`` bound), else None."""
     kwargs: dict[str, Any] = {}
     for i, arg in enumerate(node.args):
         value = const_value(arg.value, task, plan.analyzer)
@@ -120,7 +121,7 @@ def option_seconds(
     ``DELAY_SECONDS``); a value only known at run time goes through :func:`in_seconds`."""
     src = code_of(node).strip()
     if _timedelta_call(plan, node):
-        static = _static_timedelta(node, task, plan)  # type: ignore[arg-type]
+        static = static_timedelta(node, task, plan)  # type: ignore[arg-type]
         if static is not None and all(_is_literal(a.value) for a in node.args):  # type: ignore[attr-defined]
             return static, repr(_num(static))
         return static, f"{src}.total_seconds()"
@@ -132,7 +133,7 @@ def option_seconds(
         return None, None
     assigned = plan.analyzer._module_assignment(node.value) if isinstance(node, cst.Name) else None
     if _timedelta_call(plan, assigned):
-        static = _static_timedelta(assigned, task, plan)  # type: ignore[arg-type]
+        static = static_timedelta(assigned, task, plan)  # type: ignore[arg-type]
         if named:
             return static, f"{src}.total_seconds()"
         if static is not None:  # bound only below the place Airflow reads it: its value
@@ -192,7 +193,7 @@ def apply(plan: Plan, dag: Dag) -> None:
         if isinstance(backoff, Const) and backoff.value and isinstance(opts.get("retries"), int) and opts["retries"] > 0 and delay is not None:
             cap = None
             if "max_retry_delay" in merged and _timedelta_call(plan, merged["max_retry_delay"]):
-                cap = _static_timedelta(merged["max_retry_delay"], task, plan)  # type: ignore[arg-type]
+                cap = static_timedelta(merged["max_retry_delay"], task, plan)  # type: ignore[arg-type]
             delays = [delay * 2**i for i in range(opts["retries"])]
             if cap is not None:
                 delays = [min(d, cap) for d in delays]

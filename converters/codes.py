@@ -84,6 +84,10 @@ CODES: dict[str, tuple[str, str]] = {
         'an operator the kept code builds at run time (`TriggerDagRunOperator(..., dag=dag).execute(context)` inside a callable) with `dag=` the DAG variable: the argument is left out, as the DAG object no longer exists; the operator runs without it (the DAG\'s `default_args` do not apply to it)',
         'no',
     ),
+    'IX115': (
+        "a converted task whose own code (its function, or the file's functions, classes and values it reads) calls Airflow: a hook (`PostgresHook`, `BaseHook.get_connection`), an operator's `execute`, an Airflow class; ledger `shimmed`: the flow runs it with Airflow and that provider installed and its connections as `AIRFLOW_CONN_<ID>`; the DAG's `shimmed_modules` name the modules (`interop deploy` installs their providers); the IX110 marker above the import asks whether to replace it with a Prefect integration",
+        'no (the IX110 marker asks)',
+    ),
     'IX201': (
         'XCom pull resolved at run time (`shims.runtime.xcom_lookup`), or pull of a key nobody pushes',
         'only when the task is not in the DAG',

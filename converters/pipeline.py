@@ -15,6 +15,7 @@ Order (each rule reads the model and the plan the earlier rules left):
 10. ``dependencies``    wait_for and submission order
 11. ``dags``            the flow function and the deployment block
 12. ``imports``         Airflow imports dropped or moved, Prefect/shims imports added
+13. ``airflow_code``    converted tasks whose code still calls Airflow -> ``shimmed`` (IX115)
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 import libcst as cst
 
 from converters import (
+    airflow_code,
     bash,
     branching,
     dependencies,
@@ -156,6 +158,7 @@ def _convert(module: cst.Module, source: str, path: str) -> ConversionResult:
             path, source, source, "failed", error=True,
             findings=[Finding("IX999", 0, "internal error: generated code does not compile")],
         )
+    airflow_code.apply(plan, output)
     manual = any(f.manual for f in model.findings) or any(t.disposition == "manual" for d in model.dags for t in d.tasks.values())
     return ConversionResult(path, source, output, "partial" if manual else "converted", dags=model.dags, findings=model.findings)
 

@@ -29,6 +29,7 @@ RULE_MODULES = (
     "converters.run_semantics",
     "converters.variables",
     "converters.templates",
+    "converters.airflow_code",
 )
 
 

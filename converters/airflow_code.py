@@ -28,59 +28,47 @@ from converters.model import Dag
 from converters.plan import Plan
 from converters.rules import AIRFLOW_HEADER, Rule, converts
 
-#: module-level statements whose bound names carry what their values read
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-
-
-def _reads(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Store)}
-
-
-def _airflow_imports(node: ast.AST) -> dict[str, str]:
-    """local name -> Airflow module, for the Airflow imports anywhere under ``node``."""
-    out: dict[str, str] = {}
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.ImportFrom) and sub.level == 0 and (sub.module or "").split(".")[0] == "airflow":
-            for alias in sub.names:
-                if alias.name != "*":
-                    out[alias.asname or alias.name] = sub.module  # type: ignore[assignment]
-        elif isinstance(sub, ast.Import):
-            for alias in sub.names:
-                if alias.name.split(".")[0] == "airflow":
-                    out[alias.asname or alias.name.split(".")[0]] = alias.name
-    return out
 
 
 def airflow_reach(tree: ast.Module) -> dict[str, dict[str, str]]:
     """For each name the output binds to code (functions and classes at any depth, values assigned
     at module level), the Airflow names (local name -> module) its code reads, directly or through
-    other such names (two functions of one name count as one)."""
-    imported = {}
-    for stmt in tree.body:
-        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            imported.update(_airflow_imports(stmt))
-    direct: dict[str, dict[str, str]] = {}
-    reads: dict[str, set[str]] = {}
-    # functions at any depth (a task defined in the flow's body); values bound at module level
-    top = {id(stmt) for stmt in tree.body}
-    nested = [n for n in ast.walk(tree) if isinstance(n, _DEFS) and id(n) not in top]
-    for stmt in [*tree.body, *nested]:
-        if isinstance(stmt, _DEFS):
-            names = [stmt.name]
-            body: ast.AST = ast.Module(body=stmt.body, type_ignores=[])
-        elif isinstance(stmt, (ast.Assign, ast.AnnAssign)) and stmt.value is not None:
-            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-            names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
-            body = stmt.value
-        else:
+    other such names (two functions of one name count as one). One pass over the tree."""
+    imported: dict[str, str] = {}  # every Airflow import, module level or inside a function
+    reads: dict[str, set[str]] = {}  # owner -> names its code reads (a nested def: its name)
+    stack: list[tuple[ast.AST, str | None]] = [(stmt, None) for stmt in reversed(tree.body)]
+    while stack:
+        node, owner = stack.pop()
+        if isinstance(node, ast.Name):
+            if owner is not None and not isinstance(node.ctx, ast.Store):
+                reads[owner].add(node.id)
             continue
-        read = _reads(body)
-        local = _airflow_imports(body)  # ``from airflow.hooks... import X`` inside the function
-        found = {n: imported[n] for n in read if n in imported} | {n: m for n, m in local.items() if n in read}
-        for name in names:
-            direct.setdefault(name, {}).update(found)
-            reads.setdefault(name, set()).update(read)
-    reach = {name: dict(found) for name, found in direct.items()}
+        if isinstance(node, _DEFS):
+            if owner is not None:
+                reads[owner].add(node.name)  # what a def defines, it may call
+            owner = node.name
+            reads.setdefault(owner, set())
+        elif owner is None and isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            owner = f"<line {node.lineno}>"  # each target reads what the value reads
+            reads[owner] = set()
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                for name in ast.walk(target):
+                    if isinstance(name, ast.Name):
+                        reads.setdefault(name.id, set()).add(owner)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0 and (node.module or "").split(".")[0] == "airflow":
+                imported.update((a.asname or a.name, node.module) for a in node.names if a.name != "*")  # type: ignore[misc]
+            continue
+        elif isinstance(node, ast.Import):
+            imported.update(
+                (a.asname or a.name.split(".")[0], a.name) for a in node.names if a.name.split(".")[0] == "airflow"
+            )
+            continue
+        stack.extend((child, owner) for child in ast.iter_child_nodes(node))
+    if not imported:
+        return {}
+    reach = {name: {n: imported[n] for n in read if n in imported} for name, read in reads.items()}
     changed = True
     while changed:  # a fixed point over the file's own names (helpers calling helpers)
         changed = False
@@ -89,7 +77,7 @@ def airflow_reach(tree: ast.Module) -> dict[str, dict[str, str]]:
                 if other != name and not reach[other].keys() <= reach[name].keys():
                     reach[name].update(reach[other])
                     changed = True
-    return {name: found for name, found in reach.items() if found}
+    return {name: found for name, found in reach.items() if found and not name.startswith("<")}
 
 
 def apply(plan: Plan, output: str) -> None:

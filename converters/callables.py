@@ -217,11 +217,16 @@ class _Rewriter(Pruned, cst.CSTTransformer):
             if (type(n) is cst.Name and n.value in self.roots) or type(n) in (cst.Raise, cst.Return)
         }
 
-    def __init__(self, roles: _Roles, resolver: PullResolver, xcom_name: str, known_tasks: set[str]) -> None:
+    def __init__(
+        self, roles: _Roles, resolver: PullResolver, xcom_name: str, known_tasks: set[str],
+        later: frozenset[str] = frozenset(), airflow2: bool = False,
+    ) -> None:
         self.roles = roles
         self.resolver = resolver
         self.xcom = xcom_name
         self.known = known_tasks
+        self.later = later  # tasks that run after every task calling this function (downstream of it)
+        self.airflow2 = airflow2  # the file is an Airflow 1.10/2.x DAG (how a pull finding nothing answers)
         self.data_params: dict[str, str] = {}
         self.context_params: list[str] = []
         self.attribute_bases: dict[int, str] = {}  # id of ``context["dag"]`` in ``context["dag"].dag_id`` -> param
@@ -368,6 +373,23 @@ class _Rewriter(Pruned, cst.CSTTransformer):
             if tid not in self.known:
                 self._mark("IX201", f"xcom_pull from task {tid!r}, which is not a task of this DAG")
                 return updated
+            prior = _call_args(updated, ["task_ids", "dag_id", "key", "include_prior_dates"]).get("include_prior_dates")
+            if tid in self.later and (prior is None or _static(prior) is False):
+                # Airflow runs ``tid`` after this task: the pull finds no XCom of this run. Airflow 2
+                # answers a one-task pull with its ``default`` and leaves the task out of a list;
+                # Airflow 3 answers None in both (its ``default`` only counts with ``map_indexes``)
+                default = _call_args(updated, ["task_ids", "dag_id", "key"]).get("default")
+                answer = default if self.airflow2 and default is not None else cst.Name("None")
+                self.findings.append((
+                    "IX215",
+                    f"xcom_pull from {tid!r}, which runs after this task (downstream of it): Airflow finds no XCom "
+                    f"of the run there and answers {code_of(answer).strip() if isinstance(tids, str) or not self.airflow2 else 'without it'}, "
+                    "as the flow does",
+                    False,
+                ))
+                if isinstance(tids, str) or not self.airflow2:
+                    exprs.append(answer)
+                continue
             exprs.append(self._pull_expr(tid, key, key_node))
         if isinstance(tids, str):
             return exprs[0]
@@ -445,11 +467,15 @@ def rewrite_callable(
     qualname: Callable[[cst.BaseExpression], str | None],
     keep_var_kw: bool,
     supplied_kwargs: frozenset[str] = frozenset(),
+    later: frozenset[str] = frozenset(),
+    airflow2: bool = False,
 ) -> RewriteResult:
     """Second pass: rewrite a callable's XCom and context use (see module docstring).
 
     ``supplied_kwargs`` are the ``op_kwargs`` keys the tasks pass: ``kwargs["product"]`` reads
-    one of them (it still arrives through ``**kwargs``), not the run context."""
+    one of them (it still arrives through ``**kwargs``), not the run context. A pull from a task
+    of ``later`` (downstream of every task calling the function) is what Airflow answers when it
+    finds no XCom (``airflow2``: the pull's ``default``; Airflow 3: None)."""
     roles = _Roles(func, qualname)
     used_names = {n.value for n in _walk(func, cst.Name)}
     context_funcs = {n for n in used_names if qualname(cst.Name(n)) in names.GET_CURRENT_CONTEXT}
@@ -461,7 +487,7 @@ def rewrite_callable(
         # nothing reads the context or XComs: the function is kept as it is
         return RewriteResult(function=func, data_params={}, context_params=[], needs_upstream_xcoms=False, findings=[])
     xcom_name = "xcom" if "xcom" not in used_names else "interop_xcom"
-    rw = _Rewriter(roles, resolver, xcom_name, known_tasks)
+    rw = _Rewriter(roles, resolver, xcom_name, known_tasks, later, airflow2)
     rw.roots = frozenset(roles.ctx_vars | roles.ti_vars | {n for n in used_names if _context_root(n, qualname)})
     rw.supplied = supplied_kwargs
     rw._pushes = scan.pushes

@@ -140,6 +140,10 @@ CODES: dict[str, tuple[str, str]] = {
         '`trigger_rule="one_success"` on a task below two or more tasks: Airflow runs it once one succeeded, a failed one included; the flow\'s task waits on all of them and a failed one stops it',
         'no (the runs agree while no upstream task fails; where one may: wait with `allow_failure` and check the states)',
     ),
+    'IX215': (
+        "an `xcom_pull` from a task that runs after the pulling one (downstream of it in the DAG): Airflow finds no XCom of the run there and answers the pull's `default` (None without one); the flow reads that value in its place, and the task is no data edge (a pull that made the data flow a cycle, IX108, before)",
+        'no',
+    ),
     'IX301': (
         'template rendered at run time with `render_template` (Jinja beyond plain expressions)',
         'no (yes when it pulls from an unknown task)',

@@ -196,8 +196,7 @@ def _timetable(plan: Plan, node: cst.Call, kind: str) -> list[dict[str, Any]] | 
 
 
 def _airflow_major(plan: Plan) -> int:
-    """3 when the file imports what only Airflow 3 has (``airflow.sdk``), else 2 (1.10/2.x)."""
-    return 3 if any(qn == "airflow.sdk" or qn.startswith("airflow.sdk.") for qn in plan.model.imports.values()) else 2
+    return plan.airflow_major()
 
 
 def _resolve(plan: Plan, node: cst.BaseExpression | None) -> cst.BaseExpression | None:

@@ -8,8 +8,10 @@ so ``a >> [b, c] >> d`` submits ``b`` and ``c`` side by side and ``d`` waits for
 Why: Prefect records futures passed as arguments and ``wait_for`` as the task run's inputs:
 the executed graph is the DAG's graph, and independent branches stay concurrent.
 
-Safety: edges through removed tasks (Empty) are contracted first; a cycle (a pull from a
-downstream task) is reported IX108 and the order of the DAG file is kept.
+Safety: edges through removed tasks (Empty) are contracted first. A pull from a task downstream of
+the pulling one reads what Airflow answers there (no XCom of the run yet: Airflow 3 None, Airflow 2
+the pull's default; IX215), so it makes no data edge; any other cycle is reported IX108 and the
+order of the DAG file is kept.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ class SubmissionOrder(Rule):
 
     CONSTRUCT = "`a >> b`, `a << b`, lists, `chain`, `cross_downstream`, `set_upstream`/`set_downstream`"
     RESULT = "`.submit(wait_for=[...])` in topological order; parallel branches stay parallel"
-    CODES = ("IX108",)
+    CODES = ("IX108", "IX215")
     EXAMPLES = [
         converts(AIRFLOW_HEADER + """
             with DAG("fan", schedule=None):
@@ -73,4 +75,19 @@ class SubmissionOrder(Rule):
                 a >> [b, c] >> d
             """, "b_future = b.submit(wait_for=[a_future])", "c_future = c.submit(wait_for=[a_future])",
             "d.submit(wait_for=[b_future, c_future])"),
+        converts("""
+            import pendulum
+            from airflow.sdk import DAG
+            from airflow.providers.standard.operators.python import PythonOperator
+
+            def merge(ti):
+                return ti.xcom_pull(task_ids="refine", default={})
+
+            def refine():
+                return 1
+
+            with DAG("pull_later", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+                PythonOperator(task_id="merge", python_callable=merge) >> PythonOperator(task_id="refine", python_callable=refine)
+            """, "return None", "merge_future = merge.submit()", "refine.submit(wait_for=[merge_future])",
+            title="a pull from a task that runs later: what Airflow answers (Airflow 3: None; 2: the default), no data edge (IX215)"),
     ]

@@ -92,6 +92,10 @@ class Plan:
             return None
         return ids.pop() if len(ids) == 1 else None
 
+    def airflow_major(self) -> int:
+        """3 when the file imports what only Airflow 3 has (``airflow.sdk``), else 2 (1.10/2.x)."""
+        return 3 if any(qn == "airflow.sdk" or qn.startswith("airflow.sdk.") for qn in self.model.imports.values()) else 2
+
     def bound_before(self, name: str, line: int) -> bool:
         """Is ``name`` bound by a statement of the original module before ``line`` (a builtin or
         a name a rule imports counts as bound)? A decorator evaluated at ``line`` can read it."""

@@ -224,8 +224,10 @@ def _convert(plan: Plan, dag: Dag, task: Task, res: PullResolver, known: set[str
         if name not in cache:
             scan = task.options.get("_scan") or scan_callable(fdef, plan.analyzer.qualname)
             keep_var_kw = _passes_unknown_kwargs(task, fdef)
+            users = [t for t in dag.tasks.values() if t.callable_name == name and t.kind in ("python", "branch")]
             cache[name] = rewrite_callable(
-                fdef, scan, res, known, plan.analyzer.qualname, keep_var_kw, _op_kwargs_keys(plan, name)
+                fdef, scan, res, known, plan.analyzer.qualname, keep_var_kw, _op_kwargs_keys(plan, name),
+                later_than(dag, users), plan.airflow_major() == 2,
             )
             for code, message, manual in cache[name].findings:
                 if manual:
@@ -344,15 +346,33 @@ def _mapped_args(plan: Plan, dag: Dag, task: Task, call_args: list[str], call_kw
     call_kwargs.update(mapped_kw)
 
 
-def upstream_xcoms_source(plan: Plan, dag: Dag, task: Task, ancestors: bool) -> str:
-    """``{"t": {"return_value": t_future}, "u": u_future}`` over the task's upstream tasks."""
+def _graph(dag: Dag):  # noqa: ANN202 - a networkx DiGraph of the DAG's edges (Empty tasks included)
     import networkx as nx
 
     cached = getattr(dag, "_graph_cache", None)
     if cached is None or cached[0] != len(dag.edges):
         cached = (len(dag.edges), nx.DiGraph(dag.edges))
         dag._graph_cache = cached  # type: ignore[attr-defined]
-    graph = cached[1]
+    return cached[1]
+
+
+def later_than(dag: Dag, users: list[Task]) -> frozenset[str]:
+    """The tasks downstream of every one of ``users`` (in Airflow's graph): they run after each."""
+    import networkx as nx
+
+    graph = _graph(dag)
+    out: set[str] | None = None
+    for task in users:
+        below = nx.descendants(graph, task.task_id) if task.task_id in graph else set()
+        out = below if out is None else out & below
+    return frozenset(out or ())
+
+
+def upstream_xcoms_source(plan: Plan, dag: Dag, task: Task, ancestors: bool) -> str:
+    """``{"t": {"return_value": t_future}, "u": u_future}`` over the task's upstream tasks."""
+    import networkx as nx
+
+    graph = _graph(dag)
     if task.task_id not in graph:
         ups: set[str] = set()
     elif ancestors:

@@ -20,7 +20,7 @@ import libcst as cst
 
 from converters import names
 from converters.callables import RewriteResult, ident, rewrite_callable, scan_callable
-from converters.python_operator import flow_template, resolver, templates_dict_source, upstream_xcoms_source
+from converters.python_operator import flow_template, later_than, resolver, templates_dict_source, upstream_xcoms_source
 from converters.model import Dag, Task
 from converters.plan import Plan
 from converters.task_options import decorator_kwargs
@@ -91,7 +91,11 @@ def _rewrite(plan: Plan, dag: Dag, fdef: cst.FunctionDef, first: Task):
     key = id(fdef)
     if key not in cache:
         scan = scan_callable(fdef, plan.analyzer.qualname)
-        cache[key] = rewrite_callable(fdef, scan, resolver(dag), set(dag.tasks), plan.analyzer.qualname, False)
+        users = [t for t in dag.tasks.values() if t.taskflow_func == first.taskflow_func]
+        cache[key] = rewrite_callable(
+            fdef, scan, resolver(dag), set(dag.tasks), plan.analyzer.qualname, False, later=later_than(dag, users),
+            airflow2=plan.airflow_major() == 2,
+        )
         for code, message, manual in cache[key].findings:
             if manual:
                 plan.manual(first, code, message)

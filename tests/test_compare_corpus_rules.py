@@ -102,3 +102,58 @@ def test_mapped_task_returning_none_is_equivalent(prefect_server, tmp_path) -> N
     assert c.error is None and c.equivalent, c.differences()
     assert c.airflow.tasks["greet"].values == {}
     assert c.prefect.tasks["greet"].values == {"return_value": [None, None]}
+
+
+
+_PULL_LATER = (
+    "import pendulum\n"
+    "{imports}\n\n"
+    "def merge(ti):\n"
+    "    found = ti.xcom_pull(task_ids='refine', key='contacts', default={{}})\n"
+    "    plain = ti.xcom_pull(task_ids='refine')\n"
+    "    both = list(ti.xcom_pull(task_ids=['start', 'refine']))  # 2.11 answers a lazy sequence\n"
+    "    return {{'found': found, 'plain': plain, 'both': both}}\n\n"
+    "def start():\n"
+    "    return 's'\n\n"
+    "def refine(ti):\n"
+    "    ti.xcom_push(key='contacts', value={{'a': 1}})\n"
+    "    return len(ti.xcom_pull(task_ids='merge'))\n\n"
+    "with DAG('pull_later', schedule=None, start_date=pendulum.datetime(2024, 1, 1)):\n"
+    "    s = PythonOperator(task_id='start', python_callable=start)\n"
+    "    m = PythonOperator(task_id='merge', python_callable=merge)\n"
+    "    r = PythonOperator(task_id='refine', python_callable=refine)\n"
+    "    s >> m >> r\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("major", "imports", "merged"),
+    [
+        # Airflow 3.3: a pull finding no XCom is None (``default`` only counts with map_indexes),
+        # a list keeps a None in its place
+        (3, "from airflow.sdk import DAG\nfrom airflow.providers.standard.operators.python import PythonOperator",
+         {"found": None, "plain": None, "both": ["s", None]}),
+        # Airflow 2.11: the pull's default, and a list leaves the task out
+        (2, "from airflow import DAG\nfrom airflow.operators.python import PythonOperator",
+         {"found": {}, "plain": None, "both": ["s"]}),
+    ],
+)
+def test_pull_from_a_downstream_task_is_what_airflow_answers(prefect_server, tmp_path, major, imports, merged) -> None:
+    """``merge`` pulls from ``refine``, which runs after it (merge >> refine): Airflow finds no XCom
+    of the run. The flow read a future not made yet (an undefined name in the output, the data
+    flow a cycle: lowtouch's hubspot_search); now it reads what Airflow answers, with an IX215
+    finding, and the runs agree on Airflow 3.3 and on Airflow 2.11 (the sidecar)."""
+    from converters import convert_source
+    from interop.compare import compare_file
+    from tests.airflow2_examples import AIRFLOW2_PYTHON
+
+    source = _PULL_LATER.format(imports=imports)
+    result = convert_source(source, "pull_later.py")
+    assert [f.line for f in result.findings if f.code == "IX215"] == [20, 20, 20]  # the task's line
+    assert not any(f.code == "IX108" for f in result.findings)
+    dag = tmp_path / "pull_later.py"
+    dag.write_text(source)
+    (c,) = compare_file(dag, logical_date=LOGICAL_DATE, airflow_python=str(AIRFLOW2_PYTHON) if major == 2 else None)
+    assert c.error is None and c.equivalent, c.differences()
+    assert c.airflow.tasks["merge"].values["return_value"] == merged
+    assert c.prefect.tasks["merge"].values["return_value"] == merged

@@ -255,7 +255,7 @@ def _mark_leftovers(plan: Plan, dag: Dag) -> None:
         task_vars = {t.var for t in dag.tasks.values() if t.var}
         if dag.dag_var:
             task_vars.add(dag.dag_var)
-        used_tasks = _names_in(stmt) & task_vars
+        used_tasks = {v for v in _names_in(stmt) & task_vars if not plan.reads_only_statically(stmt, v)}
         if used or used_tasks:
             what = ", ".join(sorted(used | used_tasks))
             message = f"statement uses Airflow objects ({what}) at flow run time; convert it by hand"

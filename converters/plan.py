@@ -16,6 +16,11 @@ from converters.model import Const, Dag, Finding, Task, XComArgRef, TaskRef
 from converters.variables import Survey, rewrite_variables
 
 
+#: DAG attributes that hold the constructor's argument as written, in Airflow 2 and 3 (the dates
+#: only in UTC): kept code reading them reads the argument (:meth:`Plan.dag_attribute`)
+_DAG_ATTRIBUTES = frozenset({"schedule_interval", "start_date", "end_date", "description", "catchup", "max_active_runs"})
+
+
 @dataclass
 class Plan:
     """Shared state of one file's conversion."""
@@ -92,6 +97,56 @@ class Plan:
             return None
         return ids.pop() if len(ids) == 1 else None
 
+    def dag_attribute(self, node: cst.BaseExpression) -> cst.BaseExpression | None:
+        """``dag.start_date`` / ``dag.schedule_interval`` ... on a DAG variable of this file: the
+        constructor's argument as written (``default_args`` for the dates), where the DAG object
+        holds that very value (a date only as ``pendulum.datetime(...)`` in UTC: Airflow converts
+        other dates to UTC) and it reads nothing but imports and builtins; else None."""
+        if not (isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.attr.value in _DAG_ATTRIBUTES):
+            return None
+        dags = [d for d in self.model.dags if d.dag_var == node.value.value]
+        if len(dags) != 1:
+            return None
+        attr = node.attr.value
+        value = dags[0].kwargs.get(attr)
+        if value is None and attr in ("start_date", "end_date"):
+            value = dags[0].default_args.get(attr)
+        if value is None:
+            return None  # Airflow's default, not written in the file
+        if attr in ("start_date", "end_date") and not self._utc_pendulum(value):
+            return None
+        try:
+            read = {n.id for n in ast.walk(ast.parse(code_of(value).strip(), mode="eval")) if isinstance(n, ast.Name)}
+        except SyntaxError:
+            return None
+        if any(n not in self.model.imports and not hasattr(builtins, n) for n in read):
+            return None
+        return value.deep_clone()
+
+    def _utc_pendulum(self, value: cst.BaseExpression) -> bool:
+        if not isinstance(value, cst.Call) or self.analyzer.qualname(value.func) != "pendulum.datetime":
+            return False
+        tz = [a.value for a in value.args if a.keyword is not None and a.keyword.value in ("tz", "tzinfo")]
+        positional = [a for a in value.args if a.keyword is None]
+        return len(positional) <= 7 and (
+            not tz or (isinstance(tz[0], cst.SimpleString) and str(tz[0].evaluated_value).upper() == "UTC")
+        )
+
+    def static_attribute(self, node: cst.BaseExpression) -> cst.BaseExpression | None:
+        """What kept code reads in place of ``dag.dag_id``, ``task.task_id``, ``dag.start_date`` ...
+        (see :meth:`static_id`, :meth:`dag_attribute`), or None."""
+        known = self.static_id(node)
+        return cst.SimpleString(repr(known)) if known is not None else self.dag_attribute(node)
+
+    def reads_only_statically(self, stmt: cst.CSTNode, var: str) -> bool:
+        """Does ``stmt`` read ``var`` (a DAG or task variable) only as attributes written in place
+        (:meth:`static_attribute`)?"""
+        bases = {
+            id(a.value) for a in find(stmt, cst.Attribute)
+            if isinstance(a.value, cst.Name) and a.value.value == var and self.static_attribute(a) is not None
+        }
+        return all(id(n) in bases for n in find(stmt, cst.Name) if n.value == var)
+
     def airflow_major(self) -> int:
         """3 when the file imports what only Airflow 3 has (``airflow.sdk``), else 2 (1.10/2.x)."""
         return 3 if any(qn == "airflow.sdk" or qn.startswith("airflow.sdk.") for qn in self.model.imports.values()) else 2
@@ -139,7 +194,8 @@ class Plan:
             if a.keyword is not None and a.keyword.value == "dag" and isinstance(a.value, cst.Name) and a.value.value in dag_vars
         ]
         if not dag_args and not any(
-            a.attr.value in ("dag_id", "task_id") and isinstance(a.value, cst.Name) and self.static_id(a) is not None
+            (a.attr.value in ("dag_id", "task_id") or a.attr.value in _DAG_ATTRIBUTES)
+            and isinstance(a.value, cst.Name) and self.static_attribute(a) is not None
             for a in find(stmt, cst.Attribute)
         ):
             return stmt
@@ -155,8 +211,8 @@ class Plan:
 
         class StaticIds(Pruned, cst.CSTTransformer):
             def leave_Attribute(self, original, updated):  # noqa: ANN001
-                known = plan.static_id(original)
-                return cst.SimpleString(repr(known)) if known is not None else updated
+                known = plan.static_attribute(original)
+                return known if known is not None else updated
 
             def leave_Call(self, original, updated):  # noqa: ANN001
                 if not any(id(a) in removed for a in original.args):

@@ -227,6 +227,38 @@ class TaskNamedByFunction(Rule):
     ]
 
 
+class KeptDagAttributes(Rule):
+    """Kept code reading the DAG object the flow replaces: ``dag.dag_id`` and ``task.task_id``
+    become the ids; ``dag.start_date``, ``dag.end_date`` (``default_args`` included),
+    ``dag.schedule_interval``, ``dag.description``, ``dag.catchup`` and ``dag.max_active_runs``
+    become the constructor's argument as written, where the DAG object holds that very value
+    (a date only as ``pendulum.datetime(...)`` in UTC, which Airflow keeps as it is) and the
+    argument reads only imports and builtins. Any other read of the DAG object stays, with its
+    markers (IX101, IX111). Implemented in ``plan.py`` (``Plan.static_attribute``).
+    """
+
+    CONSTRUCT = "`dag.start_date`, `dag.schedule_interval`, `dag.dag_id` read in a callable"
+    RESULT = "the argument written in place: `pendulum.datetime(2020, 1, 1)`, `timedelta(hours=1)`, `'hourly'`"
+    EXAMPLES = [
+        converts("""
+            import pendulum
+            from datetime import timedelta
+            from airflow import DAG
+            from airflow.operators.python import PythonOperator
+
+            dag = DAG("hourly", schedule_interval=timedelta(hours=1), start_date=pendulum.datetime(2020, 1, 1))
+
+            def hours_since_start(**context):
+                return (context["execution_date"] - dag.start_date) / dag.schedule_interval
+
+            with dag:
+                PythonOperator(task_id="hours", python_callable=hours_since_start)
+            """,
+            "return (execution_date - pendulum.datetime(2020, 1, 1)) / timedelta(hours=1)",
+            title="the DAG's arguments as written"),
+    ]
+
+
 class CommentsCarried(Rule):
     """Comments on the DAG's statements that the flow replaces are kept: a comment on a statement
     that made a task goes above that task's call in the flow; one on a statement that made none

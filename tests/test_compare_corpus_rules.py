@@ -157,3 +157,48 @@ def test_pull_from_a_downstream_task_is_what_airflow_answers(prefect_server, tmp
     assert c.error is None and c.equivalent, c.differences()
     assert c.airflow.tasks["merge"].values["return_value"] == merged
     assert c.prefect.tasks["merge"].values["return_value"] == merged
+
+
+_DAG_ATTRIBUTES = (
+    "import pendulum\n"
+    "from datetime import timedelta\n"
+    "{imports}\n\n"
+    "dag = DAG('dag_attributes', {schedule}, start_date=pendulum.datetime(2020, 1, 1), description='hourly',\n"
+    "          catchup=False)\n\n"
+    "def since_start(**context):\n"
+    "    hours = (context['{date}'] - dag.start_date).total_seconds() / {step}\n"
+    "    return [hours, dag.description, dag.catchup, dag.dag_id]\n\n"
+    "with dag:\n"
+    "    PythonOperator(task_id='since_start', python_callable=since_start)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("major", "imports", "schedule", "date", "step", "answer"),
+    [
+        (3, "from airflow.sdk import DAG\nfrom airflow.providers.standard.operators.python import PythonOperator",
+         "schedule=None", "logical_date", "3600", [35400.0, "hourly", False, "dag_attributes"]),
+        (2, "from airflow import DAG\nfrom airflow.operators.python import PythonOperator",
+         "schedule_interval=timedelta(hours=1)", "execution_date", "dag.schedule_interval.total_seconds()",
+         [35400.0, "hourly", False, "dag_attributes"]),
+    ],
+)
+def test_kept_code_reads_dag_attributes_as_written(prefect_server, tmp_path, major, imports, schedule, date, step, answer) -> None:
+    """A callable reads ``dag.start_date``, ``dag.schedule_interval`` ... of the DAG object the
+    flow no longer has (bartosz25's time-travel DAG: an undefined ``dag`` in the output, IX101 and
+    IX111). They are the constructor's arguments as written (the date in UTC, as Airflow holds
+    it): the output reads those, and the runs agree on Airflow 3.3 and 2.11."""
+    from converters import convert_source
+    from interop.compare import compare_file
+    from tests.airflow2_examples import AIRFLOW2_PYTHON
+
+    source = _DAG_ATTRIBUTES.format(imports=imports, schedule=schedule, date=date, step=step)
+    result = convert_source(source, "dag_attributes.py")
+    assert result.status == "converted", [(f.code, f.message) for f in result.findings if f.manual]
+    assert "- pendulum.datetime(2020, 1, 1)" in result.output and "'hourly', False, 'dag_attributes'" in result.output
+    dag = tmp_path / "dag_attributes.py"
+    dag.write_text(source)
+    (c,) = compare_file(dag, logical_date=LOGICAL_DATE, airflow_python=str(AIRFLOW2_PYTHON) if major == 2 else None)
+    assert c.error is None and c.equivalent, c.differences()
+    assert c.airflow.tasks["since_start"].values["return_value"] == answer
+    assert c.prefect.tasks["since_start"].values["return_value"] == answer

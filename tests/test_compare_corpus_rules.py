@@ -6,6 +6,8 @@ the construct (written here, modelled on the corpus's, not copied from it) runs 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytestmark = [pytest.mark.airflow, pytest.mark.prefect]
@@ -105,6 +107,19 @@ def test_mapped_task_returning_none_is_equivalent(prefect_server, tmp_path) -> N
 
 
 
+def _equal_on(major: int, dag: Path, source: str, task_id: str, value: object) -> None:
+    """``interop compare`` of ``source`` on Airflow ``major`` (2: the 2.11 sidecar) and Prefect:
+    equivalent, and ``task_id`` returned ``value`` on both sides."""
+    from interop.compare import compare_file
+    from tests.airflow2_examples import AIRFLOW2_PYTHON
+
+    dag.write_text(source)
+    (c,) = compare_file(dag, logical_date=LOGICAL_DATE, airflow_python=str(AIRFLOW2_PYTHON) if major == 2 else None)
+    assert c.error is None and c.equivalent, c.differences()
+    assert c.airflow.tasks[task_id].values["return_value"] == value
+    assert c.prefect.tasks[task_id].values["return_value"] == value
+
+
 _PULL_LATER = (
     "import pendulum\n"
     "{imports}\n\n"
@@ -144,19 +159,12 @@ def test_pull_from_a_downstream_task_is_what_airflow_answers(prefect_server, tmp
     flow a cycle: lowtouch's hubspot_search); now it reads what Airflow answers, with an IX215
     finding, and the runs agree on Airflow 3.3 and on Airflow 2.11 (the sidecar)."""
     from converters import convert_source
-    from interop.compare import compare_file
-    from tests.airflow2_examples import AIRFLOW2_PYTHON
 
     source = _PULL_LATER.format(imports=imports)
     result = convert_source(source, "pull_later.py")
     assert [f.line for f in result.findings if f.code == "IX215"] == [20, 20, 20]  # the task's line
     assert not any(f.code == "IX108" for f in result.findings)
-    dag = tmp_path / "pull_later.py"
-    dag.write_text(source)
-    (c,) = compare_file(dag, logical_date=LOGICAL_DATE, airflow_python=str(AIRFLOW2_PYTHON) if major == 2 else None)
-    assert c.error is None and c.equivalent, c.differences()
-    assert c.airflow.tasks["merge"].values["return_value"] == merged
-    assert c.prefect.tasks["merge"].values["return_value"] == merged
+    _equal_on(major, tmp_path / "pull_later.py", source, "merge", merged)
 
 
 _DAG_ATTRIBUTES = (
@@ -189,16 +197,9 @@ def test_kept_code_reads_dag_attributes_as_written(prefect_server, tmp_path, maj
     IX111). They are the constructor's arguments as written (the date in UTC, as Airflow holds
     it): the output reads those, and the runs agree on Airflow 3.3 and 2.11."""
     from converters import convert_source
-    from interop.compare import compare_file
-    from tests.airflow2_examples import AIRFLOW2_PYTHON
 
     source = _DAG_ATTRIBUTES.format(imports=imports, schedule=schedule, date=date, step=step)
     result = convert_source(source, "dag_attributes.py")
     assert result.status == "converted", [(f.code, f.message) for f in result.findings if f.manual]
     assert "- pendulum.datetime(2020, 1, 1)" in result.output and "'hourly', False, 'dag_attributes'" in result.output
-    dag = tmp_path / "dag_attributes.py"
-    dag.write_text(source)
-    (c,) = compare_file(dag, logical_date=LOGICAL_DATE, airflow_python=str(AIRFLOW2_PYTHON) if major == 2 else None)
-    assert c.error is None and c.equivalent, c.differences()
-    assert c.airflow.tasks["since_start"].values["return_value"] == answer
-    assert c.prefect.tasks["since_start"].values["return_value"] == answer
+    _equal_on(major, tmp_path / "dag_attributes.py", source, "since_start", answer)

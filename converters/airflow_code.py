@@ -23,12 +23,15 @@ output changes.
 from __future__ import annotations
 
 import ast
+import re
 
 from converters.model import Dag
 from converters.plan import Plan
 from converters.rules import AIRFLOW_HEADER, Rule, converts
 
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+#: an Airflow import anywhere in the output (the cheap test before a parse)
+_AIRFLOW_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+airflow[\w.]*[ \t]+import|import[ \t]+airflow)\b", re.MULTILINE)
 
 
 def airflow_reach(tree: ast.Module) -> dict[str, dict[str, str]]:
@@ -82,7 +85,9 @@ def airflow_reach(tree: ast.Module) -> dict[str, dict[str, str]]:
 
 def apply(plan: Plan, output: str) -> None:
     """Mark the converted tasks of every DAG whose code reaches an Airflow import (IX115)."""
-    if "airflow" not in output:
+    if not _AIRFLOW_IMPORT.search(output) or not any(
+        t.disposition == "converted" for d in plan.model.dags for t in d.tasks.values()
+    ):
         return
     try:
         tree = ast.parse(output)

@@ -10,14 +10,13 @@ when nothing uses them any more.
 from __future__ import annotations
 
 import ast
-import io
-import tokenize
 
 import libcst as cst
 
 from converters import dags, plain_context
 from converters.analysis import code_of, dotted
 from converters.local_imports import rewrite_local_imports
+from converters.source_text import comment_lines
 from converters.imports import ImportSchedule, added_imports, names_read, rewrite_import_text, unbound_globals
 from converters.names import RUNTIME_STANDINS
 from converters.plan import Plan
@@ -234,14 +233,7 @@ def _source_comments(plan: Plan) -> list[tuple[int, str]]:
     """(line, text) of every comment of the DAG file, read once per file."""
     cached = plan.__dict__.get("_source_comments")
     if cached is None:
-        cached = []
-        try:
-            for tok in tokenize.generate_tokens(io.StringIO(plan.analyzer.source).readline):
-                if tok.type == tokenize.COMMENT:
-                    cached.append((tok.start[0], tok.string.rstrip()))
-        except (tokenize.TokenError, IndentationError, SyntaxError):
-            pass
-        plan.__dict__["_source_comments"] = cached
+        cached = plan.__dict__["_source_comments"] = comment_lines(plan.analyzer.source)
     return cached
 
 
@@ -285,7 +277,7 @@ def _carry_comments(plan: Plan, dag, node: cst.CSTNode, generated: str, flow_tex
     # comments the output already holds (kept statements print theirs) are not repeated
     present: dict[str, int] = {}
     for text in (generated, flow_text):
-        for _, c in _comments_of(text):
+        for _, c in comment_lines(text):
             present[c] = present.get(c, 0) + 1
     missing: list[tuple[int, str]] = []
     for line, text in wanted:
@@ -359,15 +351,6 @@ def _comments_only(plan: Plan, stmt: cst.CSTNode) -> str:
     return ("\n" + "".join(f"{t}\n" for t in texts)) if texts else ""
 
 
-def _comments_of(text: str) -> list[tuple[int, str]]:
-    out = []
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-            if tok.type == tokenize.COMMENT:
-                out.append((tok.start[0], tok.string.rstrip()))
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        pass
-    return out
 
 
 def _mark_dangling(plan: Plan, output: str, newline: str) -> str:

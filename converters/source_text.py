@@ -215,3 +215,40 @@ def restore_newlines(output: str, normalized: str, original: str, endings: list[
             if i < len(endings) and j < len(ends):
                 ends[j] = endings[i]
     return "".join(line + end for line, end in zip(output_lines, ends)) + output_lines[-1]
+
+
+#: what the comment scanner stops at outside a string: a comment, or a string's opening quotes
+_COMMENT_OR_QUOTE = re.compile(r"#[^\r\n]*|'''|\"\"\"|'|\"")
+#: the rest of a string after its opening quotes (a backslash escapes the next character, also
+#: in raw strings as far as the end of the string goes)
+_STRING_REST = {
+    "'": re.compile(r"(?:[^'\\\n]|\\.)*'", re.DOTALL),
+    '"': re.compile(r'(?:[^"\\\n]|\\.)*"', re.DOTALL),
+    "'''": re.compile(r"(?:[^\\]|\\.)*?'''", re.DOTALL),
+    '"""': re.compile(r'(?:[^\\]|\\.)*?"""', re.DOTALL),
+}
+
+
+def comment_lines(text: str) -> list[tuple[int, str]]:
+    """``(line, comment)`` for every comment of Python source ``text`` (right-stripped), as
+    ``tokenize`` finds them (COMMENT tokens), without its cost: strings are skipped by their
+    quotes, so a ``#`` inside one is no comment. Lines count from 1, by ``\\n``."""
+    out: list[tuple[int, str]] = []
+    pos = line = 0
+    counted = 0  # ``line`` is the number of newlines before ``counted``
+    search = _COMMENT_OR_QUOTE.search
+    while True:
+        found = search(text, pos)
+        if found is None:
+            return out
+        token = found.group()
+        if token[0] == "#":
+            line += text.count("\n", counted, found.start())
+            counted = found.start()
+            out.append((line + 1, token.rstrip()))
+            pos = found.end()
+            continue
+        rest = _STRING_REST[token].match(text, found.end())
+        if rest is None:
+            return out  # an unterminated string: nothing after it is code
+        pos = rest.end()

@@ -561,7 +561,8 @@ def _unchecked(plan: Plan, node: cst.BaseExpression, kind: str, line: int) -> No
         plan.model.line_of(node) or line,
         f"{'DAG' if kind == 'flow' else 'task'} callback `{code}`: its reads of the context are not checked (defined "
         "elsewhere, handing the context on, or reading other keys or attributes); it gets the run's Airflow context in "
-        "plain Python, without `macros` and `var` (a read of another key or attribute fails when it runs)",
+        "plain Python, without `macros` and `var` (a read of another key or attribute fails when it runs; "
+        "`context.get(key)` gives None)",
     )
 
 
@@ -599,13 +600,15 @@ def state_hooks(plan: Plan, node: cst.BaseExpression, kind: str, line: int = 0) 
     (plain Python: the hook's arguments and ``prefect.runtime``), with the keys it reads when it
     is a function of this file reading known keys, else with the whole context the adapter can
     build; only a callback reading ``macros`` / ``var`` goes through ``shims.runtime.airflow_callback``."""
-    elements = [e.value for e in node.elements] if isinstance(node, (cst.List, cst.Tuple)) else [node]
-    if any(isinstance(e, cst.StarredElement) for e in elements):
+    listed = isinstance(node, (cst.List, cst.Tuple))
+    if listed and any(isinstance(e, cst.StarredElement) for e in node.elements):  # type: ignore[union-attr]
+        # ``[*ALERTS]``: each callback of the list (a StarredElement's value is the list it unpacks)
         if _reads_runtime_keys(plan, node):
             plan.need("shims.runtime", "airflow_callback")
             return f"[airflow_callback(cb) for cb in {code_of(node).strip()}]"
         _unchecked(plan, node, kind, line)
         return f"[{_adapter(plan, kind, ALL_CALLBACK_KEYS[kind])}(cb) for cb in {code_of(node).strip()}]"
+    elements = [e.value for e in node.elements] if listed else [node]  # type: ignore[union-attr]
     return f"[{', '.join(_callback_hook(plan, element, kind, line) for element in elements)}]"
 
 

@@ -26,7 +26,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG
 from airflow.providers.standard.operators.python import PythonOperator
-from team_alerts import dag_failed, handed_on, task_failed, task_retried
+from team_alerts import ALERTS, dag_failed, handed_on, task_failed, task_retried
 
 LOG = {log!r}
 
@@ -67,6 +67,10 @@ def with_log_url(context):
 
 
 def with_macros(context):
+    _next_ds(context)
+
+
+def _next_ds(context):
     _write({{"kind": "macros", "next_ds": context["macros"].ds_add(context["ds"], 1)}})
 
 
@@ -86,11 +90,14 @@ def boom():
 
 with DAG("callbacks_dag", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC"), params={{"x": 1}},
          on_failure_callback=[on_dag_failure, dag_failed]):
-    ok = PythonOperator(task_id="ok", python_callable=fine, on_success_callback=[on_task_success, notify, with_macros])
+    ok = PythonOperator(task_id="ok", python_callable=fine, on_success_callback=[
+        on_task_success, notify, with_macros,
+        lambda context: _write({{"kind": "lambda", "ds_nodash": context["ds_nodash"], "key": context["task_instance_key_str"]}}),
+    ])
     bad = PythonOperator(task_id="bad", python_callable=boom, on_failure_callback=[on_task_failure, task_failed, with_log_url],
                          on_retry_callback=on_task_retry, retries=1, retry_delay=timedelta(seconds=1))
     again = PythonOperator(task_id="again", python_callable=boom, on_retry_callback=task_retried, retries=1,
-                           retry_delay=timedelta(seconds=1))
+                           retry_delay=timedelta(seconds=1), on_failure_callback=[*ALERTS])
     ok >> bad
 '''
 
@@ -123,6 +130,14 @@ def task_retried(context):
     ti = context["ti"]
     _write({{"kind": "shim_task_retry", "task_id": ti.task_id, "try_number": ti.try_number, "state": [s for s in STATES if ti.state == s],
              "exception": repr(context["exception"]), "ds": context["ds"]}})
+
+
+def listed(context):
+    _write({{"kind": "listed", "task_id": context["ti"].task_id, "try_number": context["ti"].try_number,
+             "exception": repr(context["exception"]), "ds": context["ds"], "dag": context["dag"].dag_id}})
+
+
+ALERTS = [listed]
 
 
 def handed_on(context):
@@ -171,8 +186,8 @@ def test_callbacks_receive_what_airflow_gives_them(tmp_path, prefect_server):
     subprocess.run([airflow, "dags", "test", "callbacks_dag", LOGICAL_DATE], env=env, capture_output=True, timeout=300)
     truth = _rows(airflow_log)
     kinds = [
-        "dag_failure", "handed_on", "log_url", "macros", "shim_dag_failure", "shim_task_failure", "shim_task_retry",
-        "task_failure", "task_retry", "task_success",
+        "dag_failure", "handed_on", "lambda", "listed", "log_url", "macros", "shim_dag_failure", "shim_task_failure",
+        "shim_task_retry", "task_failure", "task_retry", "task_success",
     ]
     assert [r["kind"] for r in truth] == kinds, truth
 
@@ -189,13 +204,14 @@ def test_callbacks_receive_what_airflow_gives_them(tmp_path, prefect_server):
     assert [line for line in imports if line.startswith(("from", "import"))] == ["from shims.runtime import airflow_callback"], imports
     assert out.count("airflow_callback(") == 1
     assert "on_failure=[task_callback(on_task_failure), task_callback(task_failed), task_callback(with_log_url)]" in out
-    assert "on_completion=[task_callback(on_task_success), task_callback(notify), airflow_callback(with_macros)]" in out
+    assert "on_completion=[task_callback(on_task_success), task_callback(notify), airflow_callback(with_macros), task_callback(lambda context:" in out
+    assert "on_failure=[task_callback(cb) for cb in [*ALERTS]]" in out
     assert "on_failure=[flow_callback(on_dag_failure), flow_callback(dag_failed)]" in out
     assert "retry_condition_fn=task_callback(on_task_retry, retry=True)" in out  # called when a failed run retries
     assert "retry_condition_fn=task_callback(task_retried, retry=True)" in out
     # the ledger names each callback whose reads are not checked (with_log_url: an attribute the adapter cannot give)
-    unchecked = sorted(f.message.split("`")[1] for f in converted.findings if f.code == "IX206")
-    assert unchecked == ["dag_failed", "notify", "task_failed", "task_retried", "with_log_url"], converted.findings
+    unchecked = sorted(f.message.split("`")[1][:15] for f in converted.findings if f.code == "IX206")
+    assert unchecked == ["[*ALERTS]", "dag_failed", "lambda context:", "notify", "task_failed", "task_retried", "with_log_url"], converted.findings
     target = source.parent / "converted_callbacks_dag.py"  # beside team_alerts.py
     target.write_text(out)
     compile(out, str(target), "exec", flags=0, dont_inherit=True)

@@ -26,7 +26,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG
 from airflow.providers.standard.operators.python import PythonOperator
-from team_alerts import ALERTS, dag_failed, handed_on, task_failed, task_retried
+from team_alerts import ALERTS, broken_retry, dag_failed, handed_on, task_failed, task_retried
 
 LOG = {log!r}
 
@@ -98,6 +98,9 @@ with DAG("callbacks_dag", schedule=None, start_date=pendulum.datetime(2024, 1, 1
                          on_retry_callback=on_task_retry, retries=1, retry_delay=timedelta(seconds=1))
     again = PythonOperator(task_id="again", python_callable=boom, on_retry_callback=task_retried, retries=1,
                            retry_delay=timedelta(seconds=1), on_failure_callback=[*ALERTS])
+    # an on_retry_callback that raises: Airflow logs it and still retries (the failure callback sees try 2)
+    again_broken = PythonOperator(task_id="again_broken", python_callable=boom, on_retry_callback=broken_retry, retries=1,
+                                  retry_delay=timedelta(seconds=1), on_failure_callback=[*ALERTS])
     ok >> bad
 '''
 
@@ -140,6 +143,10 @@ def listed(context):
 ALERTS = [listed]
 
 
+def broken_retry(context):
+    raise RuntimeError("the retry callback broke")
+
+
 def handed_on(context):
     _write({{"kind": "handed_on", "task_id": context["task_instance"].task_id, "state": [s for s in STATES if context["ti"].state == s],
              "exception": context.get("exception"), "ds": context["ds"], "run_id_kind": context["run_id"].split("__")[0]}})
@@ -170,7 +177,8 @@ def _load(path: Path, name: str):  # type: ignore[no-untyped-def]
 
 
 def _rows(log: Path) -> list[dict]:
-    return sorted((json.loads(line) for line in log.read_text().splitlines()), key=lambda r: r["kind"])
+    rows = (json.loads(line) for line in log.read_text().splitlines())
+    return sorted(rows, key=lambda r: (r["kind"], json.dumps(r, sort_keys=True)))
 
 
 def test_callbacks_receive_what_airflow_gives_them(tmp_path, prefect_server):
@@ -186,7 +194,7 @@ def test_callbacks_receive_what_airflow_gives_them(tmp_path, prefect_server):
     subprocess.run([airflow, "dags", "test", "callbacks_dag", LOGICAL_DATE], env=env, capture_output=True, timeout=300)
     truth = _rows(airflow_log)
     kinds = [
-        "dag_failure", "handed_on", "lambda", "listed", "log_url", "macros", "shim_dag_failure", "shim_task_failure",
+        "dag_failure", "handed_on", "lambda", "listed", "listed", "log_url", "macros", "shim_dag_failure", "shim_task_failure",
         "shim_task_retry", "task_failure", "task_retry", "task_success",
     ]
     assert [r["kind"] for r in truth] == kinds, truth
@@ -209,9 +217,10 @@ def test_callbacks_receive_what_airflow_gives_them(tmp_path, prefect_server):
     assert "on_failure=[flow_callback(on_dag_failure), flow_callback(dag_failed)]" in out
     assert "retry_condition_fn=task_callback(on_task_retry, retry=True)" in out  # called when a failed run retries
     assert "retry_condition_fn=task_callback(task_retried, retry=True)" in out
+    assert "retry_condition_fn=task_callback(broken_retry, retry=True)" in out
     # the ledger names each callback whose reads are not checked (with_log_url: an attribute the adapter cannot give)
     unchecked = sorted(f.message.split("`")[1][:15] for f in converted.findings if f.code == "IX206")
-    assert unchecked == ["[*ALERTS]", "dag_failed", "lambda context:", "notify", "task_failed", "task_retried", "with_log_url"], converted.findings
+    assert unchecked == ["[*ALERTS]", "broken_retry", "dag_failed", "lambda context:", "notify", "task_failed", "task_retried", "with_log_url"], converted.findings
     target = source.parent / "converted_callbacks_dag.py"  # beside team_alerts.py
     target.write_text(out)
     compile(out, str(target), "exec", flags=0, dont_inherit=True)

@@ -105,7 +105,7 @@ CODES: dict[str, tuple[str, str]] = {
         'yes',
     ),
     'IX206': (
-        'callable defined elsewhere (imported, lambda): its context use is not checked',
+        'callable or callback defined elsewhere (imported, lambda), or a callback handing its context on: its context use is not checked (a callback gets the run\'s whole context from the file\'s adapter, without `macros` and `var`)',
         'no; yes with `provide_context=True` (the callable reads the run context, the flow calls it with none)',
     ),
     'IX207': (
@@ -157,7 +157,7 @@ CODES: dict[str, tuple[str, str]] = {
         'no',
     ),
     'IX402': (
-        'retry detail approximated (exponential backoff listed as fixed delays; an `on_retry_callback` the file\'s callback adapter cannot serve, `on_execute_callback` and `sla_miss_callback` dropped)',
+        'retry detail approximated (exponential backoff listed as fixed delays; a list of `on_retry_callback`s or one reading `macros` / `var`, `on_execute_callback` and `sla_miss_callback` dropped)',
         'no',
     ),
     'IX403': (

@@ -14,7 +14,8 @@ the flow's ``ThreadPoolTaskRunner(max_workers=...)``, ``dagrun_timeout`` its ``t
 DAG-level ``on_failure_callback`` / ``on_success_callback`` its ``on_failure=`` /
 ``on_completion=`` hooks (``flow_callback(cb)``, a function of the file that hands a callback of
 the file the keys it reads, ``dag``, ``dag_run``, ``run_id``, ``ds``, ``logical_date``, ``params``,
-from the hook's ``(flow, flow_run, state)``; other callbacks through ``shims.runtime.airflow_callback``); ``start_date`` (anchor and timezone), ``catchup``, ``max_active_runs``,
+from the hook's ``(flow, flow_run, state)``; other callbacks the whole context it builds, without
+``macros`` and ``var``: ``converters.task_options``); ``start_date`` (anchor and timezone), ``catchup``, ``max_active_runs``,
 ``is_paused_upon_creation``, ``doc_md``, the params' defaults and the tasks' pools are written to
 the ledger's ``deployment`` entry, from which ``interop deploy`` writes ``prefect.yaml``.
 
@@ -521,7 +522,7 @@ def _flow_settings(plan: Plan, dag: Dag) -> list[str]:
         node = dag.kwargs.get(arg)
         if node is None or _const(plan, node) is not None or (isinstance(node, cst.Name) and node.value == "None"):
             continue
-        out.append(f"{hook}={state_hooks(plan, node, 'flow')}")
+        out.append(f"{hook}={state_hooks(plan, node, 'flow', dag.line)}")
     return out
 
 

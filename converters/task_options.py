@@ -5,18 +5,25 @@ What: ``retries``, ``retry_delay``, ``retry_exponential_backoff``, ``max_retry_d
 ``@task(retries=..., retry_delay_seconds=..., timeout_seconds=...)``; with exponential backoff
 the delays are listed (``[300, 600, 1200]``, capped by ``max_retry_delay``).
 ``on_failure_callback`` / ``on_success_callback`` become ``on_failure=`` / ``on_completion=``
-state hooks. A callback defined in the file that reads only context keys Prefect's hook
-arguments can give (``task_instance``/``ti`` ``.task_id``, ``.dag_id``, ``.run_id``,
-``.try_number``; ``dag_run`` ``.dag_id``, ``.run_id``, ``.conf``, ``.logical_date``; ``dag.dag_id``;
-``task.task_id``; ``exception``; ``run_id``; ``ds``; ``logical_date``; ``params``) is wrapped by
-``task_callback(cb)``, a small function of the output file that builds that dict from the hook's
-``(task, task_run, state)`` and ``prefect.runtime``. Any other callback (imported from a helper
-module, or reading other keys: ``ti.xcom_pull``, ``ti.log_url``, or handing the context on) keeps
-``shims.runtime.airflow_callback``, which hands it the shim's Airflow-like context. An
-``on_retry_callback`` of the file the adapter can serve becomes the task's
-``retry_condition_fn=task_callback(cb)`` (Prefect calls it when a failed run has retries left, as
-Airflow calls the callback; the adapter answers True); any other one, ``on_execute_callback`` and
-``sla_miss_callback`` have no Prefect hook (IX402).
+state hooks through ``task_callback(cb)`` / ``flow_callback(cb)``, a small function of the output
+file (one per kind) that calls the Airflow callback with a dict of Airflow context keys built in
+plain Python from the hook's ``(task, task_run, state)`` and ``prefect.runtime``: ``ds``,
+``ds_nodash``, ``ts`` ..., ``logical_date``, ``data_interval_*``, ``params``, ``run_id``,
+``dag_run`` (``conf``, ``run_id``, ``logical_date`` ...), ``ti``/``task_instance`` (``task_id``,
+``dag_id``, ``run_id``, ``try_number``, ``state`` in Airflow's word: ``failed``, ``success``,
+``up_for_retry``), ``task``, ``dag``, ``exception``, ``task_instance_key_str``. A callback of the
+file reading only such keys gets just those; any other callback (imported from a helper module,
+handing the context on, reading other keys or attributes, a starred list) gets every key
+``shims.runtime.airflow_callback`` gave but ``macros`` and ``var`` (this project's runtime; also
+``conf``, the run's conf as the shim gave it, and the hook's ``prefect_task``,
+``prefect_task_run``, ``state``), with an IX206 note in the ledger: a read of anything else (``ti.log_url``,
+``ti.xcom_pull``) fails when it runs, as a read no adapter can answer. A callback that reads
+``macros`` or ``var`` (``context["macros"]``, in the file, or in a function of the file it hands
+the context to) keeps ``shims.runtime.airflow_callback``. An ``on_retry_callback`` becomes the
+task's ``retry_condition_fn=task_callback(cb, retry=True)`` (Prefect calls it when a failed run
+has retries left, as Airflow calls the callback; the adapter answers True, and logs an error of the
+callback as Airflow does, so the task still retries); a list of them, one reading ``macros`` /
+``var``, ``on_execute_callback`` and ``sla_miss_callback`` have no Prefect hook (IX402).
 
 Why: Prefect's retry and timeout options are the same guarantees under other names.
 
@@ -213,14 +220,14 @@ def apply(plan: Plan, dag: Dag) -> None:
             if expr:
                 src["timeout_seconds"] = expr
         for arg, hook in names.CALLBACK_ARGS.items():
-            if arg in merged:
-                if arg == "on_retry_callback" and (retry_hook := _retry_hook(plan, merged[arg])) is not None:
+            if arg in merged and not (isinstance(merged[arg], cst.Name) and merged[arg].value == "None"):  # type: ignore[attr-defined]
+                if arg == "on_retry_callback" and (retry_hook := _retry_hook(plan, merged[arg], task.line)) is not None:
                     task.hooks["retry_condition_fn"] = retry_hook
                     continue
                 if hook is None:
                     plan.finding("IX402", task.line, f"task {task.task_id!r}: `{arg}` has no Prefect hook; dropped")
                     continue
-                task.hooks[hook] = state_hooks(plan, merged[arg], "task")
+                task.hooks[hook] = state_hooks(plan, merged[arg], "task", task.line)
         pool = const_value(merged.get("pool"), task, plan.analyzer) if "pool" in merged else None
         if isinstance(pool, Const) and isinstance(pool.value, str) and pool.value:
             # a pool is a tag-based concurrency limit that ``interop deploy`` creates
@@ -253,37 +260,76 @@ def apply(plan: Plan, dag: Dag) -> None:
 
 
 #: Airflow context keys a generated adapter gives a callback, by hook kind, with the attributes
-#: a callback may read of each (None: a plain value, any use). Values as Airflow 3 gives them.
-_TI = frozenset({"task_id", "dag_id", "run_id", "try_number"})
-_DAG_RUN = frozenset({"dag_id", "run_id", "conf", "logical_date"})
+#: a callback of the file may read of each (None: a plain value, any use); a callback of the file
+#: reading only these gets an adapter with just the keys it reads. Values as Airflow gives them
+#: for a manual run (``ti.state``: Airflow's word, ``failed`` / ``success`` / ``up_for_retry``).
+_TI = frozenset({"task_id", "dag_id", "run_id", "try_number", "state"})
+_DAG_RUN = frozenset({
+    "dag_id", "run_id", "conf", "logical_date", "execution_date", "run_after", "run_type", "external_trigger",
+    "data_interval_start", "data_interval_end", "partition_key", "partition_date",
+})
+_DATES = dict.fromkeys((
+    "ds", "ds_nodash", "ts", "ts_nodash", "ts_nodash_with_tz", "logical_date", "execution_date", "data_interval_start",
+    "data_interval_end", "yesterday_ds", "tomorrow_ds", "yesterday_ds_nodash", "tomorrow_ds_nodash",
+))
 CALLBACK_KEYS: dict[str, dict[str, frozenset[str] | None]] = {
     "task": {
         "task_instance": _TI, "ti": _TI, "task": frozenset({"task_id", "dag_id"}), "dag": frozenset({"dag_id"}),
-        "dag_run": _DAG_RUN, "exception": None, "run_id": None, "ds": None, "logical_date": None, "params": None,
+        "dag_run": _DAG_RUN, "exception": None, "run_id": None, "params": None, "task_instance_key_str": None, **_DATES,
     },
-    "flow": {
-        "dag": frozenset({"dag_id"}), "dag_run": _DAG_RUN, "run_id": None, "ds": None, "logical_date": None,
-        "params": None,
-    },
+    "flow": {"dag": frozenset({"dag_id"}), "dag_run": _DAG_RUN, "run_id": None, "params": None, **_DATES},
 }
+#: the keys the adapter gives a callback whose reads the converter cannot see (imported, handing the
+#: context on, reading other keys or attributes): every key ``shims.runtime.airflow_callback`` gives
+#: but ``macros`` and ``var`` (this project's runtime): ``conf`` (the run's conf, as the shim), the
+#: Prefect hook's objects (``prefect_task``, ``prefect_task_run``, ``state``) and, in a DAG
+#: callback, ``exception`` and a ``ti`` with no ``task_id`` / ``try_number`` (Airflow's is the last
+#: failed task's, which a flow hook does not know)
+ALL_CALLBACK_KEYS = {
+    "task": frozenset(CALLBACK_KEYS["task"]) | {"conf", "prefect_task", "prefect_task_run", "state"},
+    "flow": frozenset(CALLBACK_KEYS["flow"]) | {"conf", "exception", "ti", "task_instance", "prefect_task", "prefect_task_run", "state"},
+}
+#: context keys only this project's runtime gives (``shims.runtime.airflow_callback``)
+RUNTIME_CALLBACK_KEYS = frozenset({"macros", "var"})
 #: every key of an Airflow (2 or 3) callback context: a key outside it is absent in Airflow too
 _AIRFLOW_CONTEXT = frozenset(names.CONTEXT_KEYS) | names.AIRFLOW_ONLY_CONTEXT_KEYS | {
     "conf", "conn", "dag_run", "exception", "execution_date", "macros", "partition_date", "partition_key", "reason",
     "task_reschedule_count", "templates_dict", "test_mode", "var", "next_execution_date", "prev_execution_date",
 }
+_DAY = "timedelta(days=1)"
 #: the source of each key in the adapter's dict
 _KEY_SOURCE = {
     "task_instance": "ti",
     "ti": "ti",
     "task": "types.SimpleNamespace(task_id=task.name, dag_id=dag_id)",
     "dag": "types.SimpleNamespace(dag_id=dag_id)",
-    "dag_run": "types.SimpleNamespace(dag_id=dag_id, run_id=run_id, conf=conf, logical_date=logical_date)",
+    "dag_run": "dag_run",
     "exception": "state.result(raise_on_failure=False) if state.is_failed() else None",
     "run_id": "run_id",
-    "ds": "logical_date.strftime('%Y-%m-%d')",
-    "logical_date": "logical_date",
+    "conf": "conf",
     "params": "parameters",
+    "ds": "logical_date.strftime('%Y-%m-%d')",
+    "ds_nodash": "logical_date.strftime('%Y%m%d')",
+    "ts": "logical_date.isoformat()",
+    "ts_nodash": "logical_date.strftime('%Y%m%dT%H%M%S')",
+    "ts_nodash_with_tz": "logical_date.isoformat().replace('-', '').replace(':', '')",
+    "logical_date": "logical_date",
+    "execution_date": "logical_date",
+    "data_interval_start": "logical_date",
+    "data_interval_end": "logical_date",
+    "yesterday_ds": f"(logical_date - {_DAY}).strftime('%Y-%m-%d')",
+    "tomorrow_ds": f"(logical_date + {_DAY}).strftime('%Y-%m-%d')",
+    "yesterday_ds_nodash": f"(logical_date - {_DAY}).strftime('%Y%m%d')",
+    "tomorrow_ds_nodash": f"(logical_date + {_DAY}).strftime('%Y%m%d')",
+    "task_instance_key_str": "f'{dag_id}__{task.name}__{logical_date:%Y%m%d}'",
+    "state": "state",
 }
+#: keys that need the run's values (the flow run's parameters and logical date) / the DAG id /
+#: the run id / the task instance
+_NEEDS_RUN = frozenset(_DATES) | {"params", "conf", "run_id", "dag_run", "ti", "task_instance", "task_instance_key_str"}
+_NEEDS_DAG_ID = frozenset({"task_instance", "ti", "task", "dag", "dag_run", "task_instance_key_str"})
+_NEEDS_RUN_ID = frozenset({"run_id", "dag_run", "task_instance", "ti"})
+_NEEDS_TYPES = frozenset({"task_instance", "ti", "task", "dag", "dag_run"})
 
 
 def _parents(root: cst.CSTNode) -> dict[int, cst.CSTNode]:
@@ -378,31 +424,41 @@ def walk_names(root: cst.CSTNode) -> list[cst.Name]:
     return out
 
 
-def _adapter(plan: Plan, kind: str, keys: set[str], retry: bool = False) -> str:
+def _adapter(plan: Plan, kind: str, keys: set[str] | frozenset[str], retry: bool = False) -> str:
     """The file's adapter of ``kind`` (``task`` / ``flow``): ``task_callback(cb)`` is a Prefect
     state hook that calls the Airflow callback ``cb`` with a dict of the context keys the file's
-    callbacks read, built from the hook's arguments (and ``prefect.runtime`` for a task)."""
+    callbacks read (every key of :data:`ALL_CALLBACK_KEYS` when one of them reads what the
+    converter cannot see), built from the hook's arguments (and ``prefect.runtime`` for a task).
+    One adapter per kind and file: it gives the union of the keys its callbacks need."""
     adapters = plan.__dict__.setdefault("_callback_adapters", {})
     name, wanted = adapters.get(kind) or (plan.unique(f"{kind}_callback"), set())
     wanted |= keys | ({"<retry>"} if retry else set())
     adapters[kind] = (name, wanted)
     retry = "<retry>" in wanted
     wanted = wanted - {"<retry>"}
-    args = "task, task_run, state" if kind == "task" else "flow, flow_run, state"
+    hook_args = ("task", "task_run") if kind == "task" else ("flow", "flow_run")
     what = "task" if kind == "task" else "DAG"
-    lines = [
-        f"def {name}(callback):",
-        f'    """An Airflow {what} callback as a Prefect {kind} state hook: it gets the context keys this',
-        '    file\'s callbacks read, from the hook\'s arguments."""',
-        "",
-        f"    def hook({args}):",
-    ]
+    full = wanted >= ALL_CALLBACK_KEYS[kind]
+    doc = (
+        [
+            f'    """An Airflow {what} callback as a Prefect {kind} state hook: it gets the run\'s Airflow context',
+            "    (what this file's callbacks may read, from the hook's arguments; not `macros` and `var`).",
+        ]
+        if full
+        else [
+            f'    """An Airflow {what} callback as a Prefect {kind} state hook: it gets the context keys this',
+            "    file's callbacks read, from the hook's arguments.",
+        ]
+    )
+    if retry:
+        doc.append("    As a task's retry_condition_fn (retry=True) it answers True: the task retries, as in Airflow.")
+    lines = [f"def {name}(callback{', retry=False' if retry else ''}):", *doc, '    """', "", f"    def hook({', '.join(hook_args)}, state):"]
     if kind == "task":
         plan.need("prefect.runtime", "flow_run")
         start, dag_id = "flow_run.scheduled_start_time", "flow_run.flow_name"
     else:
         start, dag_id = "flow_run.expected_start_time", "flow.name"
-    if wanted & {"params", "logical_date", "ds", "run_id", "dag_run", "task_instance", "ti"}:
+    if wanted & _NEEDS_RUN:
         plan.need("datetime", "datetime", "timezone")
         lines += [
             "        parameters = dict(flow_run.parameters or {})",
@@ -410,60 +466,150 @@ def _adapter(plan: Plan, kind: str, keys: set[str], retry: bool = False) -> str:
             "        if logical_date.tzinfo is None:",
             "            logical_date = logical_date.replace(tzinfo=timezone.utc)",
         ]
-        if "dag_run" in wanted:
+        if wanted & {"dag_run", "conf"}:
             lines.append("        conf = parameters.pop('conf', None) or {}")
         elif "params" in wanted:
             lines.append("        parameters.pop('conf', None)")
-    if wanted & {"task_instance", "ti", "task", "dag", "dag_run"}:
+    if wanted & {"yesterday_ds", "tomorrow_ds", "yesterday_ds_nodash", "tomorrow_ds_nodash"}:
+        plan.need("datetime", "timedelta")
+    if wanted & _NEEDS_DAG_ID:
         lines.append(f"        dag_id = {dag_id}")
-    if wanted & {"run_id", "dag_run", "task_instance", "ti"}:
+    if wanted & _NEEDS_RUN_ID:
         lines.append("        run_id = f'manual__{logical_date.isoformat()}'")
     if wanted & {"task_instance", "ti"}:
-        lines.append("        ti = types.SimpleNamespace(task_id=task.name, dag_id=dag_id, run_id=run_id, try_number=task_run.run_count)")
-    if wanted & {"task_instance", "ti", "task", "dag", "dag_run"}:
+        word = "'failed' if state.is_failed() else 'success' if state.is_completed() else state.name.lower()"
+        if retry:
+            word = f"'up_for_retry' if retry else {word}"
+        task_id, try_number = ("task.name", "task_run.run_count") if kind == "task" else ("None", "None")
+        lines += [
+            f"        ti_state = {word}",
+            f"        ti = types.SimpleNamespace(task_id={task_id}, dag_id=dag_id, run_id=run_id, try_number={try_number}, state=ti_state)",
+        ]
+    if "dag_run" in wanted:
+        lines += [
+            "        dag_run = types.SimpleNamespace(",
+            "            dag_id=dag_id, run_id=run_id, conf=conf, logical_date=logical_date, execution_date=logical_date,",
+            "            run_after=logical_date, run_type='manual', external_trigger=True, data_interval_start=logical_date,",
+            "            data_interval_end=logical_date, partition_key=None, partition_date=None,",
+            "        )",
+        ]
+    if wanted & _NEEDS_TYPES:
         plan.need("", "types")
-    lines.append("        callback({")
-    lines += [f"            {key!r}: {_KEY_SOURCE[key]}," for key in sorted(wanted)]
-    lines.append("        })")
-    if retry:
-        lines.append("        return True  # as a task's retry_condition_fn: the task retries, as in Airflow")
-    lines += ["", "    hook.__name__ = callback.__name__", "    return hook"]
+    source = {**_KEY_SOURCE, "prefect_task": hook_args[0], "prefect_task_run": hook_args[1]}
+    call = ["callback({", *(f"    {key!r}: {source[key]}," for key in sorted(wanted)), "})"]
+    if retry:  # Airflow logs a callback's error, and the task still retries
+        plan.need("", "logging")
+        lines += ["        try:", *(f"            {line}" for line in call), "        except Exception:"]
+        lines += [
+            "            if not retry:",
+            "                raise",
+            "            logging.getLogger(__name__).exception('on_retry_callback %s failed', hook.__name__)",
+            "        return True",
+        ]
+    else:
+        lines += [f"        {line}" for line in call]
+    lines += ["", f"    hook.__name__ = getattr(callback, '__name__', {name!r})", "    return hook"]
     plan.helpers[name] = "\n".join(lines) + "\n"
     return name
 
 
-def _retry_hook(plan: Plan, node: cst.BaseExpression) -> str | None:
-    """``task_callback(cb)`` as the task's ``retry_condition_fn`` for an ``on_retry_callback`` of
-    the file an adapter can serve: Prefect calls it when a failed run has retries left (when
-    Airflow calls ``on_retry_callback``), and it answers True. None for any other callback
-    (``airflow_callback``'s hook answers None: the task would not retry)."""
-    fn = plan.model.functions.get(node.value) if isinstance(node, cst.Name) else None
-    if fn is None or node.value in plan.model.taskflow_functions:  # type: ignore[attr-defined]
+def _file_functions(plan: Plan, node: cst.CSTNode) -> list[cst.FunctionDef]:
+    """The functions of the file a callback expression reaches: a name of one, and the file's
+    functions those call by name (a callback handing its context on to a helper of the file)."""
+    seen: dict[str, cst.FunctionDef] = {}
+    todo = [n.value for n in ([node] if isinstance(node, cst.Name) else walk_names(node))]
+    while todo:
+        name = todo.pop()
+        fn = plan.model.functions.get(name)
+        if fn is None or name in seen:
+            continue
+        seen[name] = fn
+        todo.extend(n.value for n in walk_names(fn.body))
+    return list(seen.values())
+
+
+def _reads_runtime_keys(plan: Plan, node: cst.CSTNode) -> bool:
+    """Does a callback (or a function of the file it reaches) read a context key only this
+    project's runtime gives (``context["macros"]``, ``context.get("var")``)?"""
+    roots = [node, *(fn.body for fn in _file_functions(plan, node))]
+    for root in roots:
+        stack: list[cst.CSTNode] = [root]
+        while stack:
+            item = stack.pop()
+            stack.extend(item.children)
+            if isinstance(item, cst.Subscript) and len(item.slice) == 1 and isinstance(item.slice[0].slice, cst.Index):
+                key = _string(item.slice[0].slice.value)
+            elif isinstance(item, cst.Call) and isinstance(item.func, cst.Attribute) and item.func.attr.value == "get" and item.args:
+                key = _string(item.args[0].value)
+            else:
+                continue
+            if key in RUNTIME_CALLBACK_KEYS:
+                return True
+    return False
+
+
+def _unchecked(plan: Plan, node: cst.BaseExpression, kind: str, line: int) -> None:
+    """The ledger's note (IX206, once per callback and kind) for a callback whose reads the
+    converter cannot see: what the adapter gives it, and what it does not."""
+    code = code_of(node).strip()
+    reported = plan.__dict__.setdefault("_unchecked_callbacks", set())
+    if (code, kind) in reported:
+        return
+    reported.add((code, kind))
+    plan.finding(
+        "IX206",
+        plan.model.line_of(node) or line,
+        f"{'DAG' if kind == 'flow' else 'task'} callback `{code}`: its reads of the context are not checked (defined "
+        "elsewhere, handing the context on, or reading other keys or attributes); it gets the run's Airflow context in "
+        "plain Python, without `macros` and `var` (a read of another key or attribute fails when it runs; "
+        "`context.get(key)` gives None)",
+    )
+
+
+def _callback_hook(plan: Plan, node: cst.BaseExpression, kind: str, line: int, retry: bool = False) -> str:
+    """The hook of one Airflow callback expression: the file's adapter with the keys it reads (a
+    function of the file reading known keys), else with every key it can build; a callback that
+    reads ``macros`` / ``var`` keeps ``shims.runtime.airflow_callback``."""
+    code = code_of(node).strip()
+    fn = plan.model.functions.get(node.value) if isinstance(node, cst.Name) and node.value not in plan.model.taskflow_functions else None  # type: ignore[attr-defined]
+    keys = callback_reads(fn, kind) if fn is not None else None
+    if keys is None and _reads_runtime_keys(plan, node):
+        plan.need("shims.runtime", "airflow_callback")
+        return f"airflow_callback({code})"
+    if keys is None:
+        _unchecked(plan, node, kind, line)
+    adapter = _adapter(plan, kind, ALL_CALLBACK_KEYS[kind] if keys is None else keys, retry)
+    return f"{adapter}({code}, retry=True)" if retry else f"{adapter}({code})"
+
+
+def _retry_hook(plan: Plan, node: cst.BaseExpression, line: int) -> str | None:
+    """``task_callback(cb, retry=True)`` as the task's ``retry_condition_fn`` for an
+    ``on_retry_callback``: Prefect calls it when a failed run has retries left (when Airflow calls
+    ``on_retry_callback``), and it answers True, an error of the callback logged as Airflow logs
+    it. None for a list of callbacks (one ``retry_condition_fn``) or one that reads ``macros`` /
+    ``var`` (``airflow_callback``'s hook answers None: the task would not retry)."""
+    if isinstance(node, (cst.List, cst.Tuple)) or _reads_runtime_keys(plan, node):
         return None
-    keys = callback_reads(fn, "task")
-    return None if keys is None else f"{_adapter(plan, 'task', keys, retry=True)}({node.value})"  # type: ignore[attr-defined]
+    return _callback_hook(plan, node, "task", line, retry=True)
 
 
-def state_hooks(plan: Plan, node: cst.BaseExpression, kind: str) -> str:
+def state_hooks(plan: Plan, node: cst.BaseExpression, kind: str, line: int = 0) -> str:
     """``[hook, ...]`` for an Airflow ``on_*_callback`` value (a callback or a list of them).
 
-    A function of this file that reads only context keys an adapter can give becomes
-    ``task_callback(cb)`` (the file's adapter: plain Python, the hook's arguments and
-    ``prefect.runtime``); any other callback goes through ``shims.runtime.airflow_callback``."""
-    elements = [e.value for e in node.elements] if isinstance(node, (cst.List, cst.Tuple)) else [node]
-    if any(isinstance(e, cst.StarredElement) for e in elements):
-        plan.need("shims.runtime", "airflow_callback")
-        return f"[airflow_callback(cb) for cb in {code_of(node).strip()}]"
-    hooks = []
-    for element in elements:
-        fn = plan.model.functions.get(element.value) if isinstance(element, cst.Name) else None
-        keys = callback_reads(fn, kind) if fn is not None and element.value not in plan.model.taskflow_functions else None  # type: ignore[union-attr]
-        if keys is None:
+    Each callback is called by the file's adapter ``task_callback(cb)`` / ``flow_callback(cb)``
+    (plain Python: the hook's arguments and ``prefect.runtime``), with the keys it reads when it
+    is a function of this file reading known keys, else with the whole context the adapter can
+    build; only a callback reading ``macros`` / ``var`` goes through ``shims.runtime.airflow_callback``."""
+    listed = isinstance(node, (cst.List, cst.Tuple))
+    if listed and any(isinstance(e, cst.StarredElement) for e in node.elements):  # type: ignore[union-attr]
+        # ``[*ALERTS]``: each callback of the list (a StarredElement's value is the list it unpacks)
+        if _reads_runtime_keys(plan, node):
             plan.need("shims.runtime", "airflow_callback")
-            hooks.append(f"airflow_callback({code_of(element).strip()})")
-        else:
-            hooks.append(f"{_adapter(plan, kind, keys)}({element.value})")  # type: ignore[union-attr]
-    return f"[{', '.join(hooks)}]"
+            return f"[airflow_callback(cb) for cb in {code_of(node).strip()}]"
+        _unchecked(plan, node, kind, line)
+        return f"[{_adapter(plan, kind, ALL_CALLBACK_KEYS[kind])}(cb) for cb in {code_of(node).strip()}]"
+    elements = [e.value for e in node.elements] if listed else [node]  # type: ignore[union-attr]
+    return f"[{', '.join(_callback_hook(plan, element, kind, line) for element in elements)}]"
 
 
 def decorator_kwargs(task: Task, name: str | None) -> list[str]:
@@ -489,7 +635,7 @@ class TaskOptions(Rule):
 
     CONSTRUCT = "`default_args`, `retries`, `retry_delay`, `retry_exponential_backoff`, `execution_timeout`, `on_failure_callback`, `on_success_callback`"
     RESULT = "`@task(retries=..., retry_delay_seconds=..., timeout_seconds=..., on_failure=[task_callback(cb)])`"
-    CODES = ("IX401", "IX402")
+    CODES = ("IX206", "IX401", "IX402")
     EXAMPLES = [
         converts(AIRFLOW_HEADER + """
             from datetime import timedelta
@@ -526,12 +672,22 @@ class TaskOptions(Rule):
 
             with DAG("retrying", schedule=None):
                 a = BashOperator(task_id="a", bash_command="exit 1", retries=2, on_retry_callback=warn)
-            """, "retry_condition_fn=task_callback(warn)", "return True  # as a task's retry_condition_fn",
+            """, "retry_condition_fn=task_callback(warn, retry=True)", "def task_callback(callback, retry=False):",
+            "ti_state = 'up_for_retry' if retry else", "return True",
             title="on_retry_callback: the task's retry_condition_fn, called when a failed run retries"),
         converts(AIRFLOW_HEADER + """
             from team.alerts import notify_slack
             with DAG("alerts", schedule=None, default_args={"on_failure_callback": notify_slack}):
                 a = BashOperator(task_id="a", bash_command="exit 1")
-            """, "on_failure=[airflow_callback(notify_slack)]", "from shims.runtime import airflow_callback",
-            title="a callback from another module (what it reads is unknown): the shim's context"),
+            """, "on_failure=[task_callback(notify_slack)]", "'dag_run': dag_run,", "'ts_nodash': logical_date.strftime('%Y%m%dT%H%M%S'),",
+            "ti = types.SimpleNamespace(task_id=task.name, dag_id=dag_id, run_id=run_id, try_number=task_run.run_count, state=ti_state)",
+            title="a callback from another module (what it reads is unknown): the whole context the adapter builds, IX206 in the ledger"),
+        converts(AIRFLOW_HEADER + """
+            def tell(context):
+                print("failed, tomorrow is", context["macros"].ds_add(context["ds"], 1))
+
+            with DAG("alerts", schedule=None, on_failure_callback=tell):
+                a = BashOperator(task_id="a", bash_command="exit 1")
+            """, "on_failure=[airflow_callback(tell)]", "from shims.runtime import airflow_callback",
+            title="a callback reading `macros` or `var`: the runtime's airflow_callback, which gives them"),
     ]

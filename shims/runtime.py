@@ -538,9 +538,9 @@ def xcom_lookup(upstream_xcoms: Mapping[str, Mapping[str, Any]], task_ids: Any, 
 def airflow_callback(callback: Any) -> Any:
     """Wrap an Airflow ``on_*_callback(context)`` as a Prefect state hook.
 
-    The converter writes this only for a callback whose reads it cannot see (one imported from
-    another module) or that reads what its per-file adapter does not give; a callback of the
-    file reading known keys gets a plain ``task_callback`` / ``flow_callback`` of the file.
+    The converter writes this only for a callback of the file that reads ``macros`` or ``var``
+    (which need this module); any other callback gets a plain ``task_callback`` /
+    ``flow_callback`` of the output file, which builds the rest of this context in plain Python.
 
     The callback receives the run's template values (``ds``, ``params``, ``dag_run``, ``run_id``
     ...), ``dag`` (its ``dag_id``: the flow's name), ``exception``, ``task_instance``/``ti`` with

@@ -99,8 +99,9 @@ def test_dag_level_callbacks_become_flow_hooks(prefect_server, tmp_path):
                  params={{"fail": False}}, on_failure_callback=note, on_success_callback=note):
             PythonOperator(task_id="boom", python_callable=boom, retries=0)
     ''', "callbacks_flow")
-    assert "on_failure=[airflow_callback(note)]" in result.output
-    assert "on_completion=[airflow_callback(note)]" in result.output
+    assert "on_failure=[flow_callback(note)]" in result.output  # reads `exception`: the whole context, plain Python
+    assert "on_completion=[flow_callback(note)]" in result.output
+    assert "shims" not in result.output
     assert module.with_callbacks(logical_date="2024-01-15") == {"boom": "ok"}
     state = module.with_callbacks(logical_date="2024-01-16", fail=True, return_state=True)
     assert state.is_failed()

@@ -51,7 +51,7 @@ KNOWN_CONVERTER_GAPS = {
     "example_hitl_operator.py": (
         "IXL101/IXL106: the LocalLogNotifier class (Airflow BaseNotifier, Context, "
         "HITLOperator.generate_link_to_ui_from_context) and its Jinja messages stay in the flow "
-        "and are also called through airflow_callback, outside the operator shim"
+        "and are also called through the file's task_callback adapter, outside the operator shim"
     ),
 }
 

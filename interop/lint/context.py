@@ -201,8 +201,8 @@ class FileContext:
     def _add_adapter(self, fn: cst.FunctionDef) -> None:
         """``def task_callback(callback): ... callback({"ti": ..., ...})``: an adapter that hands
         its callback a dict of context keys (what the converter writes for a file's callbacks)."""
-        if len(fn.params.params) != 1:
-            return
+        if not fn.params.params or any(p.default is None for p in fn.params.params[1:]):
+            return  # ``(callback)``, or ``(callback, retry=False)``
         param = fn.params.params[0].name.value
         for call in iter_calls(fn.body):
             if (
@@ -224,7 +224,7 @@ class FileContext:
                     self.callbacks.add(expr.args[0].value.value)
                 return
             if isinstance(expr.func, cst.Name) and expr.func.value in self.adapters and expr.func.value not in self.imports:
-                if len(expr.args) == 1 and isinstance(expr.args[0].value, cst.Name):
+                if expr.args and isinstance(expr.args[0].value, cst.Name) and all(a.keyword is not None for a in expr.args[1:]):
                     self.callbacks.add(expr.args[0].value.value)
                     self.callback_keys[expr.args[0].value.value] = self.adapters[expr.func.value]
                 return

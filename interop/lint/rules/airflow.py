@@ -763,6 +763,28 @@ def load():
     return 1
 """
         ),
+        Valid(
+            """
+from prefect import task
+
+
+def task_callback(callback, retry=False):
+    def hook(task, task_run, state):
+        callback({"ti": task_run})
+        return True
+
+    return hook
+
+
+def warn(context):
+    print("retrying", context["ti"].try_number)
+
+
+@task(retries=2, retry_condition_fn=task_callback(warn, retry=True))
+def load():
+    return 1
+"""
+        ),
     ]
     INVALID = [
         Invalid(

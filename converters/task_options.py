@@ -51,6 +51,7 @@ from converters import names
 from converters.analysis import code_of
 from converters.model import Const, Dag, Task
 from converters.plan import Plan, const_value
+from converters.walk import children, find, iter_nodes
 from converters.rules import AIRFLOW_HEADER, Rule, converts, marks, refuses, unchanged  # noqa: F401
 
 ORDER = 10
@@ -334,12 +335,9 @@ _NEEDS_TYPES = frozenset({"task_instance", "ti", "task", "dag", "dag_run"})
 
 def _parents(root: cst.CSTNode) -> dict[int, cst.CSTNode]:
     out: dict[int, cst.CSTNode] = {}
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        for child in node.children:
+    for node in iter_nodes(root):
+        for child in children(node):
             out[id(child)] = node
-            stack.append(child)
     return out
 
 
@@ -414,14 +412,8 @@ def callback_reads(fn: cst.FunctionDef, kind: str) -> set[str] | None:
 
 
 def walk_names(root: cst.CSTNode) -> list[cst.Name]:
-    out: list[cst.Name] = []
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if type(node) is cst.Name:
-            out.append(node)  # type: ignore[arg-type]
-        stack.extend(node.children)
-    return out
+    """Every ``Name`` under ``root`` (cached by subtree: callbacks are asked about once a task)."""
+    return find(root, cst.Name)
 
 
 def _adapter(plan: Plan, kind: str, keys: set[str] | frozenset[str], retry: bool = False) -> str:
@@ -531,21 +523,22 @@ def _file_functions(plan: Plan, node: cst.CSTNode) -> list[cst.FunctionDef]:
 def _reads_runtime_keys(plan: Plan, node: cst.CSTNode) -> bool:
     """Does a callback (or a function of the file it reaches) read a context key only this
     project's runtime gives (``context["macros"]``, ``context.get("var")``)?"""
-    roots = [node, *(fn.body for fn in _file_functions(plan, node))]
-    for root in roots:
-        stack: list[cst.CSTNode] = [root]
-        while stack:
-            item = stack.pop()
-            stack.extend(item.children)
-            if isinstance(item, cst.Subscript) and len(item.slice) == 1 and isinstance(item.slice[0].slice, cst.Index):
-                key = _string(item.slice[0].slice.value)
-            elif isinstance(item, cst.Call) and isinstance(item.func, cst.Attribute) and item.func.attr.value == "get" and item.args:
-                key = _string(item.args[0].value)
-            else:
-                continue
-            if key in RUNTIME_CALLBACK_KEYS:
-                return True
-    return False
+    memo = plan.__dict__.setdefault("_runtime_key_reads", {})
+    hit = memo.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    found = False
+    for root in [node, *(fn.body for fn in _file_functions(plan, node))]:
+        for item in find(root, cst.Subscript):
+            if len(item.slice) == 1 and isinstance(item.slice[0].slice, cst.Index) and _string(item.slice[0].slice.value) in RUNTIME_CALLBACK_KEYS:
+                found = True
+        for item in find(root, cst.Call):
+            if isinstance(item.func, cst.Attribute) and item.func.attr.value == "get" and item.args and _string(item.args[0].value) in RUNTIME_CALLBACK_KEYS:
+                found = True
+        if found:
+            break
+    memo[id(node)] = (node, found)
+    return found
 
 
 def _unchecked(plan: Plan, node: cst.BaseExpression, kind: str, line: int) -> None:
@@ -572,7 +565,12 @@ def _callback_hook(plan: Plan, node: cst.BaseExpression, kind: str, line: int, r
     reads ``macros`` / ``var`` keeps ``shims.runtime.airflow_callback``."""
     code = code_of(node).strip()
     fn = plan.model.functions.get(node.value) if isinstance(node, cst.Name) and node.value not in plan.model.taskflow_functions else None  # type: ignore[attr-defined]
-    keys = callback_reads(fn, kind) if fn is not None else None
+    keys = None
+    if fn is not None:  # asked once per task that has the callback: read once per function
+        memo = plan.__dict__.setdefault("_callback_reads", {})
+        if (id(fn), kind) not in memo:
+            memo[(id(fn), kind)] = (fn, callback_reads(fn, kind))
+        keys = memo[(id(fn), kind)][1]
     if keys is None and _reads_runtime_keys(plan, node):
         plan.need("shims.runtime", "airflow_callback")
         return f"airflow_callback({code})"

@@ -21,8 +21,9 @@ interval starts and ends at the logical date, ``run_id`` is ``manual__<logical d
 date is UTC). A template rendered at run time that reads only such values is first written as
 ``render_jinja('...', ds=ctx.ds)`` over them (``plain_templates``). Where the context is used as
 a whole (a template rendered at run time that reads ``ti``, ``var`` ..., an operator run through
-the shim, the ``dag_run`` object, ``var``), or where a value's name is taken in the flow or the
-task, the DAG keeps ``airflow_context`` unchanged.
+the shim, ``macros`` or ``var`` read by a callable), or where a value's name is taken in the flow
+or the task, the DAG keeps ``airflow_context`` unchanged. The whole ``dag_run`` is
+``types.SimpleNamespace(...)`` of the same values (``shims.runtime.RunContext.dag_run``).
 """
 
 from __future__ import annotations
@@ -55,11 +56,19 @@ VALUES = {
     "params": None,  # the DAG's params dict, as the flow received them
     "conf": None,  # dag_run.conf
     "dag_id": None,  # the literal id
+    # the run object as ``shims.runtime.RunContext.dag_run`` shows a manual run (CONF, DAG_ID: the flow's)
+    "dag_run": (
+        "types.SimpleNamespace(\n"
+        "    conf=CONF, run_id=f'manual__{logical_date.isoformat()}', dag_id=DAG_ID, run_type='manual',\n"
+        "    logical_date=logical_date, execution_date=logical_date, run_after=logical_date, external_trigger=True,\n"
+        "    data_interval_start=logical_date, data_interval_end=logical_date, partition_key=None, partition_date=None,\n"
+        ")"
+    ),
 }
 #: values written where they are used rather than bound to a flow variable: a string made once
 #: and passed to several tasks is one object, and Prefect links an object a task returned (a
 #: dict holding ``ds``) to that task run, so a later task given the same object would wait for it
-_INLINE = set(VALUES) - {"params"}
+_INLINE = set(VALUES) - {"params", "dag_run"}
 
 
 def _collect_names(node: cst.CSTNode, out: set[str]) -> None:
@@ -332,7 +341,16 @@ def _apply(plan: Plan, dag: Dag, generated: str, flow_text: str) -> tuple[str, s
             "if logical_date.tzinfo is None:",
             f"    logical_date = logical_date.replace(tzinfo={utc})",
         ]
-    source = {"params": params_src, "conf": conf_src, "dag_id": dag_id_src}
+    if "dag_run" in used:
+        if "types" in flow_names or (module_binds(plan, "types") and plan.model.imports.get("types") != "types"):
+            return generated, flow_text
+        imports.setdefault("", set()).add("types")
+    source = {
+        "params": params_src,
+        "conf": conf_src,
+        "dag_id": dag_id_src,
+        "dag_run": VALUES["dag_run"].replace("CONF", conf_src).replace("DAG_ID", dag_id_src),  # type: ignore[union-attr]
+    }
     values: dict[str, str] = {}
     for attr in used:
         expr = source.get(attr) or VALUES[attr]

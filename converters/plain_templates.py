@@ -2,7 +2,7 @@
 
 What: a template the ``templates`` rule could not write as an f-string (a filter, a macro, a
 ``{% if %}``) is rendered at run time. Where it reads only names a flow computes in plain Python
-(``ds``, ``ts``, ``logical_date``, ``params``, ``dag_run.conf``, ``yesterday_ds`` ..., the DAG's
+(``ds``, ``ts``, ``logical_date``, ``params``, ``dag_run``, ``yesterday_ds`` ..., the DAG's
 ``user_defined_macros``, Airflow's date filters, ``macros.ds_add``/``ds_format``/``datetime``/
 ``timedelta``), the call ``render_template('{{ ds | ds_nodash }}', ctx, upstream={})`` becomes
 ``render_jinja('{{ ds | ds_nodash }}', ds=ctx.ds)``: ``plain_context`` then turns ``ctx.ds`` into
@@ -14,8 +14,8 @@ Why: the values are computed the same way (``shims.runtime.RunContext.template_c
 jinja2 renders the same text with the same names.
 
 Safety: a template that reads anything else (``ti``, ``var``, ``conn``, ``dag``, ``task``,
-``conf`` (Airflow's configuration, not ``dag_run.conf``), another ``macros.*``, a ``dag_run``
-attribute but ``conf``), that includes or imports templates, that cannot be parsed, or a DAG
+``conf`` (Airflow's configuration, not ``dag_run.conf``), another ``macros.*``), that includes
+or imports templates, that cannot be parsed, or a DAG
 with ``jinja_environment_kwargs``, ``template_undefined`` or ``user_defined_filters``: every
 template of the DAG keeps ``shims.runtime.render_template`` (and its IX301 finding), as before.
 """
@@ -34,11 +34,11 @@ from converters.walk import Pruned
 
 #: template name -> the run-context source the flow passes for it (``plain_context`` makes it
 #: plain): the context keys with a plain value, Airflow 1.10/2.x's neighbours of the date, and
-#: ``dag_run`` of which only ``conf`` is read (checked)
+#: ``dag_run`` (the run object as the runtime shows a manual run)
 CONTEXT = {
     **{key: source for key, source in CONTEXT_KEYS.items() if source.startswith("ctx.") and key not in ("dag_run", "macros", "var")},
     **{key: f"ctx.{key}" for key in ("yesterday_ds", "tomorrow_ds", "yesterday_ds_nodash", "tomorrow_ds_nodash")},
-    "dag_run": "{'conf': ctx.conf}",
+    "dag_run": "ctx.dag_run",
 }
 #: Airflow's template filters (``airflow.sdk.definitions._internal.templater.FILTERS``)
 FILTERS = {
@@ -109,15 +109,12 @@ def template_names(template: str, extras: set[str], needs: Needs) -> list[str] |
         return None
     reads = [n.name for n in tree.find_all(jinja2.nodes.Name) if n.ctx == "load"]
     attrs = [(g.node.name, g.attr) for g in tree.find_all(jinja2.nodes.Getattr) if isinstance(g.node, jinja2.nodes.Name)]
-    for whole, allowed in (("macros", set(MACROS)), ("dag_run", {"conf"})):
-        if whole not in names or whole in extras:
-            continue
-        used = [attr for name, attr in attrs if name == whole]
-        if len(used) != reads.count(whole) or set(used) - allowed:
-            return None  # read whole, by item, or an attribute with no plain value
-        if whole == "macros":
-            needs.macros |= set(used)
-            needs.render_macros |= set(used)
+    if "macros" in names and "macros" not in extras:
+        used = [attr for name, attr in attrs if name == "macros"]
+        if len(used) != reads.count("macros") or set(used) - set(MACROS):
+            return None  # read whole, by item, or a macro with no plain version
+        needs.macros |= set(used)
+        needs.render_macros |= set(used)
     needs.filters |= {f.name for f in tree.find_all(jinja2.nodes.Filter) if f.name in FILTERS}
     return [n for n in CONTEXT if n in names and n not in extras]
 

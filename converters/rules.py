@@ -106,8 +106,10 @@ class PlainRunContext(Rule):
     computes ``ds``, ``ts``, ``run_id`` ... with the standard library and ``prefect.runtime``, and
     each task takes the values it reads as parameters; no context object crosses a task boundary.
 
-    Where the context is needed as a whole (a template rendered at run time that reads ``ti``,
-    ``var`` ..., an operator run through the shim, the ``dag_run`` object), the flow keeps
+    A callable or template given the whole ``dag_run`` gets ``types.SimpleNamespace(conf=...,
+    run_id=..., logical_date=..., run_type='manual', ...)``, the run object the runtime shows for
+    a manual run. Where the context is needed as a whole (a template rendered at run time that
+    reads ``ti``, ``var`` ..., an operator run through the shim, ``**context``), the flow keeps
     ``airflow_context``. Implemented in ``plain_context.py``.
     """
 
@@ -146,6 +148,17 @@ class PlainRunContext(Rule):
             "def plain_dag_run(logical_date=None, conf=None):",
             "begin.submit(dag_run_conf=(conf or {}), run_id=f'manual__{logical_date.isoformat()}')",
             title="`dag_run.conf` / `dag_run.run_id`: the values, not the run object"),
+        converts(AIRFLOW_HEADER + """
+            from airflow.providers.standard.operators.python import PythonOperator
+            def begin(dag_run):
+                return getattr(dag_run, "conf", None) or {}
+            with DAG("plain_dag_run_object", schedule=None):
+                PythonOperator(task_id="begin", python_callable=begin)
+            """,
+            "dag_run = types.SimpleNamespace(",
+            "conf=(conf or {}), run_id=f'manual__{logical_date.isoformat()}', dag_id='plain_dag_run_object', run_type='manual',",
+            "begin.submit(dag_run=dag_run)",
+            title="the whole `dag_run`: a plain namespace of the run's values"),
         converts(AIRFLOW_HEADER + """
             def week_of(ds):
                 return ds[:8] + "01"

@@ -368,3 +368,39 @@ def test_airflow2_names_render_as_the_runtime_shim(prefect_server, tmp_path, tem
     spec.loader.exec_module(module)
     result = module.old_names(logical_date="2024-01-31T00:00:00+00:00")
     assert result["t"] == render_template(template, airflow_context("2024-01-31"))
+
+
+DAG_RUN_OBJECT_DAG = '''
+import pendulum
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.providers.standard.operators.python import PythonOperator
+
+
+def check(dag_run):
+    conf = getattr(dag_run, "conf", None) or {}
+    return [conf.get("k", "none"), dag_run.run_type == "manual", dag_run.logical_date.isoformat()]
+
+
+with DAG("dag_run_object", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+    checked = PythonOperator(task_id="check", python_callable=check)
+    echo = BashOperator(task_id="echo", bash_command="echo {{ dag_run.logical_date | ds }} {{ dag_run.conf | length }}")
+    checked >> echo
+'''
+
+
+def test_the_dag_run_object_is_a_plain_namespace(prefect_server, tmp_path) -> None:
+    """A callable given the whole ``dag_run`` and a template reading ``dag_run.logical_date``: the
+    flow builds the run as ``types.SimpleNamespace`` (the values the runtime's ``dag_run`` has
+    for a manual run), imports neither ``shims`` nor ``airflow``, and returns what Airflow did.
+    (``run_id`` and ``str(run_type)`` are the runtime's, not Airflow 3.3's: ``manual__<logical
+    date>`` and ``manual`` where ``dag.test()`` gives ``manual__<now>`` and ``DagRunType.MANUAL``.)"""
+    path, c = _compare(tmp_path, "dag_run_object", DAG_RUN_OBJECT_DAG)
+    output = convert_file(str(path)).output
+    assert "shims" not in output and "airflow" not in output, output
+    assert "dag_run = types.SimpleNamespace(" in output
+    assert c.error is None and c.equivalent, c.differences()
+    assert c.airflow.tasks["check"].values["return_value"] == ["none", True, "2024-01-15T00:00:00+00:00"]
+    assert c.airflow.tasks["echo"].values["return_value"] == "2024-01-15 0"
+    assert c.prefect.tasks["check"].values == c.airflow.tasks["check"].values
+    assert c.prefect.tasks["echo"].values == c.airflow.tasks["echo"].values

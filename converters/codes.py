@@ -77,7 +77,7 @@ CODES: dict[str, tuple[str, str]] = {
         'no',
     ),
     'IX113': (
-        'Airflow `Variable` uses with no static Prefect equivalent (`setdefault`, `update`, `Variable` passed on, `deserialize_json` or a JSON default not literal, a read without a default inside `try`, an `async def` in the file, a use the flow copies into generated code: operator or DAG arguments, `default_args`): the whole file reads Variables through the runtime stand-in `shims.runtime.Variable` (one finding a file, the uses listed)',
+        'Airflow `Variable` uses with no static Prefect equivalent (`setdefault`, `update`, `Variable` passed on, `deserialize_json` or a JSON default not literal, an `async def` in the file, a use the flow copies into generated code: operator or DAG arguments, `default_args`): the whole file reads Variables through the runtime stand-in `shims.runtime.Variable` (one finding a file, the uses listed)',
         'no',
     ),
     'IX114': (

@@ -137,7 +137,7 @@ CODES: dict[str, tuple[str, str]] = {
         'no (the runs agree while no upstream task fails; where one may: wait with `allow_failure` and check the states)',
     ),
     'IX301': (
-        'template rendered at run time with `render_template` (Jinja beyond plain expressions)',
+        'template rendered at run time (Jinja beyond plain expressions): by the output\'s `render_jinja` (jinja2) where it reads only plain run values, else by `shims.runtime.render_template` with the run context',
         'no (yes when it pulls from an unknown task)',
     ),
     'IX302': (

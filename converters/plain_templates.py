@@ -4,8 +4,9 @@ What: a template the ``templates`` rule could not write as an f-string (a filter
 ``{% if %}``) is rendered at run time. Where it reads only names a flow computes in plain Python
 (``ds``, ``ts``, ``logical_date``, ``params``, ``dag_run``, ``yesterday_ds`` ..., the DAG's
 ``user_defined_macros``, Airflow's date filters, ``macros.ds_add``/``ds_format``/``datetime``/
-``timedelta``), the call ``render_template('{{ ds | ds_nodash }}', ctx, upstream={})`` becomes
-``render_jinja('{{ ds | ds_nodash }}', ds=ctx.ds)``: ``plain_context`` then turns ``ctx.ds`` into
+``timedelta``, ``dag.dag_id``, and in a generated task ``task.task_id`` and
+``task_instance_key_str``), the call ``render_template('{{ ds | ds_nodash }}', ctx,
+upstream={})`` becomes ``render_jinja('{{ ds | ds_nodash }}', ds=ctx.ds)``: ``plain_context`` then turns ``ctx.ds`` into
 the flow's plain value, and ``render_jinja`` is a function of the output file (jinja2, a Prefect
 dependency, with ``StrictUndefined`` as Airflow's default and Airflow's filters and macros the
 templates use), so the file imports neither ``shims.runtime`` nor ``airflow``.
@@ -13,11 +14,10 @@ templates use), so the file imports neither ``shims.runtime`` nor ``airflow``.
 Why: the values are computed the same way (``shims.runtime.RunContext.template_context``);
 jinja2 renders the same text with the same names.
 
-Safety: a template that reads anything else (``ti``, ``var``, ``conn``, ``dag``, ``task``,
+Safety: a template that reads anything else (``ti``, ``var``, ``conn``, ``task`` in the flow,
 ``conf`` (Airflow's configuration, not ``dag_run.conf``), another ``macros.*``), that includes
-or imports templates, that cannot be parsed, or a DAG
-with ``jinja_environment_kwargs``, ``template_undefined`` or ``user_defined_filters``: every
-template of the DAG keeps ``shims.runtime.render_template`` (and its IX301 finding), as before.
+or imports templates, that cannot be parsed, or a DAG with ``jinja_environment_kwargs``,
+``template_undefined`` or ``user_defined_filters``: every template of the DAG keeps ``shims.runtime.render_template`` (and its IX301 finding), as before.
 """
 
 from __future__ import annotations
@@ -85,19 +85,22 @@ class Needs:
         self.render_macros: set[str] = set()
         self.native = False
         self.render = False  # a template is rendered by the helper
+        self.types = False  # ``types.SimpleNamespace`` for ``dag`` / ``task``
         #: the output's names: ``render_jinja`` and each macro (``ds_add`` ..., the classes' sources)
         self.names: dict[str, str] = {}
 
     def copy(self) -> Needs:
         out = Needs()
         out.filters, out.macros, out.render_macros = set(self.filters), set(self.macros), set(self.render_macros)
-        out.native, out.render, out.names = self.native, self.render, dict(self.names)
+        out.native, out.render, out.names, out.types = self.native, self.render, dict(self.names), self.types
         return out
 
 
-def template_names(template: str, extras: set[str], needs: Needs) -> list[str] | None:
-    """The run-context names ``template`` reads (in the order of :data:`CONTEXT`), the filters
-    and macros it uses added to ``needs``; None when it reads anything else (see module doc)."""
+def template_names(template: str, extras: set[str], needs: Needs, static: dict[str, str] | None = None) -> list[str] | None:
+    """The run-context names ``template`` reads (in the order of :data:`CONTEXT`, then those of
+    ``static``: names whose value the converter knows, ``dag``, ``task`` ...), the filters and
+    macros it uses added to ``needs``; None when it reads anything else (see module doc)."""
+    static = static or {}
     try:
         tree = _PARSER.parse(template)
         names = jinja2.meta.find_undeclared_variables(tree)  # compiles: an unknown filter fails
@@ -105,7 +108,7 @@ def template_names(template: str, extras: set[str], needs: Needs) -> list[str] |
         return None
     if any(True for _ in tree.find_all((jinja2.nodes.Include, jinja2.nodes.Import, jinja2.nodes.FromImport, jinja2.nodes.Extends))):
         return None
-    if names - set(CONTEXT) - extras - _GLOBALS - {"macros"}:
+    if names - set(CONTEXT) - set(static) - extras - _GLOBALS - {"macros"}:
         return None
     reads = [n.name for n in tree.find_all(jinja2.nodes.Name) if n.ctx == "load"]
     attrs = [(g.node.name, g.attr) for g in tree.find_all(jinja2.nodes.Getattr) if isinstance(g.node, jinja2.nodes.Name)]
@@ -116,7 +119,7 @@ def template_names(template: str, extras: set[str], needs: Needs) -> list[str] |
         needs.macros |= set(used)
         needs.render_macros |= set(used)
     needs.filters |= {f.name for f in tree.find_all(jinja2.nodes.Filter) if f.name in FILTERS}
-    return [n for n in CONTEXT if n in names and n not in extras]
+    return [n for n in (*CONTEXT, *static) if n in names and n not in extras]
 
 
 def _datetime_names(plan: Plan, module_binds) -> tuple[str, str] | None:  # noqa: ANN001
@@ -159,9 +162,28 @@ class _Calls(Pruned, cst.CSTTransformer):
     ``render_jinja('t'[, native=True], ds=ctx.ds, ..., macro=fn)``; ``ctx.macros.ds_add`` ->
     ``ds_add`` (a function of the output); ``failed`` when a call or macro cannot."""
 
-    def __init__(self, needs: Needs) -> None:
+    def __init__(self, needs: Needs, dag_id: str) -> None:
         self.needs = needs
         self.failed = False
+        self.dag_id = dag_id
+        self.tasks: list[str | None] = []  # the task id of each generated function entered
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.tasks.append(_task_id(node))
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        self.tasks.pop()
+        return updated
+
+    def _static(self) -> dict[str, str]:
+        """The names of the template context whose values are known here: ``dag`` (the DAG's
+        id), and in a task ``task`` and ``task_instance_key_str`` (as the runtime gives them)."""
+        out = {"dag": f"types.SimpleNamespace(dag_id={self.dag_id!r})"}
+        task_id = self.tasks[-1] if self.tasks else None
+        if task_id is not None:
+            out["task"] = f"types.SimpleNamespace(task_id={task_id!r}, dag_id={self.dag_id!r})"
+            out["task_instance_key_str"] = f"{self.dag_id + '__' + task_id + '__'!r} + ctx.ds_nodash"
+        return out
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
         base = updated.value
@@ -201,16 +223,34 @@ class _Calls(Pruned, cst.CSTTransformer):
         if not isinstance(template, str):
             self.failed = True
             return updated
-        names = template_names(template, {a.keyword.value for a in extras if a.keyword is not None}, self.needs)
+        static = self._static()
+        names = template_names(template, {a.keyword.value for a in extras if a.keyword is not None}, self.needs, static)
         if names is None:
             self.failed = True
             return updated
         self.needs.render = True
-        values = [cst.Arg(keyword=cst.Name(n), value=cst.parse_expression(CONTEXT[n]), equal=_EQ) for n in names]
+        self.needs.types |= any(n in ("dag", "task") for n in names)
+        sources = {**CONTEXT, **static}
+        values = [cst.Arg(keyword=cst.Name(n), value=cst.parse_expression(sources[n]), equal=_EQ) for n in names]
         new_args = [args[0], *native, *values, *extras]
         comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
         new_args = [a.with_changes(comma=comma) for a in new_args[:-1]] + [new_args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
         return updated.with_changes(func=cst.Name("__render"), args=new_args)
+
+
+def _task_id(node: cst.FunctionDef) -> str | None:
+    """The task id of a generated ``@task`` function: its ``name=``, else its name (None: not a task)."""
+    for deco in node.decorators:
+        call = deco.decorator
+        func = call.func if isinstance(call, cst.Call) else call
+        if not (isinstance(func, cst.Name) and func.value == "task"):
+            continue
+        for arg in call.args if isinstance(call, cst.Call) else ():
+            if arg.keyword is not None and arg.keyword.value == "name":
+                value = arg.value.evaluated_value if isinstance(arg.value, cst.SimpleString) else None
+                return value if isinstance(value, str) else None
+        return node.name.value
+    return None
 
 
 _EQ = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
@@ -232,12 +272,14 @@ def rewrite(plan: Plan, dag: Dag, generated: str, flow_text: str, module_binds) 
             module = cst.parse_module(text)
         except cst.ParserSyntaxError:
             return None
-        calls = _Calls(needs)
+        calls = _Calls(needs, dag.dag_id)
         new = module.visit(calls)
         if calls.failed:
             return None
         texts.append(new.code)
     if needs.render and module_binds(plan, "jinja2") and plan.model.imports.get("jinja2") != "jinja2":
+        return None
+    if needs.types and module_binds(plan, "types") and plan.model.imports.get("types") != "types":
         return None
     if needs.macros:
         dt = _datetime_names(plan, module_binds)
@@ -266,6 +308,8 @@ def commit(plan: Plan, needs: Needs) -> None:
             plan.helpers[needs.names[macro]] = MACROS[macro].format(name=needs.names[macro], dt=dt[0], td=dt[1])
     if needs.macros and dt == ("datetime", "timedelta"):
         plan.need("datetime", "datetime", "timedelta")  # imported where read (and not imported already)
+    if needs.types:
+        plan.need("", "types")
     if needs.render:
         plan.helpers[needs.names["render"]] = render_helper(needs)
         plan.need("", "jinja2")

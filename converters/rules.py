@@ -176,7 +176,8 @@ class PlainRenderedTemplates(Rule):
     flow computes (``ds``, ``ts``, ``logical_date``, the data interval, ``params``,
     ``dag_run.conf``, ``run_id``, ``yesterday_ds``/``tomorrow_ds``, ``execution_date``), the DAG's
     ``user_defined_macros``, Airflow's date filters (``| ds``, ``| ts_nodash`` ...) and
-    ``macros.ds_add``/``ds_format``/``datetime``/``timedelta`` is rendered by ``render_jinja``, a
+    ``macros.ds_add``/``ds_format``/``datetime``/``timedelta``, ``dag.dag_id`` and, in a task,
+    ``task.task_id`` / ``task_instance_key_str`` (the converter knows the ids) is rendered by ``render_jinja``, a
     function of the output file: jinja2 (a Prefect dependency) with ``StrictUndefined`` as
     Airflow's default, Airflow's filters and macros written in plain Python, Jinja's native
     rendering where the DAG says ``render_template_as_native_obj=True``. Each task takes the
@@ -184,8 +185,8 @@ class PlainRenderedTemplates(Rule):
     the file's ``ds_add``. The file imports neither ``shims.runtime`` nor ``airflow``.
 
     Found statically (``jinja2.meta.find_undeclared_variables`` on the parsed template). A
-    template that reads anything else (``ti``, ``task_instance``, ``var``, ``conn``, ``dag``,
-    ``task``, ``conf``, ``macros.<other>``, a ``dag_run`` attribute but ``conf``), includes or
+    template that reads anything else (``ti``, ``task_instance``, ``var``, ``conn``, ``task`` in
+    the flow, ``conf``, ``macros.<other>``), includes or
     imports another, or a DAG with ``jinja_environment_kwargs``, ``template_undefined`` or
     ``user_defined_filters``: the DAG keeps ``shims.runtime.render_template`` with the context as
     before (IX301 names each template rendered at run time). Implemented in

@@ -305,9 +305,26 @@ with DAG("rendered_native", schedule=None, start_date=pendulum.datetime(2024, 1,
 '''
 
 
+RENDERED_STATIC_DAG = '''
+import pendulum
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+
+
+with DAG("rendered_static", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+    BashOperator(
+        task_id="keyed.task",
+        bash_command="echo {{ task_instance_key_str }} {{ task.task_id | upper }} {{ dag.dag_id | replace('_', '-') }}",
+    )
+'''
+
+
 @pytest.mark.parametrize(
     ("name", "source", "returns"),
     [
+        ("rendered_static", RENDERED_STATIC_DAG, {
+            "keyed.task": "rendered_static__keyed.task__20240115 KEYED.TASK rendered-static",
+        }),
         ("rendered_plain", RENDERED_PLAIN_DAG, {
             "use": ["20240115-2024-01-15T00:00:00+00:00", "2024-01-18", "ME", "20240115/True", "none"],
             "echo": "15/01/2024 01 20240115T000000 2024-01-02 2024-01-14",
@@ -320,7 +337,8 @@ with DAG("rendered_native", schedule=None, start_date=pendulum.datetime(2024, 1,
 def test_templates_rendered_at_run_time_over_plain_values(prefect_server, tmp_path, name, source, returns) -> None:
     """Templates the converter cannot write as f-strings (Airflow's date filters, a jinja
     filter, ``macros.ds_add``/``ds_format``/``datetime``/``timedelta``, a user macro, ``{% if
-    %}``/``{% for %}``, ``dag_run.conf``, native rendering) but that read only plain values are
+    %}``/``{% for %}``, ``dag_run.conf``, native rendering, ``task_instance_key_str``,
+    ``task.task_id`` and ``dag.dag_id`` in a task named by ``name=``) but that read only plain values are
     rendered by a function of the output with jinja2: the file imports neither ``shims`` nor
     ``airflow``, and each task returns what Airflow's returned."""
     path, c = _compare(tmp_path, name, source)

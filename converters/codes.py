@@ -77,7 +77,7 @@ CODES: dict[str, tuple[str, str]] = {
         'no',
     ),
     'IX113': (
-        'Airflow `Variable` uses with no static Prefect equivalent (`setdefault`, `update`, `Variable` passed on, `deserialize_json` or a JSON default not literal, a read without a default inside `try`, an `async def` in the file, a use the flow copies into generated code: operator or DAG arguments, `default_args`): the whole file reads Variables through the runtime stand-in `shims.runtime.Variable` (one finding a file, the uses listed)',
+        'Airflow `Variable` uses with no static Prefect equivalent (`setdefault`, `update`, `Variable` passed on, `deserialize_json` or a JSON default not literal, an `async def` in the file, a use the flow copies into generated code: operator or DAG arguments, `default_args`): the whole file reads Variables through the runtime stand-in `shims.runtime.Variable` (one finding a file, the uses listed)',
         'no',
     ),
     'IX114': (
@@ -141,11 +141,11 @@ CODES: dict[str, tuple[str, str]] = {
         'no (the runs agree while no upstream task fails; where one may: wait with `allow_failure` and check the states)',
     ),
     'IX215': (
-        "an `xcom_pull` from a task that runs after the pulling one (downstream of it in the DAG): Airflow finds no XCom of the run there and answers the pull's `default` (None without one); the flow reads that value in its place, and the task is no data edge (a pull that made the data flow a cycle, IX108, before)",
+        "an `xcom_pull` from a task that runs after the pulling one (downstream of it in the DAG): Airflow finds no XCom of the run there and answers None (Airflow 3.3: its `default` only counts with `map_indexes`; Airflow 2: the pull's `default`, a list of task ids without that task); the flow reads that value in its place, and the task is no data edge (a pull that made the data flow a cycle, IX108, before)",
         'no',
     ),
     'IX301': (
-        'template rendered at run time with `render_template` (Jinja beyond plain expressions)',
+        'template rendered at run time (Jinja beyond plain expressions): by the output\'s `render_jinja` (jinja2) where it reads only plain run values, else by `shims.runtime.render_template` with the run context',
         'no (yes when it pulls from an unknown task)',
     ),
     'IX302': (

@@ -219,9 +219,12 @@ EXTRA_MODULES = ("datetime", "prefect.runtime", "prefect.states", "prefect.cache
 
 def _stdlib_imports(plan: Plan, read: set[str], existing: dict[str, set[str]]) -> str:
     """Import lines for the standard library and the Prefect modules the rules read names of
-    (``plan.need("", "subprocess")`` asks for ``import subprocess``)."""
+    (``plan.need("", "subprocess")`` asks for ``import subprocess``; ``jinja2.nativetypes`` for
+    ``import jinja2.nativetypes``, when ``jinja2`` is read)."""
     imports = plan.model.imports
-    lines = [f"import {m}\n" for m in sorted(plan.imports.get("", ())) if m in read and imports.get(m) != m]
+    lines = [
+        f"import {m}\n" for m in sorted(plan.imports.get("", ())) if m.split(".")[0] in read and imports.get(m) != m
+    ]
     for mod in EXTRA_MODULES:
         wanted = sorted(n for n in plan.imports.get(mod, ()) if n in read and n not in existing.get(mod, set()))
         if wanted:

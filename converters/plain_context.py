@@ -18,9 +18,12 @@ runtime in every converted file.
 
 Safety: the values are those ``shims.runtime.airflow_context`` derives (a manual run: the data
 interval starts and ends at the logical date, ``run_id`` is ``manual__<logical date>``, a naive
-date is UTC). Where the context is used as a whole (a template rendered at run time, an operator
-run through the shim, ``dag_run``, ``macros``, ``var``), or where a value's name is taken in the
-flow or the task, the DAG keeps ``airflow_context`` unchanged.
+date is UTC). A template rendered at run time that reads only such values is first written as
+``render_jinja('...', ds=ctx.ds)`` over them (``plain_templates``). Where the context is used as
+a whole (a template rendered at run time that reads ``ti``, ``var`` ..., an operator run through
+the shim, ``macros`` or ``var`` read by a callable), or where a value's name is taken in the flow
+or the task, the DAG keeps ``airflow_context`` unchanged. The whole ``dag_run`` is
+``types.SimpleNamespace(...)`` of the same values (``shims.runtime.RunContext.dag_run``).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import re
 
 import libcst as cst
 
+from converters import plain_templates
 from converters.model import Dag
 from converters.plan import Plan
 from converters.walk import Pruned, children, iter_nodes
@@ -44,14 +48,27 @@ VALUES = {
     "ts_nodash": "logical_date.strftime('%Y%m%dT%H%M%S')",
     "ts_nodash_with_tz": "logical_date.isoformat().replace('-', '').replace(':', '')",
     "run_id": "f'manual__{logical_date.isoformat()}'",
+    # a manual run's neighbours (Airflow 1.10/2.x names): the day before and after the date
+    "yesterday_ds": "logical_date.fromordinal(logical_date.toordinal() - 1).strftime('%Y-%m-%d')",
+    "tomorrow_ds": "logical_date.fromordinal(logical_date.toordinal() + 1).strftime('%Y-%m-%d')",
+    "yesterday_ds_nodash": "logical_date.fromordinal(logical_date.toordinal() - 1).strftime('%Y%m%d')",
+    "tomorrow_ds_nodash": "logical_date.fromordinal(logical_date.toordinal() + 1).strftime('%Y%m%d')",
     "params": None,  # the DAG's params dict, as the flow received them
     "conf": None,  # dag_run.conf
     "dag_id": None,  # the literal id
+    # the run object as ``shims.runtime.RunContext.dag_run`` shows a manual run (CONF, DAG_ID: the flow's)
+    "dag_run": (
+        "types.SimpleNamespace(\n"
+        "    conf=CONF, run_id=f'manual__{logical_date.isoformat()}', dag_id=DAG_ID, run_type='manual',\n"
+        "    logical_date=logical_date, execution_date=logical_date, run_after=logical_date, external_trigger=True,\n"
+        "    data_interval_start=logical_date, data_interval_end=logical_date, partition_key=None, partition_date=None,\n"
+        ")"
+    ),
 }
 #: values written where they are used rather than bound to a flow variable: a string made once
 #: and passed to several tasks is one object, and Prefect links an object a task returned (a
 #: dict holding ``ds``) to that task run, so a later task given the same object would wait for it
-_INLINE = set(VALUES) - {"params"}
+_INLINE = set(VALUES) - {"params", "dag_run"}
 
 
 def _collect_names(node: cst.CSTNode, out: set[str]) -> None:
@@ -203,7 +220,22 @@ def _date_names(plan: Plan, taken: set[str]) -> tuple[str, str, dict[str, set[st
 
 def apply(plan: Plan, dag: Dag, generated: str, flow_text: str) -> tuple[str, str]:
     """The DAG's generated tasks and flow with the run context as plain values (see module
-    docstring); unchanged when the context is needed as a whole."""
+    docstring); unchanged when the context is needed as a whole. Templates rendered at run time
+    over plain values only are rendered by a function of the output (``plain_templates``)."""
+    if dag.uses_ctx and ("render_template(" in flow_text or "render_template(" in generated):
+        rewritten = plain_templates.rewrite(plan, dag, generated, flow_text, module_binds)
+        if rewritten is None:
+            return generated, flow_text
+        new_gen, new_flow, needs = rewritten
+        out = _apply(plan, dag, new_gen, new_flow)
+        if out == (new_gen, new_flow):
+            return generated, flow_text
+        plain_templates.commit(plan, needs)
+        return out
+    return _apply(plan, dag, generated, flow_text)
+
+
+def _apply(plan: Plan, dag: Dag, generated: str, flow_text: str) -> tuple[str, str]:
     if not dag.uses_ctx or "airflow_context(" not in flow_text or not _may_be_plain(flow_text, generated):
         return generated, flow_text
     try:
@@ -309,7 +341,16 @@ def apply(plan: Plan, dag: Dag, generated: str, flow_text: str) -> tuple[str, st
             "if logical_date.tzinfo is None:",
             f"    logical_date = logical_date.replace(tzinfo={utc})",
         ]
-    source = {"params": params_src, "conf": conf_src, "dag_id": dag_id_src}
+    if "dag_run" in used:
+        if "types" in flow_names or (module_binds(plan, "types") and plan.model.imports.get("types") != "types"):
+            return generated, flow_text
+        imports.setdefault("", set()).add("types")
+    source = {
+        "params": params_src,
+        "conf": conf_src,
+        "dag_id": dag_id_src,
+        "dag_run": VALUES["dag_run"].replace("CONF", conf_src).replace("DAG_ID", dag_id_src),  # type: ignore[union-attr]
+    }
     values: dict[str, str] = {}
     for attr in used:
         expr = source.get(attr) or VALUES[attr]

@@ -107,9 +107,11 @@ class PlainRunContext(Rule):
     computes ``ds``, ``ts``, ``run_id`` ... with the standard library and ``prefect.runtime``, and
     each task takes the values it reads as parameters; no context object crosses a task boundary.
 
-    Where the context is needed as a whole (a template rendered at run time, an operator run
-    through the shim, ``dag_run``, ``macros``), the flow keeps ``airflow_context``.
-    Implemented in ``plain_context.py``.
+    A callable or template given the whole ``dag_run`` gets ``types.SimpleNamespace(conf=...,
+    run_id=..., logical_date=..., run_type='manual', ...)``, the run object the runtime shows for
+    a manual run. Where the context is needed as a whole (a template rendered at run time that
+    reads ``ti``, ``var`` ..., an operator run through the shim, ``**context``), the flow keeps
+    ``airflow_context``. Implemented in ``plain_context.py``.
     """
 
     CONSTRUCT = "`{{ ds }}` and other context values in templates, `ds`/`params`/`run_id` read by callables"
@@ -148,6 +150,17 @@ class PlainRunContext(Rule):
             "begin.submit(dag_run_conf=(conf or {}), run_id=f'manual__{logical_date.isoformat()}')",
             title="`dag_run.conf` / `dag_run.run_id`: the values, not the run object"),
         converts(AIRFLOW_HEADER + """
+            from airflow.providers.standard.operators.python import PythonOperator
+            def begin(dag_run):
+                return getattr(dag_run, "conf", None) or {}
+            with DAG("plain_dag_run_object", schedule=None):
+                PythonOperator(task_id="begin", python_callable=begin)
+            """,
+            "dag_run = types.SimpleNamespace(",
+            "conf=(conf or {}), run_id=f'manual__{logical_date.isoformat()}', dag_id='plain_dag_run_object', run_type='manual',",
+            "begin.submit(dag_run=dag_run)",
+            title="the whole `dag_run`: a plain namespace of the run's values"),
+        converts(AIRFLOW_HEADER + """
             def week_of(ds):
                 return ds[:8] + "01"
             with DAG("plain_macros", schedule=None, user_defined_macros={"week_of": week_of}):
@@ -155,13 +168,72 @@ class PlainRunContext(Rule):
             """,
             "f\"echo {week_of(ds)}\"",
             title="a `user_defined_macros` function called where the template called it"),
+    ]
+
+
+class PlainRenderedTemplates(Rule):
+    """Templates rendered at run time over plain values: a template the ``templates`` rule cannot
+    write as an f-string (a Jinja filter, ``{% if %}``, ``{% for %}``) that reads only values the
+    flow computes (``ds``, ``ts``, ``logical_date``, the data interval, ``params``,
+    ``dag_run.conf``, ``run_id``, ``yesterday_ds``/``tomorrow_ds``, ``execution_date``), the DAG's
+    ``user_defined_macros``, Airflow's date filters (``| ds``, ``| ts_nodash`` ...) and
+    ``macros.ds_add``/``ds_format``/``datetime``/``timedelta``, ``dag.dag_id`` and, in a task,
+    ``task.task_id`` / ``task_instance_key_str`` (the converter knows the ids) is rendered by ``render_jinja``, a
+    function of the output file: jinja2 (a Prefect dependency) with ``StrictUndefined`` as
+    Airflow's default, Airflow's filters and macros written in plain Python, Jinja's native
+    rendering where the DAG says ``render_template_as_native_obj=True``. Each task takes the
+    values it renders as parameters; ``macros.ds_add`` in a template written as an f-string calls
+    the file's ``ds_add``. The file imports neither ``shims.runtime`` nor ``airflow``.
+
+    Found statically (``jinja2.meta.find_undeclared_variables`` on the parsed template). A
+    template that reads anything else (``ti``, ``task_instance``, ``var``, ``conn``, ``task`` in
+    the flow, ``conf``, ``macros.<other>``), includes or
+    imports another, or a DAG with ``jinja_environment_kwargs``, ``template_undefined`` or
+    ``user_defined_filters``: the DAG keeps ``shims.runtime.render_template`` with the context as
+    before (IX301 names each template rendered at run time). Implemented in
+    ``plain_templates.py``, applied by ``plain_context.py``.
+    """
+
+    CONSTRUCT = "`{{ ds | upper }}`, `{% if params.x %}...{% endif %}`, `{{ macros.ds_add(ds, 1) }}`, `{{ data_interval_end | ds }}` with a filter"
+    RESULT = "`render_jinja('...', ds=ds, params=params)`: jinja2 in a function of the output; `ds_add(ds, 1)` a function of the output"
+    EXAMPLES = [
         converts(AIRFLOW_HEADER + """
-            with DAG("whole_ctx", schedule=None):
+            with DAG("plain_render", schedule=None):
                 BashOperator(task_id="t", bash_command="echo {{ ds | upper }}")
             """,
+            "def render_jinja(template, **values):",
+            "env = jinja2.Environment(undefined=jinja2.StrictUndefined)",
+            "def t(ds):",
+            "render_jinja('echo {{ ds | upper }}', ds=ds)",
+            "t.submit(ds=logical_date.strftime('%Y-%m-%d'))",
+            title="a filter: rendered by the output's own function"),
+        converts(AIRFLOW_HEADER + """
+            with DAG("plain_macro", schedule=None, params={"n": 2}):
+                BashOperator(task_id="t", bash_command="echo {{ macros.ds_add(ds, params.n) }}")
+                BashOperator(task_id="u", bash_command="{% if params.n %}{{ data_interval_end | ds_nodash }}{% endif %}")
+            """,
+            "def ds_add(ds, days):",
+            "return (datetime.strptime(str(ds), '%Y-%m-%d') + timedelta(days=days)).strftime('%Y-%m-%d')",
+            "f\"echo {ds_add(ds, params['n'])}\"",
+            "ds_nodash=lambda value: None if value is None else value.strftime('%Y%m%d'),",
+            "render_jinja('{% if params.n %}{{ data_interval_end | ds_nodash }}{% endif %}', data_interval_end=data_interval_end, params=params)",
+            title="`macros.ds_add` and Airflow's date filters in plain Python"),
+        converts(AIRFLOW_HEADER + """
+            with DAG("plain_native", schedule=None, render_template_as_native_obj=True):
+                BashOperator(task_id="t", bash_command="{{ ds | replace('-', '') }}")
+            """,
+            "def render_jinja(template, native=False, **values):",
+            "env = (jinja2.nativetypes.NativeEnvironment if native else jinja2.Environment)(undefined=jinja2.StrictUndefined)",
+            "render_jinja(\"{{ ds | replace('-', '') }}\", native=True, ds=ds)",
+            "import jinja2.nativetypes",
+            title="native rendering"),
+        converts(AIRFLOW_HEADER + """
+            with DAG("whole_ctx", schedule=None):
+                BashOperator(task_id="t", bash_command="echo {{ var.value.region | upper }}")
+            """,
             "ctx = airflow_context(logical_date",
-            "render_template('echo {{ ds | upper }}', ctx",
-            title="a template rendered at run time keeps the context"),
+            "render_template('echo {{ var.value.region | upper }}', ctx",
+            title="a template that reads `var` keeps the context and the runtime's rendering"),
     ]
 
 

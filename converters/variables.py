@@ -17,14 +17,19 @@ same rule inline, with the standard library (``re.sub('[^a-z0-9_-]', '_', key.lo
 What a file keeps on the runtime stand-in ``shims.runtime.Variable`` (IX113, one finding a file,
 the uses listed): a use that is not a ``get``/``set``/``delete`` call (``setdefault``, ``update``,
 ``keys``, ``Variable`` passed on as an object or rebound), arguments not known statically
-(``deserialize_json=flag``, ``**kwargs``, a non-literal default of a JSON read), a read inside a
-``try`` (the ``except`` may expect Airflow's ``KeyError``), an ``async def`` in the file (Prefect's
-``Variable.get`` returns a coroutine there), a module-level ``import ... as`` alias, and any use the
-flow copies into generated code (operator arguments, ``default_args``, the DAG's own arguments).
+(``deserialize_json=flag``, ``**kwargs``, a non-literal default of a JSON read), an ``async
+def`` in the file (Prefect's ``Variable.get`` returns a coroutine there), a module-level ``import
+... as`` alias, and any use the flow copies into generated code (operator arguments,
+``default_args``, the DAG's own arguments).
 The choice is one per file: a module never reads two different ``Variable`` objects.
 
-Safety: ``Variable.get("key")`` without a default reads ``None`` for a missing Prefect Variable
-where Airflow raised ``KeyError``: IX112 (one finding a file, the keys listed). A read with
+A read without a default inside a ``try`` (its ``except`` may expect the exception Airflow raises
+for a missing Variable) calls ``variable_or_key_error(name)``, a function of the output that reads
+the Prefect Variable and raises ``KeyError`` where it is not set (Airflow 2's exception and the
+stand-in's; Airflow 3 raises ``AirflowRuntimeError``, which an ``except Exception`` takes too).
+
+Safety: elsewhere, ``Variable.get("key")`` without a default reads ``None`` for a missing Prefect
+Variable where Airflow raised ``KeyError``: IX112 (one finding a file, the keys listed). A read with
 ``deserialize_json=True`` and no default still raises (``json.loads(None)``: ``TypeError``).
 Airflow's ``AIRFLOW_VAR_<KEY>`` environment variables are not read by Prefect's ``Variable``: import
 them with ``interop import-variables``. ``Variable.set(..., description=...)``: Prefect Variables
@@ -124,17 +129,35 @@ class PrefectVariables(Rule):
             from airflow.models import Variable
             @task
             def mode():
+                def shout(text):
+                    return text.upper()
                 try:
-                    return Variable.get("mode")
+                    return shout(Variable.get("mode"))
                 except KeyError:
                     return "full"
             with DAG("variables_try", schedule=None):
                 mode()
             """,
-            "from shims.runtime import Variable",
-            'return Variable.get("mode")',
-            title="a read whose `except` may expect Airflow's KeyError keeps the stand-in (IX113)"),
+            "def variable_or_key_error(name):",
+            "value = prefect.variables.Variable.get(name)",
+            "raise KeyError(f'Variable {name} does not exist')",
+            'return shout(variable_or_key_error("mode"))',
+            "import prefect.variables",
+            title="a read whose `except` may expect Airflow's KeyError: a function of the output raises it"),
     ]
+
+
+#: the output's function for a read without a default inside ``try``: Airflow raises for a
+#: missing Variable there (``KeyError`` in Airflow 2, with this message, as the runtime stand-in;
+#: Airflow 3's ``AirflowRuntimeError``), Prefect's ``Variable.get`` returns ``None``
+RAISING_HELPER = (
+    "def {name}(name):\n"
+    '    """A Prefect Variable; KeyError where it is not set, as Airflow 2\'s `Variable.get` without a default."""\n'
+    "    value = {module}.{cls}.get(name)\n"
+    "    if value is None:\n"
+    "        raise KeyError(f'Variable {{name}} does not exist')\n"
+    "    return value\n"
+)
 
 
 # --------------------------------------------------------------------------- the file's survey
@@ -154,6 +177,9 @@ class Survey:
     names: set[str] = field(default_factory=set)
     #: module constants bound once to a string (``KEY = "my_key"``; none rebound by ``global``)
     constants: dict[str, str] = field(default_factory=dict)
+    #: the output's function that reads a Prefect Variable or raises ``KeyError`` as Airflow does
+    #: (for reads without a default inside a ``try``), when one is needed
+    raising: str | None = None
 
 
 def _string(node: cst.BaseExpression) -> str | None:
@@ -244,6 +270,7 @@ class _Uses:
         self.kept = kept  # ids of the nodes under the parts of those statements kept as they are
         self.needs: set[str] = set()  # stdlib modules the rewritten calls read
         self.seen = False
+        self.raising = False  # a read without a default inside ``try``
 
     def walk(self, node: cst.CSTNode) -> None:
         self.stack.append(node)
@@ -297,14 +324,13 @@ class _Uses:
             self._why(f"`{node.value}.{method}` in code the flow copies into generated code (operator or DAG arguments, default_args)")
             return
         if read.method == "get" and not read.has_default and self.tries:
-            self._why(f"`{node.value}.get` without a default inside `try`: the `except` may expect Airflow's KeyError")
-            return
+            self.raising = True  # read by the output's function that raises KeyError, as Airflow
         self.seen = True
         for module in ("re",) * (_string(read.key) is None) + ("json",) * read.as_json:
             self.needs.add(module)
             if any(isinstance(n, cst.FunctionDef) and module in _locals(n) for n in self.stack):
                 self._why(f"`{module}` is a local name where `{node.value}.{method}` is called")
-        if read.method == "get" and not read.has_default and not read.as_json:
+        if read.method == "get" and not read.has_default and not read.as_json and not self.tries:
             key = _string(read.key)
             self.survey.undefaulted.append((self._line(), repr(key) if key is not None else _code(read.key)))
 
@@ -424,6 +450,10 @@ def survey(plan: Plan) -> Survey:
     }
     if result.module_name is not None:
         plan.need(_PREFECT_MODULE, _PREFECT_NAME)
+    if uses.raising:
+        result.raising = plan.unique("variable_or_key_error")
+        plan.helpers[result.raising] = RAISING_HELPER.format(name=result.raising, module=_PREFECT_MODULE, cls=_PREFECT_NAME)
+        plan.need("", _PREFECT_MODULE)
     for module in sorted(uses.needs):
         plan.need("", module)
     if result.undefaulted:
@@ -512,19 +542,25 @@ class _Rewrite(Pruned, cst.CSTTransformer):
             )
         }
 
-    def __init__(self, module_name: str | None, constants: dict[str, str]) -> None:
+    def __init__(self, module_name: str | None, constants: dict[str, str], raising: str | None = None) -> None:
+        self.raising = raising
+        self.in_try: set[int] = set()  # ids of the calls inside a ``try`` body with an ``except``
+        self.entered: list[int] = []  # ids of the functions visited (scopes pushed)
         self.scopes: list[set[str]] = [{module_name} if module_name else set()]
         #: module constants a key may name, less the names a function being visited binds
         self.constants: list[dict[str, str]] = [constants]
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.entered.append(id(node))
         self.scopes.append(self.scopes[-1] | _bound_locally(node))
         local = _locals(node)
         self.constants.append({k: v for k, v in self.constants[-1].items() if k not in local})
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef) -> cst.FunctionDef:
-        self.scopes.pop()
-        self.constants.pop()
+        if self.entered and self.entered[-1] == id(original_node):  # a pruned function is left, never visited
+            self.entered.pop()
+            self.scopes.pop()
+            self.constants.pop()
         return updated_node
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
@@ -532,7 +568,12 @@ class _Rewrite(Pruned, cst.CSTTransformer):
         if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in self.scopes[-1]):
             return updated_node
         read = _read_call(updated_node, func.attr.value)
-        return updated_node if isinstance(read, str) else _rewritten(updated_node, read, self.constants[-1])
+        if isinstance(read, str):
+            return updated_node
+        if self.raising and read.method == "get" and not read.has_default and id(original_node) in self.in_try:
+            get = cst.Call(func=cst.Name(self.raising), args=[_arg(_key(read.key, self.constants[-1]))])
+            return cst.Call(func=cst.parse_expression("json.loads"), args=[cst.Arg(value=get)]) if read.as_json else get
+        return _rewritten(updated_node, read, self.constants[-1])
 
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
@@ -581,4 +622,7 @@ def rewrite_variables(plan: Plan, node: cst.BaseStatement) -> cst.BaseStatement:
     found = survey(plan)
     if not found.prefect or not names_in(node) & found.names:
         return node
-    return node.visit(_Rewrite(found.module_name, found.constants))  # type: ignore[return-value]
+    rewrite = _Rewrite(found.module_name, found.constants, found.raising)
+    if found.raising:
+        rewrite.in_try = {id(n) for t in iter_nodes(node) if type(t) is cst.Try and t.handlers for n in iter_nodes(t.body)}
+    return node.visit(rewrite)  # type: ignore[return-value]

@@ -250,3 +250,175 @@ def test_a_user_macro_in_a_template_rendered_at_run_time(prefect_server, tmp_pat
     assert "IX213" not in {f.code for f in result.findings}, [f.as_dict() for f in result.findings]
     assert c.error is None and c.equivalent, c.differences()
     assert c.airflow.tasks["hello"].values["return_value"] == "HI-2024-01-15"
+
+
+RENDERED_PLAIN_DAG = '''
+import pendulum
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.providers.standard.operators.python import PythonOperator
+
+
+def shout(text):
+    return text.upper()
+
+
+def use(a, b, c, d, e):
+    return [a, b, c, d, e]
+
+
+with DAG("rendered_plain", schedule=None, start_date=pendulum.datetime(2024, 1, 1),
+         params={"who": "me"}, user_defined_macros={"shout": shout}):
+    used = PythonOperator(task_id="use", python_callable=use, op_kwargs={
+        "a": "{{ data_interval_start | ds_nodash }}-{{ logical_date | ts }}",
+        "b": "{{ macros.ds_add(ds, 3) }}",
+        "c": "{% if params.who %}{{ shout(params.who) }}{% else %}nobody{% endif %}",
+        "d": "{{ ds | replace('-', '') }}/{{ run_id | length > 0 }}",
+        "e": "{{ (dag_run.conf or {}).get('k', 'none') }}",
+    })
+    echo = BashOperator(
+        task_id="echo",
+        bash_command="echo {{ macros.ds_format(ds, '%Y-%m-%d', '%d/%m/%Y') }} "
+        "{% for i in range(2) %}{{ i }}{% endfor %} {{ shout(ts_nodash) }} "
+        "{{ (macros.datetime(2024, 1, 1) + macros.timedelta(days=1)) | ds }} {{ macros.ds_add(ds, -1) }}",
+    )
+    used >> echo
+'''
+
+RENDERED_NATIVE_DAG = '''
+import pendulum
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.python import PythonOperator
+
+
+def kinds(a, b, c):
+    return [a, type(a).__name__, b, type(b).__name__, c]
+
+
+with DAG("rendered_native", schedule=None, start_date=pendulum.datetime(2024, 1, 1),
+         params={"n": 2}, render_template_as_native_obj=True):
+    PythonOperator(task_id="kinds", python_callable=kinds, op_args=[
+        "{{ macros.ds_add(ds, 1) | replace('-', '') }}",
+        "{% if params.n > 1 %}[{{ params.n }}, {{ params.n * 2 }}]{% endif %}",
+        "{{ ds | upper }}",
+    ])
+'''
+
+
+RENDERED_STATIC_DAG = '''
+import pendulum
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+
+
+with DAG("rendered_static", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+    BashOperator(
+        task_id="keyed.task",
+        bash_command="echo {{ task_instance_key_str }} {{ task.task_id | upper }} {{ dag.dag_id | replace('_', '-') }}",
+    )
+'''
+
+
+@pytest.mark.parametrize(
+    ("name", "source", "returns"),
+    [
+        ("rendered_static", RENDERED_STATIC_DAG, {
+            "keyed.task": "rendered_static__keyed.task__20240115 KEYED.TASK rendered-static",
+        }),
+        ("rendered_plain", RENDERED_PLAIN_DAG, {
+            "use": ["20240115-2024-01-15T00:00:00+00:00", "2024-01-18", "ME", "20240115/True", "none"],
+            "echo": "15/01/2024 01 20240115T000000 2024-01-02 2024-01-14",
+        }),
+        ("rendered_native", RENDERED_NATIVE_DAG, {
+            "kinds": [20240116, "int", [2, 4], "list", "2024-01-15"],
+        }),
+    ],
+)
+def test_templates_rendered_at_run_time_over_plain_values(prefect_server, tmp_path, name, source, returns) -> None:
+    """Templates the converter cannot write as f-strings (Airflow's date filters, a jinja
+    filter, ``macros.ds_add``/``ds_format``/``datetime``/``timedelta``, a user macro, ``{% if
+    %}``/``{% for %}``, ``dag_run.conf``, native rendering, ``task_instance_key_str``,
+    ``task.task_id`` and ``dag.dag_id`` in a task named by ``name=``) but that read only plain values are
+    rendered by a function of the output with jinja2: the file imports neither ``shims`` nor
+    ``airflow``, and each task returns what Airflow's returned."""
+    path, c = _compare(tmp_path, name, source)
+    output = convert_file(str(path)).output
+    assert "shims" not in output and "airflow" not in output, output
+    assert "def render_jinja(template" in output and "jinja2.StrictUndefined" in output
+    from interop.lint import lint_source
+
+    assert not lint_source(output, f"{name}_flow.py").findings  # the rendered strings are not IXL106
+    assert c.error is None and c.equivalent, c.differences()
+    for task_id, value in returns.items():
+        assert c.airflow.tasks[task_id].values["return_value"] == value
+        assert c.prefect.tasks[task_id].values == c.airflow.tasks[task_id].values
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ yesterday_ds }}/{{ tomorrow_ds_nodash }}/{{ execution_date | ts }}",
+        "{{ macros.ds_add(yesterday_ds, 0) }}-{{ tomorrow_ds }}-{{ yesterday_ds_nodash }}",
+        "{% if data_interval_end %}{{ data_interval_end | ts_nodash_with_tz }}{% endif %}{{ params.x | default(1) }}",
+    ],
+)
+def test_airflow2_names_render_as_the_runtime_shim(prefect_server, tmp_path, template: str) -> None:
+    """Airflow 1.10/2.x names Airflow 3 no longer has (``yesterday_ds``, ``execution_date`` ...):
+    the converted flow, run on Prefect, renders what ``shims.runtime.render_template`` renders
+    (what the flow gave before it was plain)."""
+    import importlib.util
+
+    from shims.runtime import airflow_context, render_template
+
+    path = tmp_path / "old_names.py"
+    path.write_text(
+        "import pendulum\nfrom airflow.sdk import DAG\n"
+        "from airflow.providers.standard.operators.bash import BashOperator\n"
+        "with DAG('old_names', schedule=None, start_date=pendulum.datetime(2024, 1, 1)):\n"
+        f"    BashOperator(task_id='t', bash_command={'echo ' + template!r})\n"
+    )
+    output = convert_file(str(path)).output
+    assert "shims" not in output and "airflow" not in output, output
+    out = tmp_path / "old_names_flow.py"
+    out.write_text(output)
+    spec = importlib.util.spec_from_file_location("old_names_flow", out)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = module.old_names(logical_date="2024-01-31T00:00:00+00:00")
+    assert result["t"] == render_template(template, airflow_context("2024-01-31"))
+
+
+DAG_RUN_OBJECT_DAG = '''
+import pendulum
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.providers.standard.operators.python import PythonOperator
+
+
+def check(dag_run):
+    conf = getattr(dag_run, "conf", None) or {}
+    return [conf.get("k", "none"), dag_run.run_type == "manual", dag_run.logical_date.isoformat()]
+
+
+with DAG("dag_run_object", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+    checked = PythonOperator(task_id="check", python_callable=check)
+    echo = BashOperator(task_id="echo", bash_command="echo {{ dag_run.logical_date | ds }} {{ dag_run.conf | length }}")
+    checked >> echo
+'''
+
+
+def test_the_dag_run_object_is_a_plain_namespace(prefect_server, tmp_path) -> None:
+    """A callable given the whole ``dag_run`` and a template reading ``dag_run.logical_date``: the
+    flow builds the run as ``types.SimpleNamespace`` (the values the runtime's ``dag_run`` has
+    for a manual run), imports neither ``shims`` nor ``airflow``, and returns what Airflow did.
+    (``run_id`` and ``str(run_type)`` are the runtime's, not Airflow 3.3's: ``manual__<logical
+    date>`` and ``manual`` where ``dag.test()`` gives ``manual__<now>`` and ``DagRunType.MANUAL``.)"""
+    path, c = _compare(tmp_path, "dag_run_object", DAG_RUN_OBJECT_DAG)
+    output = convert_file(str(path)).output
+    assert "shims" not in output and "airflow" not in output, output
+    assert "dag_run = types.SimpleNamespace(" in output
+    assert c.error is None and c.equivalent, c.differences()
+    assert c.airflow.tasks["check"].values["return_value"] == ["none", True, "2024-01-15T00:00:00+00:00"]
+    assert c.airflow.tasks["echo"].values["return_value"] == "2024-01-15 0"
+    assert c.prefect.tasks["check"].values == c.airflow.tasks["check"].values
+    assert c.prefect.tasks["echo"].values == c.airflow.tasks["echo"].values

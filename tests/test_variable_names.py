@@ -33,6 +33,18 @@ def test_a_key_imported_under_its_prefect_name_is_found_as_written(prefect_serve
 
 
 # --------------------------------------------------------------------------- the pair, end to end
+def _converted_flow(target: Path, output: str):  # noqa: ANN202 - a prefect Flow
+    """The flow of a converted file, written to ``target`` and imported from there."""
+    from prefect import Flow
+
+    target.write_text(output)
+    spec = importlib.util.spec_from_file_location(target.stem, target)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    (flow,) = [f for f in vars(module).values() if isinstance(f, Flow)]
+    return flow
+
+
 PAIR_DAG = Path(__file__).parent / "fixtures" / "variables" / "variables_pair.py"
 #: the Airflow Variables, as Airflow's environment backend reads them and as `airflow variables
 #: export` writes them (a JSON value decoded in the file)
@@ -51,7 +63,6 @@ def test_converted_flow_reads_what_airflow_read_after_import_variables(prefect_s
     JSON default undecoded), a key computed at run time, a module-level read, set/get/delete.
     A key set nowhere: Airflow's task fails, the flow's reads None, and the ledger says so (IX112)."""
     from click.testing import CliRunner
-    from prefect import Flow
 
     from converters import convert_file
     from interop.commands.deploy import import_variables
@@ -86,12 +97,7 @@ def test_converted_flow_reads_what_airflow_read_after_import_variables(prefect_s
     flow_out = tmp_path / "prefect"
     flow_out.mkdir()
     monkeypatch.setenv("VARIABLES_OUT", str(flow_out))
-    target = tmp_path / "converted_variables_pair.py"
-    target.write_text(converted.output)
-    spec = importlib.util.spec_from_file_location(target.stem, target)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    (flow,) = [f for f in vars(module).values() if isinstance(f, Flow)]
+    flow = _converted_flow(tmp_path / "converted_variables_pair.py", converted.output)
     state = flow(logical_date="2024-01-15T00:00:00+00:00", return_state=True)
     assert state.is_completed(), state
 
@@ -103,3 +109,59 @@ def test_converted_flow_reads_what_airflow_read_after_import_variables(prefect_s
     assert airflow_values["read_json"] == {"host": "db", "port": 5432}
     assert airflow_values["read_defaults"] == ["fallback", {"a": [1]}, None]
     assert flow_values["missing"] is None  # Airflow raised; IX112 above says so
+
+
+TRY_DAG = '''
+import pendulum
+from airflow.sdk import DAG, task
+from airflow.models import Variable
+
+
+@task
+def missing():
+    try:
+        return Variable.get("interop_try_never_set")
+    except Exception:
+        return "fallback"
+
+
+@task
+def present():
+    try:
+        return Variable.get("Interop_Try_Present", deserialize_json=True)["a"]
+    except KeyError:
+        return "missing"
+
+
+with DAG("variables_try_read", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+    missing() >> present()
+'''
+
+
+def test_a_read_inside_try_raises_keyerror_as_airflow(prefect_server, tmp_path, monkeypatch) -> None:
+    """``Variable.get(key)`` without a default inside ``try``: Airflow raises for a missing
+    Variable and the ``except`` takes it. The converted file reads Prefect Variables through a
+    function of its own that raises ``KeyError`` (Airflow 2's exception, and the runtime
+    stand-in's; Airflow 3.3 raises its ``AirflowRuntimeError``, VARIABLE_NOT_FOUND, which an
+    ``except KeyError`` does not take), with no ``shims`` and no IX113, and each task returns what
+    Airflow's returned (a missing key, a JSON read that is set)."""
+    from prefect.variables import Variable as PrefectVariable
+
+    from converters import convert_file
+    from shims.runner import run_dag
+
+    dag_file = tmp_path / "variables_try_read.py"
+    dag_file.write_text(TRY_DAG)
+    monkeypatch.setenv("AIRFLOW_VAR_INTEROP_TRY_PRESENT", '{"a": 1}')
+    truth = run_dag(str(dag_file), "variables_try_read", logical_date="2024-01-15T00:00:00+00:00", echo=False).to_json()
+    monkeypatch.delenv("AIRFLOW_VAR_INTEROP_TRY_PRESENT")
+    PrefectVariable.set("interop_try_present", '{"a": 1}', overwrite=True)  # as import-variables stores it
+
+    converted = convert_file(str(dag_file))
+    assert "shims" not in converted.output and "airflow" not in converted.output, converted.output
+    assert {f.code for f in converted.findings} & {"IX112", "IX113"} == set()
+    flow = _converted_flow(tmp_path / "converted_variables_try_read.py", converted.output)
+    result = flow(logical_date="2024-01-15T00:00:00+00:00")
+    airflow_values = {t: v["xcoms"]["return_value"] for t, v in truth["tasks"].items()}
+    assert airflow_values == {"missing": "fallback", "present": 1}
+    assert result == airflow_values

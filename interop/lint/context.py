@@ -14,6 +14,7 @@ from typing import Any, Iterator
 
 import libcst as cst
 
+from converters.walk import iter_nodes
 from interop.lint import names
 
 
@@ -91,6 +92,9 @@ class FileContext:
         self.adapters: dict[str, frozenset[str]] = {}
         #: callbacks handed to such an adapter: name -> the keys they get
         self.callback_keys: dict[str, frozenset[str]] = {}
+        #: functions of the file that render their first argument as a Jinja template
+        #: (``env.from_string(template).render(...)``: the converter's ``render_jinja``)
+        self.renderers: set[str] = set()
         #: memo of :meth:`qualified` by node id (every rule asks about the same calls; the
         #: module, and so every node, lives as long as this context)
         self._qualified: dict[int, str | None] = {}
@@ -162,7 +166,32 @@ class FileContext:
             elif isinstance(stmt, cst.FunctionDef):
                 if top:
                     self._add_adapter(stmt)
+                    self._add_renderer(stmt)
                 self._add_function(stmt)
+
+    def is_render_call(self, call: cst.Call) -> bool:
+        """Does ``call`` render a Jinja template at run time (``shims.runtime.render_template``,
+        or a function of the file that renders its first argument)?"""
+        if isinstance(call.func, cst.Name) and call.func.value in self.renderers and call.func.value not in self.imports:
+            return True
+        return self.qualified(call.func) in names.RENDER_TEMPLATE
+
+    def _add_renderer(self, fn: cst.FunctionDef) -> None:
+        params = fn.params.params
+        if not params:
+            return
+        first = params[0].name.value
+        for node in iter_nodes(fn.body):
+            if (
+                isinstance(node, cst.Call)
+                and isinstance(node.func, cst.Attribute)
+                and node.func.attr.value == "from_string"
+                and len(node.args) == 1
+                and isinstance(node.args[0].value, cst.Name)
+                and node.args[0].value.value == first
+            ):
+                self.renderers.add(fn.name.value)
+                return
 
     def _add_import(self, node: cst.Import | cst.ImportFrom) -> None:
         if isinstance(node, cst.Import):

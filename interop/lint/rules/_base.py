@@ -58,7 +58,7 @@ class ScopedRule(LintRule):
     # shim calls
     def visit_Call(self, node: cst.Call) -> None:
         qual = self.context.qualified(node.func)
-        kind = "shim" if qual in names.RUN_OPERATOR else "render" if qual in names.RENDER_TEMPLATE else ""
+        kind = "shim" if qual in names.RUN_OPERATOR else "render" if self.context.is_render_call(node) else ""
         self._shim_calls.append(kind)  # type: ignore[arg-type]
         if kind == "shim":
             self.shim_depth += 1

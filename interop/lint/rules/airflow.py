@@ -1115,7 +1115,7 @@ def etl(ctx):
     def visit_Call(self, node: cst.Call) -> None:
         super().visit_Call(node)
         self._calls.append(node)
-        if self.context.qualified(node.func) in names.RENDER_TEMPLATE and node.args and self.functions:
+        if self.context.is_render_call(node) and node.args and self.functions:
             first = node.args[0].value
             fn = self.functions[-1]
             params = {p.name.value for p in (*fn.params.params, *fn.params.kwonly_params, *fn.params.posonly_params)}

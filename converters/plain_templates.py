@@ -1,0 +1,317 @@
+"""Templates rendered at run time with plain values: jinja2 and a small function of the output.
+
+What: a template the ``templates`` rule could not write as an f-string (a filter, a macro, a
+``{% if %}``) is rendered at run time. Where it reads only names a flow computes in plain Python
+(``ds``, ``ts``, ``logical_date``, ``params``, ``dag_run``, ``yesterday_ds`` ..., the DAG's
+``user_defined_macros``, Airflow's date filters, ``macros.ds_add``/``ds_format``/``datetime``/
+``timedelta``, ``dag.dag_id``, and in a generated task ``task.task_id`` and
+``task_instance_key_str``), the call ``render_template('{{ ds | ds_nodash }}', ctx,
+upstream={})`` becomes ``render_jinja('{{ ds | ds_nodash }}', ds=ctx.ds)``: ``plain_context`` then turns ``ctx.ds`` into
+the flow's plain value, and ``render_jinja`` is a function of the output file (jinja2, a Prefect
+dependency, with ``StrictUndefined`` as Airflow's default and Airflow's filters and macros the
+templates use), so the file imports neither ``shims.runtime`` nor ``airflow``.
+
+Why: the values are computed the same way (``shims.runtime.RunContext.template_context``);
+jinja2 renders the same text with the same names.
+
+Safety: a template that reads anything else (``ti``, ``var``, ``conn``, ``task`` in the flow,
+``conf`` (Airflow's configuration, not ``dag_run.conf``), another ``macros.*``), that includes
+or imports templates, that cannot be parsed, or a DAG with ``jinja_environment_kwargs``,
+``template_undefined`` or ``user_defined_filters``: every template of the DAG keeps ``shims.runtime.render_template`` (and its IX301 finding), as before.
+"""
+
+from __future__ import annotations
+
+import jinja2
+import jinja2.meta
+import jinja2.nodes
+import libcst as cst
+
+from converters.model import Dag
+from converters.names import CONTEXT_KEYS
+from converters.plan import Plan
+from converters.walk import Pruned
+
+#: template name -> the run-context source the flow passes for it (``plain_context`` makes it
+#: plain): the context keys with a plain value, Airflow 1.10/2.x's neighbours of the date, and
+#: ``dag_run`` (the run object as the runtime shows a manual run)
+CONTEXT = {
+    **{key: source for key, source in CONTEXT_KEYS.items() if source.startswith("ctx.") and key not in ("dag_run", "macros", "var")},
+    **{key: f"ctx.{key}" for key in ("yesterday_ds", "tomorrow_ds", "yesterday_ds_nodash", "tomorrow_ds_nodash")},
+    "dag_run": "ctx.dag_run",
+}
+#: Airflow's template filters (``airflow.sdk.definitions._internal.templater.FILTERS``)
+FILTERS = {
+    "ds": "value.strftime('%Y-%m-%d')",
+    "ds_nodash": "value.strftime('%Y%m%d')",
+    "ts": "value.isoformat()",
+    "ts_nodash": "value.strftime('%Y%m%dT%H%M%S')",
+    "ts_nodash_with_tz": "value.isoformat().replace('-', '').replace(':', '')",
+}
+#: the ``macros.*`` written in plain Python (``airflow.sdk.execution_time.macros``): functions of
+#: the output file (``{name}``), or the classes; ``{dt}``/``{td}``: the module's names of
+#: ``datetime.datetime`` and ``datetime.timedelta``
+MACROS = {
+    "ds_add": (
+        "def {name}(ds, days):\n"
+        '    """Airflow\'s ``macros.ds_add``: ``days`` added to a ``YYYY-MM-DD`` date."""\n'
+        "    if not days:\n"
+        "        return str(ds)\n"
+        "    return ({dt}.strptime(str(ds), '%Y-%m-%d') + {td}(days=days)).strftime('%Y-%m-%d')\n"
+    ),
+    "ds_format": (
+        "def {name}(ds, input_format, output_format):\n"
+        '    """Airflow\'s ``macros.ds_format``: a date string in another format."""\n'
+        "    return {dt}.strptime(str(ds), input_format).strftime(output_format)\n"
+    ),
+    "datetime": None,
+    "timedelta": None,
+}
+#: Jinja's own globals (``range``, ``dict`` ...), in every environment
+_GLOBALS = frozenset(jinja2.Environment().globals)
+#: the DAG settings of Airflow's Jinja environment that the plain rendering does not follow
+_ENV_SETTINGS = ("jinja_environment_kwargs", "template_undefined", "user_defined_filters")
+_PARSER = jinja2.Environment()
+_PARSER.filters.update(dict.fromkeys(FILTERS, str))  # known to the compiler (only names are read)
+
+
+class Needs:
+    """What the plain templates and macros of one file use (kept on the plan across its DAGs)."""
+
+    def __init__(self) -> None:
+        self.filters: set[str] = set()
+        #: ``macros.*`` used anywhere (f-strings too), and those a rendered template reads
+        self.macros: set[str] = set()
+        self.render_macros: set[str] = set()
+        self.native = False
+        self.render = False  # a template is rendered by the helper
+        self.types = False  # ``types.SimpleNamespace`` for ``dag`` / ``task``
+        #: the output's names: ``render_jinja`` and each macro (``ds_add`` ..., the classes' sources)
+        self.names: dict[str, str] = {}
+
+    def copy(self) -> Needs:
+        out = Needs()
+        out.filters, out.macros, out.render_macros = set(self.filters), set(self.macros), set(self.render_macros)
+        out.native, out.render, out.names, out.types = self.native, self.render, dict(self.names), self.types
+        return out
+
+
+def template_names(template: str, extras: set[str], needs: Needs, static: dict[str, str] | None = None) -> list[str] | None:
+    """The run-context names ``template`` reads (in the order of :data:`CONTEXT`, then those of
+    ``static``: names whose value the converter knows, ``dag``, ``task`` ...), the filters and
+    macros it uses added to ``needs``; None when it reads anything else (see module doc)."""
+    static = static or {}
+    try:
+        tree = _PARSER.parse(template)
+        names = jinja2.meta.find_undeclared_variables(tree)  # compiles: an unknown filter fails
+    except jinja2.TemplateError:
+        return None
+    if any(True for _ in tree.find_all((jinja2.nodes.Include, jinja2.nodes.Import, jinja2.nodes.FromImport, jinja2.nodes.Extends))):
+        return None
+    if names - set(CONTEXT) - set(static) - extras - _GLOBALS - {"macros"}:
+        return None
+    reads = [n.name for n in tree.find_all(jinja2.nodes.Name) if n.ctx == "load"]
+    attrs = [(g.node.name, g.attr) for g in tree.find_all(jinja2.nodes.Getattr) if isinstance(g.node, jinja2.nodes.Name)]
+    if "macros" in names and "macros" not in extras:
+        used = [attr for name, attr in attrs if name == "macros"]
+        if len(used) != reads.count("macros") or set(used) - set(MACROS):
+            return None  # read whole, by item, or a macro with no plain version
+        needs.macros |= set(used)
+        needs.render_macros |= set(used)
+    needs.filters |= {f.name for f in tree.find_all(jinja2.nodes.Filter) if f.name in FILTERS}
+    return [n for n in (*CONTEXT, *static) if n in names and n not in extras]
+
+
+def _datetime_names(plan: Plan, module_binds) -> tuple[str, str] | None:  # noqa: ANN001
+    """The module's sources for ``datetime.datetime`` and ``datetime.timedelta`` (imported when
+    the module binds neither name), or None when a name is taken by something else."""
+    imports = plan.model.imports
+    if imports.get("datetime") == "datetime":
+        return "datetime.datetime", "datetime.timedelta"
+    for cls in ("datetime", "timedelta"):
+        if imports.get(cls) != f"datetime.{cls}" and module_binds(plan, cls):
+            return None
+    return "datetime", "timedelta"
+
+
+def render_helper(needs: Needs) -> str:
+    """The output file's ``render_jinja`` for what its templates use."""
+    native = ", native=False" if needs.native else ""
+    env = "(jinja2.nativetypes.NativeEnvironment if native else jinja2.Environment)" if needs.native else "jinja2.Environment"
+    lines = [
+        f"def {needs.names['render']}(template{native}, **values):",
+        '    """Render an Airflow Jinja template with the run\'s values, as Airflow does (an undefined name fails)."""',
+        f"    env = {env}(undefined=jinja2.StrictUndefined)",
+    ]
+    if needs.filters:
+        lines.append("    env.filters.update(")
+        lines += [f"        {f}=lambda value: None if value is None else {FILTERS[f]}," for f in FILTERS if f in needs.filters]
+        lines.append("    )")
+    if not needs.render_macros:
+        lines.append("    return env.from_string(template).render(**values)")
+        return "\n".join(lines) + "\n"
+    lines.append("    macros = {")
+    lines += [f"        {m!r}: {needs.names[m]}," for m in MACROS if m in needs.render_macros]
+    lines.append("    }")
+    lines.append("    return env.from_string(template).render(**values, macros=macros)")
+    return "\n".join(lines) + "\n"
+
+
+class _Calls(Pruned, cst.CSTTransformer):
+    """``render_template('t', ctx, upstream={}[, native=True][, macro=fn])`` ->
+    ``render_jinja('t'[, native=True], ds=ctx.ds, ..., macro=fn)``; ``ctx.macros.ds_add`` ->
+    ``ds_add`` (a function of the output); ``failed`` when a call or macro cannot."""
+
+    def __init__(self, needs: Needs, dag_id: str) -> None:
+        self.needs = needs
+        self.failed = False
+        self.dag_id = dag_id
+        self.tasks: list[str | None] = []  # the task id of each generated function entered
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.tasks.append(_task_id(node))
+
+    def leave_FunctionDef(self, original: cst.FunctionDef, updated: cst.FunctionDef) -> cst.FunctionDef:
+        self.tasks.pop()
+        return updated
+
+    def _static(self) -> dict[str, str]:
+        """The names of the template context whose values are known here: ``dag`` (the DAG's
+        id), and in a task ``task`` and ``task_instance_key_str`` (as the runtime gives them)."""
+        out = {"dag": f"types.SimpleNamespace(dag_id={self.dag_id!r})"}
+        task_id = self.tasks[-1] if self.tasks else None
+        if task_id is not None:
+            out["task"] = f"types.SimpleNamespace(task_id={task_id!r}, dag_id={self.dag_id!r})"
+            out["task_instance_key_str"] = f"{self.dag_id + '__' + task_id + '__'!r} + ctx.ds_nodash"
+        return out
+
+    def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute) -> cst.BaseExpression:
+        base = updated.value
+        if isinstance(base, cst.Attribute) and isinstance(base.value, cst.Name) and base.value.value == "ctx" and base.attr.value == "macros":
+            if updated.attr.value not in MACROS:
+                self.failed = True
+                return updated
+            self.needs.macros.add(updated.attr.value)
+            return cst.Name(f"__macro_{updated.attr.value}")  # named once the output's names are known
+        return updated
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+        if not (isinstance(updated.func, cst.Name) and updated.func.value == "render_template"):
+            return updated
+        args = list(updated.args)
+        if len(args) < 2 or not isinstance(args[0].value, cst.SimpleString) or args[0].keyword is not None:
+            self.failed = True
+            return updated
+        if args[1].keyword is not None or not (isinstance(args[1].value, cst.Name) and args[1].value.value == "ctx"):
+            self.failed = True
+            return updated
+        native: list[cst.Arg] = []
+        extras: list[cst.Arg] = []
+        for arg in args[2:]:
+            key = arg.keyword.value if arg.keyword is not None else None
+            if key == "upstream" and isinstance(arg.value, cst.Dict) and not arg.value.elements:
+                continue  # no pull in the template
+            if key == "native":
+                native.append(arg)
+                self.needs.native = True
+            elif key is not None and key not in ("upstream", "pushed", "template"):
+                extras.append(arg)
+            else:
+                self.failed = True
+                return updated
+        template = args[0].value.evaluated_value
+        if not isinstance(template, str):
+            self.failed = True
+            return updated
+        static = self._static()
+        names = template_names(template, {a.keyword.value for a in extras if a.keyword is not None}, self.needs, static)
+        if names is None:
+            self.failed = True
+            return updated
+        self.needs.render = True
+        self.needs.types |= any(n in ("dag", "task") for n in names)
+        sources = {**CONTEXT, **static}
+        values = [cst.Arg(keyword=cst.Name(n), value=cst.parse_expression(sources[n]), equal=_EQ) for n in names]
+        new_args = [args[0], *native, *values, *extras]
+        comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+        new_args = [a.with_changes(comma=comma) for a in new_args[:-1]] + [new_args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+        return updated.with_changes(func=cst.Name("__render"), args=new_args)
+
+
+def _task_id(node: cst.FunctionDef) -> str | None:
+    """The task id of a generated ``@task`` function: its ``name=``, else its name (None: not a task)."""
+    for deco in node.decorators:
+        call = deco.decorator
+        func = call.func if isinstance(call, cst.Call) else call
+        if not (isinstance(func, cst.Name) and func.value == "task"):
+            continue
+        for arg in call.args if isinstance(call, cst.Call) else ():
+            if arg.keyword is not None and arg.keyword.value == "name":
+                value = arg.value.evaluated_value if isinstance(arg.value, cst.SimpleString) else None
+                return value if isinstance(value, str) else None
+        return node.name.value
+    return None
+
+
+_EQ = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
+
+
+def rewrite(plan: Plan, dag: Dag, generated: str, flow_text: str, module_binds) -> tuple[str, str, Needs] | None:  # noqa: ANN001
+    """The DAG's generated tasks and flow with every run-time ``render_template`` call written
+    as ``render_jinja`` over context values and every ``ctx.macros.X`` as the output's own, and
+    what the file's helpers must then have; None when one keeps the shim (see module docstring)."""
+    if any(key in dag.kwargs for key in _ENV_SETTINGS):
+        return None
+    needs = (plan.__dict__.get("_render_needs") or Needs()).copy()
+    texts = []
+    for text in (generated, flow_text):
+        if "render_template(" not in text and "ctx.macros." not in text:
+            texts.append(text)
+            continue
+        try:
+            module = cst.parse_module(text)
+        except cst.ParserSyntaxError:
+            return None
+        calls = _Calls(needs, dag.dag_id)
+        new = module.visit(calls)
+        if calls.failed:
+            return None
+        texts.append(new.code)
+    if needs.render and module_binds(plan, "jinja2") and plan.model.imports.get("jinja2") != "jinja2":
+        return None
+    if needs.types and module_binds(plan, "types") and plan.model.imports.get("types") != "types":
+        return None
+    if needs.macros:
+        dt = _datetime_names(plan, module_binds)
+        if dt is None:
+            return None
+        needs.names.setdefault("datetime", dt[0])
+        needs.names.setdefault("timedelta", dt[1])
+        for macro in sorted(needs.macros):
+            if macro not in needs.names:
+                needs.names[macro] = plan.unique(macro)
+    if needs.render and "render" not in needs.names:
+        needs.names["render"] = plan.unique("render_jinja")
+    for key, name in needs.names.items():
+        placeholder = "__render" if key == "render" else f"__macro_{key}"
+        texts = [t.replace(placeholder, name) for t in texts]
+    return texts[0], texts[1], needs
+
+
+def commit(plan: Plan, needs: Needs) -> None:
+    """Record the file's helpers once the flow has taken plain values (a later DAG of the file
+    may add to what they need)."""
+    plan.__dict__["_render_needs"] = needs
+    dt = needs.names.get("datetime", "datetime"), needs.names.get("timedelta", "timedelta")
+    for macro in sorted(needs.macros):
+        if MACROS[macro] is not None:
+            plan.helpers[needs.names[macro]] = MACROS[macro].format(name=needs.names[macro], dt=dt[0], td=dt[1])
+    if needs.macros and dt == ("datetime", "timedelta"):
+        plan.need("datetime", "datetime", "timedelta")  # imported where read (and not imported already)
+    if needs.types:
+        plan.need("", "types")
+    if needs.render:
+        plan.helpers[needs.names["render"]] = render_helper(needs)
+        plan.need("", "jinja2")
+        if needs.native:
+            plan.need("", "jinja2.nativetypes")

@@ -210,7 +210,7 @@ class Analyzer:
         for dec in func.decorators:
             target = dec.decorator.func if isinstance(dec.decorator, cst.Call) else dec.decorator
             qn = self.qualname(target) or ""
-            if qn.startswith("airflow") and qn.rsplit(".", 1)[-1] == "task_group":
+            if names.is_airflow(qn) and qn.rsplit(".", 1)[-1] == "task_group":
                 return True
         return False
 
@@ -1016,7 +1016,7 @@ class Analyzer:
                 arg = self.eval(node.value.args[0].value, env) if len(node.value.args) == 1 else None
                 return Const(getattr(PurePosixPath(arg.value), node.attr.value)) if isinstance(arg, Const) and isinstance(arg.value, str) else None
             qn = self.qualname(node) or ""
-            if qn.startswith("airflow") and qn.rsplit(".", 2)[-2:-1] == ["TriggerRule"]:
+            if names.is_airflow(qn) and qn.rsplit(".", 2)[-2:-1] == ["TriggerRule"]:
                 return Const(node.attr.value.lower())  # a str enum: TriggerRule.ALL_SUCCESS == "all_success"
             base = self.eval(node.value, env)
             if isinstance(base, TaskRef) and node.attr.value == "output":
@@ -1171,7 +1171,7 @@ class Analyzer:
             return self._taskflow_task(node, tf_name, override, env)
         if qn in names.TASK_GROUP_CLASSES or qn in names.DAG_CLASSES:
             return None
-        if qn.rsplit(".", 1)[-1] == "Label" and qn.startswith("airflow"):
+        if qn.rsplit(".", 1)[-1] == "Label" and names.is_airflow(qn):
             return EdgeLabel()
         if qn.rsplit(".", 1)[-1] in ("XComArg", "PlainXComArg") and node.args:
             base = self.eval(node.args[0].value, env)

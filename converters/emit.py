@@ -13,7 +13,7 @@ import ast
 
 import libcst as cst
 
-from converters import dags, plain_context
+from converters import dags, names, plain_context
 from converters.analysis import code_of, dotted
 from converters.local_imports import rewrite_local_imports
 from converters.source_text import comment_lines
@@ -417,9 +417,9 @@ def _guarded_airflow_imports(stmt: cst.BaseStatement) -> set[str] | None:
             for small in line.body:
                 if isinstance(small, cst.Pass):
                     continue
-                if isinstance(small, cst.ImportFrom) and small.module is not None and (dotted(small.module) or "").startswith("airflow") and not isinstance(small.names, cst.ImportStar):
+                if isinstance(small, cst.ImportFrom) and small.module is not None and names.is_airflow(dotted(small.module) or "") and not isinstance(small.names, cst.ImportStar):
                     bound |= {(a.asname.name.value if a.asname else dotted(a.name) or "") for a in small.names}  # type: ignore[union-attr]
-                elif isinstance(small, cst.Import) and all((dotted(a.name) or "").startswith("airflow") for a in small.names):
+                elif isinstance(small, cst.Import) and all(names.is_airflow(dotted(a.name) or "") for a in small.names):
                     bound |= {(a.asname.name.value if a.asname else (dotted(a.name) or "").split(".")[0]) for a in small.names}  # type: ignore[union-attr]
                 else:
                     return None
@@ -431,7 +431,7 @@ def _airflow_leftovers(stmt: cst.SimpleStatementLine, used: set[str]) -> list[st
     out = []
     for small in stmt.body:
         if isinstance(small, cst.ImportFrom) and small.module is not None and not isinstance(small.names, cst.ImportStar):
-            if not (dotted(small.module) or "").startswith("airflow"):
+            if not names.is_airflow(dotted(small.module) or ""):
                 continue
             for alias in small.names:
                 local = alias.asname.name.value if alias.asname else dotted(alias.name) or ""  # type: ignore[union-attr]
@@ -443,7 +443,7 @@ def _airflow_leftovers(stmt: cst.SimpleStatementLine, used: set[str]) -> list[st
             for alias in small.names:
                 name = dotted(alias.name) or ""
                 local = alias.asname.name.value if alias.asname else name.split(".")[0]  # type: ignore[union-attr]
-                if name.startswith("airflow") and local in used:
+                if names.is_airflow(name) and local in used:
                     out.append(local)
     return out
 

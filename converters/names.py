@@ -249,6 +249,12 @@ CONTEXT_ATTRIBUTE_VALUES: dict[str, str] = {
 }
 
 
+def is_airflow(dotted_name: str) -> bool:
+    """Is ``dotted_name`` (a module or a qualified name) Airflow's: ``airflow`` or under it, not a
+    team's package whose name only starts so (``airflow_examples.config``, ``airflow_utils``)?"""
+    return dotted_name == "airflow" or dotted_name.startswith("airflow.")
+
+
 def context_value(param: str) -> str:
     """The flow-side expression for a context parameter of a converted task (``ds`` -> ``ctx.ds``)."""
     return CONTEXT_KEYS.get(param) or CONTEXT_ATTRIBUTE_VALUES[param]

@@ -44,7 +44,7 @@ from converters import (
 )
 from converters.analysis import Analyzer, ConversionError, _names_in
 from converters.model import Dag, Finding
-from converters.names import RUNTIME_STANDINS
+from converters.names import RUNTIME_STANDINS, is_airflow
 from converters.plan import Plan
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -237,7 +237,7 @@ def _mark_leftovers(plan: Plan, dag: Dag) -> None:
     """Statements kept in the flow body that still build Airflow objects."""
     # (``Variable`` is no Airflow object in the flow: Prefect's, or the runtime stand-in)
     airflow_names = {
-        local for local, qn in plan.model.imports.items() if qn.startswith("airflow") and qn not in RUNTIME_STANDINS
+        local for local, qn in plan.model.imports.items() if is_airflow(qn) and qn not in RUNTIME_STANDINS
     }
     # functions still wrapped by an Airflow decorator (@task_group ...) count as Airflow objects
     airflow_names |= {

@@ -80,3 +80,24 @@ def test_the_shimmed_hook_task_runs_as_on_airflow(prefect_server, tmp_path, monk
     assert c.error is None and c.equivalent, c.differences()
     assert c.airflow.tasks["read_host"].state == c.prefect.tasks["read_host"].state == "success"
     assert c.airflow.tasks["read_host"].values == c.prefect.tasks["read_host"].values == {"return_value": "warehouse.internal"}
+
+
+def test_a_team_package_named_airflow_something_is_not_airflow() -> None:
+    """``airflow_examples.config`` is the team's package (mortenoh's DAGs import their settings so):
+    its names are kept as written, with no IX110 marker and no task marked shimmed; the file was
+    `partial` with IX110 on 20 corpus files before."""
+    source = (
+        "import pendulum\n"
+        "from airflow.sdk import DAG, task\n"
+        "from airflow_examples.config import OUTPUT_BASE, timestamp\n\n"
+        "@task\n"
+        "def where():\n"
+        "    return f'{timestamp()} {OUTPUT_BASE}'\n\n"
+        "with DAG('team_package', schedule=None, start_date=pendulum.datetime(2024, 1, 1)):\n"
+        "    where()\n"
+    )
+    result = convert_source(source, "team_package.py")
+    assert result.status == "converted", [(f.code, f.message) for f in result.findings]
+    assert not {f.code for f in result.findings} & {"IX110", "IX115"}
+    assert "from airflow_examples.config import OUTPUT_BASE, timestamp\n" in result.output
+    assert [t["disposition"] for t in result.report()["dags"][0]["tasks"]] == ["converted"]

@@ -10,6 +10,7 @@ when nothing uses them any more.
 from __future__ import annotations
 
 import ast
+import warnings
 
 import libcst as cst
 
@@ -159,7 +160,9 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
     # generated text must compile; the names the module reads schedule its imports
     try:
         fresh_tree = ast.parse("\n".join(fresh), plan.path)  # one parse for all generated fragments
-        compile(fresh_tree, plan.path, "exec")
+        with warnings.catch_warnings():  # (a SyntaxWarning of kept code is the team's, not printed)
+            warnings.simplefilter("ignore")
+            compile(fresh_tree, plan.path, "exec")
     except (SyntaxError, ValueError):
         return None
     read = names_read(kept) | names_read(fresh_tree.body)

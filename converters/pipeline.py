@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 import re
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -202,7 +203,9 @@ def _taken_names(analyzer: Analyzer, model) -> set[str]:  # noqa: ANN001
     body = [n for n in tree.body if not any(a <= n.lineno <= b for a, b in ranges)]
     names: set[str] = set()
     try:
-        stack = [compile(ast.Module(body=body, type_ignores=[]), "<names>", "exec")]
+        with warnings.catch_warnings():  # the team's code's SyntaxWarnings are not the converter's to print
+            warnings.simplefilter("ignore")
+            stack = [compile(ast.Module(body=body, type_ignores=[]), "<names>", "exec")]
     except (SyntaxError, ValueError, TypeError):
         return set(_IDENTIFIER.findall(analyzer.source))
     while stack:

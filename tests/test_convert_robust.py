@@ -338,3 +338,18 @@ def test_comment_scanner_finds_what_tokenize_finds() -> None:
     ]
     assert len(expected) == 7
     assert comment_lines(source) == expected
+
+
+def test_the_teams_syntax_warnings_are_not_printed(tmp_path: Path) -> None:
+    """``x is not 1`` in the team's code makes Python's compiler warn; the converter compiles the
+    file's code to read its names and to check the output, and printed those warnings (one
+    named ``<names>``) on every convert. Python warns when the code is imported, not here."""
+    dag = tmp_path / "warns.py"
+    dag.write_text(
+        "import pendulum\nfrom airflow.sdk import DAG, task\n\n@task\ndef t(x=1):\n    return x is not 1\n\n"
+        "with DAG('warns', schedule=None, start_date=pendulum.datetime(2024, 1, 1)):\n    t()\n"
+    )
+    done = interop("convert", str(dag), "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    assert b"Warning" not in done.stderr, done.stderr
+    assert "return x is not 1" in (tmp_path / "out" / "warns.py").read_text()

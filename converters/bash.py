@@ -165,11 +165,49 @@ def template_expr(
     params.add(name, plan.substitute(value, task, dag))
     params.add("ctx", "ctx")
     dag.uses_ctx = True
-    params.add("upstream_xcoms", upstream_xcoms_source(plan, dag, task, ancestors=False))
     plan.need("shims.runtime", "render_template")
-    plan.finding("IX301", task.line, f"task {task.task_id!r}: {what} is not a literal; rendered at run time")
     native = ", native=True" if templates.native_mode(dag) else ""
+    if _text_without_jinja(value):
+        # ``f"rm -rf {OUTPUT_DIR}"``: its own text has no Jinja; the values it reads are not known
+        plan.finding(
+            "IX301", task.line,
+            f"task {task.task_id!r}: {what} is built from values known only at run time ({code_of(value).strip()}); "
+            "its own text has no Jinja, so it is rendered with no run values and no upstream XComs: a Jinja "
+            "expression inside those values fails (UndefinedError) where Airflow rendered it",
+        )
+        return f"render_template({name}, ctx, upstream={{}}{native})"
+    params.add("upstream_xcoms", upstream_xcoms_source(plan, dag, task, ancestors=False))
+    plan.finding("IX301", task.line, f"task {task.task_id!r}: {what} is not a literal; rendered at run time")
     return f"render_template({name}, ctx, upstream=upstream_xcoms{native})"
+
+
+def _text_without_jinja(value: cst.BaseExpression) -> bool:
+    """Is ``value`` a string built from literal text and other values (an f-string, ``+`` of
+    strings), with some text of its own and no Jinja in it (``{{``, ``{%``, ``{#``)?"""
+    texts: list[str] = []
+
+    def parts(node: cst.BaseExpression) -> bool:
+        if isinstance(node, cst.SimpleString):
+            value = node.evaluated_value
+            texts.append(value if isinstance(value, str) else "{{")
+            return True
+        if isinstance(node, cst.FormattedString):
+            for part in node.parts:
+                if isinstance(part, cst.FormattedStringText):
+                    texts.append(part.value.replace("{{", "{").replace("}}", "}"))
+                elif part.format_spec:
+                    return False  # a format spec may write braces
+            return True
+        if isinstance(node, cst.ConcatenatedString):
+            return parts(node.left) and parts(node.right)
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+            return parts(node.left) and parts(node.right)
+        return isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript))  # a value, not text
+
+    if not parts(value) or not any(t.strip() for t in texts):
+        return False
+    # the text around a value counts too: ``f"{{{{ {X} }}}}"`` writes ``{{ x }}``
+    return not templates.has_jinja("\0".join(texts)) and not any(t.endswith("{") or t.startswith(("{", "}", "#", "%")) for t in texts)
 
 
 def _bound_elsewhere(plan: Plan, name: str, module: str) -> bool:

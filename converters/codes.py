@@ -145,7 +145,7 @@ CODES: dict[str, tuple[str, str]] = {
         'no',
     ),
     'IX301': (
-        'template rendered at run time (Jinja beyond plain expressions): by the output\'s `render_jinja` (jinja2) where it reads only plain run values, else by `shims.runtime.render_template` with the run context',
+        'template rendered at run time (Jinja beyond plain expressions): by the output\'s `render_jinja` (jinja2) where it reads only plain run values, or where a command is built from values known only at run time and has no Jinja of its own (`f"rm -rf {OUTPUT_DIR}"`: rendered with no values, a Jinja expression inside those values fails with `UndefinedError`), else by `shims.runtime.render_template` with the run context',
         'no (yes when it pulls from an unknown task)',
     ),
     'IX302': (

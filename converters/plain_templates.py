@@ -199,6 +199,19 @@ class _Calls(Pruned, cst.CSTTransformer):
         if not (isinstance(updated.func, cst.Name) and updated.func.value == "render_template"):
             return updated
         args = list(updated.args)
+        if (
+            len(args) >= 3 and isinstance(args[0].value, cst.Name) and args[0].keyword is None
+            and isinstance(args[1].value, cst.Name) and args[1].value.value == "ctx" and _no_upstream(args[2:])
+        ):
+            # a template built from values known at run time, whose own text has no Jinja
+            # (``converters.bash``): rendered with no values, a Jinja expression in them fails
+            self.needs.render = True
+            native = [a for a in args[2:] if a.keyword is not None and a.keyword.value == "native"]
+            self.needs.native |= bool(native)
+            new_args = [args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+            if native:
+                new_args = [args[0], native[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+            return updated.with_changes(func=cst.Name("__render"), args=new_args)
         if len(args) < 2 or not isinstance(args[0].value, cst.SimpleString) or args[0].keyword is not None:
             self.failed = True
             return updated
@@ -236,6 +249,16 @@ class _Calls(Pruned, cst.CSTTransformer):
         comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
         new_args = [a.with_changes(comma=comma) for a in new_args[:-1]] + [new_args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
         return updated.with_changes(func=cst.Name("__render"), args=new_args)
+
+
+def _no_upstream(args: list[cst.Arg]) -> bool:
+    """``upstream={}`` and nothing else but ``native=``: the call renders without upstream XComs."""
+    keys = [a.keyword.value if a.keyword is not None else None for a in args]
+    upstream = [a for a in args if a.keyword is not None and a.keyword.value == "upstream"]
+    return (
+        set(keys) <= {"upstream", "native"} and len(upstream) == 1
+        and isinstance(upstream[0].value, cst.Dict) and not upstream[0].value.elements
+    )
 
 
 def _task_id(node: cst.FunctionDef) -> str | None:

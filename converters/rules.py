@@ -192,6 +192,11 @@ class PlainRenderedTemplates(Rule):
     ``user_defined_filters``: the DAG keeps ``shims.runtime.render_template`` with the context as
     before (IX301 names each template rendered at run time). Implemented in
     ``plain_templates.py``, applied by ``plain_context.py``.
+
+    A command built from values known only at run time whose own text has no Jinja
+    (``bash_command=f"rm -rf {OUTPUT_DIR}"``, ``"ls " + PATH``) is rendered by ``render_jinja``
+    with no values and no upstream XComs; IX301 says that a Jinja expression inside those values
+    fails (``UndefinedError``) where Airflow rendered it.
     """
 
     CONSTRUCT = "`{{ ds | upper }}`, `{% if params.x %}...{% endif %}`, `{{ macros.ds_add(ds, 1) }}`, `{{ data_interval_end | ds }}` with a filter"
@@ -207,6 +212,16 @@ class PlainRenderedTemplates(Rule):
             "render_jinja('echo {{ ds | upper }}', ds=ds)",
             "t.submit(ds=logical_date.strftime('%Y-%m-%d'))",
             title="a filter: rendered by the output's own function"),
+        converts(AIRFLOW_HEADER + """
+            import os
+            OUTPUT_DIR = os.environ["OUTPUT_DIR"]
+            with DAG("plain_built", schedule=None):
+                BashOperator(task_id="clean", bash_command=f"rm -rf {OUTPUT_DIR}")
+            """,
+            "def clean(bash_command):",
+            "render_jinja(bash_command)",
+            "clean.submit(bash_command=f\"rm -rf {OUTPUT_DIR}\")",
+            title="a command built from a value known at run time, no Jinja of its own: rendered with no values"),
         converts(AIRFLOW_HEADER + """
             with DAG("plain_macro", schedule=None, params={"n": 2}):
                 BashOperator(task_id="t", bash_command="echo {{ macros.ds_add(ds, params.n) }}")

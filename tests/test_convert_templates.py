@@ -422,3 +422,37 @@ def test_the_dag_run_object_is_a_plain_namespace(prefect_server, tmp_path) -> No
     assert c.airflow.tasks["echo"].values["return_value"] == "2024-01-15 0"
     assert c.prefect.tasks["check"].values == c.airflow.tasks["check"].values
     assert c.prefect.tasks["echo"].values == c.airflow.tasks["echo"].values
+
+
+BUILT_DAG = '''
+import os
+import pendulum
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+
+OUT = os.environ.get("INTEROP_TEST_OUT", "/tmp/out-dir")
+MARK = os.environ.get("INTEROP_TEST_MARK", "{{ ds }}")
+
+with DAG("template_built", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+    clean = BashOperator(task_id="clean", bash_command=f"echo 'cleaned {OUT}' && echo {OUT}/x")
+    marked = BashOperator(task_id="marked", bash_command=f"echo mark-{MARK}")
+    clean >> marked
+'''
+
+
+def test_a_command_built_from_run_time_values_is_rendered_plain(prefect_server, tmp_path) -> None:
+    """``bash_command=f"... {OUT} ..."`` (OUT known only when the module runs; mortenoh's
+    cleanup tasks, 36 corpus files): its own text has no Jinja, so the output renders it with
+    jinja2 and no values, and imports neither shims nor airflow. The ledger says what that
+    costs: a value holding Jinja (``MARK`` is ``{{ ds }}``) renders in Airflow and fails in the
+    flow (UndefinedError), the one difference of the two runs."""
+    path, c = _compare(tmp_path, "template_built", BUILT_DAG)
+    result = convert_file(str(path))
+    assert "shims" not in result.output and "from airflow" not in result.output, result.output
+    notes = [f.message for f in result.findings if f.code == "IX301"]
+    assert len(notes) == 2 and all("fails (UndefinedError)" in n for n in notes), notes
+    assert c.error is None
+    assert c.airflow.tasks["clean"].values == c.prefect.tasks["clean"].values == {"return_value": "/tmp/out-dir/x"}
+    assert c.airflow.tasks["marked"].values == {"return_value": "mark-2024-01-15"}
+    assert (c.airflow.tasks["marked"].state, c.prefect.tasks["marked"].state) == ("success", "failed")
+    assert "UndefinedError" in (c.prefect.tasks["marked"].error or "")

@@ -174,9 +174,9 @@ def _plain_skips(plan: Plan, dag: Dag, branch_tasks: dict[str, None]) -> None:
     for task in runtime:
         task.options["_was_skipped_source"] = lambda flag, fut: [f"{fut}.wait()", f"{flag} = {fut}.state.name == 'Skipped'"]
     if flagged:
-        helper = plan.__dict__.get("_skipped_task")
+        helper = plan.skipped_task_name
         if helper is None:
-            helper = plan.__dict__["_skipped_task"] = plan.unique("skipped_task")
+            helper = plan.skipped_task_name = plan.unique("skipped_task")
             plan.generated.setdefault(dag.dag_id, []).insert(0, (
                 "@task(cache_policy=NO_CACHE)\n"
                 f"def {helper}():\n"

@@ -285,7 +285,7 @@ def rewrite(plan: Plan, dag: Dag, generated: str, flow_text: str, module_binds) 
     what the file's helpers must then have; None when one keeps the shim (see module docstring)."""
     if any(key in dag.kwargs for key in _ENV_SETTINGS):
         return None
-    needs = (plan.__dict__.get("_render_needs") or Needs()).copy()
+    needs = (plan.render_needs or Needs()).copy()
     texts = []
     for text in (generated, flow_text):
         if "render_template(" not in text and "ctx.macros." not in text:
@@ -324,7 +324,7 @@ def rewrite(plan: Plan, dag: Dag, generated: str, flow_text: str, module_binds) 
 def commit(plan: Plan, needs: Needs) -> None:
     """Record the file's helpers once the flow has taken plain values (a later DAG of the file
     may add to what they need)."""
-    plan.__dict__["_render_needs"] = needs
+    plan.render_needs = needs
     dt = needs.names.get("datetime", "datetime"), needs.names.get("timedelta", "timedelta")
     for macro in sorted(needs.macros):
         if MACROS[macro] is not None:

@@ -53,6 +53,23 @@ class Plan:
     helpers: dict[str, str] = field(default_factory=dict)
     #: (line, count) of kept statements whose ``dag=<DAG variable>`` arguments were left out (IX114 once)
     _dag_args_noted: set[tuple[int, int]] = field(default_factory=set)
+    # ---- names of the output's helper functions, and what rules read once per file
+    #: the output's ``skipped_task`` (``branching``) and ``in_seconds`` (``task_options``) names
+    skipped_task_name: str | None = None
+    seconds_helper: str | None = None
+    #: callback adapter kind (``task`` / ``flow``) -> its name and the context keys it gives
+    callback_adapters: dict[str, tuple[str, set[str]]] = field(default_factory=dict)
+    #: (callback source, kind) already noted IX206
+    callback_notes: set[tuple[str, str]] = field(default_factory=set)
+    #: id(callback expression) -> (it, does it read ``macros`` / ``var``)
+    runtime_key_reads: dict[int, tuple[cst.CSTNode, bool]] = field(default_factory=dict)
+    #: (id(callback function), kind) -> (it, the context keys it reads or None)
+    callback_key_reads: dict[tuple[int, str], tuple[cst.FunctionDef, Any]] = field(default_factory=dict)
+    #: what the plain templates of the file's DAGs need (``plain_templates.Needs``)
+    render_needs: Any = None
+    #: callable name -> its rewrite (``python_operator``); id(TaskFlow function) -> its rewrite
+    callable_rewrites: dict[str, Any] = field(default_factory=dict)
+    taskflow_rewrites: dict[int, Any] = field(default_factory=dict)
 
     def need(self, module: str, *names: str) -> None:
         self.imports.setdefault(module, set()).update(names)

@@ -220,7 +220,7 @@ def _convert(plan: Plan, dag: Dag, task: Task, res: PullResolver, known: set[str
     uses = plan.callable_uses.setdefault(name or f"<{task.task_id}>", [])
     uses.append(task)
     if fdef is not None:
-        cache = plan.model.__dict__.setdefault("_rewrites", {})
+        cache = plan.callable_rewrites
         if name not in cache:
             scan = task.options.get("_scan") or scan_callable(fdef, plan.analyzer.qualname)
             keep_var_kw = _passes_unknown_kwargs(task, fdef)
@@ -410,7 +410,7 @@ def _passes_unknown_kwargs(task: Task, fdef: cst.FunctionDef) -> bool:
 
 def decorate(plan: Plan, dag: Dag) -> None:
     """Put ``@task`` on each module-level or DAG-body callable (after all DAGs are planned)."""
-    cache = plan.model.__dict__.get("_rewrites", {})
+    cache = plan.callable_rewrites
     for name, rewrite in cache.items():
         uses = plan.callable_uses.get(name, [])
         fdef = plan.function_for(name)

@@ -73,9 +73,9 @@ _UNITS = ["days", "seconds", "microseconds", "milliseconds", "minutes", "hours",
 def in_seconds(plan: Plan, src: str) -> str:
     """``in_seconds(src)``: a value read at run time (a timedelta, a number or None) turned into
     seconds by a small function of the output file (standard library only)."""
-    name = plan.__dict__.get("_seconds_helper")
+    name = plan.seconds_helper
     if name is None:
-        name = plan.__dict__["_seconds_helper"] = plan.unique("in_seconds")
+        name = plan.seconds_helper = plan.unique("in_seconds")
         plan.helpers[name] = SECONDS_HELPER.format(name=name)
         plan.need("datetime", "timedelta")
     return f"{name}({src})"
@@ -422,7 +422,7 @@ def _adapter(plan: Plan, kind: str, keys: set[str] | frozenset[str], retry: bool
     callbacks read (every key of :data:`ALL_CALLBACK_KEYS` when one of them reads what the
     converter cannot see), built from the hook's arguments (and ``prefect.runtime`` for a task).
     One adapter per kind and file: it gives the union of the keys its callbacks need."""
-    adapters = plan.__dict__.setdefault("_callback_adapters", {})
+    adapters = plan.callback_adapters
     name, wanted = adapters.get(kind) or (plan.unique(f"{kind}_callback"), set())
     wanted |= keys | ({"<retry>"} if retry else set())
     adapters[kind] = (name, wanted)
@@ -523,7 +523,7 @@ def _file_functions(plan: Plan, node: cst.CSTNode) -> list[cst.FunctionDef]:
 def _reads_runtime_keys(plan: Plan, node: cst.CSTNode) -> bool:
     """Does a callback (or a function of the file it reaches) read a context key only this
     project's runtime gives (``context["macros"]``, ``context.get("var")``)?"""
-    memo = plan.__dict__.setdefault("_runtime_key_reads", {})
+    memo = plan.runtime_key_reads
     hit = memo.get(id(node))
     if hit is not None and hit[0] is node:
         return hit[1]
@@ -545,7 +545,7 @@ def _unchecked(plan: Plan, node: cst.BaseExpression, kind: str, line: int) -> No
     """The ledger's note (IX206, once per callback and kind) for a callback whose reads the
     converter cannot see: what the adapter gives it, and what it does not."""
     code = code_of(node).strip()
-    reported = plan.__dict__.setdefault("_unchecked_callbacks", set())
+    reported = plan.callback_notes
     if (code, kind) in reported:
         return
     reported.add((code, kind))
@@ -567,7 +567,7 @@ def _callback_hook(plan: Plan, node: cst.BaseExpression, kind: str, line: int, r
     fn = plan.model.functions.get(node.value) if isinstance(node, cst.Name) and node.value not in plan.model.taskflow_functions else None  # type: ignore[attr-defined]
     keys = None
     if fn is not None:  # asked once per task that has the callback: read once per function
-        memo = plan.__dict__.setdefault("_callback_reads", {})
+        memo = plan.callback_key_reads
         if (id(fn), kind) not in memo:
             memo[(id(fn), kind)] = (fn, callback_reads(fn, kind))
         keys = memo[(id(fn), kind)][1]

@@ -87,7 +87,7 @@ def apply(plan: Plan, dag: Dag) -> None:
 
 
 def _rewrite(plan: Plan, dag: Dag, fdef: cst.FunctionDef, first: Task):
-    cache = plan.model.__dict__.setdefault("_tf_rewrites", {})
+    cache = plan.taskflow_rewrites
     key = id(fdef)
     if key not in cache:
         scan = scan_callable(fdef, plan.analyzer.qualname)

@@ -203,3 +203,21 @@ def test_kept_code_reads_dag_attributes_as_written(prefect_server, tmp_path, maj
     assert result.status == "converted", [(f.code, f.message) for f in result.findings if f.manual]
     assert "- pendulum.datetime(2020, 1, 1)" in result.output and "'hourly', False, 'dag_attributes'" in result.output
     _equal_on(major, tmp_path / "dag_attributes.py", source, "since_start", answer)
+
+
+def test_compare_gives_the_flow_the_variables_airflow_reads(prefect_server, tmp_path, monkeypatch) -> None:
+    """The Airflow side reads a Variable from ``AIRFLOW_VAR_REGION`` (Airflow's environment
+    backend); the converted flow reads the Prefect Variable ``region``. ``interop compare`` now
+    writes the one into the other before the flow runs, so the two runs read the same value (the
+    flow read None before: a difference of the harness, not of the conversion)."""
+    monkeypatch.setenv("AIRFLOW_VAR_REGION", "eu-north-1")
+    source = (
+        "import pendulum\n"
+        "from airflow.sdk import DAG, Variable, task\n\n"
+        "@task\n"
+        "def where():\n"
+        "    return Variable.get('region')\n\n"
+        "with DAG('variables_read', schedule=None, start_date=pendulum.datetime(2024, 1, 1)):\n"
+        "    where()\n"
+    )
+    _equal_on(3, tmp_path / "variables_read.py", source, "where", "eu-north-1")

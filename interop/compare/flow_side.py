@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import inspect
+import os
 import sys
 import tempfile
 import time
@@ -148,6 +149,17 @@ def _persisted_result(run: Any) -> tuple[bool, Any]:
         return False, None
 
 
+def _airflow_variables_to_prefect() -> None:
+    """The Variables the Airflow side reads from ``AIRFLOW_VAR_<KEY>`` (Airflow's environment
+    backend) are the Prefect Variables the converted flow reads (``interop import-variables``'s
+    names), so both runs read the same values."""
+    values = {key[len("AIRFLOW_VAR_"):]: value for key, value in os.environ.items() if key.startswith("AIRFLOW_VAR_")}
+    if values:
+        from interop.deploy.variables import import_variables
+
+        import_variables(values, overwrite=True)
+
+
 def run_flow(flow: Any, *, task_ids: set[str], logical_date: str, params: dict[str, Any], read_timeout: float = 60.0) -> tuple[SideRun, Any]:
     """Run a flow on the configured Prefect API and read back its task runs.
 
@@ -170,6 +182,7 @@ def run_flow(flow: Any, *, task_ids: set[str], logical_date: str, params: dict[s
     from interop.supervise import quiet_temporary_server
 
     quiet_temporary_server()
+    _airflow_variables_to_prefect()
     with temporary_settings({PREFECT_RESULTS_PERSIST_BY_DEFAULT: True}):
         state = flow(**kwargs, return_state=True)
         flow_run_id = state.state_details.flow_run_id

@@ -171,22 +171,24 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
             compile(fresh_tree, plan.path, "exec")
     except (SyntaxError, ValueError):
         return None
-    read = names_read(kept) | names_read(fresh_tree.body)
+    # the original's statements are walked once: what each reads serves both sides
+    tree = lines.tree
+    by_stmt = {id(s): names_read([s]) for s in tree.body} if tree is not None else {}
+    read = _names_read_by(kept, by_stmt) | names_read(fresh_tree.body)
     for pos, (name, asts) in factory_parts.items():
         if name in read:
-            read |= names_read(asts)
+            read |= _names_read_by(asts, by_stmt)
         else:
             parts[pos] = _comments_only(plan, dropped_stmts[pos])  # every call was evaluated into tasks
     for pos, name in default_parts.items():
         if name in read:
-            read |= names_read(default_asts[pos])
+            read |= _names_read_by(default_asts[pos], by_stmt)
         else:
             parts[pos] = _comments_only(plan, dropped_stmts[pos])  # only the DAG read it
-    tree = lines.tree
     schedule = ImportSchedule(
         read=read,
         # without the original's tree, no import but Airflow's is dropped
-        read_before=names_read(tree.body) if tree is not None else set(),
+        read_before=set().union(*by_stmt.values()),
         # names imported from Prefect/shims shadow Airflow's (``task``)
         provided={n for names in plan.imports.values() for n in names},
     )
@@ -252,6 +254,15 @@ def _statement_texts(plan: Plan, module: cst.Module) -> dict[int, str]:
     if source[: starts[0]] != header or not source.endswith(footer) or any(a >= b for a, b in zip(bounds, bounds[1:])):
         return {}
     return {id(stmt): source[a:b] for stmt, a, b in zip(module.body, bounds, bounds[1:])}
+
+
+def _names_read_by(stmts: list[ast.stmt], by_stmt: dict[int, set[str]]) -> set[str]:
+    """:func:`names_read` of statements of the original module, from what each was found to read."""
+    read: set[str] = set()
+    for stmt in stmts:
+        found = by_stmt.get(id(stmt))
+        read |= found if found is not None else names_read([stmt])
+    return read
 
 
 #: modules besides Prefect's and the runtime's that rules import from (the standard library's

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import warnings
+from itertools import accumulate
 
 import libcst as cst
 
@@ -45,7 +46,12 @@ def _spaced(text: str) -> str:
 
 def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> str | None:
     model = plan.model
-    code = module.code_for_node
+    texts = _statement_texts(plan, module)
+
+    def code(node: cst.CSTNode) -> str:
+        text = texts.get(id(node))
+        return module.code_for_node(node) if text is None else text
+
     owned = {id(s) for d in model.dags for s in d.owned_statements}
     dag_nodes = {id(d.node): d for d in model.dags}
     decorator_calls = {d.decorator_func.name.value for d in model.dags if d.decorator_func is not None}
@@ -165,22 +171,24 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
             compile(fresh_tree, plan.path, "exec")
     except (SyntaxError, ValueError):
         return None
-    read = names_read(kept) | names_read(fresh_tree.body)
+    # the original's statements are walked once: what each reads serves both sides
+    tree = lines.tree
+    by_stmt = {id(s): names_read([s]) for s in tree.body} if tree is not None else {}
+    read = _names_read_by(kept, by_stmt) | names_read(fresh_tree.body)
     for pos, (name, asts) in factory_parts.items():
         if name in read:
-            read |= names_read(asts)
+            read |= _names_read_by(asts, by_stmt)
         else:
             parts[pos] = _comments_only(plan, dropped_stmts[pos])  # every call was evaluated into tasks
     for pos, name in default_parts.items():
         if name in read:
-            read |= names_read(default_asts[pos])
+            read |= _names_read_by(default_asts[pos], by_stmt)
         else:
             parts[pos] = _comments_only(plan, dropped_stmts[pos])  # only the DAG read it
-    tree = lines.tree
     schedule = ImportSchedule(
         read=read,
         # without the original's tree, no import but Airflow's is dropped
-        read_before=names_read(tree.body) if tree is not None else set(),
+        read_before=set().union(*by_stmt.values()),
         # names imported from Prefect/shims shadow Airflow's (``task``)
         provided={n for names in plan.imports.values() for n in names},
     )
@@ -213,6 +221,48 @@ def assemble(plan: Plan, module: cst.Module, orders: dict[str, list[str]]) -> st
         fresh_ids = {id(t) for t in fresh}
         parts = [p.replace("\n", newline) if id(p) in fresh_ids or p.startswith("\n\n") or p.startswith("from ") else p for p in parts]
     return _mark_dangling(plan, "".join(parts), newline)
+
+
+def _statement_texts(plan: Plan, module: cst.Module) -> dict[int, str]:
+    """id -> the file's own text of each top-level statement (its leading blank and comment lines
+    included): what libcst prints for it unchanged (its round trip is exact), without the codegen.
+    Each statement starts where its leading lines do; empty (every statement printed by libcst)
+    when the lines cannot be trusted to cut the file so: ``\r`` line ends, a statement
+    whose first line does not begin at column 0, or a header / footer that does not match.
+    """
+    source = plan.analyzer.source
+    if "\r" in source or not module.body:
+        return {}
+    if not module.has_trailing_newline:
+        source += "\n"  # libcst prints the last line's newline, and leaves it out of the module only
+    offsets = [0, *accumulate(len(line) + 1 for line in source.split("\n"))]
+    starts: list[int] = []
+    for stmt in module.body:
+        span = _span(plan, stmt)
+        first = plan.analyzer.positions.lines.get(id(stmt))
+        if span is None or first is None or first > len(offsets) or span[0] < 1:
+            return {}
+        line = source[offsets[first - 1] : offsets[first - 1] + 1]
+        decorated = isinstance(stmt, (cst.FunctionDef, cst.ClassDef)) and bool(stmt.decorators)
+        if not line or line in " \t\x0c#\n\\" or (decorated and line != "@"):
+            return {}
+        starts.append(offsets[span[0] - 1])
+    footer = "".join(module.code_for_node(line) for line in module.footer)
+    end = len(source) - len(footer)
+    header = "".join(module.code_for_node(line) for line in module.header)
+    bounds = [*starts, end]
+    if source[: starts[0]] != header or not source.endswith(footer) or any(a >= b for a, b in zip(bounds, bounds[1:])):
+        return {}
+    return {id(stmt): source[a:b] for stmt, a, b in zip(module.body, bounds, bounds[1:])}
+
+
+def _names_read_by(stmts: list[ast.stmt], by_stmt: dict[int, set[str]]) -> set[str]:
+    """:func:`names_read` of statements of the original module, from what each was found to read."""
+    read: set[str] = set()
+    for stmt in stmts:
+        found = by_stmt.get(id(stmt))
+        read |= found if found is not None else names_read([stmt])
+    return read
 
 
 #: modules besides Prefect's and the runtime's that rules import from (the standard library's

@@ -80,7 +80,8 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     """Direct child nodes in source order (whitespace and punctuation left out)."""
     out: list[cst.CSTNode] = []
     known = _IS_NODE.get
-    for name in _fields(type(node)):
+    kind = type(node)
+    for name in _FIELDS.get(kind) or _fields(kind):
         value = getattr(node, name)
         flag = known(type(value))
         if flag is None:
@@ -88,7 +89,10 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
         if flag:
             out.append(value)
         elif isinstance(value, (list, tuple)):
-            out.extend(v for v in value if known(type(v)) or _is_node(type(v)))
+            for v in value:  # a loop, not a generator: this is the converter's most frequent walk
+                flag = known(type(v))
+                if flag or (flag is None and _is_node(type(v))):
+                    out.append(v)
     return out
 
 

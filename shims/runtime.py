@@ -189,6 +189,23 @@ class RunContext:
         return self.ts.replace("-", "").replace(":", "")
 
     @property
+    def yesterday_ds(self) -> str:
+        """Airflow 1.10/2.x's neighbour of the date (a manual run: one day)."""
+        return ds_add(self.ds, -1)
+
+    @property
+    def tomorrow_ds(self) -> str:
+        return ds_add(self.ds, 1)
+
+    @property
+    def yesterday_ds_nodash(self) -> str:
+        return self.yesterday_ds.replace("-", "")
+
+    @property
+    def tomorrow_ds_nodash(self) -> str:
+        return self.tomorrow_ds.replace("-", "")
+
+    @property
     def macros(self) -> SimpleNamespace:
         return MACROS
 
@@ -243,10 +260,10 @@ class RunContext:
             "logical_date": self.logical_date,
             # Airflow 1.10/2.x names for the same values (a manual run: one-day neighbours)
             "execution_date": self.logical_date,
-            "yesterday_ds": ds_add(self.ds, -1),
-            "tomorrow_ds": ds_add(self.ds, 1),
-            "yesterday_ds_nodash": ds_add(self.ds, -1).replace("-", ""),
-            "tomorrow_ds_nodash": ds_add(self.ds, 1).replace("-", ""),
+            "yesterday_ds": self.yesterday_ds,
+            "tomorrow_ds": self.tomorrow_ds,
+            "yesterday_ds_nodash": self.yesterday_ds_nodash,
+            "tomorrow_ds_nodash": self.tomorrow_ds_nodash,
             "data_interval_start": self.data_interval_start,
             "data_interval_end": self.data_interval_end,
             "params": self.params,

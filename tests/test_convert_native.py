@@ -5,6 +5,7 @@ against Airflow itself."""
 from __future__ import annotations
 
 import textwrap
+import types
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
@@ -45,10 +46,15 @@ def test_flow_side_values_equal_the_run_context(given: object) -> None:
     namespace = {"datetime": datetime, "timezone": timezone, "logical_date": given, "flow_run": SimpleNamespace(scheduled_start_time=None)}
     exec(parse, namespace)  # noqa: S102
     ctx = airflow_context(given, dag_id="d")
+    namespace |= {"types": types, "CONF": {}, "DAG_ID": "d"}  # the flow's conf and DAG id (dag_run)
     for attr, source in VALUES.items():
         if source is None:
             continue
-        assert eval(source, namespace) == getattr(ctx, attr), attr  # noqa: S307
+        value = eval(source, namespace)  # noqa: S307
+        if attr == "dag_run":  # a namespace: equal field by field
+            assert vars(value) == vars(ctx.dag_run), attr
+            continue
+        assert value == getattr(ctx, attr), attr
 
 
 def test_bash_task_body_behaves_as_run_bash(tmp_path) -> None:  # noqa: ANN001

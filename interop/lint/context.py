@@ -14,7 +14,6 @@ from typing import Any, Iterator
 
 import libcst as cst
 
-from converters.walk import iter_nodes
 from interop.lint import names
 
 
@@ -181,10 +180,9 @@ class FileContext:
         if not params:
             return
         first = params[0].name.value
-        for node in iter_nodes(fn.body):
+        for node in iter_calls(fn.body):
             if (
-                isinstance(node, cst.Call)
-                and isinstance(node.func, cst.Attribute)
+                isinstance(node.func, cst.Attribute)
                 and node.func.attr.value == "from_string"
                 and len(node.args) == 1
                 and isinstance(node.args[0].value, cst.Name)

@@ -287,10 +287,9 @@ def _stdlib_imports(plan: Plan, read: set[str], existing: dict[str, set[str]]) -
 
 def _source_comments(plan: Plan) -> list[tuple[int, str]]:
     """(line, text) of every comment of the DAG file, read once per file."""
-    cached = plan.__dict__.get("_source_comments")
-    if cached is None:
-        cached = plan.__dict__["_source_comments"] = comment_lines(plan.analyzer.source)
-    return cached
+    if plan.source_comments is None:
+        plan.source_comments = comment_lines(plan.analyzer.source)
+    return plan.source_comments
 
 
 def _span(plan: Plan, stmt: cst.CSTNode) -> tuple[int, int] | None:

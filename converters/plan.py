@@ -70,6 +70,8 @@ class Plan:
     #: callable name -> its rewrite (``python_operator``); id(TaskFlow function) -> its rewrite
     callable_rewrites: dict[str, Any] = field(default_factory=dict)
     taskflow_rewrites: dict[int, Any] = field(default_factory=dict)
+    #: (line, comment) of every comment of the DAG file (``emit``, read once)
+    source_comments: list[tuple[int, str]] | None = None
 
     def need(self, module: str, *names: str) -> None:
         self.imports.setdefault(module, set()).update(names)

@@ -26,6 +26,7 @@ import ast
 import re
 
 from converters.model import Dag
+from converters.names import is_airflow
 from converters.plan import Plan
 from converters.rules import AIRFLOW_HEADER, Rule, converts
 
@@ -60,12 +61,12 @@ def airflow_reach(tree: ast.Module) -> dict[str, dict[str, str]]:
                     if isinstance(name, ast.Name):
                         reads.setdefault(name.id, set()).add(owner)
         elif isinstance(node, ast.ImportFrom):
-            if node.level == 0 and (node.module or "").split(".")[0] == "airflow":
+            if node.level == 0 and is_airflow(node.module or ""):
                 imported.update((a.asname or a.name, node.module) for a in node.names if a.name != "*")  # type: ignore[misc]
             continue
         elif isinstance(node, ast.Import):
             imported.update(
-                (a.asname or a.name.split(".")[0], a.name) for a in node.names if a.name.split(".")[0] == "airflow"
+                (a.asname or a.name.split(".")[0], a.name) for a in node.names if is_airflow(a.name)
             )
             continue
         stack.extend((child, owner) for child in ast.iter_child_nodes(node))

@@ -106,7 +106,7 @@ def schedule(plan: Plan, dag: Dag) -> dict[str, str]:
     facts = dag.deployment
     if node is None:
         # no schedule argument: Airflow 2 runs the DAG daily (timedelta(days=1)), Airflow 3 never
-        major = _airflow_major(plan)
+        major = plan.airflow_major()
         facts["schedule_source"] = f"absent (Airflow {major} default)"
         facts["schedules"] = [{"interval": 86400}] if major == 2 else []
         if major == 2:
@@ -194,10 +194,6 @@ def _timetable(plan: Plan, node: cst.Call, kind: str) -> list[dict[str, Any]] | 
     delta = keywords.get("delta") or (positional[0] if positional else None)
     secs = _timedelta_seconds(plan, delta) if delta is not None else None
     return None if secs is None else [{"interval": _num(secs)}]
-
-
-def _airflow_major(plan: Plan) -> int:
-    return plan.airflow_major()
 
 
 def _resolve(plan: Plan, node: cst.BaseExpression | None) -> cst.BaseExpression | None:
@@ -290,7 +286,7 @@ def deployment_facts(plan: Plan, dag: Dag) -> dict[str, Any]:
     kw = dag.kwargs
     start_node = kw.get("start_date", dag.default_args.get("start_date"))
     start, tz = _start_date(plan, start_node) if start_node is not None else (None, None)
-    facts: dict[str, Any] = {"flow_function": dag.function_name, "airflow_major": _airflow_major(plan)}
+    facts: dict[str, Any] = {"flow_function": dag.function_name, "airflow_major": plan.airflow_major()}
     facts["start_date"] = start
     facts["timezone"] = tz
     for key in ("catchup", "max_active_runs", "is_paused_upon_creation"):

@@ -19,8 +19,10 @@ the uses listed): a use that is not a ``get``/``set``/``delete`` call (``setdefa
 ``keys``, ``Variable`` passed on as an object or rebound), arguments not known statically
 (``deserialize_json=flag``, ``**kwargs``, a non-literal default of a JSON read), an ``async
 def`` in the file (Prefect's ``Variable.get`` returns a coroutine there), a module-level ``import
-... as`` alias, and any use the flow copies into generated code (operator arguments,
-``default_args``, the DAG's own arguments).
+... as`` alias, and a use the flow copies into generated code (operator arguments,
+``default_args``, the DAG's own arguments) unless Prefect's call is the very text (a literal key
+that already is a Prefect name, no JSON decoding, ``default=`` as Airflow 3 spells it): such a
+copy reads Prefect's ``Variable`` in the flow as it is.
 The choice is one per file: a module never reads two different ``Variable`` objects.
 
 A read without a default inside a ``try`` (its ``except`` may expect the exception Airflow raises
@@ -125,6 +127,17 @@ class PrefectVariables(Rule):
             "from shims.runtime import Variable",
             'return Variable.setdefault("mode", "full"), Variable.get("MY_KEY", default_var=1)',
             title="no Prefect equivalent: the whole file keeps shims.runtime.Variable (IX113)"),
+        converts(AIRFLOW_HEADER + """
+            from airflow.sdk import Variable
+            from airflow.providers.standard.operators.python import PythonOperator
+            def load(bucket):
+                return bucket
+            with DAG("variables_copied", schedule=None):
+                PythonOperator(task_id="load", python_callable=load, op_kwargs={"bucket": Variable.get("data_bucket", default="raw")})
+            """,
+            "from prefect.variables import Variable",
+            'load.submit(bucket=Variable.get("data_bucket", default="raw"))',
+            title="an operator argument the flow copies: Prefect's call is the same text"),
         converts(AIRFLOW_HEADER + """
             from airflow.models import Variable
             @task
@@ -320,7 +333,7 @@ class _Uses:
             self._why(read)
             return
         top = self.stack[1] if len(self.stack) > 1 else node
-        if id(top) in self.copied and id(node) not in self.kept:
+        if id(top) in self.copied and id(node) not in self.kept and not self._same_copied(node, call, read):
             self._why(f"`{node.value}.{method}` in code the flow copies into generated code (operator or DAG arguments, default_args)")
             return
         if read.method == "get" and not read.has_default and self.tries:
@@ -333,6 +346,16 @@ class _Uses:
         if read.method == "get" and not read.has_default and not read.as_json and not self.tries:
             key = _string(read.key)
             self.survey.undefaulted.append((self._line(), repr(key) if key is not None else _code(read.key)))
+
+
+    def _same_copied(self, node: cst.Name, call: cst.Call, read: _Call) -> bool:
+        """A call the flow copies as text reads the same under Prefect's ``Variable``: the module's
+        import (the copy lands in generated code that sees only module names), outside ``try``
+        (no ``KeyError`` helper), and Prefect's call is the very text (a literal key that already is
+        a Prefect name, ``default=`` as Airflow 3 spells it, no JSON decoding)."""
+        if node.value not in self.scopes[0] or self.tries:
+            return False
+        return _code(_rewritten(call, read, {})) == _code(call)
 
 
 def _bound_locally(func: cst.FunctionDef) -> set[str]:

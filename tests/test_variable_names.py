@@ -165,3 +165,52 @@ def test_a_read_inside_try_raises_keyerror_as_airflow(prefect_server, tmp_path, 
     airflow_values = {t: v["xcoms"]["return_value"] for t, v in truth["tasks"].items()}
     assert airflow_values == {"missing": "fallback", "present": 1}
     assert result == airflow_values
+
+
+COPIED_DAG = '''
+import pendulum
+from airflow.sdk import Variable
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.providers.standard.operators.python import PythonOperator
+
+
+def greet(bucket, table):
+    return f"{table}@{bucket}"
+
+
+with DAG_CONTEXT:
+    dump = BashOperator(task_id="dump", bash_command=f"echo dump {Variable.get('copied_bucket')}")
+    load = PythonOperator(
+        task_id="load", python_callable=greet,
+        op_kwargs={"bucket": Variable.get("copied_bucket"), "table": Variable.get("copied_table", default="events")},
+    )
+    dump >> load
+'''.replace("DAG_CONTEXT", 'DAG("variables_copied", schedule=None, start_date=pendulum.datetime(2024, 1, 1))').replace(
+    "import pendulum", "import pendulum\nfrom airflow.sdk import DAG")
+
+
+def test_reads_copied_into_the_flow_are_prefect_reads(prefect_server, tmp_path, monkeypatch) -> None:
+    """``Variable.get`` in operator arguments (Airflow reads it when it parses the file; the flow
+    copies the expression into its own body): where Prefect's call is the same text (a key that
+    already is a Prefect name, ``default=``), the file reads Prefect Variables, no stand-in, no
+    IX113, and each task gives Airflow 3.3's value."""
+    from prefect.variables import Variable as PrefectVariable
+
+    from converters import convert_file
+    from shims.runner import run_dag
+
+    dag_file = tmp_path / "variables_copied.py"
+    dag_file.write_text(COPIED_DAG)
+    monkeypatch.setenv("AIRFLOW_VAR_COPIED_BUCKET", "s3://raw")
+    truth = run_dag(str(dag_file), "variables_copied", logical_date="2024-01-15T00:00:00+00:00", echo=False).to_json()
+    monkeypatch.delenv("AIRFLOW_VAR_COPIED_BUCKET")
+    PrefectVariable.set("copied_bucket", "s3://raw", overwrite=True)
+
+    converted = convert_file(str(dag_file))
+    assert "shims" not in converted.output and "airflow" not in converted.output, converted.output
+    assert "IX113" not in {f.code for f in converted.findings}
+    flow = _converted_flow(tmp_path / "converted_variables_copied.py", converted.output)
+    result = flow(logical_date="2024-01-15T00:00:00+00:00")
+    airflow_values = {t: v["xcoms"].get("return_value") for t, v in truth["tasks"].items()}
+    assert airflow_values == {"dump": "dump s3://raw", "load": "events@s3://raw"}
+    assert result == airflow_values

@@ -141,6 +141,10 @@ def schedule(plan: Plan, dag: Dag) -> dict[str, str]:
             if len(schedules) == 1:
                 out.update({k: repr(v) for k, v in schedules[0].items() if k in ("cron", "interval")})
             return out
+    trigger = plan.asset_trigger(dag, node)
+    if trigger is not None:
+        out["triggers"] = trigger
+        return out
     facts["schedules"] = None
     plan.finding(
         "IX403",

@@ -32,7 +32,7 @@ from converters.walk import dotted
 ORDER = 80
 
 #: modules whose names the rules import (``plan.need``), in the order their lines are written
-PROVIDER_MODULES = ("prefect", "prefect.utilities.annotations", "prefect.variables", "shims.runtime", "shims.operator")
+PROVIDER_MODULES = ("prefect", "prefect.assets", "prefect.events", "prefect.utilities.annotations", "prefect.variables", "shims.runtime", "shims.operator")
 
 
 def names_read(nodes: Iterable[ast.AST]) -> set[str]:

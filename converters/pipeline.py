@@ -15,6 +15,7 @@ Order (each rule reads the model and the plan the earlier rules left):
 10. ``dependencies``    wait_for and submission order
 11. ``dags``            the flow function and the deployment block
 12. ``imports``         Airflow imports dropped or moved, Prefect/shims imports added
+   ``assets``          outlets -> ``@materialize``, asset schedules -> triggers
 13. ``airflow_code``    converted tasks whose code still calls Airflow -> ``shimmed`` (IX115)
 """
 
@@ -31,6 +32,7 @@ import libcst as cst
 
 from converters import (
     airflow_code,
+    assets,
     bash,
     branching,
     dependencies,
@@ -148,6 +150,8 @@ def _convert(module: cst.Module, source: str, path: str) -> ConversionResult:
     if refused is not None:
         return refused
     python_operator.decorate(plan, model.dags[0])
+    for dag in model.dags:
+        assets.apply(plan, dag)
     for dag in model.dags:
         branching.apply(plan, dag)
         orders[dag.dag_id] = dependencies.apply(plan, dag)

@@ -13,6 +13,7 @@ from converters.analysis import Analyzer, FileModel, code_of
 from converters.callables import MARKER, ident
 from converters.walk import Pruned, bound_names, find
 from converters.model import Const, Dag, Finding, Task, XComArgRef, TaskRef
+from converters import assets as _assets
 from converters.variables import Survey, rewrite_variables
 
 
@@ -48,6 +49,8 @@ class Plan:
     op_kwargs_keys: dict[str, frozenset[str]] | None = None
     #: the file's uses of Airflow's ``Variable`` (:mod:`converters.variables`, read once)
     variables: Survey | None = None
+    #: the file's assets (``converters.assets``), read once
+    assets: Any = None
     #: module-level helper functions a rule generates, name -> source: printed after the imports
     #: (they read only the standard library and Prefect), so every decorator can call them
     helpers: dict[str, str] = field(default_factory=dict)
@@ -184,6 +187,20 @@ class Plan:
             return self._first_bound[name] < line
         return name in self.helpers or hasattr(builtins, name) or any(name in names for names in self.imports.values())
 
+    def asset_outlets(self, task: Task) -> bool:
+        """The task's ``outlets`` are assets the flow materializes (``converters.assets``)."""
+        return _assets.converts_outlets(self, task)
+
+    def asset_trigger(self, dag: Dag, node: cst.BaseExpression) -> str | None:
+        """``serve(triggers=...)`` source for a schedule on one asset (the facts go to ``dag.deployment``), or None."""
+        key = _assets.schedule_trigger(self, dag, node)
+        if key is None:
+            return None
+        dag.deployment["schedules"] = []
+        dag.deployment["triggers"] = [_assets.trigger_facts(key)]
+        self.need("prefect.events", "DeploymentEventTrigger")
+        return _assets.trigger_source(key)
+
     def split_late_options(self, options: list[str], line: int) -> tuple[list[str], list[str]]:
         """``name=value`` option fragments for a function defined at ``line``: those a decorator
         there can evaluate, and those reading a name bound only later (a callback defined further
@@ -207,6 +224,7 @@ class Plan:
         if isinstance(stmt, cst.FunctionDef) and id(stmt) in self.functions:
             stmt = self.functions[id(stmt)]
         stmt = rewrite_variables(self, stmt)  # Airflow Variables read as Prefect Variables
+        stmt = _assets.rewrite_definition(self, stmt)  # an asset definition as Prefect's Asset
         dag_vars = {d.dag_var for d in self.model.dags if d.dag_var}
         dag_args = [
             a for a in find(stmt, cst.Arg)

@@ -28,6 +28,7 @@ RULE_MODULES = (
     "converters.dependencies",
     "converters.run_semantics",
     "converters.variables",
+    "converters.assets",
     "converters.templates",
     "converters.airflow_code",
 )

@@ -236,6 +236,8 @@ def apply(plan: Plan, dag: Dag) -> None:
             task.option_sources["tags"] = repr([POOL_TAG.format(pool=pool.value)])
         # provide_context: the converted callable gets the context values it reads as parameters
         carried = {"provide_context"} | ({"pool"} if "_pool" in task.options else set())
+        if "outlets" in task.kwargs and plan.asset_outlets(task):
+            carried.add("outlets")  # materialized: ``converters.assets``
         dropped = sorted(a for a in merged if a in names.LEDGER_ONLY_ARGS and a in task.kwargs and a not in carried)
         if dropped:
             plan.finding(

@@ -441,9 +441,24 @@ def _read_run(db: Path, dag_id: str) -> dict:
                 task_id = f"{task_id}[{map_index}]"
             tasks.setdefault(task_id, {"state": None, "try_number": None, "xcoms": {}})
             tasks[task_id]["xcoms"][key] = _decode(value)
-        return {"run_id": run_id, "dag_run_state": run_state, "tasks": tasks}
+        return {"run_id": run_id, "dag_run_state": run_state, "tasks": tasks, "asset_events": _asset_events(con, dag_id, run_id)}
     finally:
         con.close()
+
+
+def _asset_events(con: sqlite3.Connection, dag_id: str, run_id: str) -> list[list[str]]:
+    """``[task_id, uri]`` of each asset (Airflow 2: dataset) event the run's tasks recorded."""
+    for events, assets, key in (("asset_event", "asset", "asset_id"), ("dataset_event", "dataset", "dataset_id")):
+        try:
+            rows = con.execute(
+                f"SELECT e.source_task_id, a.uri FROM {events} e JOIN {assets} a ON a.id = e.{key} "  # noqa: S608 - table names above
+                "WHERE e.source_dag_id = ? AND e.source_run_id = ? ORDER BY e.id",
+                (dag_id, run_id),
+            ).fetchall()
+        except sqlite3.OperationalError:  # not this Airflow's tables
+            continue
+        return [list(r) for r in rows]
+    return []
 
 
 def _dag_structure(dag_file: str, dag_id: str) -> dict:

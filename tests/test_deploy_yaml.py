@@ -187,3 +187,31 @@ def test_requirements_from_the_shimmed_operators(tmp_path):
     assert job == {"image": "team/flows:1", "env": {"EXTRA_PIP_PACKAGES": "airflow-interop[runtime] apache-airflow-providers-common-sql"}}
     document = yaml.safe_load((out / "prefect.yaml").read_text())
     assert document["pull"] == [{"prefect.deployments.steps.set_working_directory": {"directory": "/opt/prefect/flows"}}]
+
+
+def test_a_dag_scheduled_on_an_asset_deploys_with_its_event_trigger(tmp_path):
+    """``schedule=[asset]``: the deployment has no time schedule and a trigger on the asset's
+    materialization event (the event a converted producer's ``@materialize`` task emits), in a
+    ``prefect.yaml`` that Prefect's own model accepts."""
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "assets.py").write_text(textwrap.dedent('''
+        import pendulum
+        from airflow.sdk import DAG, Asset
+        from airflow.providers.standard.operators.bash import BashOperator
+
+        orders = Asset("s3://shop/orders.parquet")
+        with DAG("orders_report", schedule=[orders], start_date=pendulum.datetime(2024, 1, 1, tz="UTC")):
+            BashOperator(task_id="r", bash_command="echo r")
+    '''))
+    out, report = tmp_path / "flows", tmp_path / "report.json"
+    assert _interop("convert", dags, "--out", out, "--report", report).returncode == 0
+    done = _interop("deploy", out, "--report", report)
+    assert done.returncode == 0, done.stderr
+    deployment = _deployments(out)["orders_report"]
+    assert deployment["schedules"] == []
+    assert deployment["triggers"] == [{
+        "type": "event", "enabled": True, "expect": ["prefect.asset.materialization.succeeded"],
+        "match": {"prefect.resource.id": "s3://shop/orders.parquet"},
+    }]
+    assert "without a schedule" not in done.stdout + done.stderr

@@ -165,6 +165,8 @@ def build(
                 plan.notes.append(Note(dag_id, f"deployed without a schedule: {why}", hand=True))
                 schedules = []
             deployment["schedules"] = schedules
+            if facts.get("triggers"):  # a DAG scheduled on an asset: runs on its materialization event
+                deployment["triggers"] = [dict(t) for t in facts["triggers"]]
             if isinstance(facts.get("max_active_runs"), int) and facts["max_active_runs"] > 0:
                 deployment["concurrency_limit"] = {"limit": facts["max_active_runs"], "collision_strategy": "ENQUEUE"}
             packages = {RUNTIME_PACKAGE}

@@ -17,13 +17,14 @@ Examples (``builds_tasks``):
 
 from __future__ import annotations
 
+import builtins
 import sys
 from typing import TYPE_CHECKING
 
 import libcst as cst
 
 from converters import names
-from converters.walk import children, dotted
+from converters.walk import bound_names, children, dotted, iter_nodes
 from converters.rules import AIRFLOW_HEADER, Rule, converts, marks, refuses, unchanged  # noqa: F401
 
 if TYPE_CHECKING:
@@ -133,11 +134,48 @@ def hidden_builder(stmt: cst.CSTNode, analyzer: Analyzer) -> str | None:
                 head = name.split(".")[0]
                 qn = analyzer.model.imports.get(head)
                 if qn is not None:
-                    root = qn.split(".")[0]
-                    if root != "airflow" and root not in sys.stdlib_module_names and root not in PLAIN_LIBRARIES:
+                    if _team_module(qn):
                         return name
+                elif head in _team_names(analyzer):
+                    return name
         stack.extend(children(current))
     return None
+
+
+def _team_module(qualname: str) -> bool:
+    root = qualname.split(".")[0]
+    return root != "airflow" and root not in sys.stdlib_module_names and root not in PLAIN_LIBRARIES
+
+
+def _team_names(analyzer: Analyzer) -> frozenset[str]:
+    """Names the import table cannot place that may come from the team's modules: those of a
+    relative import (``from .operators import Load``), and, where the file star-imports a team
+    module (``from rockflow.operators import *``), every name the file reads but never binds.
+
+    Example: ``from ops import *`` then ``MicDownloadOperator(key="x")`` in the DAG body: the star
+    import may bind it to an operator class (Airflow attaches the task), so the call may build one.
+    """
+    cached = getattr(analyzer, "_team_names_cache", None)
+    if cached is not None:
+        return cached
+    relative: set[str] = set()
+    star = False
+    for stmt in analyzer.model.module.body:
+        for small in stmt.body if isinstance(stmt, cst.SimpleStatementLine) else ():
+            if not isinstance(small, cst.ImportFrom):
+                continue
+            if isinstance(small.names, cst.ImportStar):
+                star = star or bool(small.relative) or _team_module(dotted(small.module) or "")
+            elif small.relative:
+                relative |= {a.asname.name.value if a.asname else dotted(a.name) or "" for a in small.names}  # type: ignore[union-attr]
+    out = set(relative)
+    if star:
+        bound = {n for stmt in analyzer.model.module.body for n in bound_names(stmt)}
+        read = {n.value for n in iter_nodes(analyzer.model.module) if type(n) is cst.Name}
+        out |= {n for n in read - bound if not hasattr(builtins, n)}
+    result = frozenset(out)
+    analyzer._team_names_cache = result  # type: ignore[attr-defined]
+    return result
 
 
 class GapRefusal(Rule):
@@ -166,6 +204,13 @@ class GapRefusal(Rule):
                 start = EmptyOperator(task_id="start")
                 loads = build_loads(3)
             """, "IX109", title="a helper from the team's modules may build tasks"),
+        refuses(AIRFLOW_HEADER + """
+            from team.operators import *
+            with DAG("star_operator", schedule=None):
+                download = DownloadOperator(key="market")
+                load = LoadOperator(source=download.output_key)
+                download >> load
+            """, "IX109", title="a class a team module's star import may bind builds a task Airflow attaches"),
         refuses(AIRFLOW_HEADER + """
             from jobs import *
             with DAG("star", schedule=None):

@@ -144,7 +144,29 @@ def survey(plan: Plan) -> Survey:
         if type(node) is cst.Name and node.value in result.converted and id(node) not in inside and id(node) not in targets:
             result.converted.discard(node.value)
     result.statements = {k: v for k, v in result.statements.items() if v in result.converted}
+    # Prefect's ``Asset`` takes the Airflow class's name in the module: only where the file reads
+    # the class nowhere else (an asset the rule leaves keeps Airflow's class, and its import)
+    classes = {local for local in plan.model.imports if _is_asset_class(plan, local)}
+    moved = {id(n) for stmt in plan.model.module.body if id(stmt) in result.statements for n in iter_nodes(stmt)}
+    moved |= inside
+    if any(
+        type(node) is cst.Name and node.value in classes and id(node) not in moved
+        for stmt in plan.model.module.body
+        if not _is_import(stmt)
+        for node in iter_nodes(stmt)
+    ):
+        result.converted = set()
+        result.statements = {}
     return result
+
+
+def _is_asset_class(plan: Plan, local: str) -> bool:
+    qualname = plan.model.imports.get(local, "")
+    return qualname in _ALSO_ASSETS or (qualname.startswith("airflow.") and names.airflow3_name(qualname) == _ASSET_CLASS)
+
+
+def _is_import(stmt: cst.BaseStatement) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body)
 
 
 def _elements(node: cst.BaseExpression) -> list[cst.BaseExpression]:
@@ -306,4 +328,20 @@ class PrefectAssets(Rule):
             """,
             "@materialize('postgres://warehouse/daily', retries=2",
             title="a TaskFlow task's outlets, written in place"),
+        converts(AIRFLOW_HEADER + """
+            from airflow.sdk import Asset
+            orders = Asset("s3://shop/orders.parquet")
+            refunds = Asset("s3://shop/refunds.parquet")
+            @task(outlets=[orders])
+            def export():
+                return 1
+            with DAG("assets_kept", schedule=None):
+                export()
+            with DAG("assets_all", schedule=[orders, refunds]):
+                BashOperator(task_id="report", bash_command="echo report")
+            """,
+            "from airflow.sdk import Asset",
+            'orders = Asset("s3://shop/orders.parquet")',
+            "@materialize('s3://shop/orders.parquet')",
+            title="an asset a schedule on several assets still reads: Airflow's class stays, the task materializes its key"),
     ]

@@ -5,7 +5,7 @@ the inputs; the converter of the tree this file is in) and prints, for the outpu
 converted (``converted`` / ``partial``):
 
 - **free where no operator is shimmed**: of the outputs whose ledger has no ``shimmed`` task, the
-  share that imports neither ``airflow`` nor this project (``shims``, ``interop``, ``converters``)
+  share that imports neither ``airflow`` nor this project (``airflow_interop``, ``interop``, ``converters``)
   anywhere (module level or inside a function): they run with Prefect, the standard library and
   the team's own code. The same share over every output;
 - the **runtime names** still imported from this project and from Airflow, with the number of
@@ -41,7 +41,7 @@ import output_hygiene  # noqa: E402 - the hygiene benchmark's convert and ruff r
 
 CORPUS = Path.home() / ".cache" / "interop-corpus" / "dags"
 #: the top-level packages of this project (converted code importing them depends on airflow-interop)
-PROJECT = ("shims", "interop", "converters")
+PROJECT = ("airflow_interop", "shims", "interop", "converters")  # shims: the runtime's name before issue 11
 
 
 def runtime_imports(source: str) -> tuple[set[str], set[str]] | None:

@@ -111,7 +111,7 @@ def main() -> None:
     # the runner alone, warm: imports paid once, then each DAG run timed
     os.environ.update({k: v for k, v in env.items() if k.startswith("AIRFLOW")})
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from shims.runner import run_dag
+    from airflow_interop.runner import run_dag
 
     warm: dict[str, float] = {}
     for dag_id in dag_ids:

@@ -334,7 +334,7 @@ class DagReport:
 
 def dag_task_ids(path: Path) -> dict[str, list[str]]:
     """``{dag_id: [task ids]}`` defined by a DAG file, loaded with Airflow (``DagBag``)."""
-    from shims.runner import load_dags
+    from airflow_interop.runner import load_dags
 
     return {dag_id: list(dag.task_dict) for dag_id, dag in load_dags(path).items()}
 

@@ -12,7 +12,7 @@ no Prefect server running: it imports only Airflow at module level; Prefect is i
 :meth:`PrefectFlowOperator.execute`.
 
 Examples:
-    >>> from shims.airflow_operator import PrefectFlowOperator
+    >>> from airflow_interop.airflow_operator import PrefectFlowOperator
     >>> enrich = PrefectFlowOperator(  # doctest: +SKIP
     ...     task_id="enrich",
     ...     flow="flows.orders:enrich_orders",

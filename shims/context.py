@@ -9,7 +9,7 @@ retry eligibility) and the task runner wraps the task in a
 
 This module builds the same two objects in memory, so the context is Airflow's, not a copy of
 it. XCom and Variable calls made through that context are answered by
-:mod:`shims.comms`.
+:mod:`airflow_interop.comms`.
 """
 
 from __future__ import annotations

@@ -9,11 +9,11 @@ The operator runs through Airflow's own task runner (``task_runner.run``): templ
 rendered by ``render_template_fields`` with the DAG's Jinja environment, ``pre_execute``,
 ``execute``, ``post_execute`` and ``execution_timeout`` are Airflow's, and XComs go through
 Airflow's XCom serialization. Only the supervisor is replaced by an in-memory one
-(:mod:`shims.comms`).
+(:mod:`airflow_interop.comms`).
 
 Example:
     >>> from airflow.providers.standard.operators.bash import BashOperator
-    >>> from shims.runtime import airflow_context
+    >>> from airflow_interop.runtime import airflow_context
     >>> run_operator(BashOperator(task_id="hello", bash_command="echo {{ ds }}"),
     ...              ctx=airflow_context("2024-01-31"))
     {'return_value': '2024-01-31'}
@@ -56,7 +56,7 @@ class OperatorFailed(RuntimeError):
 def _default_ctx(ctx: Any) -> Any:
     if ctx is not None:
         return ctx
-    from shims.runtime import airflow_context
+    from airflow_interop.runtime import airflow_context
 
     return airflow_context()
 
@@ -91,7 +91,7 @@ def _attach_to_dag(operator: Any, ctx: Any, downstream: list[str] | None = None)
 
 
 def _ctx_values(ctx: Any) -> dict[str, Any]:
-    from shims.context import coerce_logical_date
+    from airflow_interop.context import coerce_logical_date
 
     logical_date = coerce_logical_date(getattr(ctx, "logical_date", None))
     start = getattr(ctx, "data_interval_start", None) or logical_date
@@ -116,15 +116,15 @@ def run_operator(
     Args:
         operator: an Airflow ``BaseOperator`` instance, built with its original arguments
             (it need not belong to a DAG; the caller's object is not modified).
-        ctx: a :class:`shims.runtime.RunContext` (logical date, params, ``dag_run.conf``, ids);
-            ``None`` builds one for now (UTC) with :func:`shims.runtime.airflow_context`.
+        ctx: a :class:`airflow_interop.runtime.RunContext` (logical date, params, ``dag_run.conf``, ids);
+            ``None`` builds one for now (UTC) with :func:`airflow_interop.runtime.airflow_context`.
         upstream: upstream task id -> ``{xcom key: value}``; ``ti.xcom_pull(task_ids=t, key=k)``
             in templates and in ``execute()`` answers from it (``None`` when missing, as in
             Airflow).
         downstream: the task ids directly below it in its DAG. A branch operator
             (``BranchDateTimeOperator``, ``LatestOnlyOperator`` ...) chooses among them: its
             choice is the ``skipmixin_key`` XCom (``{"followed": [...]}``), which
-            :func:`shims.runtime.branch_targets` reads.
+            :func:`airflow_interop.runtime.branch_targets` reads.
 
     Returns:
         Every XCom the operator pushed, ``{key: value}``, with ``execute()``'s return value under
@@ -138,9 +138,9 @@ def run_operator(
     from airflow.sdk.bases.xcom import BaseXCom
     from airflow.sdk.execution_time import task_runner
 
-    from shims.comms import InMemorySupervisor, XComStore, bound
-    from shims.context import make_dag_run, make_task_instance
-    from shims.tasklog import TaskLogCapture
+    from airflow_interop.comms import InMemorySupervisor, XComStore, bound
+    from airflow_interop.context import make_dag_run, make_task_instance
+    from airflow_interop.tasklog import TaskLogCapture
 
     ctx = _default_ctx(ctx)
     values = _ctx_values(ctx)
@@ -161,7 +161,7 @@ def run_operator(
     # Retries belong to the caller (Prefect's task retries): one try here.
     resume: tuple[str, Any] | None = None
     with bound(supervisor), TaskLogCapture(op.task_id) as capture:
-        from shims.runner import _bridge_for, _run_trigger
+        from airflow_interop.runner import _bridge_for, _run_trigger
 
         while True:
             ti = make_task_instance(op, dag_run, try_number=1, next_method=resume and resume[0], next_kwargs=resume and resume[1])

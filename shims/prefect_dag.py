@@ -1,6 +1,6 @@
 """Run an unconverted Airflow DAG inside a Prefect flow.
 
-:func:`airflow_dag` runs the DAG with the in-process runner (:mod:`shims.runner`) as a Prefect
+:func:`airflow_dag` runs the DAG with the in-process runner (:mod:`airflow_interop.runner`) as a Prefect
 subflow named after the DAG. Each Airflow task becomes one Prefect task run named by its task
 id, and its upstream Airflow tasks are passed as ``wait_for``, so Prefect records the DAG's
 edges in the task runs' ``task_inputs``. Airflow decides what runs (trigger rules, branches,
@@ -41,7 +41,7 @@ class AirflowDagFailed(RuntimeError):
     Attributes:
         dag_id: the DAG.
         failed: ``{task_id: error text}`` of the tasks that failed.
-        result: the full :class:`shims.runner.DagRunResult`.
+        result: the full :class:`airflow_interop.runner.DagRunResult`.
     """
 
     def __init__(self, dag_id: str, failed: dict[str, str | None], result: Any) -> None:
@@ -77,17 +77,17 @@ def airflow_dag(
         connections: Airflow Connections visible to the tasks.
         echo: also print the Airflow task logs.
         airflow_python: run the DAG in this interpreter's Airflow (1.10/2.x) through the
-            sidecar instead of in this process (:func:`shims.sidecar.prefect.airflow_dag_sidecar`).
+            sidecar instead of in this process (:func:`airflow_interop.sidecar.prefect.airflow_dag_sidecar`).
 
     Returns:
         ``{task_id: {xcom key: value}}`` of the run.
 
     Raises:
         AirflowDagFailed: the DAG run failed; the message names each failed task and its error.
-        shims.runner.DagLoadError: the file cannot be loaded or the DAG id is not in it.
+        airflow_interop.runner.DagLoadError: the file cannot be loaded or the DAG id is not in it.
     """
     if airflow_python is not None:  # the team's own Airflow 2 interpreter (shims/sidecar)
-        from shims.sidecar.prefect import airflow_dag_sidecar
+        from airflow_interop.sidecar.prefect import airflow_dag_sidecar
 
         return airflow_dag_sidecar(
             path_or_module, dag_id, logical_date, params, conf,
@@ -95,7 +95,7 @@ def airflow_dag(
         )
     from prefect import flow
 
-    from shims.runner import load_dag
+    from airflow_interop.runner import load_dag
 
     dag = load_dag(path_or_module, dag_id)
     when = _logical_date(logical_date)
@@ -108,7 +108,7 @@ def airflow_dag(
 
 
 def _logical_date(value: Any) -> Any:
-    from shims.context import coerce_logical_date
+    from airflow_interop.context import coerce_logical_date
 
     if value is not None:
         return coerce_logical_date(value)
@@ -162,8 +162,8 @@ def _run_in_flow(
     from prefect.cache_policies import NO_CACHE
     from prefect.states import Completed, Failed
 
-    from shims.comms import bound
-    from shims.runner import DagRunner, TaskResult, _summary_state
+    from airflow_interop.comms import bound
+    from airflow_interop.runner import DagRunner, TaskResult, _summary_state
 
     runner = DagRunner(
         dag,

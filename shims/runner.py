@@ -179,16 +179,16 @@ def load_dags(path_or_module: str | Path | ModuleType) -> dict[str, Any]:
         raise DagLoadError(f"DAG file {str(path)!r} does not exist", path=str(path))
     if path.is_dir():
         raise DagLoadError(f"{str(path)!r} is a directory; give one DAG file", path=str(path))
-    from shims.compat import needs_compat
+    from airflow_interop.compat import needs_compat
 
     if needs_compat(path):  # a 1.10/2.x DAG file: Airflow's 2->3 renames applied in memory (shims/compat)
-        from shims.compat import CompatError, CompatLoadError, load_dags_compat
+        from airflow_interop.compat import CompatError, CompatLoadError, load_dags_compat
 
         try:
             return dict(load_dags_compat(path).dags)
         except (CompatError, CompatLoadError, SyntaxError) as exc:
             raise DagLoadError(str(exc), path=str(path), details=getattr(exc, "details", "")) from exc
-    from shims.tasklog import TaskLogCapture
+    from airflow_interop.tasklog import TaskLogCapture
 
     # Airflow logs "Filling up the DagBag ..." to stdout, and an import error with its traceback;
     # keep both out of the output: the error is raised below as one line (the traceback in .details).
@@ -205,7 +205,7 @@ def load_dags(path_or_module: str | Path | ModuleType) -> dict[str, Any]:
     finally:
         importer_log.setLevel(level)
     if bag.import_errors:
-        from shims.compat.errors import describe_import_failure
+        from airflow_interop.compat.errors import describe_import_failure
 
         details = "\n".join(str(v) for v in bag.import_errors.values())
         raise DagLoadError(describe_import_failure(details, path) + " [failed to import]", path=str(path), details=details)
@@ -398,8 +398,8 @@ class DagRunner:
         on_task_end: Callable[[TaskInstanceResult], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        from shims.comms import InMemorySupervisor, XComStore
-        from shims.context import coerce_logical_date, infer_data_interval, make_dag_run
+        from airflow_interop.comms import InMemorySupervisor, XComStore
+        from airflow_interop.context import coerce_logical_date, infer_data_interval, make_dag_run
 
         self.dag = dag
         self.logical_date = coerce_logical_date(logical_date)
@@ -451,7 +451,7 @@ class DagRunner:
     # ------------------------------------------------------------------ run
     def run(self) -> DagRunResult:
         """Run every task once its upstream tasks are finished; return the run's result."""
-        from shims.comms import bound
+        from airflow_interop.comms import bound
 
         self.started = datetime.now(timezone.utc)
         with bound(self.supervisor):
@@ -546,7 +546,7 @@ class DagRunner:
         )
 
     def _run_task(self, task: Any) -> None:
-        from shims.mapping import expand_count, needs_expansion
+        from airflow_interop.mapping import expand_count, needs_expansion
 
         task_id = task.task_id
         self.mapped[task_id] = needs_expansion(task)
@@ -582,7 +582,7 @@ class DagRunner:
             self._run_instance(task, map_index)
 
     def _xcom_value(self, task_id: str, key: str) -> Any:
-        from shims.comms import _Wrapped
+        from airflow_interop.comms import _Wrapped
         from airflow.sdk.bases.xcom import BaseXCom
 
         raw = self.xcoms.get(task_id, -1, key)
@@ -606,8 +606,8 @@ class DagRunner:
         from airflow.sdk.execution_time import comms as c
         from airflow.sdk.execution_time import task_runner
 
-        from shims.context import make_task_instance
-        from shims.tasklog import TaskLogCapture
+        from airflow_interop.context import make_task_instance
+        from airflow_interop.tasklog import TaskLogCapture
 
         inst = TaskInstanceResult(task_id=task.task_id, map_index=map_index, state="running")
         self.instances.setdefault(task.task_id, []).append(inst)
@@ -710,7 +710,7 @@ def _bridge_for(task: Any, supervisor: Any, capture: Any) -> Any:
     """A supervisor socket for operators that run Python in a subprocess, else a no-op."""
     import contextlib
 
-    from shims.subprocess_bridge import SupervisorBridge, needs_bridge
+    from airflow_interop.subprocess_bridge import SupervisorBridge, needs_bridge
 
     if needs_bridge(task):
         return SupervisorBridge(supervisor, capture._parts.append)

@@ -1,4 +1,10 @@
-"""Small runtime helpers that converted flows import.
+"""The one module converted flows import from: ``airflow_interop.runtime``.
+
+Installed as ``airflow_interop.runtime`` (the folder ``shims/`` of the repository installs as the
+package ``airflow_interop``: docs/shims.md, "Import names"), a name a team's own ``shims/`` or
+``runtime/`` folder on ``sys.path`` cannot shadow. Converted code imports every name it needs
+from here, the operator shim included (:func:`run_operator`, :class:`TaskSkipped`, re-exported
+from :mod:`airflow_interop.operator`, which imports Airflow only when an operator runs).
 
 Pure Python (plus Jinja): importing this module needs neither Airflow nor a Prefect server.
 Converted code uses it only where a construct has no plain Prefect equivalent:
@@ -35,6 +41,10 @@ from typing import Any, Mapping
 import jinja2
 import jinja2.nativetypes
 
+from airflow_interop.operator import OperatorFailed, TaskSkipped, airflow_task, run_operator
+
+#: Every name converted code imports (``plan.need("airflow_interop.runtime", name)`` in the
+#: converter); a test holds the converter's names against this list.
 __all__ = [
     "RunContext",
     "airflow_context",
@@ -44,6 +54,18 @@ __all__ = [
     "UpstreamXComs",
     "with_xcoms",
     "xcom_value",
+    "xcom_lookup",
+    "airflow_callback",
+    "branch_targets",
+    "skip_task",
+    "skipped",
+    "was_skipped",
+    "Variable",
+    # the operator shim (Airflow is imported when an operator runs, not here)
+    "run_operator",
+    "airflow_task",
+    "TaskSkipped",
+    "OperatorFailed",
 ]
 
 

@@ -8,7 +8,7 @@ worker's stdin), so the callable can use Variables, Connections and XComs.
 
 In-process there is no such socket: :class:`SupervisorBridge` opens a socket pair, lets the
 subprocess inherit one end, and answers the length-prefixed msgpack frames arriving on the other
-end with the run's :class:`shims.comms.InMemorySupervisor`, using Airflow's own frame classes.
+end with the run's :class:`airflow_interop.comms.InMemorySupervisor`, using Airflow's own frame classes.
 The subprocess's log stream (``ResendLoggingFD``) is read into the task's log.
 """
 

@@ -211,4 +211,4 @@ def truth_tasks(truth: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 #: where Airflow 3 itself differs from Airflow 2 (shims/compat/differences.py)
-from shims.compat.differences import AIRFLOW3_DIFFERENCES, LINEAGE_KEYS, airflow3_comparable  # noqa: E402,F401
+from airflow_interop.compat.differences import AIRFLOW3_DIFFERENCES, LINEAGE_KEYS, airflow3_comparable  # noqa: E402,F401

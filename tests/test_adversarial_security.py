@@ -249,7 +249,7 @@ def test_secrets_never_shown_in_any_encoding(echo_server: str, mode: str) -> Non
     """An Airflow 2 server that echoes the Authorization header and the request: the error shows
     neither the password (raw, JSON-escaped, URL-encoded, base64 in ``Basic user:password``)
     nor the token."""
-    from shims.live.client import AirflowAPIError, AirflowClient, AirflowCredentials
+    from airflow_interop.live.client import AirflowAPIError, AirflowClient, AirflowCredentials
 
     if mode == "basic":
         client = AirflowClient(echo_server, credentials=AirflowCredentials(username="alice", password=PASSWORD), api_version="v1")

@@ -245,7 +245,7 @@ def _airflow2_files() -> list[Path]:
 
 def _dag_ids_3(files: list[Path]) -> set[tuple[str, str]]:
     """(file, dag_id) for every DAG Airflow 3's DagBag finds in the files."""
-    from shims.runner import DagLoadError, load_dags
+    from airflow_interop.runner import DagLoadError, load_dags
 
     found = set()
     for f in files:
@@ -258,7 +258,7 @@ def _dag_ids_3(files: list[Path]) -> set[tuple[str, str]]:
 
 def _dag_ids_2(files: list[Path]) -> set[tuple[str, str]]:
     """(file, dag_id) for every DAG Airflow 2.11 finds in the example folder."""
-    from shims.sidecar import Sidecar
+    from airflow_interop.sidecar import Sidecar
 
     with Sidecar(AIRFLOW2_PYTHON) as sidecar:
         listing = sidecar.list_dags(files[0].parent, with_files=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from converters import names
-from shims.compat import CompatError, CompatLoadError, load_dags_compat, needs_compat, transform_source
+from airflow_interop.compat import CompatError, CompatLoadError, load_dags_compat, needs_compat, transform_source
 from tests.conftest import SAMPLE_DAGS, airflow_example_dag_files
 
 AIRFLOW2_PYTHON = Path(__file__).resolve().parent.parent / ".venv-airflow2" / "bin" / "python"
@@ -60,7 +60,7 @@ REWRITES = [
     ),
     pytest.param(
         "from airflow.utils.dates import days_ago, cron_presets\n",
-        "from shims.compat.runtime import days_ago; from airflow.utils.dates import cron_presets\n",
+        "from airflow_interop.compat.runtime import days_ago; from airflow.utils.dates import cron_presets\n",
         [(1, "removed_name", "airflow.utils.dates.days_ago")],
         id="days-ago-split-on-one-line",
     ),
@@ -102,7 +102,7 @@ REWRITES = [
     ),
     pytest.param(
         "import airflow\nstart = airflow.utils.dates.days_ago(2)\n",
-        "import airflow\nstart = __import__('shims.compat.runtime', fromlist=['days_ago']).days_ago(2)\n",
+        "import airflow\nstart = __import__('airflow_interop.compat.runtime', fromlist=['days_ago']).days_ago(2)\n",
         [(2, "removed_name", "airflow.utils.dates.days_ago")],
         id="days-ago-by-attribute-path",
     ),
@@ -132,7 +132,7 @@ REWRITES = [
     ),
     pytest.param(
         "from airflow.utils.decorators import apply_defaults\n",
-        "from shims.compat.runtime import apply_defaults\n",
+        "from airflow_interop.compat.runtime import apply_defaults\n",
         [(1, "removed_name", "airflow.utils.decorators.apply_defaults")],
         id="110-apply-defaults",
     ),
@@ -196,7 +196,7 @@ def test_legacy_samples_load_under_airflow3_without_touching_the_file(name: str)
 
 def test_plain_import_fails_but_compat_loads(tmp_path: Path) -> None:
     """Airflow 3's own DagBag refuses a 1.10 DAG that the compat loader runs."""
-    from shims.runner import run_dag
+    from airflow_interop.runner import run_dag
 
     dag_file = tmp_path / "old.py"
     dag_file.write_text(textwrap.dedent('''
@@ -305,7 +305,7 @@ def test_import_failure_is_one_line_naming_file_line_and_cause(tmp_path: Path, s
 
 def test_alias_finder_serves_removed_module_paths() -> None:
     """``import airflow.operators.bash_operator`` works under Airflow 3; old class names alias the new."""
-    from shims.compat.finder import install_finder
+    from airflow_interop.compat.finder import install_finder
 
     install_finder()
     import importlib
@@ -324,7 +324,7 @@ def test_alias_finder_serves_removed_module_paths() -> None:
 @pytest.mark.skipif(not AIRFLOW2_PYTHON.exists(), reason="needs .venv-airflow2 (created by .ci/run and scripts/setup-dev)")
 def test_days_ago_matches_airflow2() -> None:
     """The replacement gives what Airflow 2.11's own ``days_ago`` gives."""
-    from shims.compat.runtime import days_ago
+    from airflow_interop.compat.runtime import days_ago
 
     code = "from airflow.utils.dates import days_ago; print(days_ago(3).isoformat(), days_ago(0, hour=5).isoformat())"
     out = subprocess.run([str(AIRFLOW2_PYTHON), "-W", "ignore", "-c", code], capture_output=True, text=True, check=True, timeout=120)
@@ -362,15 +362,15 @@ def test_runner_prefilter_covers_every_table_word() -> None:
     Only ``airflow.decorators`` is let pass: every name it had still imports under Airflow 3, so
     its renames are never required.
     """
-    from shims.compat.detect import PREFILTER
-    from shims.compat.transform import HINT_WORDS
+    from airflow_interop.compat.detect import PREFILTER
+    from airflow_interop.compat.transform import HINT_WORDS
 
     missed = sorted(w for w in HINT_WORDS if not PREFILTER.search(w))
     assert missed == ["airflow.decorators"]
 
 
 def test_docs_state_airflow3_differences() -> None:
-    from shims.compat.differences import AIRFLOW3_DIFFERENCES
+    from airflow_interop.compat.differences import AIRFLOW3_DIFFERENCES
 
     doc = " ".join((Path(__file__).resolve().parent.parent / "docs" / "compat-and-sidecar.md").read_text().split())
     for text in AIRFLOW3_DIFFERENCES:
@@ -380,7 +380,7 @@ def test_docs_state_airflow3_differences() -> None:
 def test_110_package_exports_and_sql_operator_run(tmp_path: Path) -> None:
     """``from airflow.operators import ...`` runs; a PostgresOperator runs as SQLExecuteQueryOperator and fails on
     its undefined connection at run time, with the operator's own error (not at load)."""
-    from shims.runner import run_dag
+    from airflow_interop.runner import run_dag
 
     dag_file = tmp_path / "old_sql.py"
     dag_file.write_text(textwrap.dedent('''
@@ -403,7 +403,7 @@ def test_removed_parent_packages_resolve_to_their_moved_children() -> None:
     """``import airflow.contrib.sensors.file_sensor`` works: ``airflow.contrib`` is served as an empty package."""
     import importlib
 
-    from shims.compat.finder import install_finder
+    from airflow_interop.compat.finder import install_finder
 
     install_finder()
     module = importlib.import_module("airflow.contrib.sensors.file_sensor")
@@ -416,7 +416,7 @@ def test_removed_parent_packages_resolve_to_their_moved_children() -> None:
 
 def test_110_trigger_rule_join_after_a_branch_runs(tmp_path: Path) -> None:
     """``trigger_rule="none_failed_or_skipped"`` (refused by Airflow 3) joins a branch as it did in 1.10/2.x."""
-    from shims.runner import run_dag
+    from airflow_interop.runner import run_dag
 
     dag_file = tmp_path / "old_branch.py"
     dag_file.write_text(textwrap.dedent('''
@@ -438,7 +438,7 @@ def test_110_trigger_rule_join_after_a_branch_runs(tmp_path: Path) -> None:
 
 def test_110_custom_operator_with_apply_defaults_runs(tmp_path: Path) -> None:
     """A 1.10 custom operator decorated with ``@apply_defaults`` loads and runs; default_args still apply."""
-    from shims.runner import run_dag
+    from airflow_interop.runner import run_dag
 
     dag_file = tmp_path / "old_custom.py"
     dag_file.write_text(textwrap.dedent('''
@@ -465,7 +465,7 @@ def test_110_custom_operator_with_apply_defaults_runs(tmp_path: Path) -> None:
 
 def test_helper_module_beside_the_dag_may_use_removed_110_names(tmp_path: Path) -> None:
     """A 1.10 helper (custom operator) next to the DAG, not transformed, still finds ``apply_defaults``/``days_ago``."""
-    from shims.runner import run_dag
+    from airflow_interop.runner import run_dag
 
     (tmp_path / "legacy_ops.py").write_text(textwrap.dedent('''
         from airflow.models import BaseOperator
@@ -499,7 +499,7 @@ def test_helper_module_beside_the_dag_may_use_removed_110_names(tmp_path: Path) 
 
 def test_restored_names_do_not_hide_the_rename() -> None:
     """After the finder put ``days_ago`` back on ``airflow.utils.dates``, a file using it still needs the compat load."""
-    from shims.compat.finder import install_finder
+    from airflow_interop.compat.finder import install_finder
 
     install_finder()
     _, renames = _t("from airflow.utils.dates import days_ago\n")

@@ -209,7 +209,7 @@ def test_callbacks_receive_what_airflow_gives_them(tmp_path, prefect_server):
     # plain Prefect: the adapter is a function of the file, for the imported callbacks too (the whole
     # context it can build); only the callback reading `macros` goes through the runtime's airflow_callback
     imports = [line for line in out.splitlines() if "shims" in line or "airflow" in line.lower().replace("airflow callback", "")]
-    assert [line for line in imports if line.startswith(("from", "import"))] == ["from shims.runtime import airflow_callback"], imports
+    assert [line for line in imports if line.startswith(("from", "import"))] == ["from airflow_interop.runtime import airflow_callback"], imports
     assert out.count("airflow_callback(") == 1
     assert "on_failure=[task_callback(on_task_failure), task_callback(task_failed), task_callback(with_log_url)]" in out
     assert "on_completion=[task_callback(on_task_success), task_callback(notify), airflow_callback(with_macros), task_callback(lambda context:" in out
@@ -307,7 +307,7 @@ def test_retry_and_timeout_values_are_airflows(tmp_path):
     converted = convert_file(str(dag_file))
     assert converted.status in ("converted", "partial"), converted.findings
     out = converted.output
-    assert "shims" not in out, out
+    assert "airflow_interop" not in out, out
     assert "retries=RETRIES" in out and "retry_delay_seconds=RETRY_DELAY.total_seconds()" in out
     assert "retry_delay_seconds=DELAY_SECONDS" in out
     assert "timedelta(minutes=TIMEOUT_MINUTES).total_seconds()" in out
@@ -392,7 +392,7 @@ def by_shim(context):
 
 def test_adapter_gives_what_airflow_callback_gave(tmp_path, prefect_server):
     """A callback whose reads are unknown (imported) gets, from the file's plain adapter, every key
-    and value shims.runtime.airflow_callback gave it on the same Prefect run, but `macros` and
+    and value airflow_interop.runtime.airflow_callback gave it on the same Prefect run, but `macros` and
     `var` (this project's runtime), and `ti.state` in Airflow's word (the shim gave Prefect's
     state name; Airflow's, proven against Airflow above: `failed`, `success`)."""
     log = tmp_path / "parity.jsonl"
@@ -401,10 +401,10 @@ def test_adapter_gives_what_airflow_callback_gave(tmp_path, prefect_server):
     source.write_text(PARITY_DAG)
     converted = convert_file(str(source))
     out = converted.output
-    assert "shims" not in out and "airflow" not in out.replace("Airflow", ""), out
+    assert "airflow_interop" not in out and "airflow" not in out.replace("Airflow", ""), out
     assert "on_failure=[task_callback(by_adapter), task_callback(by_shim)]" in out
     # the control: the same callback position through the shim's hook, as the converter wrote it before
-    control = "from shims.runtime import airflow_callback\n" + re.sub(r"\b(task|flow)_callback\(by_shim\)", "airflow_callback(by_shim)", out)
+    control = "from airflow_interop.runtime import airflow_callback\n" + re.sub(r"\b(task|flow)_callback\(by_shim\)", "airflow_callback(by_shim)", out)
     assert control.count("airflow_callback(by_shim)") == 3, control
     target = tmp_path / "converted_parity_dag.py"
     target.write_text(control)

@@ -190,7 +190,7 @@ def test_airflow_variables_become_prefect_variables():
     assert result.status == "converted", result.findings
     assert "from prefect.variables import Variable" in result.output
     assert 'Variable.get("x", default=1)' in result.output
-    assert "airflow" not in result.output and "shims" not in result.output
+    assert "airflow" not in result.output and "airflow_interop" not in result.output
 
 
 def test_guarded_airflow_imports_are_resolved_and_dropped():

@@ -98,7 +98,7 @@ def test_a_dag_level_callback_import_stays_for_the_flow_hook(tmp_path: Path) -> 
     assert ruff_findings(after, tmp_path) == []
     assert "from team.alerts import on_dag_failure" in after
     assert "on_failure=[flow_callback(on_dag_failure)]" in after
-    assert "shims" not in after
+    assert "airflow_interop" not in after
 
 
 def test_an_import_the_dag_did_not_read_either_stays(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
 """Issue 11: the plain Prefect forms the converter writes behave as the runtime helpers they
-replace (``shims.runtime.airflow_context``, ``run_bash``), which the equivalence tests hold
+replace (``airflow_interop.runtime.airflow_context``, ``run_bash``), which the equivalence tests hold
 against Airflow itself."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 
 from converters import convert_source
 from converters.plain_context import VALUES
-from shims.runtime import BashCommandFailed, airflow_context, render_template, run_bash
+from airflow_interop.runtime import BashCommandFailed, airflow_context, render_template, run_bash
 
 HEADER = (
     "from airflow.sdk import DAG\n"
@@ -24,7 +24,7 @@ HEADER = (
 def _module(source: str) -> dict:
     result = convert_source(HEADER + textwrap.dedent(source), "native.py")
     assert result.status == "converted", [f.as_dict() for f in result.findings]
-    assert "shims" not in result.output, result.output
+    assert "airflow_interop" not in result.output, result.output
     namespace: dict = {"__name__": "native"}
     exec(compile(result.output, "native.py", "exec"), namespace)  # noqa: S102 - the converted module
     return namespace

@@ -51,7 +51,7 @@ CASES = [
 
 
 def _airflow_truth(path: Path, dag_id: str, params: dict) -> dict:
-    from shims.runner import run_dag
+    from airflow_interop.runner import run_dag
 
     result = run_dag(str(path), dag_id, logical_date="2024-01-15T00:00:00+00:00", params=params or None, echo=False)
     return result.to_json()

@@ -118,7 +118,7 @@ def test_text_templates_are_plain_and_render_as_airflow(prefect_server, tmp_path
     Airflow's task returned."""
     path, c = _compare(tmp_path, "template_text", TEXT_DAG, params={"who": "you"})
     output = convert_file(str(path)).output
-    assert "shims" not in output and "airflow" not in output, output
+    assert "airflow_interop" not in output and "airflow" not in output, output
     assert c.error is None and c.equivalent, c.differences()
     assert c.airflow.tasks["use"].values["return_value"] == [
         "{'rows': 3}", "None", "20240115", "2024-01-15T00:00:00+00:00", "you", "none",
@@ -177,7 +177,7 @@ def test_native_translation_equals_airflows_native_rendering(template: str, plai
     from airflow.sdk.definitions._internal.templater import NativeEnvironment
 
     from converters import templates
-    from shims.runtime import airflow_context, render_template
+    from airflow_interop.runtime import airflow_context, render_template
 
     ctx = airflow_context("2024-01-15", params={"n": 7}, dag_id="d")
     expected = NativeEnvironment().from_string(template).render(**ctx.template_context())
@@ -206,7 +206,7 @@ def test_native_user_macro_equals_airflows_native_rendering(body: str, plain: bo
     from airflow.sdk.definitions._internal.templater import NativeEnvironment
 
     from converters import templates
-    from shims.runtime import airflow_context, render_template
+    from airflow_interop.runtime import airflow_context, render_template
 
     source = f"import pendulum\nfrom datetime import datetime\n\ndef week(day):\n    {body}\n"
     namespace: dict = {}
@@ -343,7 +343,7 @@ def test_templates_rendered_at_run_time_over_plain_values(prefect_server, tmp_pa
     ``airflow``, and each task returns what Airflow's returned."""
     path, c = _compare(tmp_path, name, source)
     output = convert_file(str(path)).output
-    assert "shims" not in output and "airflow" not in output, output
+    assert "airflow_interop" not in output and "airflow" not in output, output
     assert "def render_jinja(template" in output and "jinja2.StrictUndefined" in output
     from interop.lint import lint_source
 
@@ -364,11 +364,11 @@ def test_templates_rendered_at_run_time_over_plain_values(prefect_server, tmp_pa
 )
 def test_airflow2_names_render_as_the_runtime_shim(prefect_server, tmp_path, template: str) -> None:
     """Airflow 1.10/2.x names Airflow 3 no longer has (``yesterday_ds``, ``execution_date`` ...):
-    the converted flow, run on Prefect, renders what ``shims.runtime.render_template`` renders
+    the converted flow, run on Prefect, renders what ``airflow_interop.runtime.render_template`` renders
     (what the flow gave before it was plain)."""
     import importlib.util
 
-    from shims.runtime import airflow_context, render_template
+    from airflow_interop.runtime import airflow_context, render_template
 
     path = tmp_path / "old_names.py"
     path.write_text(
@@ -378,7 +378,7 @@ def test_airflow2_names_render_as_the_runtime_shim(prefect_server, tmp_path, tem
         f"    BashOperator(task_id='t', bash_command={'echo ' + template!r})\n"
     )
     output = convert_file(str(path)).output
-    assert "shims" not in output and "airflow" not in output, output
+    assert "airflow_interop" not in output and "airflow" not in output, output
     out = tmp_path / "old_names_flow.py"
     out.write_text(output)
     spec = importlib.util.spec_from_file_location("old_names_flow", out)
@@ -415,7 +415,7 @@ def test_the_dag_run_object_is_a_plain_namespace(prefect_server, tmp_path) -> No
     date>`` and ``manual`` where ``dag.test()`` gives ``manual__<now>`` and ``DagRunType.MANUAL``.)"""
     path, c = _compare(tmp_path, "dag_run_object", DAG_RUN_OBJECT_DAG)
     output = convert_file(str(path)).output
-    assert "shims" not in output and "airflow" not in output, output
+    assert "airflow_interop" not in output and "airflow" not in output, output
     assert "dag_run = types.SimpleNamespace(" in output
     assert c.error is None and c.equivalent, c.differences()
     assert c.airflow.tasks["check"].values["return_value"] == ["none", True, "2024-01-15T00:00:00+00:00"]
@@ -448,7 +448,7 @@ def test_a_command_built_from_run_time_values_is_rendered_plain(prefect_server, 
     flow (UndefinedError), the one difference of the two runs."""
     path, c = _compare(tmp_path, "template_built", BUILT_DAG)
     result = convert_file(str(path))
-    assert "shims" not in result.output and "from airflow" not in result.output, result.output
+    assert "airflow_interop" not in result.output and "from airflow" not in result.output, result.output
     notes = [f.message for f in result.findings if f.code == "IX301"]
     assert len(notes) == 2 and all("fails (UndefinedError)" in n for n in notes), notes
     assert c.error is None

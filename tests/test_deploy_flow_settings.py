@@ -101,7 +101,7 @@ def test_dag_level_callbacks_become_flow_hooks(prefect_server, tmp_path):
     ''', "callbacks_flow")
     assert "on_failure=[flow_callback(note)]" in result.output  # reads `exception`: the whole context, plain Python
     assert "on_completion=[flow_callback(note)]" in result.output
-    assert "shims" not in result.output
+    assert "airflow_interop" not in result.output
     assert module.with_callbacks(logical_date="2024-01-15") == {"boom": "ok"}
     state = module.with_callbacks(logical_date="2024-01-16", fail=True, return_state=True)
     assert state.is_failed()

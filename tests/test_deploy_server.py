@@ -4,7 +4,7 @@
 start`` on 127.0.0.1 from ``.venv-prefect-server`` (scripts/setup-dev: the client's Prefect
 version with SQLAlchemy < 2.1 and FastAPI < 0.137), a private PREFECT_HOME, analytics off, no
 UI; a process work pool and ``prefect worker start`` from this interpreter's environment (the
-one the converted flows import ``shims.runtime`` from). Every command under test runs as the
+one the converted flows import ``airflow_interop.runtime`` from). Every command under test runs as the
 user runs it: ``interop ...`` and ``prefect ...`` in subprocesses against that server. Nothing
 is mocked; times are only compared with each other (which run or task ran first).
 """
@@ -431,7 +431,7 @@ def airflow3_api(tmp_path_factory):
 
 
 def test_a_variable_imported_from_airflow_3_is_read_by_a_converted_flow(live_prefect, deployed_limits, airflow3_api):
-    from shims.live import AirflowClient, AirflowCredentials
+    from airflow_interop.live import AirflowClient, AirflowCredentials
 
     url, username, password = airflow3_api
     region = "eu-west-" + os.urandom(3).hex()

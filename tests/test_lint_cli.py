@@ -379,8 +379,8 @@ def test_shim_pattern_is_not_an_airflow_leftover() -> None:
     source = textwrap.dedent(
         """\
         from prefect import flow, task
-        from shims.operator import run_operator
-        from shims.runtime import airflow_context, render_template, run_bash
+        from airflow_interop.operator import run_operator
+        from airflow_interop.runtime import airflow_context, render_template, run_bash
 
 
         @task(name="notify", retries=1)
@@ -459,7 +459,7 @@ def test_nothing_is_reported_inside_a_custom_operator_run_only_through_the_shim(
 
         from airflow.sdk import BaseOperator
         from prefect import flow, task
-        from shims.operator import run_operator
+        from airflow_interop.operator import run_operator
 
 
         class StampOperator(BaseOperator):
@@ -549,7 +549,7 @@ def test_lint_is_static_and_imports_neither_airflow_nor_prefect(repo_root: Path)
         "assert result.exit_code in (0, 1), result.output\n"
         # the converter's name table (converters.names, plain data) is lint's table too
         "light = ('converters', 'converters.names')\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('airflow', 'prefect', 'converters', 'shims') and m not in light))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('airflow', 'prefect', 'converters', 'airflow_interop', 'shims') and m not in light))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=repo_root, capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "[]"

@@ -171,9 +171,9 @@ def test_lost_retries_and_timeout_found_in_a_real_converted_flow_and_fixed() -> 
 
 
 def test_callback_context_keys_match_the_shim() -> None:
-    """Lint's table of the keys a callback gets is what shims.runtime.airflow_callback hands it."""
+    """Lint's table of the keys a callback gets is what airflow_interop.runtime.airflow_callback hands it."""
     from interop.lint.names import CALLBACK_CONTEXT_KEYS
-    from shims.runtime import airflow_context
+    from airflow_interop.runtime import airflow_context
 
     hook_keys = {"task_instance", "ti", "exception", "prefect_task", "prefect_task_run", "state", "dag", "task"}
     assert set(CALLBACK_CONTEXT_KEYS) == set(airflow_context("2024-01-31").template_context()) | hook_keys

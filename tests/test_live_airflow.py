@@ -1,4 +1,4 @@
-"""shims.live against REAL Airflow servers started by this test session.
+"""airflow_interop.live against REAL Airflow servers started by this test session.
 
 ``live_airflow`` (defined here so that it starts only when these tests run; module scope, so
 the servers stop as soon as these tests are done instead of idling through the rest of the
@@ -37,8 +37,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from installed_layout import installed_layout
 
-from shims.live import (
+from airflow_interop.live import (
     ENV_PASSWORD,
     ENV_TOKEN,
     ENV_URL,
@@ -266,8 +267,9 @@ def _airflow2_env(home: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     env.update(
         {
-            # shims.airflow_operator must import on Airflow 2 (interop_live_reverse).
-            "PYTHONPATH": str(REPO),
+            # airflow_interop.airflow_operator must import on Airflow 2 (interop_live_reverse),
+            # where the project is not installed: the repository in its installed layout.
+            "PYTHONPATH": os.pathsep.join([str(REPO), str(installed_layout(home))]),
             # The SequentialExecutor runs `airflow tasks run` from PATH.
             "PATH": os.pathsep.join([str(AIRFLOW2_VENV / "bin"), env.get("PATH", "")]),
             "AIRFLOW_HOME": str(home),
@@ -412,7 +414,7 @@ def test_client_imports_without_prefect_or_airflow():
         "        if name.split('.')[0] in ('prefect', 'airflow'):\n"
         "            raise ModuleNotFoundError(name)\n"
         "sys.meta_path.insert(0, Block())\n"
-        "from shims.live import AirflowClient\n"
+        "from airflow_interop.live import AirflowClient\n"
         "AirflowClient('http://127.0.0.1:9').close()\n"
         "print('OK')\n"
     )
@@ -680,7 +682,7 @@ def test_trigger_dag_run_inside_a_prefect_flow(live_airflow: LiveAirflow, prefec
     DagRunFailedError; a paused DAG fails it with DagPausedError."""
     from prefect import flow
 
-    from shims.live import trigger_dag_run
+    from airflow_interop.live import trigger_dag_run
 
     monkeypatch.setenv(ENV_URL, live_airflow.url)
     monkeypatch.setenv(ENV_USERNAME, live_airflow.username)
@@ -731,7 +733,7 @@ def test_both_ways_prefect_triggers_airflow_which_runs_a_prefect_flow(
     from prefect import flow
     from prefect.client.orchestration import get_client
 
-    from shims.live import trigger_dag_run
+    from airflow_interop.live import trigger_dag_run
 
     monkeypatch.setenv(ENV_URL, live_airflow.url)
     monkeypatch.setenv(ENV_USERNAME, live_airflow.username)

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.airflow
 
 
 def _ctx(**kwargs):
-    from shims.runtime import airflow_context
+    from airflow_interop.runtime import airflow_context
 
     return airflow_context("2024-01-31T10:00:00+00:00", **kwargs)
 
@@ -18,7 +18,7 @@ def _ctx(**kwargs):
 def test_templates_render_with_airflow_and_upstream_xcoms() -> None:
     from airflow.providers.standard.operators.bash import BashOperator
 
-    from shims.operator import run_operator
+    from airflow_interop.operator import run_operator
 
     op = BashOperator(
         task_id="report",
@@ -40,7 +40,7 @@ def test_templates_render_with_airflow_and_upstream_xcoms() -> None:
 
 def test_a_converted_template_reads_the_dag_id() -> None:
     # ``{{ dag.dag_id }}`` in a converted BashOperator's command, rendered at run time
-    from shims.runtime import render_template
+    from airflow_interop.runtime import render_template
 
     assert render_template("DAG: {{ dag.dag_id }} on {{ ds }}", _ctx(dag_id="sales"), upstream={}) == "DAG: sales on 2024-01-31"
     # no task_ids: Airflow 3 reads the running task's own XComs (none pushed yet: None)
@@ -51,7 +51,7 @@ def test_a_converted_template_reads_the_dag_id() -> None:
 
 def test_a_converted_bash_command_returns_its_last_line_without_trailing_blanks() -> None:
     # as Airflow's BashOperator (its subprocess hook strips every output line)
-    from shims.runtime import run_bash
+    from airflow_interop.runtime import run_bash
 
     assert run_bash('echo "first" && echo "value: 1  "') == "value: 1"
 
@@ -60,7 +60,7 @@ def test_a_deferrable_operator_runs_its_trigger_and_resumes() -> None:
     from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
     from airflow.sdk import BaseOperator
 
-    from shims.operator import run_operator
+    from airflow_interop.operator import run_operator
 
     class Waits(BaseOperator):
         def execute(self, context):
@@ -75,7 +75,7 @@ def test_a_deferrable_operator_runs_its_trigger_and_resumes() -> None:
 def test_execute_pushes_and_pulls_xcoms() -> None:
     from airflow.providers.standard.operators.python import PythonOperator
 
-    from shims.operator import run_operator
+    from airflow_interop.operator import run_operator
 
     def work(ti, logical_date, **_):
         ti.xcom_push(key="seen", value=ti.xcom_pull(task_ids=["a", "b"]))
@@ -92,7 +92,7 @@ def test_execute_pushes_and_pulls_xcoms() -> None:
 def test_no_return_value_and_default_context() -> None:
     from airflow.providers.standard.operators.empty import EmptyOperator
 
-    from shims.operator import run_operator
+    from airflow_interop.operator import run_operator
 
     assert run_operator(EmptyOperator(task_id="nothing")) == {}
 
@@ -101,7 +101,7 @@ def test_skip_and_failure() -> None:
     from airflow.providers.standard.operators.python import PythonOperator
     from airflow.sdk.exceptions import AirflowSkipException, AirflowTaskTimeout
 
-    from shims.operator import TaskSkipped, run_operator
+    from airflow_interop.operator import TaskSkipped, run_operator
 
     def skip(ti):
         ti.xcom_push(key="why", value="holiday")
@@ -133,8 +133,8 @@ def test_airflow_task_is_a_prefect_task(prefect_server) -> None:
     from airflow.sdk.exceptions import AirflowSkipException
     from prefect import flow
 
-    from shims.operator import airflow_task
-    from shims.prefect_runs import task_runs
+    from airflow_interop.operator import airflow_task
+    from airflow_interop.prefect_runs import task_runs
 
     def skip():
         raise AirflowSkipException("not today")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import airflow_example_dag_files
-from shims.prefect_runs import edges, subflow_runs, task_runs
+from airflow_interop.prefect_runs import edges, subflow_runs, task_runs
 
 pytestmark = [pytest.mark.prefect, pytest.mark.airflow]
 
@@ -24,8 +24,8 @@ def _dag_edges(dag) -> set[tuple[str, str]]:
 def test_airflow_dag_runs_as_subflow_with_task_runs_and_edges(prefect_server) -> None:
     from prefect import flow
 
-    from shims.prefect_dag import airflow_dag
-    from shims.runner import load_dag, run_dag
+    from airflow_interop.prefect_dag import airflow_dag
+    from airflow_interop.runner import load_dag, run_dag
 
     path = _example("example_task_group")
 
@@ -71,7 +71,7 @@ with DAG("shim_fails", schedule=None, params={"n": 0}):
 def test_failed_airflow_task_fails_the_prefect_run(prefect_server, tmp_path: Path) -> None:
     from prefect import flow
 
-    from shims.prefect_dag import AirflowDagFailed, airflow_dag
+    from airflow_interop.prefect_dag import AirflowDagFailed, airflow_dag
 
     path = tmp_path / "shim_fails.py"
     path.write_text(textwrap.dedent(BRANCH_FAIL_DAG))
@@ -112,7 +112,7 @@ with DAG("shim_context", schedule=None, params={"region": "eu"}):
 def test_params_conf_and_logical_date_pass_through(prefect_server, tmp_path: Path) -> None:
     from prefect import flow
 
-    from shims.prefect_dag import airflow_dag
+    from airflow_interop.prefect_dag import airflow_dag
 
     path = tmp_path / "shim_context.py"
     path.write_text(textwrap.dedent(CONTEXT_DAG))

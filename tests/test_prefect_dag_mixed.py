@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shims.prefect_runs import edges, subflow_runs, task_runs
+from airflow_interop.prefect_runs import edges, subflow_runs, task_runs
 
 pytestmark = [pytest.mark.prefect, pytest.mark.airflow]
 
@@ -30,7 +30,7 @@ def _pipeline_module():
     ],
 )
 def test_mixed_pipeline_passes_xcoms_both_ways(prefect_server, region: str, expected: dict) -> None:
-    from shims.runner import run_dag
+    from airflow_interop.runner import run_dag
 
     module = _pipeline_module()
     state = module.mixed_orders(region=region, return_state=True)

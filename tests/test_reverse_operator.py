@@ -30,7 +30,7 @@ DAG_FILE = '''
 import pendulum
 from airflow.sdk import DAG
 from airflow.providers.standard.operators.python import PythonOperator
-from shims.airflow_operator import PrefectFlowOperator
+from airflow_interop.airflow_operator import PrefectFlowOperator
 
 
 def consume(ti):
@@ -272,7 +272,7 @@ def test_dag_runs_a_deployment_by_name(dag_run):
 
 
 def test_operator_needs_exactly_one_target():
-    from shims.airflow_operator import PrefectFlowOperator
+    from airflow_interop.airflow_operator import PrefectFlowOperator
 
     with pytest.raises(ValueError, match="exactly one of flow= .* or deployment="):
         PrefectFlowOperator(task_id="neither")
@@ -283,7 +283,7 @@ def test_operator_needs_exactly_one_target():
 
 
 def test_load_flow_errors_name_what_was_found(monkeypatch):
-    from shims.airflow_operator import load_flow
+    from airflow_interop.airflow_operator import load_flow
 
     monkeypatch.syspath_prepend(str(TESTS))
     found = re.escape("Found flows: ['broken', 'enrich', 'enrich_deployed']")
@@ -313,8 +313,8 @@ BLOCK_PREFECT = textwrap.dedent(
 
     import pendulum
     from airflow.sdk import DAG
-    import shims.airflow_operator as mod
-    from shims.airflow_operator import PrefectFlowOperator
+    import airflow_interop.airflow_operator as mod
+    from airflow_interop.airflow_operator import PrefectFlowOperator
 
     with DAG("no_prefect", schedule=None, start_date=pendulum.datetime(2024, 1, 1, tz="UTC")):
         op = PrefectFlowOperator(task_id="t", flow="some.module:some_flow")

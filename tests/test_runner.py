@@ -18,7 +18,7 @@ def _dag_file(tmp_path: Path, source: str, name: str = "dag.py") -> Path:
 
 
 def _run(path: Path, **kwargs):
-    from shims.runner import run_dag
+    from airflow_interop.runner import run_dag
 
     kwargs.setdefault("echo", False)
     return run_dag(path, **kwargs)
@@ -332,7 +332,7 @@ def test_branching_in_task_group_and_params(tmp_path: Path) -> None:
 
 
 def test_load_errors_name_the_file_and_the_dags(tmp_path: Path) -> None:
-    from shims.runner import DagLoadError, load_dag
+    from airflow_interop.runner import DagLoadError, load_dag
 
     with pytest.raises(DagLoadError, match="does not exist"):
         load_dag(tmp_path / "missing.py")

@@ -294,7 +294,7 @@ def test_run_no_dag_says_dag_factory_or_helper_module(tmp_path: Path) -> None:
 
 def test_retry_wait_is_announced(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A failed try waits its retry_delay as in Airflow, and says so on stderr (the run would look hung)."""
-    from shims.runner import run_dag
+    from airflow_interop.runner import run_dag
 
     dag_file = tmp_path / "retrying.py"
     dag_file.write_text(textwrap.dedent('''

@@ -3,7 +3,7 @@
 Ground truth is produced in this session by Airflow itself: a temporary ``AIRFLOW_HOME``,
 ``airflow db migrate`` once, then one ``airflow dags test DAG_ID DATE`` subprocess per DAG
 (two at a time, each worker on its own copy of the migrated SQLite database). Task states and
-XComs are read back from those databases and compared with :func:`shims.runner.run_dag` for
+XComs are read back from those databases and compared with :func:`airflow_interop.runner.run_dag` for
 the same DAG and logical date. Nothing here is written by hand except the lists of DAG ids.
 """
 
@@ -102,7 +102,7 @@ def _selected_dags() -> list[str]:
 
 
 def _all_example_dag_ids() -> dict[str, Path]:
-    from shims.runner import load_dags
+    from airflow_interop.runner import load_dags
 
     found: dict[str, Path] = {}
     for path in airflow_example_dag_files():
@@ -114,7 +114,7 @@ def _all_example_dag_ids() -> dict[str, Path]:
 # --------------------------------------------------------------------------- ground truth
 def _example_files_by_dag(dag_ids: list[str]) -> dict[str, Path]:
     """dag_id -> bundled example file defining it (files naming the id, confirmed by loading)."""
-    from shims.runner import load_dags
+    from airflow_interop.runner import load_dags
 
     files = airflow_example_dag_files()
     found: dict[str, Path] = {}
@@ -289,7 +289,7 @@ def test_runner_matches_airflow_dags_test(
     dag_id: str, airflow_truth: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Same task states and same XComs as ``airflow dags test`` for the same DAG and date."""
-    from shims.runner import run_dag
+    from airflow_interop.runner import run_dag
 
     truth = airflow_truth[dag_id]
     assert truth["state"], f"airflow dags test did not run {dag_id}:\n{truth['output_tail']}"
@@ -311,7 +311,7 @@ def test_every_bundled_example_is_classified() -> None:
 
 def test_not_offline_examples_fail_or_hang_for_the_stated_reason() -> None:
     """The runner reports the missing service by name instead of inventing an answer."""
-    from shims.runner import run_dag
+    from airflow_interop.runner import run_dag
 
     files = _all_example_dag_ids()
     result = run_dag(files["read_asset_event"], "read_asset_event", logical_date=LOGICAL_DATE, echo=False)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from shims.runner import DagLoadError
-from shims.sidecar import WORKER, Sidecar, SidecarError, SidecarRunResult, run_dag_sidecar
+from airflow_interop.runner import DagLoadError
+from airflow_interop.sidecar import WORKER, Sidecar, SidecarError, SidecarRunResult, run_dag_sidecar
 from tests.conftest import REPO, SAMPLE_DAGS
 
 AIRFLOW2_PYTHON = REPO / ".venv-airflow2" / "bin" / "python"

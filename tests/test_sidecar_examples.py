@@ -60,7 +60,7 @@ def truth_future():
 @pytest.fixture(scope="module")
 def sidecar_results(truth_future) -> dict[Any, Any]:
     """The sidecar's runs of the same DAGs (one worker, while the truth computes)."""
-    from shims.sidecar import Sidecar
+    from airflow_interop.sidecar import Sidecar
 
     out: dict[Any, Any] = {}
     with Sidecar(ax.AIRFLOW2_PYTHON) as sidecar:
@@ -81,8 +81,8 @@ def _comparable(tasks: dict[str, dict], key: str) -> dict[str, dict]:
 
 
 def _compat_run(path: Path, dag_id: str, day: str) -> Any:
-    from shims.compat import load_dags_compat
-    from shims.runner import run_dag
+    from airflow_interop.compat import load_dags_compat
+    from airflow_interop.runner import run_dag
 
     load = load_dags_compat(path)
     return run_dag(load.dags[dag_id], logical_date=day, echo=False)
@@ -111,7 +111,7 @@ def test_compat_under_airflow3_matches_airflow2(key: str, truths: dict) -> None:
 
 def test_not_in_airflow3_fail_or_differ_for_the_reason_given() -> None:
     """Each DAG listed as not runnable under Airflow 3 is refused or fails at load, as the table says."""
-    from shims.compat import CompatError, CompatLoadError
+    from airflow_interop.compat import CompatError, CompatLoadError
 
     for key, reason in ax.NOT_IN_AIRFLOW3.items():
         if not reason.startswith("load:"):
@@ -123,12 +123,12 @@ def test_not_in_airflow3_fail_or_differ_for_the_reason_given() -> None:
 
 def test_every_airflow2_example_is_classified() -> None:
     """Each DAG of 2.11's example folder is compared (OFFLINE) or listed with the reason it is not."""
-    from shims.sidecar import Sidecar
+    from airflow_interop.sidecar import Sidecar
 
     folder = ax.airflow2_example_folder()
     with Sidecar(ax.AIRFLOW2_PYTHON) as sidecar:
         listing = sidecar.list_dags(folder, with_files=True)
-    found = {f"{Path(file).stem}::{dag_id}" for dag_id, file in listing["files"].items() if Path(file).parent == folder}
+    found = {f"{Path(file).stem}::{dag_id}" for dag_id, file in listing["files"].items() if Path(file).resolve().parent == folder.resolve()}
     classified = set(ax.offline_ids()) | set(ax.NOT_OFFLINE)
     assert found == classified
     assert set(ax.NOT_IN_AIRFLOW3) <= set(ax.offline_ids())

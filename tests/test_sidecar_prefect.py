@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from shims.prefect_runs import edges, subflow_runs, task_runs
+from airflow_interop.prefect_runs import edges, subflow_runs, task_runs
 from tests.conftest import REPO, SAMPLE_DAGS
 
 AIRFLOW2_PYTHON = REPO / ".venv-airflow2" / "bin" / "python"
@@ -20,7 +20,7 @@ def test_prefect_flow_uses_xcoms_of_an_airflow2_dag(prefect_server) -> None:
     """The docs' example: a 2.x DAG runs unconverted in Airflow 2.11; the flow uses its XComs."""
     from prefect import flow, task
 
-    from shims.prefect_dag import airflow_dag
+    from airflow_interop.prefect_dag import airflow_dag
 
     @task
     def archive_name(rows: int, mode: str) -> str:
@@ -65,7 +65,7 @@ def test_prefect_flow_uses_xcoms_of_an_airflow2_dag(prefect_server) -> None:
 def test_failed_airflow2_task_fails_the_flow_with_task_id_and_error(prefect_server, tmp_path: Path) -> None:
     from prefect import flow
 
-    from shims.prefect_dag import AirflowDagFailed, airflow_dag
+    from airflow_interop.prefect_dag import AirflowDagFailed, airflow_dag
 
     dag_file = tmp_path / "fails.py"
     dag_file.write_text(

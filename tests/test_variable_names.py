@@ -18,7 +18,7 @@ def test_a_key_imported_under_its_prefect_name_is_found_as_written(prefect_serve
     from prefect.variables import Variable as PrefectVariable
 
     from interop.deploy.variables import prefect_name
-    from shims.runtime import Variable
+    from airflow_interop.runtime import Variable
 
     monkeypatch.delenv("AIRFLOW_VAR_WAREHOUSE_URL", raising=False)
     assert prefect_name("Warehouse.URL") == "warehouse_url"
@@ -66,7 +66,7 @@ def test_converted_flow_reads_what_airflow_read_after_import_variables(prefect_s
 
     from converters import convert_file
     from interop.commands.deploy import import_variables
-    from shims.runner import run_dag
+    from airflow_interop.runner import run_dag
 
     # Airflow
     airflow_out = tmp_path / "airflow"
@@ -90,7 +90,7 @@ def test_converted_flow_reads_what_airflow_read_after_import_variables(prefect_s
     # the converted flow
     converted = convert_file(str(PAIR_DAG))
     assert "from prefect.variables import Variable" in converted.output
-    assert "shims" not in converted.output and "airflow" not in converted.output
+    assert "airflow_interop" not in converted.output and "airflow" not in converted.output
     ix112 = [f for f in converted.findings if f.code == "IX112"]
     assert len(ix112) == 1 and "'never_set'" in ix112[0].message and not ix112[0].manual
     assert converted.status == "converted", converted.findings
@@ -148,7 +148,7 @@ def test_a_read_inside_try_raises_keyerror_as_airflow(prefect_server, tmp_path, 
     from prefect.variables import Variable as PrefectVariable
 
     from converters import convert_file
-    from shims.runner import run_dag
+    from airflow_interop.runner import run_dag
 
     dag_file = tmp_path / "variables_try_read.py"
     dag_file.write_text(TRY_DAG)
@@ -158,7 +158,7 @@ def test_a_read_inside_try_raises_keyerror_as_airflow(prefect_server, tmp_path, 
     PrefectVariable.set("interop_try_present", '{"a": 1}', overwrite=True)  # as import-variables stores it
 
     converted = convert_file(str(dag_file))
-    assert "shims" not in converted.output and "airflow" not in converted.output, converted.output
+    assert "airflow_interop" not in converted.output and "airflow" not in converted.output, converted.output
     assert {f.code for f in converted.findings} & {"IX112", "IX113"} == set()
     flow = _converted_flow(tmp_path / "converted_variables_try_read.py", converted.output)
     result = flow(logical_date="2024-01-15T00:00:00+00:00")

@@ -1,7 +1,7 @@
 """An Airflow DAG that has not been converted yet (Airflow 3 style).
 
 It filters the day's orders of one region and reports the total of the large ones. The mixed
-pipeline (``pipeline.py``) runs it unchanged through ``shims.prefect_dag.airflow_dag``.
+pipeline (``pipeline.py``) runs it unchanged through ``airflow_interop.prefect_dag.airflow_dag``.
 """
 
 from __future__ import annotations

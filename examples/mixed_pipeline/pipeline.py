@@ -17,7 +17,7 @@ from pathlib import Path
 
 from prefect import flow, task
 
-from shims.prefect_dag import airflow_dag
+from airflow_interop.prefect_dag import airflow_dag
 
 LEGACY_DAG = Path(__file__).with_name("legacy_orders_dag.py")
 

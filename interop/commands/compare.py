@@ -71,7 +71,7 @@ def _compare(paths: tuple[Path, ...], flow_file: Path | None, out: Path | None, 
     try:
         param_values = parse_params(params)
         if logical_date is not None:
-            from shims.context import coerce_logical_date
+            from airflow_interop.context import coerce_logical_date
 
             coerce_logical_date(logical_date)
         if flow_file is not None and not (flow_file.is_file() or flow_file.is_dir()):

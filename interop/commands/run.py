@@ -107,7 +107,7 @@ def run_file(
     """Run a DAG file (in-process) or a converted flow file (on Prefect) and return the JSON result.
 
     With ``airflow_python`` (the team's Airflow 1.10/2.x interpreter) the DAG runs there through
-    the sidecar (``shims.sidecar``). A DAG run by the compat loader or the sidecar gets an
+    the sidecar (``airflow_interop.sidecar``). A DAG run by the compat loader or the sidecar gets an
     ``"airflow"`` entry: ``{"version", "mode", "python", "renames"}``.
 
     Raises:
@@ -117,7 +117,7 @@ def run_file(
     path = Path(path)
     source = _check_source(path)
     if logical_date is not None:
-        from shims.context import coerce_logical_date
+        from airflow_interop.context import coerce_logical_date
 
         try:
             coerce_logical_date(logical_date)
@@ -125,13 +125,13 @@ def run_file(
             raise BadInput(str(exc)) from exc
     mentions_airflow = "airflow" in source
     if mentions_airflow and airflow_python is not None:  # the team's own Airflow (shims/sidecar)
-        from shims.sidecar.cli import run_file_sidecar
+        from airflow_interop.sidecar.cli import run_file_sidecar
 
         return _jsonable(run_file_sidecar(
             path, airflow_python, dag_id=dag_id, logical_date=logical_date, params=params, echo=echo, bad_input=BadInput, on_result=_explain
         ))
     if mentions_airflow:
-        from shims.runner import DagLoadError, load_dags, run_dag
+        from airflow_interop.runner import DagLoadError, load_dags, run_dag
 
         try:
             dags = load_dags(path)
@@ -146,7 +146,7 @@ def run_file(
             result = run_dag(dag, logical_date=logical_date, params=params, echo=echo)
             _explain(result)
             payload = result.to_json()
-            from shims.compat.report import airflow_info
+            from airflow_interop.compat.report import airflow_info
 
             info = airflow_info(path)
             if info["mode"] != "in-process":  # say which Airflow ran it and what was renamed
@@ -250,7 +250,7 @@ def _run_flow_file(path: Path, *, dag_id: str | None, logical_date: str | None, 
     unique = {id(f): f for f in flows.values()}
     names = sorted({f.name for f in unique.values()})
     if not unique:
-        from shims.compat.errors import no_dag_hint
+        from airflow_interop.compat.errors import no_dag_hint
 
         hint = no_dag_hint(path.read_text(encoding="utf-8", errors="replace"))
         raise BadInput(f"No Airflow DAG and no Prefect flow found in {str(path)!r}. Found DAGs: []" + (f" ({hint})" if hint else ""))
@@ -469,7 +469,7 @@ def execute(*, path: str, dag_id: str | None, logical_date: str | None, params: 
     try:
         python = Path(airflow_python) if airflow_python is not None else None
         if python is None:
-            from shims.sidecar.cli import airflow_python_from_state
+            from airflow_interop.sidecar.cli import airflow_python_from_state
 
             python = airflow_python_from_state(Path(path), dag_id)
         with _stdout_kept_for_json(json_file == "-"):

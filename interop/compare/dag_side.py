@@ -1,8 +1,8 @@
 """The Airflow side: run a DAG and record states, XComs, edges and timings.
 
-Three ways: the in-process runner (:mod:`shims.runner`, Airflow's own task runner without a
+Three ways: the in-process runner (:mod:`airflow_interop.runner`, Airflow's own task runner without a
 scheduler or database; the default), the team's own Airflow 1.10/2.x interpreter through the
-sidecar (:mod:`shims.sidecar`, with ``--airflow-python``), or ``airflow dags test`` as ground
+sidecar (:mod:`airflow_interop.sidecar`, with ``--airflow-python``), or ``airflow dags test`` as ground
 truth (``tests/airflow_truth.py``, with ``--airflow-test``).
 """
 
@@ -31,12 +31,12 @@ class DagUnavailable(Exception):
 
 
 def load_file_dags(path: Path) -> dict[str, Any]:
-    """``{dag_id: DAG}`` of a DAG file, loaded with Airflow 3 (``shims.runner.load_dags``).
+    """``{dag_id: DAG}`` of a DAG file, loaded with Airflow 3 (``airflow_interop.runner.load_dags``).
 
     Raises:
         DagUnavailable: the file does not import under Airflow 3 (Airflow's import error).
     """
-    from shims.runner import DagLoadError, load_dags
+    from airflow_interop.runner import DagLoadError, load_dags
 
     try:
         return load_dags(path)
@@ -71,7 +71,7 @@ def run_in_process(dag: Any, *, logical_date: str, params: dict[str, Any], progr
     """
     import time
 
-    from shims.runner import run_dag
+    from airflow_interop.runner import run_dag
 
     known = set(getattr(dag, "params", {}) or {})
     unknown = sorted(set(params) - known)
@@ -94,19 +94,19 @@ def run_in_process(dag: Any, *, logical_date: str, params: dict[str, Any], progr
     result = run_dag(dag, logical_date=logical_date, params=params or None, echo=False, **hooks)
     edges, operators = structure(dag)
     quiet = [t.task_id for t in dag.tasks if getattr(t, "do_xcom_push", True) is False]
-    return _side_run(result, edges, operators, how="in-process runner (shims.runner)", no_xcom_push=quiet)
+    return _side_run(result, edges, operators, how="in-process runner (airflow_interop.runner)", no_xcom_push=quiet)
 
 
 def run_sidecar(sidecar: Any, path: Path, dag_id: str, *, logical_date: str, params: dict[str, Any], progress: Any = None) -> SideRun:
-    """Run the DAG in the team's own Airflow (a :class:`shims.sidecar.Sidecar`) and record what it did.
+    """Run the DAG in the team's own Airflow (a :class:`airflow_interop.sidecar.Sidecar`) and record what it did.
 
     ``progress(dag_id, doing)`` hears each task the sidecar finishes.
 
     Raises:
         DagUnavailable: the DAG cannot be loaded there, or the run broke outside any task.
     """
-    from shims.runner import DagLoadError
-    from shims.sidecar.client import SidecarError
+    from airflow_interop.runner import DagLoadError
+    from airflow_interop.sidecar.client import SidecarError
 
     def finished(event: dict[str, Any]) -> None:
         if progress is not None:

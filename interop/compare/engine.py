@@ -90,7 +90,7 @@ def compare_file(
     ``(dag_id, what is being done)`` as each DAG starts and as its sides run (the Airflow side
     task by task). DAGs in ``skip_dags`` are not compared (a worker resuming a file). With
     ``airflow_python`` (the team's Airflow 1.10/2.x interpreter) the DAGs are loaded and run
-    there, through the sidecar (:mod:`shims.sidecar`), instead of in this process.
+    there, through the sidecar (:mod:`airflow_interop.sidecar`), instead of in this process.
 
     Returns:
         One comparison per DAG; empty for a file with no DAG (a helper module).
@@ -119,12 +119,12 @@ def compare_file(
 
     sidecar = None
     if airflow_python is None and not airflow_test:  # as `interop run` does: the state file's setting
-        from shims.sidecar.cli import airflow_python_from_state
+        from airflow_interop.sidecar.cli import airflow_python_from_state
 
         airflow_python = airflow_python_from_state(path)
     if airflow_python is not None:
-        from shims.runner import DagLoadError
-        from shims.sidecar.client import SidecarError
+        from airflow_interop.runner import DagLoadError
+        from airflow_interop.sidecar.client import SidecarError
 
         try:
             sidecar = _sidecar(airflow_python)
@@ -200,7 +200,7 @@ _SIDECAR_RAN: dict[str, set[str]] = {}
 
 
 def _sidecar(airflow_python: str | Path) -> Any:
-    from shims.sidecar.client import Sidecar
+    from airflow_interop.sidecar.client import Sidecar
 
     key = str(airflow_python)
     sidecar = _SIDECARS.get(key)

@@ -41,7 +41,9 @@ __all__ = [
 #: environment variables that must match between client and daemon (read at import time)
 SERVED_ENV_PREFIXES = ("AIRFLOW", "PYTHONPATH", "PYTHONHOME")
 
-_PACKAGES = ("interop", "shims", "converters")
+#: this project's folders under the install root: ``shims/`` in a checkout (an editable install),
+#: ``airflow_interop/`` in site-packages (a wheel installs the folder under its import name)
+_PACKAGES = ("interop", "converters", "shims", "airflow_interop")
 _MAX_MESSAGE = 16 * 1024 * 1024
 
 

@@ -62,8 +62,8 @@ def preload(warmup: bool = True) -> dict[str, Any]:
     from airflow.dag_processing.dagbag import DagBag  # noqa: F401
 
     import interop.commands.run  # noqa: F401
-    import shims.compat.report  # noqa: F401
-    import shims.runner as runner
+    import airflow_interop.compat.report  # noqa: F401
+    import airflow_interop.runner as runner
 
     imported = time.perf_counter() - start
     warmup_state = None

@@ -1,7 +1,7 @@
 """``interop import-variables``: Airflow Variables into Prefect Variables.
 
 Sources: a live Airflow's REST API (v2 on Airflow 3, v1 on Airflow 2.x, through
-:class:`shims.live.AirflowClient` and its credentials from the environment), or the JSON file
+:class:`airflow_interop.live.AirflowClient` and its credentials from the environment), or the JSON file
 ``airflow variables export FILE`` writes. Values are stored as Airflow stores them: strings (a
 JSON value of the export file is written back as its JSON text, so ``Variable.get(key,
 deserialize_json=True)`` reads what it read in Airflow). Prefect Variable names allow lowercase
@@ -30,8 +30,8 @@ SENSITIVE_MODES = ("variable", "secret-block", "skip")
 
 def prefect_name(key: str) -> str:
     """The Prefect Variable name of an Airflow Variable key (``Team.API-Url`` -> ``team_api-url``);
-    one rule with the flows' lookup (``shims.runtime.variable_name``)."""
-    from shims.runtime import variable_name
+    one rule with the flows' lookup (``airflow_interop.runtime.variable_name``)."""
+    from airflow_interop.runtime import variable_name
 
     return variable_name(key)
 
@@ -61,7 +61,7 @@ def from_export(path: Path) -> dict[str, str]:
 def from_api(url: str, api_version: str | None = None) -> dict[str, str]:
     """Every Variable of a live Airflow (credentials: ``AIRFLOW_API_TOKEN`` or
     ``AIRFLOW_API_USERNAME``/``AIRFLOW_API_PASSWORD``, or in the URL)."""
-    from shims.live import AirflowClient
+    from airflow_interop.live import AirflowClient
 
     out: dict[str, str] = {}
     with AirflowClient(url, api_version=api_version) as client:

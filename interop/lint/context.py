@@ -84,7 +84,7 @@ class FileContext:
         self.tasks: dict[str, TaskDef] = {}
         #: Prefect flows by function name
         self.flows: dict[str, TaskDef] = {}
-        #: functions handed to ``shims.runtime.airflow_callback(...)`` in a decorator
+        #: functions handed to ``airflow_interop.runtime.airflow_callback(...)`` in a decorator
         self.callbacks: set[str] = set()
         #: functions of the file that call their argument with a context dict (the converter's
         #: ``task_callback`` / ``flow_callback`` adapters): name -> the keys of that dict
@@ -169,7 +169,7 @@ class FileContext:
                 self._add_function(stmt)
 
     def is_render_call(self, call: cst.Call) -> bool:
-        """Does ``call`` render a Jinja template at run time (``shims.runtime.render_template``,
+        """Does ``call`` render a Jinja template at run time (``airflow_interop.runtime.render_template``,
         or a function of the file that renders its first argument)?"""
         if isinstance(call.func, cst.Name) and call.func.value in self.renderers and call.func.value not in self.imports:
             return True

@@ -18,21 +18,47 @@ PREFECT_FLOW = frozenset({"prefect.flow", "prefect.flows.flow"})
 #: Top-level packages that are Airflow (imports of them are leftovers in a flow file).
 AIRFLOW_PACKAGES = frozenset({"airflow"})
 
+#: The package converted code imports its runtime from (``airflow_interop.runtime``), and the
+#: name it had before issue 11: outputs of earlier versions import ``shims.runtime`` and
+#: ``shims.operator``. Lint still reads those (the tables below hold both) and IXL404 moves them.
+RUNTIME_PACKAGE = "airflow_interop"
+LEGACY_RUNTIME_PACKAGE = "shims"
+#: The old runtime modules and the one module that replaces both.
+LEGACY_RUNTIME_MODULES = {f"{LEGACY_RUNTIME_PACKAGE}.{m}": f"{RUNTIME_PACKAGE}.runtime" for m in ("runtime", "operator")}
+#: The names converted code imports from the runtime (``airflow_interop.runtime.__all__``, a test
+#: holds the two together): only an import of these from an old module is the old runtime.
+RUNTIME_NAMES = frozenset(
+    {
+        "RunContext", "airflow_context", "run_bash", "render_template", "BashCommandFailed", "UpstreamXComs",
+        "with_xcoms", "xcom_value", "xcom_lookup", "airflow_callback", "branch_targets", "skip_task", "skipped",
+        "was_skipped", "Variable", "run_operator", "airflow_task", "TaskSkipped", "OperatorFailed",
+    }
+)
+
+
+def _runtime(*names: str) -> frozenset[str]:
+    """``name`` under the runtime module, the operator module and the package, new and old name."""
+    return frozenset(
+        f"{package}{module}.{name}"
+        for package in (RUNTIME_PACKAGE, LEGACY_RUNTIME_PACKAGE)
+        for module in (".runtime", ".operator", "")
+        for name in names
+    )
+
+
 #: The shims that run a real Airflow operator: ``run_operator(Op(...), ctx=..., upstream=...)``
 #: inside a task, and ``airflow_task(Op(...), name=...)`` which makes a task of it.
-RUN_OPERATOR = frozenset(
-    {"shims.operator.run_operator", "shims.run_operator", "shims.operator.airflow_task", "shims.airflow_task"}
-)
+RUN_OPERATOR = _runtime("run_operator", "airflow_task")
 #: Shims whose result is a Prefect task.
-TASK_FACTORIES = frozenset({"shims.operator.airflow_task", "shims.airflow_task"})
+TASK_FACTORIES = _runtime("airflow_task")
 #: Runtime helpers whose string arguments are Jinja templates rendered at run time.
-RENDER_TEMPLATE = frozenset({"shims.runtime.render_template", "shims.render_template"})
+RENDER_TEMPLATE = _runtime("render_template")
 
 #: The shim that turns an Airflow ``on_*_callback(context)`` into a Prefect state hook.
-AIRFLOW_CALLBACK = frozenset({"shims.runtime.airflow_callback", "shims.airflow_callback"})
+AIRFLOW_CALLBACK = _runtime("airflow_callback")
 #: The context keys that shim hands the callback: the run's template context
 #: (``RunContext.template_context()``) plus the hook's own values. A test checks this table
-#: against ``shims.runtime``.
+#: against ``airflow_interop.runtime``.
 CALLBACK_CONTEXT_KEYS = frozenset(
     {
         # the hook's own (``dag``: the flow's name as its dag_id; ``task`` in a task hook)

@@ -3,11 +3,11 @@
 Airflow's 2->3 renames (``converters.names``: moved modules, removed names, DAG and operator
 argument renames, context keys) are applied in memory when the file is loaded:
 
-* :mod:`shims.compat.transform`: the source transform, every change reported with its line;
-* :mod:`shims.compat.finder`: alias modules for removed module paths (``import
+* :mod:`airflow_interop.compat.transform`: the source transform, every change reported with its line;
+* :mod:`airflow_interop.compat.finder`: alias modules for removed module paths (``import
   airflow.operators.bash_operator``), also for helper modules the DAG imports;
-* :mod:`shims.compat.loader`: executes the transformed file and returns its DAGs;
-* :mod:`shims.compat.runtime`: same-meaning replacements (``days_ago``).
+* :mod:`airflow_interop.compat.loader`: executes the transformed file and returns its DAGs;
+* :mod:`airflow_interop.compat.runtime`: same-meaning replacements (``days_ago``).
 
 Example:
     >>> load = load_dags_compat("sample_dags/legacy_provide_context.py")  # doctest: +SKIP
@@ -17,7 +17,7 @@ Example:
 
 from typing import Any
 
-from shims.compat.detect import needs_compat
+from airflow_interop.compat.detect import needs_compat
 
 __all__ = [
     "CompatError",
@@ -34,13 +34,13 @@ __all__ = [
 # The loader and the transform need libcst and the names tables; they are imported on first use
 # so that the runner's plain path (``needs_compat`` on an Airflow 3 file) stays cheap.
 _LAZY = {
-    "CompatLoad": "shims.compat.loader",
-    "CompatLoadError": "shims.compat.loader",
-    "compat_report": "shims.compat.loader",
-    "load_dags_compat": "shims.compat.loader",
-    "CompatError": "shims.compat.transform",
-    "Rename": "shims.compat.transform",
-    "transform_source": "shims.compat.transform",
+    "CompatLoad": "airflow_interop.compat.loader",
+    "CompatLoadError": "airflow_interop.compat.loader",
+    "compat_report": "airflow_interop.compat.loader",
+    "load_dags_compat": "airflow_interop.compat.loader",
+    "CompatError": "airflow_interop.compat.transform",
+    "Rename": "airflow_interop.compat.transform",
+    "transform_source": "airflow_interop.compat.transform",
 }
 
 
@@ -49,11 +49,11 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'shims.compat' has no attribute {name!r}")
+    raise AttributeError(f"module 'airflow_interop.compat' has no attribute {name!r}")
 
 
 def load_dag_module(path: Any) -> Any:
-    """Alias of :func:`shims.compat.loader.load_dags_compat`."""
-    from shims.compat.loader import load_dags_compat
+    """Alias of :func:`airflow_interop.compat.loader.load_dags_compat`."""
+    from airflow_interop.compat.loader import load_dags_compat
 
     return load_dags_compat(path)

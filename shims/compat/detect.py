@@ -34,7 +34,7 @@ def needs_compat(path: str | Path) -> bool:
         return False
     if not PREFILTER.search(source):
         return False
-    from shims.compat.transform import CompatError, transform_source
+    from airflow_interop.compat.transform import CompatError, transform_source
 
     try:
         _, renames = transform_source(source, str(path))

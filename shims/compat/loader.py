@@ -1,6 +1,6 @@
 """Load a 1.10/2.x DAG file under Airflow 3 with the compat transform, as Airflow's importer would.
 
-:func:`load_dags_compat` reads the file, applies :func:`shims.compat.transform.transform_source`
+:func:`load_dags_compat` reads the file, applies :func:`airflow_interop.compat.transform.transform_source`
 in memory, executes the result as a fresh module (the file's folder on ``sys.path``, the alias
 finder installed, the DAG context's auto-registration on, like Airflow's Python importer) and
 returns its DAGs, validated, with the list of renames applied. The user's file is only read.
@@ -16,8 +16,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from shims.compat.finder import install_finder
-from shims.compat.transform import Rename, transform_source
+from airflow_interop.compat.finder import install_finder
+from airflow_interop.compat.transform import Rename, transform_source
 
 __all__ = ["CompatLoad", "CompatLoadError", "load_dags_compat", "compat_report"]
 
@@ -26,7 +26,7 @@ class CompatLoadError(Exception):
     """The transformed DAG file still failed to import or validate under Airflow 3.
 
     The message is one line: the file, the line of the user's code that failed and the cause
-    (:func:`shims.compat.errors.describe_import_failure`).
+    (:func:`airflow_interop.compat.errors.describe_import_failure`).
 
     Attributes:
         file: the DAG file.
@@ -104,7 +104,7 @@ def load_dags_compat(path: str | Path) -> CompatLoad:
         for dag, _mod in DagContext.autoregistered_dags:
             found.setdefault(id(dag), dag)
     except Exception as exc:  # noqa: BLE001 - reported with the file, the line and the cause
-        from shims.compat.errors import describe_import_failure
+        from airflow_interop.compat.errors import describe_import_failure
 
         text = traceback.format_exc()
         raise CompatLoadError(

@@ -27,7 +27,7 @@ def airflow_info(path: str | Path | None = None, result: Any = None) -> dict[str
 
     # a file loaded through the compat loader left its report there; if the loader was never
     # imported, nothing in this process was loaded through it (and libcst stays unimported)
-    loader = sys.modules.get("shims.compat.loader")
+    loader = sys.modules.get("airflow_interop.compat.loader")
     load = loader.compat_report(path) if loader is not None and path is not None else None
     return {
         "version": airflow.__version__,

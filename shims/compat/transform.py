@@ -50,7 +50,7 @@ def _hint_words() -> frozenset[str]:
     return frozenset(words - {"airflow", "airflow.models"})  # prefixes of every import; their names still import
 
 
-#: the words of every table (see shims.compat.detect.PREFILTER, a cheaper superset)
+#: the words of every table (see airflow_interop.compat.detect.PREFILTER, a cheaper superset)
 HINT_WORDS = _hint_words()
 #: a file whose text contains none of these needs no transform (a cheap pre-check)
 LEGACY_HINTS = re.compile("|".join(re.escape(w) for w in sorted(HINT_WORDS, key=len, reverse=True)))
@@ -112,7 +112,7 @@ def _has_name(module: str, name: str) -> bool:
         with warnings.catch_warnings():  # deprecated paths warn on import and on attribute access
             warnings.simplefilter("ignore")
             mod = importlib.import_module(module)
-            restored = getattr(getattr(mod, name, None), "__module__", None) == "shims.compat.runtime"  # see finder
+            restored = getattr(getattr(mod, name, None), "__module__", None) == "airflow_interop.compat.runtime"  # see finder
             return hasattr(mod, name) and not hasattr(mod, "__interop_alias_of__") and not restored
     except Exception:  # noqa: BLE001 - the provider is not installed, or the module is gone
         return False

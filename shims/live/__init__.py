@@ -14,7 +14,7 @@ Environment variables (see ``docs/live-airflow.md``): ``AIRFLOW_API_URL``,
 ``AIRFLOW_API_VERIFY_SSL``.
 
 Examples:
-    >>> from shims.live import AirflowClient
+    >>> from airflow_interop.live import AirflowClient
     >>> with AirflowClient() as client:  # doctest: +SKIP
     ...     result = client.run("my_dag", conf={"n": 3}, xcom_task_ids=["load"])
     ...     result.state, result.xcoms["load"]["return_value"]
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from shims.live.client import (
+from airflow_interop.live.client import (
     ENV_PASSWORD,
     ENV_TOKEN,
     ENV_URL,
@@ -42,7 +42,7 @@ from shims.live.client import (
     LiveAirflowError,
     TaskNotFoundError,
 )
-from shims.live.states import (
+from airflow_interop.live.states import (
     DAG_RUN_TERMINAL_STATES,
     PREFECT_STATE_NAMES,
     prefect_state_name,
@@ -50,7 +50,7 @@ from shims.live.states import (
 )
 
 if TYPE_CHECKING:
-    from shims.live.prefect_task import trigger_dag_run
+    from airflow_interop.live.prefect_task import trigger_dag_run
 
 __all__ = [
     "DAG_RUN_TERMINAL_STATES",
@@ -81,7 +81,7 @@ def __getattr__(name: str) -> Any:
     # The Prefect task imports Prefect; load it only when asked for so that the plain
     # client works where Prefect is not installed (for example inside Airflow).
     if name == "trigger_dag_run":
-        from shims.live.prefect_task import trigger_dag_run
+        from airflow_interop.live.prefect_task import trigger_dag_run
 
         return trigger_dag_run
-    raise AttributeError(f"module 'shims.live' has no attribute {name!r}")
+    raise AttributeError(f"module 'airflow_interop.live' has no attribute {name!r}")

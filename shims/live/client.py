@@ -25,9 +25,9 @@ from urllib.parse import quote, quote_plus, unquote, urlsplit, urlunsplit
 
 import httpx
 
-from shims.live.states import DAG_RUN_TERMINAL_STATES, prefect_state_name
+from airflow_interop.live.states import DAG_RUN_TERMINAL_STATES, prefect_state_name
 
-log = logging.getLogger("shims.live")
+log = logging.getLogger("airflow_interop.live")
 
 ENV_URL = "AIRFLOW_API_URL"
 ENV_TOKEN = "AIRFLOW_API_TOKEN"
@@ -271,7 +271,7 @@ class DagRunResult:
     def to_prefect_state(self):
         """The Prefect state for this run: ``Completed`` with the result as data, ``Failed``
         with a :class:`DagRunFailedError`, or the matching non-final state."""
-        from shims.live.states import to_prefect_state
+        from airflow_interop.live.states import to_prefect_state
 
         if self.state == "failed":
             error = DagRunFailedError(self.describe(), result=self)

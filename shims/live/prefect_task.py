@@ -1,9 +1,9 @@
 """``trigger_dag_run``: trigger a DAG on a live Airflow from inside a Prefect flow.
 
 The task run's final state is the Airflow run's state mapped to Prefect
-(:mod:`shims.live.states`): ``success`` -> ``Completed`` (the task returns the
-:class:`~shims.live.client.DagRunResult`), ``failed`` -> ``Failed`` (calling the task raises
-:class:`~shims.live.client.DagRunFailedError`, which carries the result). A paused DAG, a
+(:mod:`airflow_interop.live.states`): ``success`` -> ``Completed`` (the task returns the
+:class:`~airflow_interop.live.client.DagRunResult`), ``failed`` -> ``Failed`` (calling the task raises
+:class:`~airflow_interop.live.client.DagRunFailedError`, which carries the result). A paused DAG, a
 timeout, an unknown DAG or rejected credentials fail the task with the matching error.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from shims.live.client import AirflowClient, AirflowCredentials
+from airflow_interop.live.client import AirflowClient, AirflowCredentials
 
 
 @task(
@@ -59,13 +59,13 @@ def trigger_dag_run(
         api_url: the Airflow base URL (default ``$AIRFLOW_API_URL``).
         credentials: how to log in (default: ``AIRFLOW_API_TOKEN`` or
             ``AIRFLOW_API_USERNAME``/``AIRFLOW_API_PASSWORD`` from the environment). Pass an
-            :class:`~shims.live.client.AirflowCredentials` built from a secret store rather than
+            :class:`~airflow_interop.live.client.AirflowCredentials` built from a secret store rather than
             literal secrets in flow parameters.
 
     Returns:
-        The :class:`~shims.live.client.DagRunResult` (the task run is ``Completed``), or, for a
+        The :class:`~airflow_interop.live.client.DagRunResult` (the task run is ``Completed``), or, for a
         failed Airflow run, a ``Failed`` Prefect state carrying
-        :class:`~shims.live.client.DagRunFailedError` (raised to the caller).
+        :class:`~airflow_interop.live.client.DagRunFailedError` (raised to the caller).
 
     Examples:
         >>> from prefect import flow

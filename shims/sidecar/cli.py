@@ -43,14 +43,14 @@ def run_file_sidecar(
 ) -> dict[str, Any]:
     """Run a DAG file in the sidecar and return ``interop run``'s JSON (with its ``"airflow"`` entry).
 
-    ``on_result`` is called with the run's :class:`~shims.sidecar.client.SidecarRunResult` first.
+    ``on_result`` is called with the run's :class:`~airflow_interop.sidecar.client.SidecarRunResult` first.
 
     Raises:
         bad_input: the interpreter is missing or has no usable Airflow, the file or DAG id cannot
             be loaded there (the message names the file and lists the DAG ids found).
     """
-    from shims.runner import DagLoadError
-    from shims.sidecar.client import Sidecar, SidecarError
+    from airflow_interop.runner import DagLoadError
+    from airflow_interop.sidecar.client import Sidecar, SidecarError
 
     try:
         with Sidecar(airflow_python, echo=echo) as sidecar:

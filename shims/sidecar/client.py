@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from shims.runner import DagLoadError, DagRunResult, TaskInstanceResult, TaskResult
+from airflow_interop.runner import DagLoadError, DagRunResult, TaskInstanceResult, TaskResult
 
 __all__ = ["Sidecar", "SidecarError", "SidecarRunResult", "WORKER", "run_dag_sidecar", "default_cache_dir"]
 
@@ -47,7 +47,7 @@ class SidecarError(RuntimeError):
 
 @dataclass
 class SidecarRunResult(DagRunResult):
-    """A :class:`~shims.runner.DagRunResult` from the sidecar, with which Airflow ran it.
+    """A :class:`~airflow_interop.runner.DagRunResult` from the sidecar, with which Airflow ran it.
 
     Attributes:
         airflow_version: the sidecar's Airflow version.

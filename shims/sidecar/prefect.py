@@ -1,14 +1,14 @@
 """Run an Airflow 1.10/2.x DAG through the sidecar inside a Prefect flow.
 
 :func:`airflow_dag_sidecar` (also reached as ``airflow_dag(..., airflow_python=PATH)``) runs the
-DAG in the team's Airflow interpreter (:class:`shims.sidecar.Sidecar`) as a Prefect subflow
+DAG in the team's Airflow interpreter (:class:`airflow_interop.sidecar.Sidecar`) as a Prefect subflow
 named after the DAG. When the run is over, each Airflow task instance becomes one Prefect task
 run named by its task id, in dependency order, with its upstream tasks as ``wait_for`` (so
-Prefect records the DAG's edges) and the same state mapping as :func:`shims.prefect_dag.airflow_dag`:
+Prefect records the DAG's edges) and the same state mapping as :func:`airflow_interop.prefect_dag.airflow_dag`:
 ``success`` -> ``Completed`` (result: its XComs), ``skipped`` -> ``Completed`` named ``Skipped``,
 ``failed`` -> ``Failed`` with the task id and error, ``upstream_failed`` -> ``Failed`` named
 ``UpstreamFailed``. The subflow returns ``{task_id: {key: value}}`` or raises
-:class:`shims.prefect_dag.AirflowDagFailed`.
+:class:`airflow_interop.prefect_dag.AirflowDagFailed`.
 
 Example:
     >>> from prefect import flow
@@ -53,22 +53,22 @@ def airflow_dag_sidecar(
         variables: Airflow Variables for the run.
         connections: Airflow Connections for the run.
         echo: copy the sidecar's Airflow logs to stderr.
-        sidecar: an already started :class:`shims.sidecar.Sidecar` to reuse (else one is
+        sidecar: an already started :class:`airflow_interop.sidecar.Sidecar` to reuse (else one is
             started and stopped for this run).
 
     Returns:
         ``{task_id: {xcom key: value}}`` of the run (mapped instances under ``"key[i]"``).
 
     Raises:
-        shims.prefect_dag.AirflowDagFailed: the DAG run failed (failed tasks and errors named).
-        shims.runner.DagLoadError: the file or DAG id cannot be loaded by the sidecar's Airflow.
-        shims.sidecar.SidecarError: the sidecar could not start or crashed.
+        airflow_interop.prefect_dag.AirflowDagFailed: the DAG run failed (failed tasks and errors named).
+        airflow_interop.runner.DagLoadError: the file or DAG id cannot be loaded by the sidecar's Airflow.
+        airflow_interop.sidecar.SidecarError: the sidecar could not start or crashed.
     """
     from prefect import flow
 
-    from shims.prefect_dag import _logical_date
-    from shims.runner import DagLoadError
-    from shims.sidecar.client import Sidecar
+    from airflow_interop.prefect_dag import _logical_date
+    from airflow_interop.runner import DagLoadError
+    from airflow_interop.sidecar.client import Sidecar
 
     when = _logical_date(logical_date)
     own = sidecar is None
@@ -105,7 +105,7 @@ def _record(result: Any) -> dict[str, dict[str, Any]]:
     from prefect.cache_policies import NO_CACHE
     from prefect.states import Completed, Failed
 
-    from shims.prefect_dag import AirflowDagFailed, _finished
+    from airflow_interop.prefect_dag import AirflowDagFailed, _finished
 
     upstream: dict[str, set[str]] = {tid: set() for tid in result.tasks}
     for up, down in result.edges:

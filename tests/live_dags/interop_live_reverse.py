@@ -15,7 +15,7 @@ try:  # Airflow 3
 except ImportError:  # Airflow 2.x
     from airflow.decorators import dag, task
 
-from shims.airflow_operator import PrefectFlowOperator
+from airflow_interop.airflow_operator import PrefectFlowOperator
 
 
 @dag(

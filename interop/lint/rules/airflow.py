@@ -17,7 +17,7 @@ class AirflowImport(ScopedRule):
     ## What it does
     Reports an `airflow` import in a flow file, unless every name it brings in is only
     used the shim way: in an operator constructed as the first argument of
-    `shims.operator.run_operator(...)` (or `airflow_task(...)`), the operator's class or
+    `airflow_interop.operator.run_operator(...)` (or `airflow_task(...)`), the operator's class or
     its arguments, or in a custom operator class of the file that is only used that way. An Airflow import nothing uses is reported too,
     and `--fix` removes it.
 
@@ -77,8 +77,8 @@ def etl():
         Valid(
             """
 from prefect import task
-from shims.operator import run_operator
-from shims.runtime import airflow_context
+from airflow_interop.runtime import run_operator
+from airflow_interop.runtime import airflow_context
 
 
 @task(name="notify")
@@ -94,7 +94,7 @@ from airflow.providers.standard.sensors.weekday import DayOfWeekSensor
 from airflow.sdk import BaseOperator, Context
 from airflow.providers.standard.utils.weekday import WeekDay
 from prefect import task
-from shims.operator import run_operator
+from airflow_interop.runtime import run_operator
 
 
 class PrintOperator(BaseOperator):
@@ -161,7 +161,7 @@ def etl():
         Invalid(
             """
 from prefect import task
-from shims.operator import run_operator
+from airflow_interop.runtime import run_operator
 
 
 @task
@@ -173,7 +173,7 @@ def notify():
             line=8,
             expected_replacement="""
 from prefect import task
-from shims.operator import run_operator
+from airflow_interop.runtime import run_operator
 
 
 @task
@@ -430,7 +430,7 @@ class AirflowOperatorOutsideShim(ScopedRule):
     ## What it does
     Reports an Airflow operator or sensor (or one of the file's own operator classes)
     constructed, or mapped with `.partial(...)`, anywhere but as the operator argument of
-    `shims.operator.run_operator(...)` (or `airflow_task(...)`).
+    `airflow_interop.operator.run_operator(...)` (or `airflow_task(...)`).
 
     ## Why is this bad?
     An operator constructed in a flow does nothing: nobody schedules it, so its work
@@ -450,7 +450,7 @@ class AirflowOperatorOutsideShim(ScopedRule):
     ## Use instead
     ```python
     from prefect import task
-    from shims.runtime import run_bash
+    from airflow_interop.runtime import run_bash
 
 
     @task
@@ -470,7 +470,7 @@ class AirflowOperatorOutsideShim(ScopedRule):
             """
 from airflow.providers.http.operators.http import HttpOperator
 from prefect import task
-from shims.operator import run_operator
+from airflow_interop.runtime import run_operator
 
 
 @task(name="notify")
@@ -482,8 +482,8 @@ def notify(ctx=None):
             """
 from airflow.providers.http.operators.http import HttpOperator
 from prefect import flow
-from shims.operator import airflow_task
-from shims.runtime import airflow_context
+from airflow_interop.runtime import airflow_task
+from airflow_interop.runtime import airflow_context
 
 notify = airflow_task(HttpOperator(task_id="notify", endpoint="/hook"), retries=2)
 
@@ -665,7 +665,7 @@ class AirflowContextAccess(ScopedRule):
     Reports reads of the Airflow task context: `get_current_context()`, `context["ds"]`
     or `kwargs["ti"]` (any context key), and attribute access on `ti` / `task_instance`.
     Code in an operator run through `run_operator(...)` is not reported. A callback handed
-    to `shims.runtime.airflow_callback(...)` gets a context from the shim (the run's
+    to `airflow_interop.runtime.airflow_callback(...)` gets a context from the shim (the run's
     template values such as `ds`, `params`, `dag_run`, plus `task_instance`, `ti`,
     `exception`, `dag`, `task` and the Prefect hook's objects): only other keys (`prev_ds`,
     `triggering_asset_events`...) are reported there. A callback handed to an adapter of the file (a function that calls its
@@ -717,8 +717,8 @@ def stamp(ds: str, params: dict):
         Valid(
             """
 from prefect import task
-from shims.operator import run_operator
-from shims.runtime import airflow_context
+from airflow_interop.runtime import run_operator
+from airflow_interop.runtime import airflow_context
 from airflow.providers.standard.operators.python import PythonOperator
 
 
@@ -730,7 +730,7 @@ def legacy(upstream=None):
         Valid(
             """
 from prefect import task
-from shims.runtime import airflow_callback
+from airflow_interop.runtime import airflow_callback
 
 
 def page_oncall(context):
@@ -835,7 +835,7 @@ def stamp(**kw):
         Invalid(
             """
 from prefect import task
-from shims.runtime import airflow_callback
+from airflow_interop.runtime import airflow_callback
 
 
 def record_success(context):
@@ -898,7 +898,7 @@ def load():
                 if key not in self.context.callback_keys[callback]:
                     self.report(node, f'callback `{callback}` reads `{holder}["{key}"]`, which its hook adapter does not hand it')
             elif key not in names.CALLBACK_CONTEXT_KEYS:
-                self.report(node, f'callback `{callback}` reads `{holder}["{key}"]`, which shims.runtime.airflow_callback does not hand it')
+                self.report(node, f'callback `{callback}` reads `{holder}["{key}"]`, which airflow_interop.runtime.airflow_callback does not hand it')
 
     def _callback(self) -> str | None:
         """The enclosing function when it is an Airflow callback run through the callback shim."""
@@ -930,8 +930,8 @@ class JinjaInString(ScopedRule):
     ## What it does
     Reports a string literal holding a Jinja template (`{{ ... }}` or `{% ... %}`),
     except where it is rendered at run time: in the arguments of
-    `shims.runtime.render_template(...)` and of operators run through
-    `shims.operator.run_operator(...)`, when it is handed (directly or through a variable)
+    `airflow_interop.runtime.render_template(...)` and of operators run through
+    `airflow_interop.operator.run_operator(...)`, when it is handed (directly or through a variable)
     to a task parameter that the task passes to `render_template`, and when a function
     returns it and is handed to a task that renders what the function returns
     (`render_template(command(...))`, the `@task.bash` pattern). Docstrings are not
@@ -945,7 +945,7 @@ class JinjaInString(ScopedRule):
     ## Example
     ```python
     from prefect import task
-    from shims.runtime import run_bash
+    from airflow_interop.runtime import run_bash
 
 
     @task
@@ -956,7 +956,7 @@ class JinjaInString(ScopedRule):
     ## Use instead
     ```python
     from prefect import task
-    from shims.runtime import run_bash
+    from airflow_interop.runtime import run_bash
 
 
     @task
@@ -975,7 +975,7 @@ class JinjaInString(ScopedRule):
         Valid(
             """
 from prefect import task
-from shims.runtime import render_template, run_bash
+from airflow_interop.runtime import render_template, run_bash
 
 
 @task
@@ -999,7 +999,7 @@ def export(ds: str):
 import textwrap
 
 from prefect import flow, task
-from shims.runtime import airflow_context, render_template, run_bash
+from airflow_interop.runtime import airflow_context, render_template, run_bash
 
 
 @task(name="templated")
@@ -1024,7 +1024,7 @@ def tutorial(logical_date=None):
         Valid(
             """
 from prefect import flow, task
-from shims.runtime import airflow_context, render_template, run_bash
+from airflow_interop.runtime import airflow_context, render_template, run_bash
 
 
 @task(name="also_run_this")
@@ -1047,7 +1047,7 @@ def bash_decorator(logical_date=None):
         Invalid(
             """
 from prefect import task
-from shims.runtime import run_bash
+from airflow_interop.runtime import run_bash
 
 
 @task
@@ -1075,7 +1075,7 @@ def etl():
         Invalid(
             """
 from prefect import flow, task
-from shims.runtime import render_template
+from airflow_interop.runtime import render_template
 
 
 @task
@@ -1228,7 +1228,7 @@ def etl(ctx):
                 related = [use for use, _ in uses] or None  # a marker over every use speaks for it
             self.report(
                 node,
-                f"Jinja template `{shown}` in a string: nothing renders it in a Prefect flow; pass the value in, or use shims.runtime.render_template",
+                f"Jinja template `{shown}` in a string: nothing renders it in a Prefect flow; pass the value in, or use airflow_interop.runtime.render_template",
                 related=related,
             )
 

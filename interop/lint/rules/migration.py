@@ -6,6 +6,7 @@ from typing import Any
 
 import libcst as cst
 
+from interop.lint import names
 from interop.lint.comments import MARKER
 from interop.lint.context import TaskDef, dotted_name
 from interop.lint.rule import Comment, Invalid, Valid
@@ -549,4 +550,126 @@ etl()
         self.report(node, f"{kind} `{shown}(...)` called at import time, outside any flow: it runs on every import")
 
 
-RULES = [UnresolvedConverterMarker, LostRetriesOrTimeout, TaskCalledAtImportTime]
+class LegacyRuntimeImport(ScopedRule):
+    """
+    ## What it does
+    Reports an import of airflow-interop's runtime under its old name, `shims.runtime` or
+    `shims.operator` (what flows converted before the runtime was named `airflow_interop`
+    import), and `--fix` moves it to `airflow_interop.runtime`. Only an import of the runtime's
+    own names (`run_bash`, `run_operator`, `TaskSkipped` ...) is reported: a team's own
+    `shims` package that exports other names is not airflow-interop's.
+
+    ## Why is this bad?
+    airflow-interop no longer installs a package named `shims`: the import fails where the
+    current version is installed, and a team's own `shims/` folder on `sys.path` (Airflow puts
+    the dags folder there) would be imported in its place. `airflow_interop.runtime` is the
+    one module converted code imports from, the operator shim included.
+
+    ## Example
+    ```python
+    from prefect import task
+    from shims.runtime import run_bash
+
+
+    @task
+    def hello():
+        return run_bash("echo hello")
+    ```
+
+    ## Use instead
+    ```python
+    from prefect import task
+    from airflow_interop.runtime import run_bash
+
+
+    @task
+    def hello():
+        return run_bash("echo hello")
+    ```
+
+    ## Fix safety
+    Safe: `airflow_interop.runtime` exports every name the two old modules exported to
+    converted code, with the same behaviour.
+    """
+
+    CODE = "IXL404"
+    NAME = "legacy-runtime-import"
+    MESSAGE = "runtime imported under its old name"
+    FIXABLE = True
+    VALID = [
+        Valid(
+            """
+from prefect import task
+from airflow_interop.runtime import run_bash, run_operator
+
+
+@task
+def hello():
+    return run_bash("echo hello")
+"""
+        ),
+        Valid(
+            """
+from shims.runtime import team_helper
+
+team_helper()
+"""
+        ),
+    ]
+    INVALID = [
+        Invalid(
+            """
+from prefect import task
+from shims.runtime import run_bash
+
+
+@task
+def hello():
+    return run_bash("echo hello")
+""",
+            line=3,
+            expected_replacement="""
+from prefect import task
+from airflow_interop.runtime import run_bash
+
+
+@task
+def hello():
+    return run_bash("echo hello")
+""",
+        ),
+        Invalid(
+            """
+from shims.operator import run_operator, TaskSkipped as Skip
+
+
+def notify(op):
+    return run_operator(op) if op else Skip
+""",
+            line=2,
+            expected_replacement="""
+from airflow_interop.runtime import run_operator, TaskSkipped as Skip
+
+
+def notify(op):
+    return run_operator(op) if op else Skip
+""",
+        ),
+    ]
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        module = dotted_name(node.module) if node.module is not None and not node.relative else None
+        new = names.LEGACY_RUNTIME_MODULES.get(module or "")
+        if new is None or isinstance(node.names, cst.ImportStar):
+            return
+        if not all(isinstance(alias.name, cst.Name) and alias.name.value in names.RUNTIME_NAMES for alias in node.names):
+            return
+        self.report(
+            node,
+            f"`{module}` is airflow-interop's runtime under its old name (no longer installed; a team's own "
+            f"`shims/` folder would be imported instead): import from `{new}`",
+            replacement=node.with_changes(module=cst.parse_expression(new)),
+        )
+
+
+RULES = [UnresolvedConverterMarker, LostRetriesOrTimeout, TaskCalledAtImportTime, LegacyRuntimeImport]

@@ -177,8 +177,16 @@ def template_expr(
         )
         return f"render_template({name}, ctx, upstream={{}}{native})"
     params.add("upstream_xcoms", upstream_xcoms_source(plan, dag, task, ancestors=False))
-    plan.finding("IX301", task.line, f"task {task.task_id!r}: {what} is not a literal; rendered at run time")
-    return f"render_template({name}, ctx, upstream=upstream_xcoms{native})"
+    plan.finding(
+        "IX301", task.line,
+        f"task {task.task_id!r}: {what} is not a literal ({code_of(value).strip()[:60]}); rendered at run time as Airflow "
+        "renders it (a string as a template, a dict's values and a list's items, any other value as it is). Where the "
+        "DAG's templates are rendered with plain values (no shims.runtime), a Jinja expression in that text reading "
+        "anything but the run's dates, params, dag_run, dag, task, the DAG's macros, Airflow's date filters and "
+        "macros.ds_add/ds_format/datetime/timedelta (ti, var, conn ...) fails (UndefinedError) where Airflow rendered it",
+    )
+    macros = "".join(f", {key}={source}" for key, source in user_macros(plan, dag).items() if key.isidentifier())
+    return f"render_template({name}, ctx, upstream=upstream_xcoms{native}{macros})"
 
 
 def _text_without_jinja(value: cst.BaseExpression) -> bool:
@@ -346,8 +354,8 @@ def apply(plan: Plan, dag: Dag) -> None:
                     for e in env.elements
                 ]
                 extra.append("env={" + ", ".join(items) + "}")
-            else:
-                extra.append(f"env={params.add('env', plan.substitute(env, task, dag))}")
+            else:  # a dict known at run time: Airflow renders its values
+                extra.append(f"env={template_expr(env, task, dag, plan, params, 'env')}")
         if "output_processor" in task.kwargs:
             extra.append(f"output_processor={plan.substitute(task.kwargs['output_processor'], task, dag)}")
         for arg in ("append_env", "cwd", "output_encoding"):

@@ -11,6 +11,15 @@ the flow's plain value, and ``render_jinja`` is a function of the output file (j
 dependency, with ``StrictUndefined`` as Airflow's default and Airflow's filters and macros the
 templates use), so the file imports neither ``shims.runtime`` nor ``airflow``.
 
+A template whose text is known only at run time (``bash_command=COMMAND``, ``env={"HOST":
+Variable.get("host")}``, ``env=ENV``: Airflow renders a templated field's value whatever it holds)
+is rendered by the same function with every plain value: ``render_jinja(text,
+logical_date=ctx.logical_date, params=ctx.params, dag_run=ctx.dag_run, dag=..., task=...)``; the
+function derives the other date values from the logical date as the flow does, renders a dict's
+values and a list's, tuple's or set's items, and returns any other value that is not a string as it
+is (Airflow's templater). Its IX301 note says what it cannot: text reading ``ti``, ``var``,
+``conn`` or another ``macros.*`` fails (UndefinedError) where Airflow rendered it.
+
 Why: the values are computed the same way (``shims.runtime.RunContext.template_context``);
 jinja2 renders the same text with the same names.
 
@@ -21,6 +30,8 @@ or imports templates, that cannot be parsed, or a DAG with ``jinja_environment_k
 """
 
 from __future__ import annotations
+
+import functools
 
 import jinja2
 import jinja2.meta
@@ -86,6 +97,9 @@ class Needs:
         self.native = False
         self.render = False  # a template is rendered by the helper
         self.types = False  # ``types.SimpleNamespace`` for ``dag`` / ``task``
+        #: a template known only at run time: the helper renders a dict's values and a list's
+        #: items and returns any other value that is not a string as it is (as Airflow does)
+        self.values = False
         #: the output's names: ``render_jinja`` and each macro (``ds_add`` ..., the classes' sources)
         self.names: dict[str, str] = {}
 
@@ -93,6 +107,7 @@ class Needs:
         out = Needs()
         out.filters, out.macros, out.render_macros = set(self.filters), set(self.macros), set(self.render_macros)
         out.native, out.render, out.names, out.types = self.native, self.render, dict(self.names), self.types
+        out.values = self.values
         return out
 
 
@@ -141,6 +156,19 @@ def render_helper(needs: Needs) -> str:
     lines = [
         f"def {needs.names['render']}(template{native}, **values):",
         '    """Render an Airflow Jinja template with the run\'s values, as Airflow does (an undefined name fails)."""',
+    ]
+    if needs.values:
+        again = f"{needs.names['render']}({{}}{', native' if needs.native else ''}, **values)"
+        lines += [
+            "    if isinstance(template, dict):  # Airflow renders a dict's values, a collection's items",
+            f"        return {{key: {again.format('value')} for key, value in template.items()}}",
+            "    if isinstance(template, (list, tuple, set)):",
+            f"        return type(template)({again.format('item')} for item in template)",
+            "    if not isinstance(template, str):",
+            "        return template  # any other value as it is",
+        ]
+        lines += _run_values()
+    lines += [
         f"    env = {env}(undefined=jinja2.StrictUndefined)",
     ]
     if needs.filters:
@@ -155,6 +183,30 @@ def render_helper(needs: Needs) -> str:
     lines.append("    }")
     lines.append("    return env.from_string(template).render(**values, macros=macros)")
     return "\n".join(lines) + "\n"
+
+
+def _run_values() -> list[str]:
+    """The helper's lines deriving every date value of the template context from the logical
+    date it is given (a template known only at run time may read any), as the flow computes them
+    (``plain_context.VALUES``: a manual run, its data interval at the logical date)."""
+    from converters.plain_context import VALUES  # plain_context applies this module
+
+    lines = [
+        "    if 'logical_date' in values:  # the run's date values, derived as the flow derives them",
+        "        logical_date = values['logical_date']",
+        "        values = {",
+    ]
+    for name in CONTEXT:
+        source = VALUES.get(CONTEXT[name].removeprefix("ctx."))
+        if name not in ("logical_date", "dag_run") and isinstance(source, str) and "logical_date" in source:
+            lines.append(f"            {name!r}: {source},")
+    lines += [
+        "            **values,",
+        "        }",
+        "    if 'task' in values and 'ds_nodash' in values:",
+        "        values.setdefault('task_instance_key_str', f\"{values['task'].dag_id}__{values['task'].task_id}__{values['ds_nodash']}\")",
+    ]
+    return lines
 
 
 class _Calls(Pruned, cst.CSTTransformer):
@@ -201,7 +253,14 @@ class _Calls(Pruned, cst.CSTTransformer):
         args = list(updated.args)
         if (
             len(args) >= 3 and isinstance(args[0].value, cst.Name) and args[0].keyword is None
-            and isinstance(args[1].value, cst.Name) and args[1].value.value == "ctx" and _no_upstream(args[2:])
+            and isinstance(args[1].value, cst.Name) and args[1].value.value == "ctx" and _upstream_of(args[2:]) == "xcoms"
+        ):
+            # a template known only at run time (a Variable's value, a name, a call's result):
+            # rendered with every plain value, as Airflow renders it with its whole context
+            return self._run_time_text(updated, args)
+        if (
+            len(args) >= 3 and isinstance(args[0].value, cst.Name) and args[0].keyword is None
+            and isinstance(args[1].value, cst.Name) and args[1].value.value == "ctx" and _upstream_of(args[2:]) == "none"
         ):
             # a template built from values known at run time, whose own text has no Jinja
             # (``converters.bash``): rendered with no values, a Jinja expression in them fails
@@ -244,21 +303,55 @@ class _Calls(Pruned, cst.CSTTransformer):
         self.needs.render = True
         self.needs.types |= any(n in ("dag", "task") for n in names)
         sources = {**CONTEXT, **static}
-        values = [cst.Arg(keyword=cst.Name(n), value=cst.parse_expression(sources[n]), equal=_EQ) for n in names]
-        new_args = [args[0], *native, *values, *extras]
-        comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-        new_args = [a.with_changes(comma=comma) for a in new_args[:-1]] + [new_args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
-        return updated.with_changes(func=cst.Name("__render"), args=new_args)
+        values = [cst.Arg(keyword=cst.Name(n), value=_source_node(sources[n]), equal=_EQ) for n in names]
+        return updated.with_changes(func=cst.Name("__render"), args=_commas([args[0], *native, *values, *extras]))
+
+    def _run_time_text(self, updated: cst.Call, args: list[cst.Arg]) -> cst.Call:
+        """``render_template(text, ctx, upstream=upstream_xcoms[, native=True][, macro=fn])`` ->
+        ``render_jinja(text[, native=True], ds=ctx.ds, ..., macro=fn)`` with every plain value,
+        filter and macro (the text is not known here: it may read any of them)."""
+        self.needs.render = self.needs.values = self.needs.types = True
+        self.needs.filters |= set(FILTERS)
+        self.needs.macros |= set(MACROS)
+        self.needs.render_macros |= set(MACROS)
+        native = [a for a in args[2:] if a.keyword is not None and a.keyword.value == "native"]
+        self.needs.native |= bool(native)
+        extras = [a for a in args[2:] if a.keyword is not None and a.keyword.value not in ("upstream", "native")]
+        taken = {a.keyword.value for a in extras if a.keyword is not None}
+        # the date values are derived by the helper from the logical date (``RUN_VALUES``)
+        sources = {**{n: CONTEXT[n] for n in ("logical_date", "params", "dag_run")}, **self._static()}
+        sources.pop("task_instance_key_str", None)
+        values = [cst.Arg(keyword=cst.Name(n), value=_source_node(src), equal=_EQ) for n, src in sources.items() if n not in taken]
+        return updated.with_changes(func=cst.Name("__render"), args=_commas([args[0], *native, *values, *extras]))
 
 
-def _no_upstream(args: list[cst.Arg]) -> bool:
-    """``upstream={}`` and nothing else but ``native=``: the call renders without upstream XComs."""
-    keys = [a.keyword.value if a.keyword is not None else None for a in args]
+def _commas(args: list[cst.Arg]) -> list[cst.Arg]:
+    """``args`` separated by ``, `` (none after the last)."""
+    comma = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    return [a.with_changes(comma=comma) for a in args[:-1]] + [args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
+
+
+@functools.lru_cache(maxsize=None)
+def _source_node(source: str) -> cst.BaseExpression:
+    """The expression node of a value's source (``ctx.ds``: built, others parsed once; nodes are
+    immutable, so one node serves every call)."""
+    head, _, attr = source.partition(".")
+    if head == "ctx" and attr.isidentifier():
+        return cst.Attribute(value=cst.Name("ctx"), attr=cst.Name(attr))
+    return cst.parse_expression(source)
+
+
+def _upstream_of(args: list[cst.Arg]) -> str | None:
+    """``upstream={}`` (``"none"``: the call renders without upstream XComs) or
+    ``upstream=upstream_xcoms`` (``"xcoms"``: every upstream task's), with nothing else but
+    ``native=`` and user macros (``name=fn``) after it; None otherwise."""
     upstream = [a for a in args if a.keyword is not None and a.keyword.value == "upstream"]
-    return (
-        set(keys) <= {"upstream", "native"} and len(upstream) == 1
-        and isinstance(upstream[0].value, cst.Dict) and not upstream[0].value.elements
-    )
+    if any(a.keyword is None or a.keyword.value in ("pushed", "template") for a in args) or len(upstream) != 1:
+        return None
+    value = upstream[0].value
+    if isinstance(value, cst.Dict) and not value.elements:
+        return "none" if all(a.keyword.value in ("upstream", "native") for a in args) else None  # type: ignore[union-attr]
+    return "xcoms" if isinstance(value, cst.Name) and value.value == "upstream_xcoms" else None
 
 
 def _task_id(node: cst.FunctionDef) -> str | None:

@@ -456,3 +456,84 @@ def test_a_command_built_from_run_time_values_is_rendered_plain(prefect_server, 
     assert c.airflow.tasks["marked"].values == {"return_value": "mark-2024-01-15"}
     assert (c.airflow.tasks["marked"].state, c.prefect.tasks["marked"].state) == ("success", "failed")
     assert "UndefinedError" in (c.prefect.tasks["marked"].error or "")
+
+
+RUN_TIME_TEXT_DAG = '''
+import json
+import os
+import pendulum
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+
+COMMAND = os.environ.get(
+    "INTEROP_TEST_COMMAND",
+    "echo {{ ds }}/{{ params.who }}/{{ dag_run.logical_date | ds_nodash }}/{{ macros.ds_add(ds, 1) }}/"
+    "{{ task.task_id }}/{{ shout(ts_nodash) }}/{{ task_instance_key_str }}/$DAY/$TOMORROW",
+)
+ENV = json.loads(os.environ.get("INTEROP_TEST_ENV", '{"DAY": "{{ ds }}", "TOMORROW": "{{ data_interval_end | ds }}"}'))
+OTHER = os.environ.get("INTEROP_TEST_OTHER", "echo {{ ti.task_id }}")
+
+
+def shout(text):
+    return text.upper()
+
+
+with DAG("run_time_text", schedule=None, start_date=pendulum.datetime(2024, 1, 1), params={"who": "me"},
+         user_defined_macros={"shout": shout}):
+    echo = BashOperator(task_id="echo", bash_command=COMMAND, env=ENV, append_env=True)
+    listed = BashOperator(
+        task_id="listed", bash_command="echo $DAY-$TOMORROW",
+        env={"DAY": os.environ.get("INTEROP_TEST_DAY", "{{ ds_nodash }}"), "TOMORROW": ENV["TOMORROW"]},
+    )
+    other = BashOperator(task_id="other", bash_command=OTHER)
+    echo >> listed >> other
+'''
+
+
+def test_template_text_known_only_at_run_time_renders_with_plain_values(prefect_server, tmp_path) -> None:
+    """``bash_command=COMMAND``, ``env=ENV`` (a dict known at run time) and env values that are
+    names or calls (lappis' ``Variable.get(...)``): Airflow renders the text it finds at run time
+    as a template with its whole context, a dict's values one by one. The flow renders them with
+    jinja2 and every plain value (dates, params, dag_run, the DAG's macros, ``macros.ds_add``,
+    ``task``, ``task_instance_key_str``), imports neither ``shims`` nor ``airflow``, and returns
+    what Airflow returned; the ledger says what it cannot: text reading ``ti`` fails
+    (UndefinedError) where Airflow rendered it, the one difference of the runs."""
+    path, c = _compare(tmp_path, "run_time_text", RUN_TIME_TEXT_DAG, params={"who": "you"})
+    result = convert_file(str(path))
+    assert "shims" not in result.output and "from airflow" not in result.output, result.output
+    notes = [f.message for f in result.findings if f.code == "IX301"]
+    assert len(notes) == 5 and all("fails (UndefinedError)" in n for n in notes), notes
+    assert c.error is None
+    assert c.airflow.tasks["echo"].values["return_value"] == (
+        "2024-01-15/you/20240115/2024-01-16/echo/20240115T000000/run_time_text__echo__20240115/2024-01-15/2024-01-15"
+    )
+    assert c.airflow.tasks["listed"].values["return_value"] == "20240115-2024-01-15"
+    for task_id in ("echo", "listed"):
+        assert c.prefect.tasks[task_id].values == c.airflow.tasks[task_id].values
+    assert c.airflow.tasks["other"].values == {"return_value": "other"}
+    assert (c.airflow.tasks["other"].state, c.prefect.tasks["other"].state) == ("success", "failed")
+    assert "UndefinedError" in (c.prefect.tasks["other"].error or "")
+
+
+@pytest.mark.parametrize("value", [{"a": "{{ ds }}", "b": ["{{ ds_nodash }}", 3, None], "c": ("{{ ds }}",)}, 7, None])
+def test_a_run_time_value_that_is_not_text_renders_as_airflow_renders_it(value) -> None:
+    """A templated field's value that is not a string: Airflow 3.3's templater renders a dict's
+    values and a list's or tuple's items and returns any other value as it is; the output's
+    ``render_jinja`` and the runtime's ``render_template`` give the same."""
+    import datetime
+
+    from airflow.providers.standard.operators.bash import BashOperator
+
+    from converters import plain_templates
+    from shims.runtime import airflow_context, render_template
+
+    day = datetime.datetime(2024, 1, 15, tzinfo=datetime.timezone.utc)
+    operator = BashOperator(task_id="t", bash_command="true")
+    expected = operator.render_template(value, {"ds": "2024-01-15", "ds_nodash": "20240115"})
+    needs = plain_templates.Needs()
+    needs.values = needs.render = True
+    needs.names["render"] = "render_jinja"
+    scope: dict = {}
+    exec("import jinja2\n" + plain_templates.render_helper(needs), scope)  # noqa: S102
+    assert scope["render_jinja"](value, logical_date=day) == expected
+    assert render_template(value, airflow_context("2024-01-15")) == expected

@@ -32,6 +32,7 @@ or imports templates, that cannot be parsed, or a DAG with ``jinja_environment_k
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import jinja2
 import jinja2.meta
@@ -214,8 +215,9 @@ class _Calls(Pruned, cst.CSTTransformer):
     ``render_jinja('t'[, native=True], ds=ctx.ds, ..., macro=fn)``; ``ctx.macros.ds_add`` ->
     ``ds_add`` (a function of the output); ``failed`` when a call or macro cannot."""
 
-    def __init__(self, needs: Needs, dag_id: str) -> None:
+    def __init__(self, needs: Needs, dag_id: str, names: Callable[[str], str | None]) -> None:
         self.needs = needs
+        self.names = names  # the output's name of ``render`` / a macro (None: none can be given)
         self.failed = False
         self.dag_id = dag_id
         self.tasks: list[str | None] = []  # the task id of each generated function entered
@@ -244,7 +246,11 @@ class _Calls(Pruned, cst.CSTTransformer):
                 self.failed = True
                 return updated
             self.needs.macros.add(updated.attr.value)
-            return cst.Name(f"__macro_{updated.attr.value}")  # named once the output's names are known
+            name = self.names(updated.attr.value)
+            if name is None:
+                self.failed = True
+                return updated
+            return _source_node(name)
         return updated
 
     def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
@@ -270,7 +276,7 @@ class _Calls(Pruned, cst.CSTTransformer):
             new_args = [args[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
             if native:
                 new_args = [args[0], native[0].with_changes(comma=cst.MaybeSentinel.DEFAULT)]
-            return updated.with_changes(func=cst.Name("__render"), args=new_args)
+            return updated.with_changes(func=cst.Name(self.names("render")), args=new_args)
         if len(args) < 2 or not isinstance(args[0].value, cst.SimpleString) or args[0].keyword is not None:
             self.failed = True
             return updated
@@ -304,7 +310,7 @@ class _Calls(Pruned, cst.CSTTransformer):
         self.needs.types |= any(n in ("dag", "task") for n in names)
         sources = {**CONTEXT, **static}
         values = [cst.Arg(keyword=cst.Name(n), value=_source_node(sources[n]), equal=_EQ) for n in names]
-        return updated.with_changes(func=cst.Name("__render"), args=_commas([args[0], *native, *values, *extras]))
+        return updated.with_changes(func=cst.Name(self.names("render")), args=_commas([args[0], *native, *values, *extras]))
 
     def _run_time_text(self, updated: cst.Call, args: list[cst.Arg]) -> cst.Call:
         """``render_template(text, ctx, upstream=upstream_xcoms[, native=True][, macro=fn])`` ->
@@ -322,7 +328,7 @@ class _Calls(Pruned, cst.CSTTransformer):
         sources = {**{n: CONTEXT[n] for n in ("logical_date", "params", "dag_run")}, **self._static()}
         sources.pop("task_instance_key_str", None)
         values = [cst.Arg(keyword=cst.Name(n), value=_source_node(src), equal=_EQ) for n, src in sources.items() if n not in taken]
-        return updated.with_changes(func=cst.Name("__render"), args=_commas([args[0], *native, *values, *extras]))
+        return updated.with_changes(func=cst.Name(self.names("render")), args=_commas([args[0], *native, *values, *extras]))
 
 
 def _commas(args: list[cst.Arg]) -> list[cst.Arg]:
@@ -372,33 +378,46 @@ def _task_id(node: cst.FunctionDef) -> str | None:
 _EQ = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
 
 
-def rewrite(plan: Plan, dag: Dag, generated: str, flow_text: str, module_binds) -> tuple[str, str, Needs] | None:  # noqa: ANN001
+def rewrite(plan: Plan, dag: Dag, generated: str, flow_text: str, module_binds) -> Rewritten | None:  # noqa: ANN001
     """The DAG's generated tasks and flow with every run-time ``render_template`` call written
     as ``render_jinja`` over context values and every ``ctx.macros.X`` as the output's own, and
-    what the file's helpers must then have; None when one keeps the shim (see module docstring)."""
+    what the file's helpers must then have; None when one keeps the shim (see module docstring).
+    The new calls are nodes of the parsed text (the modules are returned for ``plain_context``,
+    which would parse the texts again), named as the output's names will be."""
     if any(key in dag.kwargs for key in _ENV_SETTINGS):
         return None
     needs = (plan.render_needs or Needs()).copy()
-    texts = []
-    for text in (generated, flow_text):
+    dt = _datetime_names(plan, module_binds)
+
+    def name_of(key: str) -> str | None:
+        """The name the output will give ``render`` or a macro (reserved once the DAG converts)."""
+        if key in needs.names:
+            return needs.names[key]
+        if key == "render":
+            return _free_name(plan, "render_jinja")
+        if dt is None:
+            return None
+        return {"datetime": dt[0], "timedelta": dt[1]}.get(key) or _free_name(plan, key)
+
+    out = Rewritten(generated, flow_text, needs)
+    for which, text in (("generated", generated), ("flow", flow_text)):
         if "render_template(" not in text and "ctx.macros." not in text:
-            texts.append(text)
             continue
         try:
             module = cst.parse_module(text)
         except cst.ParserSyntaxError:
             return None
-        calls = _Calls(needs, dag.dag_id)
+        calls = _Calls(needs, dag.dag_id, name_of)
         new = module.visit(calls)
         if calls.failed:
             return None
-        texts.append(new.code)
+        setattr(out, which, new.code)
+        setattr(out, f"{which}_module", new)
     if needs.render and module_binds(plan, "jinja2") and plan.model.imports.get("jinja2") != "jinja2":
         return None
     if needs.types and module_binds(plan, "types") and plan.model.imports.get("types") != "types":
         return None
     if needs.macros:
-        dt = _datetime_names(plan, module_binds)
         if dt is None:
             return None
         needs.names.setdefault("datetime", dt[0])
@@ -408,10 +427,25 @@ def rewrite(plan: Plan, dag: Dag, generated: str, flow_text: str, module_binds) 
                 needs.names[macro] = plan.unique(macro)
     if needs.render and "render" not in needs.names:
         needs.names["render"] = plan.unique("render_jinja")
-    for key, name in needs.names.items():
-        placeholder = "__render" if key == "render" else f"__macro_{key}"
-        texts = [t.replace(placeholder, name) for t in texts]
-    return texts[0], texts[1], needs
+    return out
+
+
+class Rewritten:
+    """What :func:`rewrite` gives: the new texts, their parsed modules (None: the text was not
+    changed, not parsed) and the helpers' needs."""
+
+    def __init__(self, generated: str, flow: str, needs: Needs) -> None:
+        self.generated, self.flow, self.needs = generated, flow, needs
+        self.generated_module: cst.Module | None = None
+        self.flow_module: cst.Module | None = None
+
+
+def _free_name(plan: Plan, base: str) -> str:
+    """The name ``plan.unique(base)`` will give (not reserved: the DAG may keep the shim)."""
+    name, n = base, 2
+    while name in plan.taken_names:
+        name, n = f"{base}_{n}", n + 1
+    return name
 
 
 def commit(plan: Plan, needs: Needs) -> None:

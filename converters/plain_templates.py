@@ -20,6 +20,12 @@ values and a list's, tuple's or set's items, and returns any other value that is
 is (Airflow's templater). Its IX301 note says what it cannot: text reading ``ti``, ``var``,
 ``conn`` or another ``macros.*`` fails (UndefinedError) where Airflow rendered it.
 
+A pull ``{{ ti.xcom_pull(task_ids='t'[, key='k']) }}`` (literal strings) in a template rendered
+at run time reads the upstream value the flow already passes: the pull is written as a name,
+``render_jinja('{{ xcom_t | upper }}', xcom_t=t_future.result())``; under native rendering the
+value alone is Jinja's native value, as Airflow's (a dict as it is, text that is a literal read
+by ``literal_eval``).
+
 Why: the values are computed the same way (``shims.runtime.RunContext.template_context``);
 jinja2 renders the same text with the same names.
 
@@ -32,6 +38,7 @@ or imports templates, that cannot be parsed, or a DAG with ``jinja_environment_k
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 
 import jinja2
@@ -285,10 +292,15 @@ class _Calls(Pruned, cst.CSTTransformer):
             return updated
         native: list[cst.Arg] = []
         extras: list[cst.Arg] = []
+        upstream: dict[str, cst.BaseExpression] | None = None
         for arg in args[2:]:
             key = arg.keyword.value if arg.keyword is not None else None
-            if key == "upstream" and isinstance(arg.value, cst.Dict) and not arg.value.elements:
-                continue  # no pull in the template
+            if key == "upstream" and isinstance(arg.value, cst.Dict):
+                upstream = _upstream_values(arg.value)
+                if upstream is None:
+                    self.failed = True
+                    return updated
+                continue
             if key == "native":
                 native.append(arg)
                 self.needs.native = True
@@ -301,6 +313,15 @@ class _Calls(Pruned, cst.CSTTransformer):
         if not isinstance(template, str):
             self.failed = True
             return updated
+        template_node = args[0].value
+        if upstream:  # ``{{ ti.xcom_pull(task_ids='t') }}``: the value the flow passes, by a name
+            pulled = _pulled(template, upstream)
+            if pulled is None:
+                self.failed = True
+                return updated
+            template, pulls = pulled
+            template_node = cst.SimpleString(repr(template))
+            extras = [*extras, *(cst.Arg(keyword=cst.Name(n), value=v, equal=_EQ) for n, v in pulls.items())]
         static = self._static()
         names = template_names(template, {a.keyword.value for a in extras if a.keyword is not None}, self.needs, static)
         if names is None:
@@ -310,7 +331,8 @@ class _Calls(Pruned, cst.CSTTransformer):
         self.needs.types |= any(n in ("dag", "task") for n in names)
         sources = {**CONTEXT, **static}
         values = [cst.Arg(keyword=cst.Name(n), value=_source_node(sources[n]), equal=_EQ) for n in names]
-        return updated.with_changes(func=cst.Name(self.names("render")), args=_commas([args[0], *native, *values, *extras]))
+        first = args[0].with_changes(value=template_node)
+        return updated.with_changes(func=cst.Name(self.names("render")), args=_commas([first, *native, *values, *extras]))
 
     def _run_time_text(self, updated: cst.Call, args: list[cst.Arg]) -> cst.Call:
         """``render_template(text, ctx, upstream=upstream_xcoms[, native=True][, macro=fn])`` ->
@@ -329,6 +351,96 @@ class _Calls(Pruned, cst.CSTTransformer):
         sources.pop("task_instance_key_str", None)
         values = [cst.Arg(keyword=cst.Name(n), value=_source_node(src), equal=_EQ) for n, src in sources.items() if n not in taken]
         return updated.with_changes(func=cst.Name(self.names("render")), args=_commas([args[0], *native, *values, *extras]))
+
+
+#: ``ti.xcom_pull(...)`` with arguments of no parentheses (each checked as Jinja below)
+_PULL = re.compile(r"\b(?:ti|task_instance)\s*\.\s*xcom_pull\s*\([^()]*\)")
+_TI = ("ti", "task_instance")
+
+
+def _upstream_values(node: cst.Dict) -> dict[str, cst.BaseExpression] | None:
+    """``upstream={'t': {'return_value': v}, 'u': w}`` -> task id -> its XComs' source (a dict
+    literal of one task's XComs, or a dict of several); None for any other shape."""
+    out: dict[str, cst.BaseExpression] = {}
+    for el in node.elements:
+        if not isinstance(el, cst.DictElement) or not isinstance(el.key, cst.SimpleString):
+            return None
+        key = el.key.evaluated_value
+        if not isinstance(key, str):
+            return None
+        out[key] = el.value
+    return out
+
+
+def _pull_args(text: str) -> tuple[str, str] | None:
+    """``ti.xcom_pull('t', key='k')`` (literal strings, nothing else) -> ``('t', 'k')``."""
+    try:
+        tree = _PARSER.parse("{{ " + text + " }}")
+    except jinja2.TemplateError:
+        return None
+    calls = list(tree.find_all(jinja2.nodes.Call))
+    if len(calls) != 1 or calls[0].dyn_args is not None or calls[0].dyn_kwargs is not None or len(calls[0].args) > 1:
+        return None
+    call = calls[0]
+    given = {"task_ids": call.args[0]} if call.args else {}
+    for kw in call.kwargs:
+        if kw.key not in ("task_ids", "key") or kw.key in given:
+            return None
+        given[kw.key] = kw.value
+    values = {k: v.value for k, v in given.items() if isinstance(v, jinja2.nodes.Const) and isinstance(v.value, str)}
+    if len(values) != len(given) or "task_ids" not in values:
+        return None  # no task_ids: not the upstream (see the ``templates`` rule's IX201)
+    return values["task_ids"], values.get("key", "return_value")
+
+
+def _pulled(template: str, upstream: dict[str, cst.BaseExpression]) -> tuple[str, dict[str, cst.BaseExpression]] | None:
+    """The template with each ``ti.xcom_pull(task_ids='t'[, key='k'])`` written as a name, and
+    name -> the value's source: what ``shims.runtime.render_template`` answers from
+    ``upstream`` (``t``'s XCom ``k``; None where ``t`` is not in it, as for a task the flow does
+    not run); None when ``ti`` is read otherwise (a list of task ids, a computed key ...)."""
+    try:
+        tree = _PARSER.parse(template)
+    except jinja2.TemplateError:
+        return None
+    taken = jinja2.meta.find_undeclared_variables(tree) | set(CONTEXT)
+    matches = list(_PULL.finditer(template))
+    reads = sum(1 for n in tree.find_all(jinja2.nodes.Name) if n.name in _TI)
+    if not matches or len(matches) != reads:
+        return None  # a pull the pattern does not see, or one inside a string: rendered by the runtime
+    pulls: dict[str, cst.BaseExpression] = {}
+    names: dict[tuple[str, str], str] = {}
+    parts, end = [], 0
+    for match in matches:
+        args = _pull_args(match.group())
+        if args is None:
+            return None
+        tid, key = args
+        if args not in names:
+            base = "xcom_" + re.sub(r"\W", "_", tid) + ("" if key == "return_value" else "_" + re.sub(r"\W", "_", key))
+            name, n = base, 2
+            while name in taken or name in pulls:
+                name, n = f"{base}_{n}", n + 1
+            names[args] = name
+            pulls[name] = _xcom_source(upstream.get(tid), key)
+        parts += [template[end:match.start()], names[args]]
+        end = match.end()
+    return "".join(parts) + template[end:], pulls
+
+
+def _xcom_source(value: cst.BaseExpression | None, key: str) -> cst.BaseExpression:
+    """The XCom ``key`` of an upstream entry: ``{'return_value': v}`` gives ``v`` (another key
+    None), a dict of several XComs ``value.get(key)``; a task not in ``upstream``: None."""
+    if value is None:
+        return cst.Name("None")
+    if isinstance(value, cst.Dict):
+        for el in value.elements:
+            if isinstance(el, cst.DictElement) and isinstance(el.key, cst.SimpleString) and el.key.evaluated_value == key:
+                return el.value
+        return cst.Name("None")
+    return cst.Call(
+        func=cst.Attribute(value=value, attr=cst.Name("get")),
+        args=[cst.Arg(cst.SimpleString(repr(key)))],
+    )
 
 
 def _commas(args: list[cst.Arg]) -> list[cst.Arg]:

@@ -470,7 +470,9 @@ class TemplateValues(Rule):
     gives its value itself (``{{ ti.xcom_pull(...) }}`` a dict, ``{{ ds_nodash }}`` an int read
     by ``ast.literal_eval``). There only templates whose text ``literal_eval`` never reads
     (``echo {{ ds }}``, ``{{ ds }}``, a date alone, a macro returning ``strftime('%Y-%m-%d')``)
-    become Python; the rest is rendered at run time with ``render_template(..., native=True)``.
+    become Python; the rest is rendered at run time with Jinja's native rendering
+    (``render_jinja(..., native=True)`` of ``plain_templates`` where it reads plain values and
+    literal pulls, else ``shims.runtime.render_template(..., native=True)``).
     Implemented in ``templates.py``; the callers are ``bash.py`` and ``python_operator.py``.
     """
 
@@ -509,8 +511,8 @@ class TemplateValues(Rule):
                 made >> PythonOperator(task_id="use", python_callable=use, op_args=["{{ ti.xcom_pull(task_ids='make') }}", "{{ ds_nodash }}"])
                 BashOperator(task_id="echo", bash_command="echo {{ ds }}")
             """,
-            "upstream={'make': {'return_value': make_future.result()}}, native=True)",
-            "render_template('{{ ds_nodash }}', ctx, native=True)",
-            "f\"echo {ctx.ds}\"",
+            "quote(render_jinja('{{ xcom_make }}', native=True, xcom_make=make_future.result()))",
+            "render_jinja('{{ ds_nodash }}', native=True, ds_nodash=logical_date.strftime('%Y%m%d'))",
+            "f\"echo {ds}\"",
             title="native rendering: values kept where the text could be read as a literal"),
     ]

@@ -131,12 +131,15 @@ def test_text_templates_are_plain_and_render_as_airflow(prefect_server, tmp_path
 def test_native_templates_keep_airflows_native_values(prefect_server, tmp_path) -> None:
     """``render_template_as_native_obj=True``: Airflow passes the pulled dict itself and reads
     ``{{ ds_nodash }}`` as an int; the flow gives the same (it used to pass text: ``"{'rows':
-    3}"`` and ``"20240115"``). Text ``literal_eval`` never reads (``{{ ds }}``, ``echo ...``,
-    a macro returning ``strftime('%Y-%m-%d')``) stays plain."""
+    3}"`` and ``"20240115"``), rendered by the output's ``render_jinja`` with Jinja's native
+    rendering (the pull a plain value of the flow). Text ``literal_eval`` never reads (``{{ ds
+    }}``, ``echo ...``, a macro returning ``strftime('%Y-%m-%d')``) stays an f-string."""
     path, c = _compare(tmp_path, "template_native", NATIVE_DAG)
     output = convert_file(str(path)).output
-    assert "render_template('{{ ds_nodash }}', ctx, native=True)" in output
-    assert 'f"echo {ctx.ds}-{week_start(ctx.ds)}"' in output
+    assert "shims" not in output and "airflow" not in output, output
+    assert "render_jinja('{{ ds_nodash }}', native=True, ds_nodash=" in output
+    assert "render_jinja('{{ xcom_make }}', native=True, xcom_make=make_future.result())" in output
+    assert 'f"echo {ds}-{week_start(ds)}"' in output
     assert c.error is None and c.equivalent, c.differences()
     assert c.airflow.tasks["use"].values["return_value"] == [
         {"rows": 3}, 20240115, "int", "2024-01-15", "2024-01-15T00:00:00+00:00", "2024-01-15",
@@ -537,3 +540,82 @@ def test_a_run_time_value_that_is_not_text_renders_as_airflow_renders_it(value) 
     exec("import jinja2\n" + plain_templates.render_helper(needs), scope)  # noqa: S102
     assert scope["render_jinja"](value, logical_date=day) == expected
     assert render_template(value, airflow_context("2024-01-15")) == expected
+
+
+PULLED_NATIVE_DAG = '''
+import pendulum
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.python import PythonOperator
+
+
+def digits():
+    return "123"
+
+
+def path():
+    return "/tmp/x"
+
+
+def rows():
+    return {"rows": 3}
+
+
+def kinds(a, b, c, d):
+    return [a, type(a).__name__, b, c, d]
+
+
+with DAG("pulled_native", schedule=None, start_date=pendulum.datetime(2024, 1, 1), render_template_as_native_obj=True):
+    ups = [
+        PythonOperator(task_id="digits", python_callable=digits),
+        PythonOperator(task_id="path", python_callable=path),
+        PythonOperator(task_id="rows", python_callable=rows),
+    ]
+    ups >> PythonOperator(task_id="kinds", python_callable=kinds, op_args=[
+        "{{ ti.xcom_pull(task_ids='digits') }}",
+        "{{ task_instance.xcom_pull('path') }}",
+        "{{ ti.xcom_pull(task_ids='rows') }}",
+        "{{ ti.xcom_pull(task_ids='rows') | length }}",
+    ])
+'''
+
+PULLED_TEXT_DAG = '''
+import pendulum
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.providers.standard.operators.python import PythonOperator
+
+
+def push(ti):
+    ti.xcom_push(key="k", value=5)
+    return "/tmp/x"
+
+
+with DAG("pulled_text", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+    pushed = PythonOperator(task_id="push", python_callable=push)
+    echo = BashOperator(
+        task_id="echo",
+        bash_command="echo {{ ti.xcom_pull(task_ids='push') | upper }} {{ ti.xcom_pull(task_ids='push', key='k') + 1 }}",
+    )
+    pushed >> echo
+'''
+
+
+@pytest.mark.parametrize(
+    ("name", "source", "task_id", "value"),
+    [
+        ("pulled_native", PULLED_NATIVE_DAG, "kinds", [123, "int", "/tmp/x", {"rows": 3}, 1]),
+        ("pulled_text", PULLED_TEXT_DAG, "echo", "/TMP/X 6"),
+    ],
+)
+def test_pulls_in_a_template_rendered_at_run_time_are_plain_values(prefect_server, tmp_path, name, source, task_id, value) -> None:
+    """``{{ ti.xcom_pull(task_ids='t'[, key='k']) }}`` in a template rendered at run time (under
+    a filter, or alone under native rendering, where Airflow passes the value itself and reads
+    text that is a literal: ``"123"`` gives 123, the adapstory serp DAGs): the flow passes the
+    upstream value to ``render_jinja`` by a name, imports neither ``shims`` nor ``airflow``, and
+    each task returns what Airflow's returned."""
+    path, c = _compare(tmp_path, name, source)
+    output = convert_file(str(path)).output
+    assert "shims" not in output and "airflow" not in output, output
+    assert c.error is None and c.equivalent, c.differences()
+    assert c.airflow.tasks[task_id].values["return_value"] == value
+    assert c.prefect.tasks[task_id].values == c.airflow.tasks[task_id].values

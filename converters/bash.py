@@ -34,7 +34,7 @@ from converters.callables import ident, result_param
 from converters.model import Const, Dag, Task, XComArgRef
 from converters.plain_context import module_binds
 from converters.plan import Plan, const_value
-from converters.python_operator import multiple_outputs, upstream_xcoms_source, user_macros
+from converters.python_operator import keyed_pull_text, multiple_outputs, upstream_xcoms_source, user_macros
 from converters.task_options import decorator_kwargs
 
 ORDER = 40
@@ -110,6 +110,7 @@ def template_expr(
             if isinstance(value, (cst.SimpleString, cst.ConcatenatedString)):
                 return code_of(value).strip()  # the user's own literal, as written
             return repr(text)
+        text = keyed_pull_text(plan, dag, task, text)
 
         def pull_expr(pull: templates.Pull) -> str | None:
             ids = [pull.task_ids] if isinstance(pull.task_ids, str) else pull.task_ids
@@ -317,6 +318,10 @@ def shapes(plan: Plan, dag: Dag) -> None:
         if task.kind != "bash":
             continue
         keys = [k for text in _templated_texts(task, plan) for k in template_pushes(text)]
+        # a key not literal, or a command not known statically: its pushes are not known
+        command = task.kwargs.get("bash_command") or (task.pos_args[0].value if task.pos_args else None)
+        literal = command is not None and isinstance(const_value(command, task, plan.analyzer), Const)
+        task.options["_push_unknown"] = None in keys or not literal
         if keys:
             task.returns = "xcoms"
             task.options["_pushed"] = {k for k in keys if k is not None} | {"return_value"}

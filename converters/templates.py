@@ -100,6 +100,46 @@ def find_pushes(text: str) -> list[str | None]:
     return keys
 
 
+#: ``ti.xcom_pull(key='k')`` and nothing else (a key-only pull, as found by :func:`keyed_pulls`)
+_KEYED_PULL = re.compile(r"""\b(?:ti|task_instance)\s*\.\s*xcom_pull\s*\(\s*key\s*=\s*(?:'([^'\\]*)'|"([^"\\]*)")\s*\)""")
+
+
+def keyed_pulls(text: str, resolve: Callable[[str], str | None]) -> tuple[str, list[str]]:
+    """``text`` with each ``ti.xcom_pull(key='k')`` (no task ids) written as the Jinja
+    expression ``resolve(k)`` gives (a pull with the task ids that answer it, or ``None``), and
+    the keys of the key-only pulls left as they are (``resolve`` gave None, or a pull of another
+    shape: ``'?'``)."""
+    if "xcom_pull" not in text:
+        return text, []
+    try:
+        tree = _ENV.parse(text)
+    except jinja2.TemplateSyntaxError:
+        return text, []
+    keyless = [c for c in tree.find_all(nodes.Call) if _is_ti_call(c, "xcom_pull") and not c.args and all(kw.key != "task_ids" for kw in c.kwargs)]
+    if not keyless:
+        return text, []
+    simple = [c for c in keyless if len(c.kwargs) == 1 and isinstance(c.kwargs[0].value, nodes.Const) and isinstance(c.kwargs[0].value.value, str)]
+    left = ["?"] * (len(keyless) - len(simple))
+    matches = list(_KEYED_PULL.finditer(text))
+    if len(matches) != len(simple):  # one inside a string, or a shape the pattern does not see
+        return text, left + [c.kwargs[0].value.value for c in simple]
+    parts, end = [], 0
+    for match in matches:
+        key = match.group(1) if match.group(1) is not None else match.group(2)
+        source = resolve(key)
+        if source is None:
+            left.append(key)
+            source = match.group()
+        parts += [text[end:match.start()], source]
+        end = match.end()
+    return "".join(parts) + text[end:], left
+
+
+def _is_ti_call(call: nodes.Call, method: str) -> bool:
+    func = call.node
+    return isinstance(func, nodes.Getattr) and func.attr == method and isinstance(func.node, nodes.Name) and func.node.name in ("ti", "task_instance")
+
+
 def _as_pull(call: nodes.Call) -> Pull | None:
     func = call.node
     if not (

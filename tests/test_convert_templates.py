@@ -619,3 +619,64 @@ def test_pulls_in_a_template_rendered_at_run_time_are_plain_values(prefect_serve
     assert c.error is None and c.equivalent, c.differences()
     assert c.airflow.tasks[task_id].values["return_value"] == value
     assert c.prefect.tasks[task_id].values == c.airflow.tasks[task_id].values
+
+
+KEYED_PULL_DAG = '''
+import pendulum
+{imports}
+
+
+def begin(**kwargs):
+    kwargs["ti"].xcom_push(key="packed", value="/data/packed.tar")
+    kwargs["ti"].xcom_push(key="dir", value="/data")
+
+
+with DAG("keyed_pull", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+    first = PythonOperator(task_id="begin", python_callable=begin)
+    use = BashOperator(task_id="use", bash_command="echo {{{{ ti.xcom_pull(key='packed') }}}} {{{{ ti.xcom_pull(key='dir') | upper }}}}")
+    first >> use
+'''
+
+
+@pytest.mark.parametrize(
+    ("major", "imports", "value"),
+    [
+        (2, "from airflow import DAG\nfrom airflow.operators.bash import BashOperator\n"
+            "from airflow.operators.python import PythonOperator", "/data/packed.tar /DATA"),
+        (3, "from airflow.sdk import DAG\nfrom airflow.providers.standard.operators.bash import BashOperator\n"
+            "from airflow.providers.standard.operators.python import PythonOperator", "None NONE"),
+    ],
+)
+def test_a_pull_without_task_ids_in_a_template_is_what_airflow_answers(prefect_server, tmp_path, major, imports, value) -> None:
+    """``{{ ti.xcom_pull(key='k') }}`` without task_ids (hms-dbmi's hpds DAGs). Airflow 2.11
+    answers the latest XCom ``k`` of any task of the run: where one task only pushes ``k`` and it
+    runs first, the flow reads that task's XCom. Airflow 3.3 answers the pulling task's own XCom
+    (None before it runs): the flow renders None. No runtime either way, and the same values."""
+    from interop.compare import compare_file
+
+    from tests.airflow2_examples import AIRFLOW2_PYTHON
+
+    path = tmp_path / "keyed_pull.py"
+    path.write_text(KEYED_PULL_DAG.format(imports=imports))
+    result = convert_file(str(path))
+    assert "shims" not in result.output and "from airflow" not in result.output, result.output
+    assert not [f for f in result.findings if f.code == "IX201"]
+    (c,) = compare_file(path, logical_date=LOGICAL_DATE, airflow_python=str(AIRFLOW2_PYTHON) if major == 2 else None)
+    assert c.error is None and c.equivalent, c.differences()
+    assert c.airflow.tasks["use"].values["return_value"] == value
+    assert c.prefect.tasks["use"].values == c.airflow.tasks["use"].values
+
+
+def test_a_pull_without_task_ids_not_known_statically_is_marked(tmp_path) -> None:
+    """Airflow 2: a key two tasks push (the latest written wins at run time): not known
+    statically, IX201 and a marker (the flow's rendering would read None)."""
+    source = KEYED_PULL_DAG.format(
+        imports="from airflow import DAG\nfrom airflow.operators.bash import BashOperator\n"
+        "from airflow.operators.python import PythonOperator",
+    ).replace("first >> use", "again = PythonOperator(task_id='again', python_callable=begin)\n    [first, again] >> use")
+    path = tmp_path / "keyed_twice.py"
+    path.write_text(source)
+    result = convert_file(str(path))
+    notes = [f.message for f in result.findings if f.code == "IX201"]
+    assert len(notes) == 1 and "'dir', 'packed'" in notes[0], notes
+    assert "# interop: TODO(IX201)" in result.output

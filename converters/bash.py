@@ -13,7 +13,11 @@ kept, the last line of output is the result, a non-zero exit fails the task, the
 code (99 by default) ends it as ``Skipped``.
 
 ``{{ ti.xcom_push(key=k, value=v) }}`` in a template pushes while rendering, as in Airflow: the
-task then returns every XCom, ``{k: v, "return_value": last line}``. ``str(XComArg(t, key=k))``
+task then returns every XCom, ``{k: v, "return_value": last line}``. With a literal key and
+value the push is known statically: the call renders ``None`` (what it returns) and the task's
+``return {'k': 'v', 'return_value': ...}`` carries it, with no runtime. A ``{{
+ti.xcom_pull(key='k') }}`` without task ids reads what the DAG's Airflow answers
+(``python_operator.keyed_pull_text``). ``str(XComArg(t, key=k))``
 (Airflow's template ``{{ task_instance.xcom_pull(task_ids='t', key='k') }}``) in ``env`` or
 ``bash_command`` becomes a parameter bound to ``t``'s result, as a literal pull does.
 
@@ -111,6 +115,10 @@ def template_expr(
                 return code_of(value).strip()  # the user's own literal, as written
             return repr(text)
         text = keyed_pull_text(plan, dag, task, text)
+        literal = templates.literal_pushes(text) if "xcom_push" in text else None
+        if literal is not None:  # pushed while Airflow renders: the task's result carries them
+            text, pushes = literal
+            task.options.setdefault("_literal_pushes", {}).update(pushes)
 
         def pull_expr(pull: templates.Pull) -> str | None:
             ids = [pull.task_ids] if isinstance(pull.task_ids, str) else pull.task_ids
@@ -374,11 +382,21 @@ def apply(plan: Plan, dag: Dag) -> None:
         body_args = ", ".join([command, *extra])
         pushes = f"pushed={PUSHED}" in body_args
         inline = None if pushes else _subprocess_body(plan, task, command, extra, params)
-        if inline is not None:
-            body = inline
-        elif pushes:
+        literal = task.options.get("_literal_pushes") or {}
+        known = "{" + ", ".join(f"{k!r}: {v!r}" for k, v in literal.items()) + "}"  # pushed while rendering
+        if literal and inline is not None:
+            # every XCom the task pushes, as Airflow stores them: the pushed keys and the result
+            last = "    return output.rstrip('\\n').split('\\n')[-1].rstrip()\n"
+            items = "".join(f"{k!r}: {v!r}, " for k, v in literal.items())
+            body = inline.replace(last, f"    return {{{items}'return_value': output.rstrip('\\n').split('\\n')[-1].rstrip()}}\n")
+        elif pushes:  # the runtime records the other pushes while it renders
             plan.need("shims.runtime", "with_xcoms", "run_bash")
-            body = f"    {PUSHED} = {{}}\n    return with_xcoms(run_bash({body_args}), {PUSHED})\n"
+            body = f"    {PUSHED} = {known}\n    return with_xcoms(run_bash({body_args}), {PUSHED})\n"
+        elif literal:
+            plan.need("shims.runtime", "with_xcoms", "run_bash")
+            body = f"    return with_xcoms(run_bash({body_args}), {known})\n"
+        elif inline is not None:
+            body = inline
         else:
             plan.need("shims.runtime", "run_bash")
             body = f"    return run_bash({body_args})\n"
@@ -393,5 +411,5 @@ def apply(plan: Plan, dag: Dag) -> None:
         plan.need("prefect", "task")
         task.function_name = fname
         task.call_kwargs = dict(params.items)
-        task.returns = "xcoms" if pushes else "value"
+        task.returns = "xcoms" if pushes or literal else "value"
         task.options["_generated"] = True

@@ -135,6 +135,45 @@ def keyed_pulls(text: str, resolve: Callable[[str], str | None]) -> tuple[str, l
     return "".join(parts) + text[end:], left
 
 
+#: ``ti.xcom_push(...)`` with arguments of no parentheses (each read as Jinja by :func:`literal_pushes`)
+_PUSH = re.compile(r"\b(?:ti|task_instance)\s*\.\s*xcom_push\s*\([^()]*\)")
+
+
+def literal_pushes(text: str) -> tuple[str, list[tuple[str, object]]] | None:
+    """``text`` with each ``{{ ti.xcom_push(key='k', value=<literal>) }}`` written as ``None``
+    (what the call renders: it returns None) and the pushes in order; None when a push has a key
+    or value that is not a literal (or a shape the pattern does not see). Airflow pushes while
+    it renders the field, before the command runs."""
+    try:
+        tree = _ENV.parse(text)
+    except jinja2.TemplateSyntaxError:
+        return None
+    calls = [c for c in tree.find_all(nodes.Call) if _is_ti_call(c, "xcom_push")]
+    matches = list(_PUSH.finditer(text))
+    if not calls or len(matches) != len(calls):
+        return None
+    pushes: list[tuple[str, object]] = []
+    parts, end = [], 0
+    for match in matches:
+        (call,) = list(_ENV.parse("{{ " + match.group() + " }}").find_all(nodes.Call)) or [None]
+        if call is None or call.dyn_args is not None or call.dyn_kwargs is not None or len(call.args) > 2:
+            return None
+        given = dict(zip(("key", "value"), call.args))
+        for kw in call.kwargs:
+            if kw.key not in ("key", "value") or kw.key in given:
+                return None
+            given[kw.key] = kw.value
+        if set(given) != {"key", "value"} or not all(isinstance(v, nodes.Const) for v in given.values()):
+            return None
+        key, value = given["key"].value, given["value"].value  # type: ignore[attr-defined]
+        if not isinstance(key, str) or not isinstance(value, (str, int, float, bool, type(None))):
+            return None
+        pushes.append((key, value))
+        parts += [text[end:match.start()], "None"]
+        end = match.end()
+    return "".join(parts) + text[end:], pushes
+
+
 def _is_ti_call(call: nodes.Call, method: str) -> bool:
     func = call.node
     return isinstance(func, nodes.Getattr) and func.attr == method and isinstance(func.node, nodes.Name) and func.node.name in ("ti", "task_instance")

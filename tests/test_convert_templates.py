@@ -680,3 +680,55 @@ def test_a_pull_without_task_ids_not_known_statically_is_marked(tmp_path) -> Non
     notes = [f.message for f in result.findings if f.code == "IX201"]
     assert len(notes) == 1 and "'dir', 'packed'" in notes[0], notes
     assert "# interop: TODO(IX201)" in result.output
+
+
+PUSHED_DAG = '''
+import pendulum
+{imports}
+
+with DAG("template_push", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+    bash_push = BashOperator(
+        task_id="bash_push",
+        bash_command="echo START {{{{ ti.xcom_push(key='bash_pushed', value='first') }}}} "
+        "{{{{ task_instance.xcom_push('n', 200) }}}} && echo COMPLETE",
+    )
+    bash_pull = BashOperator(
+        task_id="bash_pull",
+        env={{
+            "PUSHED": "{{{{ ti.xcom_pull(task_ids='bash_push', key='bash_pushed') }}}}",
+            "N": "{{{{ ti.xcom_pull(task_ids='bash_push', key='n') + 1 }}}}",
+            "RET": "{{{{ ti.xcom_pull(task_ids='bash_push') }}}}",
+        }},
+        bash_command="echo $PUSHED $N $RET",
+    )
+    bash_push >> bash_pull
+'''
+
+
+@pytest.mark.parametrize(
+    ("major", "imports"),
+    [
+        (2, "from airflow import DAG\nfrom airflow.operators.bash import BashOperator"),
+        (3, "from airflow.sdk import DAG\nfrom airflow.providers.standard.operators.bash import BashOperator"),
+    ],
+)
+def test_literal_pushes_in_a_command_are_the_tasks_xcoms(prefect_server, tmp_path, major, imports) -> None:
+    """``{{ ti.xcom_push(key='k', value='v') }}`` in a ``bash_command`` (eft's and heumsi's xcom
+    DAGs): Airflow pushes while it renders the command (the call renders ``None``); with literal
+    keys and values the task returns every XCom, ``{'k': 'v', ..., 'return_value': last line}``,
+    with no runtime, and the downstream reads them: the same XComs as Airflow 2.11 and 3.3."""
+    from interop.compare import compare_file
+
+    from tests.airflow2_examples import AIRFLOW2_PYTHON
+
+    path = tmp_path / "template_push.py"
+    path.write_text(PUSHED_DAG.format(imports=imports))
+    output = convert_file(str(path)).output
+    assert "shims" not in output and "from airflow" not in output, output
+    (c,) = compare_file(path, logical_date=LOGICAL_DATE, airflow_python=str(AIRFLOW2_PYTHON) if major == 2 else None)
+    assert c.error is None and c.equivalent, c.differences()
+    assert c.airflow.tasks["bash_push"].values == {"bash_pushed": "first", "n": 200, "return_value": "COMPLETE"}
+    assert c.airflow.tasks["bash_pull"].values == {"return_value": "first 201 COMPLETE"}
+    # the flow's task returns every XCom it pushed (the ledger says so: ``returns`` is ``xcoms``)
+    assert c.prefect.tasks["bash_push"].values == {"return_value": c.airflow.tasks["bash_push"].values}
+    assert c.prefect.tasks["bash_pull"].values == c.airflow.tasks["bash_pull"].values

@@ -4,8 +4,8 @@ What: a template the ``templates`` rule could not write as an f-string (a filter
 ``{% if %}``) is rendered at run time. Where it reads only names a flow computes in plain Python
 (``ds``, ``ts``, ``logical_date``, ``params``, ``dag_run``, ``yesterday_ds`` ..., the DAG's
 ``user_defined_macros``, Airflow's date filters, ``macros.ds_add``/``ds_format``/``datetime``/
-``timedelta``, ``dag.dag_id``, and in a generated task ``task.task_id`` and
-``task_instance_key_str``), the call ``render_template('{{ ds | ds_nodash }}', ctx,
+``timedelta``, ``dag.dag_id``, and in a generated task ``task.task_id``, ``ti.task_id`` /
+``ti.dag_id`` and ``task_instance_key_str``), the call ``render_template('{{ ds | ds_nodash }}', ctx,
 upstream={})`` becomes ``render_jinja('{{ ds | ds_nodash }}', ds=ctx.ds)``: ``plain_context`` then turns ``ctx.ds`` into
 the flow's plain value, and ``render_jinja`` is a function of the output file (jinja2, a Prefect
 dependency, with ``StrictUndefined`` as Airflow's default and Airflow's filters and macros the
@@ -133,6 +133,11 @@ def template_names(template: str, extras: set[str], needs: Needs, static: dict[s
         return None
     if names - set(CONTEXT) - set(static) - extras - _GLOBALS - {"macros"}:
         return None
+    for ti in set(_TI) & names - extras:  # the task instance: its task and DAG ids only
+        reads = sum(1 for n in tree.find_all(jinja2.nodes.Name) if n.name == ti and n.ctx == "load")
+        known = [g for g in tree.find_all(jinja2.nodes.Getattr) if isinstance(g.node, jinja2.nodes.Name) and g.node.name == ti]
+        if reads != len(known) or any(g.attr not in _TI_ATTRS for g in known):
+            return None
     reads = [n.name for n in tree.find_all(jinja2.nodes.Name) if n.ctx == "load"]
     attrs = [(g.node.name, g.attr) for g in tree.find_all(jinja2.nodes.Getattr) if isinstance(g.node, jinja2.nodes.Name)]
     if "macros" in names and "macros" not in extras:
@@ -243,6 +248,8 @@ class _Calls(Pruned, cst.CSTTransformer):
         task_id = self.tasks[-1] if self.tasks else None
         if task_id is not None:
             out["task"] = f"types.SimpleNamespace(task_id={task_id!r}, dag_id={self.dag_id!r})"
+            for ti in _TI:  # read only as ``ti.task_id`` / ``ti.dag_id`` (``template_names``)
+                out[ti] = out["task"]
             out["task_instance_key_str"] = f"{self.dag_id + '__' + task_id + '__'!r} + ctx.ds_nodash"
         return out
 
@@ -328,7 +335,7 @@ class _Calls(Pruned, cst.CSTTransformer):
             self.failed = True
             return updated
         self.needs.render = True
-        self.needs.types |= any(n in ("dag", "task") for n in names)
+        self.needs.types |= any(n in ("dag", "task", *_TI) for n in names)
         sources = {**CONTEXT, **static}
         values = [cst.Arg(keyword=cst.Name(n), value=_source_node(sources[n]), equal=_EQ) for n in names]
         first = args[0].with_changes(value=template_node)
@@ -348,7 +355,8 @@ class _Calls(Pruned, cst.CSTTransformer):
         taken = {a.keyword.value for a in extras if a.keyword is not None}
         # the date values are derived by the helper from the logical date (``RUN_VALUES``)
         sources = {**{n: CONTEXT[n] for n in ("logical_date", "params", "dag_run")}, **self._static()}
-        sources.pop("task_instance_key_str", None)
+        for name in ("task_instance_key_str", *_TI):
+            sources.pop(name, None)
         values = [cst.Arg(keyword=cst.Name(n), value=_source_node(src), equal=_EQ) for n, src in sources.items() if n not in taken]
         return updated.with_changes(func=cst.Name(self.names("render")), args=_commas([args[0], *native, *values, *extras]))
 
@@ -356,6 +364,8 @@ class _Calls(Pruned, cst.CSTTransformer):
 #: ``ti.xcom_pull(...)`` with arguments of no parentheses (each checked as Jinja below)
 _PULL = re.compile(r"\b(?:ti|task_instance)\s*\.\s*xcom_pull\s*\([^()]*\)")
 _TI = ("ti", "task_instance")
+#: the task instance's attributes a template may read as plain values (known in a task)
+_TI_ATTRS = frozenset({"task_id", "dag_id"})
 
 
 def _upstream_values(node: cst.Dict) -> dict[str, cst.BaseExpression] | None:
@@ -404,7 +414,7 @@ def _pulled(template: str, upstream: dict[str, cst.BaseExpression]) -> tuple[str
         return None
     taken = jinja2.meta.find_undeclared_variables(tree) | set(CONTEXT)
     matches = list(_PULL.finditer(template))
-    reads = sum(1 for n in tree.find_all(jinja2.nodes.Name) if n.name in _TI)
+    reads = sum(1 for g in tree.find_all(jinja2.nodes.Getattr) if g.attr == "xcom_pull" and isinstance(g.node, jinja2.nodes.Name) and g.node.name in _TI)
     if not matches or len(matches) != reads:
         return None  # a pull the pattern does not see, or one inside a string: rendered by the runtime
     pulls: dict[str, cst.BaseExpression] = {}

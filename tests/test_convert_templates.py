@@ -317,7 +317,8 @@ from airflow.providers.standard.operators.bash import BashOperator
 with DAG("rendered_static", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
     BashOperator(
         task_id="keyed.task",
-        bash_command="echo {{ task_instance_key_str }} {{ task.task_id | upper }} {{ dag.dag_id | replace('_', '-') }}",
+        bash_command="echo {{ task_instance_key_str }} {{ task.task_id | upper }} {{ dag.dag_id | replace('_', '-') }} "
+        "{{ ti.task_id }}/{{ task_instance.dag_id | upper }}",
     )
 '''
 
@@ -326,7 +327,7 @@ with DAG("rendered_static", schedule=None, start_date=pendulum.datetime(2024, 1,
     ("name", "source", "returns"),
     [
         ("rendered_static", RENDERED_STATIC_DAG, {
-            "keyed.task": "rendered_static__keyed.task__20240115 KEYED.TASK rendered-static",
+            "keyed.task": "rendered_static__keyed.task__20240115 KEYED.TASK rendered-static keyed.task/RENDERED_STATIC",
         }),
         ("rendered_plain", RENDERED_PLAIN_DAG, {
             "use": ["20240115-2024-01-15T00:00:00+00:00", "2024-01-18", "ME", "20240115/True", "none"],
@@ -341,7 +342,8 @@ def test_templates_rendered_at_run_time_over_plain_values(prefect_server, tmp_pa
     """Templates the converter cannot write as f-strings (Airflow's date filters, a jinja
     filter, ``macros.ds_add``/``ds_format``/``datetime``/``timedelta``, a user macro, ``{% if
     %}``/``{% for %}``, ``dag_run.conf``, native rendering, ``task_instance_key_str``,
-    ``task.task_id`` and ``dag.dag_id`` in a task named by ``name=``) but that read only plain values are
+    ``task.task_id``, ``ti.task_id``, ``task_instance.dag_id`` and ``dag.dag_id`` in a task named by
+    ``name=``) but that read only plain values are
     rendered by a function of the output with jinja2: the file imports neither ``shims`` nor
     ``airflow``, and each task returns what Airflow's returned."""
     path, c = _compare(tmp_path, name, source)

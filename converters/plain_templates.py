@@ -165,13 +165,15 @@ def _datetime_names(plan: Plan, module_binds) -> tuple[str, str] | None:  # noqa
 def render_helper(needs: Needs) -> str:
     """The output file's ``render_jinja`` for what its templates use."""
     native = ", native=False" if needs.native else ""
+    if needs.values:  # the date values derived from the logical date (``_run_values``)
+        native += ", logical_date=None"
     env = "(jinja2.nativetypes.NativeEnvironment if native else jinja2.Environment)" if needs.native else "jinja2.Environment"
     lines = [
         f"def {needs.names['render']}(template{native}, **values):",
         '    """Render an Airflow Jinja template with the run\'s values, as Airflow does (an undefined name fails)."""',
     ]
     if needs.values:
-        again = f"{needs.names['render']}({{}}{', native' if needs.native else ''}, **values)"
+        again = f"{needs.names['render']}({{}}{', native' if needs.native else ''}, logical_date=logical_date, **values)"
         lines += [
             "    if isinstance(template, dict):  # Airflow renders a dict's values, a collection's items",
             f"        return {{key: {again.format('value')} for key, value in template.items()}}",
@@ -205,8 +207,7 @@ def _run_values() -> list[str]:
     from converters.plain_context import VALUES  # plain_context applies this module
 
     lines = [
-        "    if 'logical_date' in values:  # the run's date values, derived as the flow derives them",
-        "        logical_date = values['logical_date']",
+        "    if logical_date is not None:  # the run's date values, derived as the flow derives them",
         "        values = {",
     ]
     for name in CONTEXT:
@@ -215,9 +216,8 @@ def _run_values() -> list[str]:
             lines.append(f"            {name!r}: {source},")
     lines += [
         "            **values,",
+        "            'logical_date': logical_date,",
         "        }",
-        "    if 'task' in values and 'ds_nodash' in values:",
-        "        values.setdefault('task_instance_key_str', f\"{values['task'].dag_id}__{values['task'].task_id}__{values['ds_nodash']}\")",
     ]
     return lines
 
@@ -355,7 +355,7 @@ class _Calls(Pruned, cst.CSTTransformer):
         taken = {a.keyword.value for a in extras if a.keyword is not None}
         # the date values are derived by the helper from the logical date (``RUN_VALUES``)
         sources = {**{n: CONTEXT[n] for n in ("logical_date", "params", "dag_run")}, **self._static()}
-        for name in ("task_instance_key_str", *_TI):
+        for name in _TI:
             sources.pop(name, None)
         values = [cst.Arg(keyword=cst.Name(n), value=_source_node(src), equal=_EQ) for n, src in sources.items() if n not in taken]
         return updated.with_changes(func=cst.Name(self.names("render")), args=_commas([args[0], *native, *values, *extras]))

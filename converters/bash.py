@@ -13,7 +13,11 @@ kept, the last line of output is the result, a non-zero exit fails the task, the
 code (99 by default) ends it as ``Skipped``.
 
 ``{{ ti.xcom_push(key=k, value=v) }}`` in a template pushes while rendering, as in Airflow: the
-task then returns every XCom, ``{k: v, "return_value": last line}``. ``str(XComArg(t, key=k))``
+task then returns every XCom, ``{k: v, "return_value": last line}``. With a literal key and
+value the push is known statically: the call renders ``None`` (what it returns) and the task's
+``return {'k': 'v', 'return_value': ...}`` carries it, with no runtime. A ``{{
+ti.xcom_pull(key='k') }}`` without task ids reads what the DAG's Airflow answers
+(``python_operator.keyed_pull_text``). ``str(XComArg(t, key=k))``
 (Airflow's template ``{{ task_instance.xcom_pull(task_ids='t', key='k') }}``) in ``env`` or
 ``bash_command`` becomes a parameter bound to ``t``'s result, as a literal pull does.
 
@@ -34,7 +38,7 @@ from converters.callables import ident, result_param
 from converters.model import Const, Dag, Task, XComArgRef
 from converters.plain_context import module_binds
 from converters.plan import Plan, const_value
-from converters.python_operator import multiple_outputs, upstream_xcoms_source, user_macros
+from converters.python_operator import keyed_pull_text, multiple_outputs, upstream_xcoms_source, user_macros
 from converters.task_options import decorator_kwargs
 
 ORDER = 40
@@ -110,6 +114,11 @@ def template_expr(
             if isinstance(value, (cst.SimpleString, cst.ConcatenatedString)):
                 return code_of(value).strip()  # the user's own literal, as written
             return repr(text)
+        text = keyed_pull_text(plan, dag, task, text)
+        literal = templates.literal_pushes(text) if "xcom_push" in text else None
+        if literal is not None:  # pushed while Airflow renders: the task's result carries them
+            text, pushes = literal
+            task.options.setdefault("_literal_pushes", {}).update(pushes)
 
         def pull_expr(pull: templates.Pull) -> str | None:
             ids = [pull.task_ids] if isinstance(pull.task_ids, str) else pull.task_ids
@@ -177,8 +186,16 @@ def template_expr(
         )
         return f"render_template({name}, ctx, upstream={{}}{native})"
     params.add("upstream_xcoms", upstream_xcoms_source(plan, dag, task, ancestors=False))
-    plan.finding("IX301", task.line, f"task {task.task_id!r}: {what} is not a literal; rendered at run time")
-    return f"render_template({name}, ctx, upstream=upstream_xcoms{native})"
+    plan.finding(
+        "IX301", task.line,
+        f"task {task.task_id!r}: {what} is not a literal ({code_of(value).strip()[:60]}); rendered at run time as Airflow "
+        "renders it (a string as a template, a dict's values and a list's items, any other value as it is). Where the "
+        "DAG's templates are rendered with plain values (no shims.runtime), a Jinja expression in that text reading "
+        "anything but the run's dates, params, dag_run, dag, task, the DAG's macros, Airflow's date filters and "
+        "macros.ds_add/ds_format/datetime/timedelta (ti, var, conn ...) fails (UndefinedError) where Airflow rendered it",
+    )
+    macros = "".join(f", {key}={source}" for key, source in user_macros(plan, dag).items() if key.isidentifier())
+    return f"render_template({name}, ctx, upstream=upstream_xcoms{native}{macros})"
 
 
 def _text_without_jinja(value: cst.BaseExpression) -> bool:
@@ -309,6 +326,10 @@ def shapes(plan: Plan, dag: Dag) -> None:
         if task.kind != "bash":
             continue
         keys = [k for text in _templated_texts(task, plan) for k in template_pushes(text)]
+        # a key not literal, or a command not known statically: its pushes are not known
+        command = task.kwargs.get("bash_command") or (task.pos_args[0].value if task.pos_args else None)
+        literal = command is not None and isinstance(const_value(command, task, plan.analyzer), Const)
+        task.options["_push_unknown"] = None in keys or not literal
         if keys:
             task.returns = "xcoms"
             task.options["_pushed"] = {k for k in keys if k is not None} | {"return_value"}
@@ -346,8 +367,8 @@ def apply(plan: Plan, dag: Dag) -> None:
                     for e in env.elements
                 ]
                 extra.append("env={" + ", ".join(items) + "}")
-            else:
-                extra.append(f"env={params.add('env', plan.substitute(env, task, dag))}")
+            else:  # a dict known at run time: Airflow renders its values
+                extra.append(f"env={template_expr(env, task, dag, plan, params, 'env')}")
         if "output_processor" in task.kwargs:
             extra.append(f"output_processor={plan.substitute(task.kwargs['output_processor'], task, dag)}")
         for arg in ("append_env", "cwd", "output_encoding"):
@@ -361,11 +382,21 @@ def apply(plan: Plan, dag: Dag) -> None:
         body_args = ", ".join([command, *extra])
         pushes = f"pushed={PUSHED}" in body_args
         inline = None if pushes else _subprocess_body(plan, task, command, extra, params)
-        if inline is not None:
-            body = inline
-        elif pushes:
+        literal = task.options.get("_literal_pushes") or {}
+        known = "{" + ", ".join(f"{k!r}: {v!r}" for k, v in literal.items()) + "}"  # pushed while rendering
+        if literal and inline is not None:
+            # every XCom the task pushes, as Airflow stores them: the pushed keys and the result
+            last = "    return output.rstrip('\\n').split('\\n')[-1].rstrip()\n"
+            items = "".join(f"{k!r}: {v!r}, " for k, v in literal.items())
+            body = inline.replace(last, f"    return {{{items}'return_value': output.rstrip('\\n').split('\\n')[-1].rstrip()}}\n")
+        elif pushes:  # the runtime records the other pushes while it renders
             plan.need("shims.runtime", "with_xcoms", "run_bash")
-            body = f"    {PUSHED} = {{}}\n    return with_xcoms(run_bash({body_args}), {PUSHED})\n"
+            body = f"    {PUSHED} = {known}\n    return with_xcoms(run_bash({body_args}), {PUSHED})\n"
+        elif literal:
+            plan.need("shims.runtime", "with_xcoms", "run_bash")
+            body = f"    return with_xcoms(run_bash({body_args}), {known})\n"
+        elif inline is not None:
+            body = inline
         else:
             plan.need("shims.runtime", "run_bash")
             body = f"    return run_bash({body_args})\n"
@@ -380,5 +411,5 @@ def apply(plan: Plan, dag: Dag) -> None:
         plan.need("prefect", "task")
         task.function_name = fname
         task.call_kwargs = dict(params.items)
-        task.returns = "xcoms" if pushes else "value"
+        task.returns = "xcoms" if pushes or literal else "value"
         task.options["_generated"] = True

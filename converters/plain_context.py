@@ -226,21 +226,25 @@ def apply(plan: Plan, dag: Dag, generated: str, flow_text: str) -> tuple[str, st
         rewritten = plain_templates.rewrite(plan, dag, generated, flow_text, module_binds)
         if rewritten is None:
             return generated, flow_text
-        new_gen, new_flow, needs = rewritten
-        out = _apply(plan, dag, new_gen, new_flow)
+        new_gen, new_flow = rewritten.generated, rewritten.flow
+        out = _apply(plan, dag, new_gen, new_flow, rewritten.generated_module, rewritten.flow_module)
         if out == (new_gen, new_flow):
             return generated, flow_text
-        plain_templates.commit(plan, needs)
+        plain_templates.commit(plan, rewritten.needs)
         return out
     return _apply(plan, dag, generated, flow_text)
 
 
-def _apply(plan: Plan, dag: Dag, generated: str, flow_text: str) -> tuple[str, str]:
+def _apply(
+    plan: Plan, dag: Dag, generated: str, flow_text: str,
+    gen_mod: cst.Module | None = None, flow_mod: cst.Module | None = None,
+) -> tuple[str, str]:
+    """``gen_mod``/``flow_mod``: the texts already parsed (``plain_templates.rewrite``), or None."""
     if not dag.uses_ctx or "airflow_context(" not in flow_text or not _may_be_plain(flow_text, generated):
         return generated, flow_text
     try:
-        flow_mod = cst.parse_module(flow_text)
-        gen_mod = cst.parse_module(generated) if generated and "ctx" in generated else None
+        flow_mod = flow_mod or cst.parse_module(flow_text)
+        gen_mod = (gen_mod or cst.parse_module(generated)) if generated and "ctx" in generated else None
     except cst.ParserSyntaxError:
         return generated, flow_text
     func = flow_mod.body[0]

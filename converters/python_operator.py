@@ -38,6 +38,7 @@ def shapes(plan: Plan, dag: Dag) -> None:
             if scan.pushes:
                 task.returns = "xcoms"
                 task.options["_pushed"] = scan.pushed_keys | {"return_value"}
+            task.options["_push_unknown"] = scan.dynamic_push
             continue
         if task.kind not in ("python", "branch") or task.callable_name is None:
             continue
@@ -46,6 +47,7 @@ def shapes(plan: Plan, dag: Dag) -> None:
             continue
         scan = scan_callable(fdef, plan.analyzer.qualname)
         task.options["_scan"] = scan
+        task.options["_push_unknown"] = scan.dynamic_push
         if scan.pushes:
             task.returns = "xcoms"
             task.options["_pushed"] = scan.pushed_keys
@@ -99,10 +101,58 @@ def user_macros(plan: Plan, dag: Dag) -> dict[str, str]:
     return out
 
 
+def keyed_pull_text(plan: Plan, dag: Dag, task: Task, text: str) -> str:
+    """``text`` with its ``{{ ti.xcom_pull(key='k') }}`` (no task ids) written as what Airflow
+    answers, where that is known statically. Airflow 3 reads the pulling task's own XCom (none
+    before it runs: ``None``, unless the template pushes it first: then left to the runtime,
+    which answers as Airflow 3 does). Airflow 2 reads the latest XCom ``k`` of any task of the
+    run: where one task only can push ``k`` and it runs before this one, that task's XCom
+    (``ti.xcom_pull(task_ids='p', key='k')``). Otherwise IX201 (the task to a hand)."""
+    if plan.airflow_major() == 3:
+        own = bool(templates.find_pushes(text))
+        text, _ = templates.keyed_pulls(text, lambda key: None if own else "None")
+        return text  # pushed in the template: the runtime answers from what it pushed (Airflow 3)
+    pushed = templates.find_pushes(text)  # a key the template pushes: the latest may be its own
+    text, left = templates.keyed_pulls(text, lambda key: None if key in pushed or None in pushed else _only_pusher(dag, task, key))
+    if left:
+        keys = ", ".join(sorted({repr(k) if k != "?" else "a key not literal" for k in left}))
+        plan.manual(
+            task, "IX201",
+            f"its template pulls XCom {keys} without task_ids: Airflow 2 renders the latest XCom of that key any task "
+            "of the run pushed, which is not known statically (several tasks, or one not upstream, may push it, or a "
+            "task whose pushes are not known); the flow renders this task's own (None). Name the task by hand",
+        )
+    return text
+
+
+def _only_pusher(dag: Dag, task: Task, key: str) -> str | None:
+    """``ti.xcom_pull(task_ids='p', key=key)`` where ``p`` is the one task of the DAG that can push
+    ``key`` and it runs before ``task`` (an ancestor); None where that is not known."""
+    import networkx as nx
+
+    if key == "return_value":
+        return None
+    pushers = []
+    for other in dag.tasks.values():
+        if other.task_id == task.task_id or other.kind == "empty":
+            continue
+        known = other.kind in ("python", "branch", "bash") or other.taskflow_func is not None
+        scanned = other.kind == "bash" or "_push_unknown" in other.options
+        if not known or not scanned or other.options.get("_push_unknown") or "multiple_outputs" in other.kwargs:
+            return None  # an operator, or a callable, whose pushed keys are not known
+        if key in other.options.get("_pushed", ()):
+            pushers.append(other.task_id)
+    graph = _graph(dag)
+    if len(pushers) != 1 or task.task_id not in graph or pushers[0] not in nx.ancestors(graph, task.task_id):
+        return None
+    return f"ti.xcom_pull(task_ids={pushers[0]!r}, key={key!r})"
+
+
 def flow_template(value: cst.BaseExpression, task: Task, dag: Dag, plan: Plan, blocking: list[str] | None = None) -> str:
     """Source of an argument evaluated in the flow body; Jinja strings become f-strings."""
     const = const_value(value, task, plan.analyzer)
     if isinstance(const, Const) and isinstance(const.value, str) and templates.has_jinja(const.value):
+        const = Const(keyed_pull_text(plan, dag, task, const.value))
         pulled: list[str] = []
         macros = user_macros(plan, dag)
         native = templates.native_mode(dag)

@@ -100,6 +100,85 @@ def find_pushes(text: str) -> list[str | None]:
     return keys
 
 
+#: ``ti.xcom_pull(key='k')`` and nothing else (a key-only pull, as found by :func:`keyed_pulls`)
+_KEYED_PULL = re.compile(r"""\b(?:ti|task_instance)\s*\.\s*xcom_pull\s*\(\s*key\s*=\s*(?:'([^'\\]*)'|"([^"\\]*)")\s*\)""")
+
+
+def keyed_pulls(text: str, resolve: Callable[[str], str | None]) -> tuple[str, list[str]]:
+    """``text`` with each ``ti.xcom_pull(key='k')`` (no task ids) written as the Jinja
+    expression ``resolve(k)`` gives (a pull with the task ids that answer it, or ``None``), and
+    the keys of the key-only pulls left as they are (``resolve`` gave None, or a pull of another
+    shape: ``'?'``)."""
+    if "xcom_pull" not in text:
+        return text, []
+    try:
+        tree = _ENV.parse(text)
+    except jinja2.TemplateSyntaxError:
+        return text, []
+    keyless = [c for c in tree.find_all(nodes.Call) if _is_ti_call(c, "xcom_pull") and not c.args and all(kw.key != "task_ids" for kw in c.kwargs)]
+    if not keyless:
+        return text, []
+    simple = [c for c in keyless if len(c.kwargs) == 1 and isinstance(c.kwargs[0].value, nodes.Const) and isinstance(c.kwargs[0].value.value, str)]
+    left = ["?"] * (len(keyless) - len(simple))
+    matches = list(_KEYED_PULL.finditer(text))
+    if len(matches) != len(simple):  # one inside a string, or a shape the pattern does not see
+        return text, left + [c.kwargs[0].value.value for c in simple]
+    parts, end = [], 0
+    for match in matches:
+        key = match.group(1) if match.group(1) is not None else match.group(2)
+        source = resolve(key)
+        if source is None:
+            left.append(key)
+            source = match.group()
+        parts += [text[end:match.start()], source]
+        end = match.end()
+    return "".join(parts) + text[end:], left
+
+
+#: ``ti.xcom_push(...)`` with arguments of no parentheses (each read as Jinja by :func:`literal_pushes`)
+_PUSH = re.compile(r"\b(?:ti|task_instance)\s*\.\s*xcom_push\s*\([^()]*\)")
+
+
+def literal_pushes(text: str) -> tuple[str, list[tuple[str, object]]] | None:
+    """``text`` with each ``{{ ti.xcom_push(key='k', value=<literal>) }}`` written as ``None``
+    (what the call renders: it returns None) and the pushes in order; None when a push has a key
+    or value that is not a literal (or a shape the pattern does not see). Airflow pushes while
+    it renders the field, before the command runs."""
+    try:
+        tree = _ENV.parse(text)
+    except jinja2.TemplateSyntaxError:
+        return None
+    calls = [c for c in tree.find_all(nodes.Call) if _is_ti_call(c, "xcom_push")]
+    matches = list(_PUSH.finditer(text))
+    if not calls or len(matches) != len(calls):
+        return None
+    pushes: list[tuple[str, object]] = []
+    parts, end = [], 0
+    for match in matches:
+        (call,) = list(_ENV.parse("{{ " + match.group() + " }}").find_all(nodes.Call)) or [None]
+        if call is None or call.dyn_args is not None or call.dyn_kwargs is not None or len(call.args) > 2:
+            return None
+        given = dict(zip(("key", "value"), call.args))
+        for kw in call.kwargs:
+            if kw.key not in ("key", "value") or kw.key in given:
+                return None
+            given[kw.key] = kw.value
+        if set(given) != {"key", "value"} or not all(isinstance(v, nodes.Const) for v in given.values()):
+            return None
+        key, value = given["key"].value, given["value"].value  # type: ignore[attr-defined]
+        if not isinstance(key, str) or not isinstance(value, (str, int, float, bool, type(None))):
+            return None
+        pushes.append((key, value))
+        parts += [text[end:match.start()], "None"]
+        end = match.end()
+    return "".join(parts) + text[end:], pushes
+
+
+def _is_ti_call(call: nodes.Call, method: str) -> bool:
+    func = call.node
+    return isinstance(func, nodes.Getattr) and func.attr == method and isinstance(func.node, nodes.Name) and func.node.name in ("ti", "task_instance")
+
+
 def _as_pull(call: nodes.Call) -> Pull | None:
     func = call.node
     if not (
@@ -470,7 +549,9 @@ class TemplateValues(Rule):
     gives its value itself (``{{ ti.xcom_pull(...) }}`` a dict, ``{{ ds_nodash }}`` an int read
     by ``ast.literal_eval``). There only templates whose text ``literal_eval`` never reads
     (``echo {{ ds }}``, ``{{ ds }}``, a date alone, a macro returning ``strftime('%Y-%m-%d')``)
-    become Python; the rest is rendered at run time with ``render_template(..., native=True)``.
+    become Python; the rest is rendered at run time with Jinja's native rendering
+    (``render_jinja(..., native=True)`` of ``plain_templates`` where it reads plain values and
+    literal pulls, else ``shims.runtime.render_template(..., native=True)``).
     Implemented in ``templates.py``; the callers are ``bash.py`` and ``python_operator.py``.
     """
 
@@ -509,8 +590,8 @@ class TemplateValues(Rule):
                 made >> PythonOperator(task_id="use", python_callable=use, op_args=["{{ ti.xcom_pull(task_ids='make') }}", "{{ ds_nodash }}"])
                 BashOperator(task_id="echo", bash_command="echo {{ ds }}")
             """,
-            "upstream={'make': {'return_value': make_future.result()}}, native=True)",
-            "render_template('{{ ds_nodash }}', ctx, native=True)",
-            "f\"echo {ctx.ds}\"",
+            "quote(render_jinja('{{ xcom_make }}', native=True, xcom_make=make_future.result()))",
+            "render_jinja('{{ ds_nodash }}', native=True, ds_nodash=logical_date.strftime('%Y%m%d'))",
+            "f\"echo {ds}\"",
             title="native rendering: values kept where the text could be read as a literal"),
     ]

@@ -525,8 +525,16 @@ def render_template(
     ``pushed`` (and renders ``None``, as in Airflow). With ``native`` (the DAG's
     ``render_template_as_native_obj=True``) the value is Jinja's native one, as Airflow renders
     it: a single value as it is (``{{ ti.xcom_pull(...) }}`` gives the dict), else the text read
-    by ``ast.literal_eval`` where it is a literal (``"{{ ds_nodash }}"`` gives an int).
+    by ``ast.literal_eval`` where it is a literal (``"{{ ds_nodash }}"`` gives an int). A value
+    known only at run time that is not a string is rendered as Airflow renders a templated field:
+    a dict's values, a list's, tuple's or set's items, any other value returned as it is.
     """
+    if isinstance(template, dict):  # a value known at run time: rendered as Airflow renders it
+        return {key: render_template(value, ctx, upstream, pushed, native, **extra) for key, value in template.items()}
+    if isinstance(template, (list, tuple, set)):
+        return type(template)(render_template(item, ctx, upstream, pushed, native, **extra) for item in template)
+    if not isinstance(template, str):
+        return template
     context = ctx.template_context(upstream, pushed)
     context.update(extra)
     return (_NATIVE_ENV if native else _ENV).from_string(template).render(**context)

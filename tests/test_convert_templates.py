@@ -131,12 +131,15 @@ def test_text_templates_are_plain_and_render_as_airflow(prefect_server, tmp_path
 def test_native_templates_keep_airflows_native_values(prefect_server, tmp_path) -> None:
     """``render_template_as_native_obj=True``: Airflow passes the pulled dict itself and reads
     ``{{ ds_nodash }}`` as an int; the flow gives the same (it used to pass text: ``"{'rows':
-    3}"`` and ``"20240115"``). Text ``literal_eval`` never reads (``{{ ds }}``, ``echo ...``,
-    a macro returning ``strftime('%Y-%m-%d')``) stays plain."""
+    3}"`` and ``"20240115"``), rendered by the output's ``render_jinja`` with Jinja's native
+    rendering (the pull a plain value of the flow). Text ``literal_eval`` never reads (``{{ ds
+    }}``, ``echo ...``, a macro returning ``strftime('%Y-%m-%d')``) stays an f-string."""
     path, c = _compare(tmp_path, "template_native", NATIVE_DAG)
     output = convert_file(str(path)).output
-    assert "render_template('{{ ds_nodash }}', ctx, native=True)" in output
-    assert 'f"echo {ctx.ds}-{week_start(ctx.ds)}"' in output
+    assert "shims" not in output and "airflow" not in output, output
+    assert "render_jinja('{{ ds_nodash }}', native=True, ds_nodash=" in output
+    assert "render_jinja('{{ xcom_make }}', native=True, xcom_make=make_future.result())" in output
+    assert 'f"echo {ds}-{week_start(ds)}"' in output
     assert c.error is None and c.equivalent, c.differences()
     assert c.airflow.tasks["use"].values["return_value"] == [
         {"rows": 3}, 20240115, "int", "2024-01-15", "2024-01-15T00:00:00+00:00", "2024-01-15",
@@ -314,7 +317,8 @@ from airflow.providers.standard.operators.bash import BashOperator
 with DAG("rendered_static", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
     BashOperator(
         task_id="keyed.task",
-        bash_command="echo {{ task_instance_key_str }} {{ task.task_id | upper }} {{ dag.dag_id | replace('_', '-') }}",
+        bash_command="echo {{ task_instance_key_str }} {{ task.task_id | upper }} {{ dag.dag_id | replace('_', '-') }} "
+        "{{ ti.task_id }}/{{ task_instance.dag_id | upper }}",
     )
 '''
 
@@ -323,7 +327,7 @@ with DAG("rendered_static", schedule=None, start_date=pendulum.datetime(2024, 1,
     ("name", "source", "returns"),
     [
         ("rendered_static", RENDERED_STATIC_DAG, {
-            "keyed.task": "rendered_static__keyed.task__20240115 KEYED.TASK rendered-static",
+            "keyed.task": "rendered_static__keyed.task__20240115 KEYED.TASK rendered-static keyed.task/RENDERED_STATIC",
         }),
         ("rendered_plain", RENDERED_PLAIN_DAG, {
             "use": ["20240115-2024-01-15T00:00:00+00:00", "2024-01-18", "ME", "20240115/True", "none"],
@@ -338,7 +342,8 @@ def test_templates_rendered_at_run_time_over_plain_values(prefect_server, tmp_pa
     """Templates the converter cannot write as f-strings (Airflow's date filters, a jinja
     filter, ``macros.ds_add``/``ds_format``/``datetime``/``timedelta``, a user macro, ``{% if
     %}``/``{% for %}``, ``dag_run.conf``, native rendering, ``task_instance_key_str``,
-    ``task.task_id`` and ``dag.dag_id`` in a task named by ``name=``) but that read only plain values are
+    ``task.task_id``, ``ti.task_id``, ``task_instance.dag_id`` and ``dag.dag_id`` in a task named by
+    ``name=``) but that read only plain values are
     rendered by a function of the output with jinja2: the file imports neither ``shims`` nor
     ``airflow``, and each task returns what Airflow's returned."""
     path, c = _compare(tmp_path, name, source)
@@ -456,3 +461,276 @@ def test_a_command_built_from_run_time_values_is_rendered_plain(prefect_server, 
     assert c.airflow.tasks["marked"].values == {"return_value": "mark-2024-01-15"}
     assert (c.airflow.tasks["marked"].state, c.prefect.tasks["marked"].state) == ("success", "failed")
     assert "UndefinedError" in (c.prefect.tasks["marked"].error or "")
+
+
+RUN_TIME_TEXT_DAG = '''
+import json
+import os
+import pendulum
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+
+COMMAND = os.environ.get(
+    "INTEROP_TEST_COMMAND",
+    "echo {{ ds }}/{{ params.who }}/{{ dag_run.logical_date | ds_nodash }}/{{ macros.ds_add(ds, 1) }}/"
+    "{{ task.task_id }}/{{ shout(ts_nodash) }}/{{ task_instance_key_str }}/$DAY/$TOMORROW",
+)
+ENV = json.loads(os.environ.get("INTEROP_TEST_ENV", '{"DAY": "{{ ds }}", "TOMORROW": "{{ data_interval_end | ds }}"}'))
+OTHER = os.environ.get("INTEROP_TEST_OTHER", "echo {{ ti.task_id }}")
+
+
+def shout(text):
+    return text.upper()
+
+
+with DAG("run_time_text", schedule=None, start_date=pendulum.datetime(2024, 1, 1), params={"who": "me"},
+         user_defined_macros={"shout": shout}):
+    echo = BashOperator(task_id="echo", bash_command=COMMAND, env=ENV, append_env=True)
+    listed = BashOperator(
+        task_id="listed", bash_command="echo $DAY-$TOMORROW",
+        env={"DAY": os.environ.get("INTEROP_TEST_DAY", "{{ ds_nodash }}"), "TOMORROW": ENV["TOMORROW"]},
+    )
+    other = BashOperator(task_id="other", bash_command=OTHER)
+    echo >> listed >> other
+'''
+
+
+def test_template_text_known_only_at_run_time_renders_with_plain_values(prefect_server, tmp_path) -> None:
+    """``bash_command=COMMAND``, ``env=ENV`` (a dict known at run time) and env values that are
+    names or calls (lappis' ``Variable.get(...)``): Airflow renders the text it finds at run time
+    as a template with its whole context, a dict's values one by one. The flow renders them with
+    jinja2 and every plain value (dates, params, dag_run, the DAG's macros, ``macros.ds_add``,
+    ``task``, ``task_instance_key_str``), imports neither ``shims`` nor ``airflow``, and returns
+    what Airflow returned; the ledger says what it cannot: text reading ``ti`` fails
+    (UndefinedError) where Airflow rendered it, the one difference of the runs."""
+    path, c = _compare(tmp_path, "run_time_text", RUN_TIME_TEXT_DAG, params={"who": "you"})
+    result = convert_file(str(path))
+    assert "shims" not in result.output and "from airflow" not in result.output, result.output
+    notes = [f.message for f in result.findings if f.code == "IX301"]
+    assert len(notes) == 5 and all("fails (UndefinedError)" in n for n in notes), notes
+    assert c.error is None
+    assert c.airflow.tasks["echo"].values["return_value"] == (
+        "2024-01-15/you/20240115/2024-01-16/echo/20240115T000000/run_time_text__echo__20240115/2024-01-15/2024-01-15"
+    )
+    assert c.airflow.tasks["listed"].values["return_value"] == "20240115-2024-01-15"
+    for task_id in ("echo", "listed"):
+        assert c.prefect.tasks[task_id].values == c.airflow.tasks[task_id].values
+    assert c.airflow.tasks["other"].values == {"return_value": "other"}
+    assert (c.airflow.tasks["other"].state, c.prefect.tasks["other"].state) == ("success", "failed")
+    assert "UndefinedError" in (c.prefect.tasks["other"].error or "")
+
+
+@pytest.mark.parametrize("value", [{"a": "{{ ds }}", "b": ["{{ ds_nodash }}", 3, None], "c": ("{{ ds }}",)}, 7, None])
+def test_a_run_time_value_that_is_not_text_renders_as_airflow_renders_it(value) -> None:
+    """A templated field's value that is not a string: Airflow 3.3's templater renders a dict's
+    values and a list's or tuple's items and returns any other value as it is; the output's
+    ``render_jinja`` and the runtime's ``render_template`` give the same."""
+    import datetime
+
+    from airflow.providers.standard.operators.bash import BashOperator
+
+    from converters import plain_templates
+    from shims.runtime import airflow_context, render_template
+
+    day = datetime.datetime(2024, 1, 15, tzinfo=datetime.timezone.utc)
+    operator = BashOperator(task_id="t", bash_command="true")
+    expected = operator.render_template(value, {"ds": "2024-01-15", "ds_nodash": "20240115"})
+    needs = plain_templates.Needs()
+    needs.values = needs.render = True
+    needs.names["render"] = "render_jinja"
+    scope: dict = {}
+    exec("import jinja2\n" + plain_templates.render_helper(needs), scope)  # noqa: S102
+    assert scope["render_jinja"](value, logical_date=day) == expected
+    assert render_template(value, airflow_context("2024-01-15")) == expected
+
+
+PULLED_NATIVE_DAG = '''
+import pendulum
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.python import PythonOperator
+
+
+def digits():
+    return "123"
+
+
+def path():
+    return "/tmp/x"
+
+
+def rows():
+    return {"rows": 3}
+
+
+def kinds(a, b, c, d):
+    return [a, type(a).__name__, b, c, d]
+
+
+with DAG("pulled_native", schedule=None, start_date=pendulum.datetime(2024, 1, 1), render_template_as_native_obj=True):
+    ups = [
+        PythonOperator(task_id="digits", python_callable=digits),
+        PythonOperator(task_id="path", python_callable=path),
+        PythonOperator(task_id="rows", python_callable=rows),
+    ]
+    ups >> PythonOperator(task_id="kinds", python_callable=kinds, op_args=[
+        "{{ ti.xcom_pull(task_ids='digits') }}",
+        "{{ task_instance.xcom_pull('path') }}",
+        "{{ ti.xcom_pull(task_ids='rows') }}",
+        "{{ ti.xcom_pull(task_ids='rows') | length }}",
+    ])
+'''
+
+PULLED_TEXT_DAG = '''
+import pendulum
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.providers.standard.operators.python import PythonOperator
+
+
+def push(ti):
+    ti.xcom_push(key="k", value=5)
+    return "/tmp/x"
+
+
+with DAG("pulled_text", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+    pushed = PythonOperator(task_id="push", python_callable=push)
+    echo = BashOperator(
+        task_id="echo",
+        bash_command="echo {{ ti.xcom_pull(task_ids='push') | upper }} {{ ti.xcom_pull(task_ids='push', key='k') + 1 }}",
+    )
+    pushed >> echo
+'''
+
+
+@pytest.mark.parametrize(
+    ("name", "source", "task_id", "value"),
+    [
+        ("pulled_native", PULLED_NATIVE_DAG, "kinds", [123, "int", "/tmp/x", {"rows": 3}, 1]),
+        ("pulled_text", PULLED_TEXT_DAG, "echo", "/TMP/X 6"),
+    ],
+)
+def test_pulls_in_a_template_rendered_at_run_time_are_plain_values(prefect_server, tmp_path, name, source, task_id, value) -> None:
+    """``{{ ti.xcom_pull(task_ids='t'[, key='k']) }}`` in a template rendered at run time (under
+    a filter, or alone under native rendering, where Airflow passes the value itself and reads
+    text that is a literal: ``"123"`` gives 123, the adapstory serp DAGs): the flow passes the
+    upstream value to ``render_jinja`` by a name, imports neither ``shims`` nor ``airflow``, and
+    each task returns what Airflow's returned."""
+    path, c = _compare(tmp_path, name, source)
+    output = convert_file(str(path)).output
+    assert "shims" not in output and "airflow" not in output, output
+    assert c.error is None and c.equivalent, c.differences()
+    assert c.airflow.tasks[task_id].values["return_value"] == value
+    assert c.prefect.tasks[task_id].values == c.airflow.tasks[task_id].values
+
+
+KEYED_PULL_DAG = '''
+import pendulum
+{imports}
+
+
+def begin(**kwargs):
+    kwargs["ti"].xcom_push(key="packed", value="/data/packed.tar")
+    kwargs["ti"].xcom_push(key="dir", value="/data")
+
+
+with DAG("keyed_pull", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+    first = PythonOperator(task_id="begin", python_callable=begin)
+    use = BashOperator(task_id="use", bash_command="echo {{{{ ti.xcom_pull(key='packed') }}}} {{{{ ti.xcom_pull(key='dir') | upper }}}}")
+    first >> use
+'''
+
+
+@pytest.mark.parametrize(
+    ("major", "imports", "value"),
+    [
+        (2, "from airflow import DAG\nfrom airflow.operators.bash import BashOperator\n"
+            "from airflow.operators.python import PythonOperator", "/data/packed.tar /DATA"),
+        (3, "from airflow.sdk import DAG\nfrom airflow.providers.standard.operators.bash import BashOperator\n"
+            "from airflow.providers.standard.operators.python import PythonOperator", "None NONE"),
+    ],
+)
+def test_a_pull_without_task_ids_in_a_template_is_what_airflow_answers(prefect_server, tmp_path, major, imports, value) -> None:
+    """``{{ ti.xcom_pull(key='k') }}`` without task_ids (hms-dbmi's hpds DAGs). Airflow 2.11
+    answers the latest XCom ``k`` of any task of the run: where one task only pushes ``k`` and it
+    runs first, the flow reads that task's XCom. Airflow 3.3 answers the pulling task's own XCom
+    (None before it runs): the flow renders None. No runtime either way, and the same values."""
+    from interop.compare import compare_file
+
+    from tests.airflow2_examples import AIRFLOW2_PYTHON
+
+    path = tmp_path / "keyed_pull.py"
+    path.write_text(KEYED_PULL_DAG.format(imports=imports))
+    result = convert_file(str(path))
+    assert "shims" not in result.output and "from airflow" not in result.output, result.output
+    assert not [f for f in result.findings if f.code == "IX201"]
+    (c,) = compare_file(path, logical_date=LOGICAL_DATE, airflow_python=str(AIRFLOW2_PYTHON) if major == 2 else None)
+    assert c.error is None and c.equivalent, c.differences()
+    assert c.airflow.tasks["use"].values["return_value"] == value
+    assert c.prefect.tasks["use"].values == c.airflow.tasks["use"].values
+
+
+def test_a_pull_without_task_ids_not_known_statically_is_marked(tmp_path) -> None:
+    """Airflow 2: a key two tasks push (the latest written wins at run time): not known
+    statically, IX201 and a marker (the flow's rendering would read None)."""
+    source = KEYED_PULL_DAG.format(
+        imports="from airflow import DAG\nfrom airflow.operators.bash import BashOperator\n"
+        "from airflow.operators.python import PythonOperator",
+    ).replace("first >> use", "again = PythonOperator(task_id='again', python_callable=begin)\n    [first, again] >> use")
+    path = tmp_path / "keyed_twice.py"
+    path.write_text(source)
+    result = convert_file(str(path))
+    notes = [f.message for f in result.findings if f.code == "IX201"]
+    assert len(notes) == 1 and "'dir', 'packed'" in notes[0], notes
+    assert "# interop: TODO(IX201)" in result.output
+
+
+PUSHED_DAG = '''
+import pendulum
+{imports}
+
+with DAG("template_push", schedule=None, start_date=pendulum.datetime(2024, 1, 1)):
+    bash_push = BashOperator(
+        task_id="bash_push",
+        bash_command="echo START {{{{ ti.xcom_push(key='bash_pushed', value='first') }}}} "
+        "{{{{ task_instance.xcom_push('n', 200) }}}} && echo COMPLETE",
+    )
+    bash_pull = BashOperator(
+        task_id="bash_pull",
+        env={{
+            "PUSHED": "{{{{ ti.xcom_pull(task_ids='bash_push', key='bash_pushed') }}}}",
+            "N": "{{{{ ti.xcom_pull(task_ids='bash_push', key='n') + 1 }}}}",
+            "RET": "{{{{ ti.xcom_pull(task_ids='bash_push') }}}}",
+        }},
+        bash_command="echo $PUSHED $N $RET",
+    )
+    bash_push >> bash_pull
+'''
+
+
+@pytest.mark.parametrize(
+    ("major", "imports"),
+    [
+        (2, "from airflow import DAG\nfrom airflow.operators.bash import BashOperator"),
+        (3, "from airflow.sdk import DAG\nfrom airflow.providers.standard.operators.bash import BashOperator"),
+    ],
+)
+def test_literal_pushes_in_a_command_are_the_tasks_xcoms(prefect_server, tmp_path, major, imports) -> None:
+    """``{{ ti.xcom_push(key='k', value='v') }}`` in a ``bash_command`` (eft's and heumsi's xcom
+    DAGs): Airflow pushes while it renders the command (the call renders ``None``); with literal
+    keys and values the task returns every XCom, ``{'k': 'v', ..., 'return_value': last line}``,
+    with no runtime, and the downstream reads them: the same XComs as Airflow 2.11 and 3.3."""
+    from interop.compare import compare_file
+
+    from tests.airflow2_examples import AIRFLOW2_PYTHON
+
+    path = tmp_path / "template_push.py"
+    path.write_text(PUSHED_DAG.format(imports=imports))
+    output = convert_file(str(path)).output
+    assert "shims" not in output and "from airflow" not in output, output
+    (c,) = compare_file(path, logical_date=LOGICAL_DATE, airflow_python=str(AIRFLOW2_PYTHON) if major == 2 else None)
+    assert c.error is None and c.equivalent, c.differences()
+    assert c.airflow.tasks["bash_push"].values == {"bash_pushed": "first", "n": 200, "return_value": "COMPLETE"}
+    assert c.airflow.tasks["bash_pull"].values == {"return_value": "first 201 COMPLETE"}
+    # the flow's task returns every XCom it pushed (the ledger says so: ``returns`` is ``xcoms``)
+    assert c.prefect.tasks["bash_push"].values == {"return_value": c.airflow.tasks["bash_push"].values}
+    assert c.prefect.tasks["bash_pull"].values == c.airflow.tasks["bash_pull"].values

@@ -8,7 +8,7 @@ What: ``BashOperator(task_id="load", bash_command="echo {{ ds }}", env={...}, cw
 
 ``{{ ti.xcom_pull(task_ids='t') }}`` becomes a parameter bound to ``t``'s result.
 
-Why: ``shims.runtime.run_bash`` runs ``bash -c`` the way Airflow does: env and ``append_env``
+Why: ``airflow_interop.runtime.run_bash`` runs ``bash -c`` the way Airflow does: env and ``append_env``
 kept, the last line of output is the result, a non-zero exit fails the task, the skip exit
 code (99 by default) ends it as ``Skipped``.
 
@@ -151,7 +151,7 @@ def template_expr(
         if tr.fstring is not None:
             return tr.fstring
         plan.finding("IX301", task.line, f"task {task.task_id!r}: {what} rendered at run time (Jinja beyond plain expressions)")
-        plan.need("shims.runtime", "render_template")
+        plan.need("airflow_interop.runtime", "render_template")
         ups = []
         for pull in tr.pulls:
             for tid in [pull.task_ids] if isinstance(pull.task_ids, str) else pull.task_ids:
@@ -174,7 +174,7 @@ def template_expr(
     params.add(name, plan.substitute(value, task, dag))
     params.add("ctx", "ctx")
     dag.uses_ctx = True
-    plan.need("shims.runtime", "render_template")
+    plan.need("airflow_interop.runtime", "render_template")
     native = ", native=True" if templates.native_mode(dag) else ""
     if _text_without_jinja(value):
         # ``f"rm -rf {OUTPUT_DIR}"``: its own text has no Jinja; the values it reads are not known
@@ -190,7 +190,7 @@ def template_expr(
         "IX301", task.line,
         f"task {task.task_id!r}: {what} is not a literal ({code_of(value).strip()[:60]}); rendered at run time as Airflow "
         "renders it (a string as a template, a dict's values and a list's items, any other value as it is). Where the "
-        "DAG's templates are rendered with plain values (no shims.runtime), a Jinja expression in that text reading "
+        "DAG's templates are rendered with plain values (no airflow_interop.runtime), a Jinja expression in that text reading "
         "anything but the run's dates, params, dag_run, dag, task, the DAG's macros, Airflow's date filters and "
         "macros.ds_add/ds_format/datetime/timedelta (ti, var, conn ...) fails (UndefinedError) where Airflow rendered it",
     )
@@ -390,15 +390,15 @@ def apply(plan: Plan, dag: Dag) -> None:
             items = "".join(f"{k!r}: {v!r}, " for k, v in literal.items())
             body = inline.replace(last, f"    return {{{items}'return_value': output.rstrip('\\n').split('\\n')[-1].rstrip()}}\n")
         elif pushes:  # the runtime records the other pushes while it renders
-            plan.need("shims.runtime", "with_xcoms", "run_bash")
+            plan.need("airflow_interop.runtime", "with_xcoms", "run_bash")
             body = f"    {PUSHED} = {known}\n    return with_xcoms(run_bash({body_args}), {PUSHED})\n"
         elif literal:
-            plan.need("shims.runtime", "with_xcoms", "run_bash")
+            plan.need("airflow_interop.runtime", "with_xcoms", "run_bash")
             body = f"    return with_xcoms(run_bash({body_args}), {known})\n"
         elif inline is not None:
             body = inline
         else:
-            plan.need("shims.runtime", "run_bash")
+            plan.need("airflow_interop.runtime", "run_bash")
             body = f"    return run_bash({body_args})\n"
         sig = ", ".join(params.items)
         source = (

@@ -117,12 +117,12 @@ def apply(plan: Plan, dag: Dag) -> None:
             # skipped at run time (exit code 99, AirflowSkipException, soft_fail): read its state
             runtime = plan.unique(f"{ident(tid)}_was_skipped")
             task.options["_runtime_flag"] = runtime
-            plan.need("shims.runtime", "was_skipped")
+            plan.need("airflow_interop.runtime", "was_skipped")
             if expr is not None:
                 flag = plan.unique(f"{ident(tid)}_skipped")
                 task.options["_skip_expr"] = expr
                 task.options["_skip_flag"] = flag
-                plan.need("shims.runtime", "skip_task")
+                plan.need("airflow_interop.runtime", "skip_task")
             flags[tid] = runtime
             continue
         if expr is not None:
@@ -130,11 +130,11 @@ def apply(plan: Plan, dag: Dag) -> None:
             task.options["_skip_expr"] = expr
             task.options["_skip_flag"] = flag
             flags[tid] = flag
-            plan.need("shims.runtime", "skip_task")
+            plan.need("airflow_interop.runtime", "skip_task")
         else:
             flags[tid] = None
     if branch_tasks:
-        plan.need("shims.runtime", "branch_targets")
+        plan.need("airflow_interop.runtime", "branch_targets")
     _plain_skips(plan, dag, branch_tasks)
 
 

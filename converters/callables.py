@@ -14,7 +14,7 @@ Why: in Prefect, data flows through return values and parameters; there is no XC
 and no context dict.
 
 Safety: a pull whose task ids or key are only known at run time goes through
-``shims.runtime.xcom_lookup`` over all upstream results (report entry IX201); a use of ``ti``
+``airflow_interop.runtime.xcom_lookup`` over all upstream results (report entry IX201); a use of ``ti``
 or of the context that has no equivalent keeps its code and gets a
 ``# interop: TODO(CODE)`` marker.
 """
@@ -421,7 +421,7 @@ class _Rewriter(Pruned, cst.CSTTransformer):
     def _runtime_pull(self, updated: cst.Call) -> cst.BaseExpression:
         self.needs_upstream = True
         self.findings.append(
-            ("IX201", "xcom_pull with task ids or key computed at run time: answered by shims.runtime.xcom_lookup", False)
+            ("IX201", "xcom_pull with task ids or key computed at run time: answered by airflow_interop.runtime.xcom_lookup", False)
         )
         args = _call_args(updated, ["task_ids", "dag_id", "key"])
         parts = [code_of(args["task_ids"])]

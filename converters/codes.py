@@ -77,7 +77,7 @@ CODES: dict[str, tuple[str, str]] = {
         'no',
     ),
     'IX113': (
-        'Airflow `Variable` uses with no static Prefect equivalent (`setdefault`, `update`, `Variable` passed on, `deserialize_json` or a JSON default not literal, an `async def` in the file, a use the flow copies into generated code: operator or DAG arguments, `default_args`): the whole file reads Variables through the runtime stand-in `shims.runtime.Variable` (one finding a file, the uses listed)',
+        'Airflow `Variable` uses with no static Prefect equivalent (`setdefault`, `update`, `Variable` passed on, `deserialize_json` or a JSON default not literal, an `async def` in the file, a use the flow copies into generated code: operator or DAG arguments, `default_args`): the whole file reads Variables through the runtime stand-in `airflow_interop.runtime.Variable` (one finding a file, the uses listed)',
         'no',
     ),
     'IX114': (
@@ -89,7 +89,7 @@ CODES: dict[str, tuple[str, str]] = {
         'no (the IX110 marker asks)',
     ),
     'IX201': (
-        'XCom pull resolved at run time (`shims.runtime.xcom_lookup`), or pull of a key nobody pushes',
+        'XCom pull resolved at run time (`airflow_interop.runtime.xcom_lookup`), or pull of a key nobody pushes',
         'only when the task is not in the DAG',
     ),
     'IX202': (
@@ -145,7 +145,7 @@ CODES: dict[str, tuple[str, str]] = {
         'no',
     ),
     'IX301': (
-        'template rendered at run time (Jinja beyond plain expressions): by the output\'s `render_jinja` (jinja2) where it reads only plain run values, or where a command is built from values known only at run time and has no Jinja of its own (`f"rm -rf {OUTPUT_DIR}"`: rendered with no values, a Jinja expression inside those values fails with `UndefinedError`), else by `shims.runtime.render_template` with the run context',
+        'template rendered at run time (Jinja beyond plain expressions): by the output\'s `render_jinja` (jinja2) where it reads only plain run values, or where a command is built from values known only at run time and has no Jinja of its own (`f"rm -rf {OUTPUT_DIR}"`: rendered with no values, a Jinja expression inside those values fails with `UndefinedError`), else by `airflow_interop.runtime.render_template` with the run context',
         'no (yes when it pulls from an unknown task)',
     ),
     'IX302': (

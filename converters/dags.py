@@ -384,7 +384,7 @@ def flow_function(plan: Plan, dag: Dag, order: list[str]) -> tuple[str, str]:
     # header and the flow body; the kept DAG-body statements are spliced in as nodes.
     lines: list[str] = []
     if dag.uses_ctx:
-        plan.need("shims.runtime", "airflow_context")
+        plan.need("airflow_interop.runtime", "airflow_context")
         conf = ", conf=conf" if dag.uses_conf else ""
         lines.append(f"    ctx = airflow_context(logical_date, params={params_expr}{conf}, dag_id={dag.dag_id!r})\n")
     head_count = len(lines)

@@ -488,7 +488,7 @@ def _airflow_leftovers(stmt: cst.SimpleStatementLine, used: set[str]) -> list[st
             for alias in small.names:
                 local = alias.asname.name.value if alias.asname else dotted(alias.name) or ""  # type: ignore[union-attr]
                 if f"{dotted(small.module)}.{dotted(alias.name)}" in RUNTIME_STANDINS:
-                    continue  # imported from shims.runtime instead
+                    continue  # imported from airflow_interop.runtime instead
                 if local in used:
                     out.append(local)
         elif isinstance(small, cst.Import):

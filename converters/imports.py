@@ -32,7 +32,7 @@ from converters.walk import dotted
 ORDER = 80
 
 #: modules whose names the rules import (``plan.need``), in the order their lines are written
-PROVIDER_MODULES = ("prefect", "prefect.assets", "prefect.events", "prefect.utilities.annotations", "prefect.variables", "shims.runtime", "shims.operator")
+PROVIDER_MODULES = ("prefect", "prefect.assets", "prefect.events", "prefect.utilities.annotations", "prefect.variables", "airflow_interop.runtime")
 
 
 def names_read(nodes: Iterable[ast.AST]) -> set[str]:
@@ -175,7 +175,7 @@ def _with_aliases(small: cst.ImportFrom, aliases: list[cst.ImportAlias]) -> cst.
 
 def moved_alias(mod: str, alias: cst.ImportAlias) -> tuple[str, cst.ImportAlias, bool]:
     """Where ``from mod import <alias>`` comes from now: the module, an alias binding the same
-    local name, and whether it is a ``shims.runtime`` stand-in (else it is still Airflow's).
+    local name, and whether it is a ``airflow_interop.runtime`` stand-in (else it is still Airflow's).
     A name the table does not list as moved stays where it is."""
     name = dotted(alias.name) or ""
     local = alias.asname.name.value if alias.asname else name  # type: ignore[union-attr]

@@ -6,7 +6,7 @@ Airflow's own advice is to import heavy modules inside callables, so real DAG fi
 applies to every function or class the output keeps (task bodies and helpers alike):
 
 * ``Variable`` is Prefect's where :mod:`converters.variables` wrote the file's calls with it
-  (that rule rewrites the import line), else the stand-in in ``shims.runtime``;
+  (that rule rewrites the import line), else the stand-in in ``airflow_interop.runtime``;
 * any other Airflow name moves to its Airflow 3 path, and the line gets an IX110 marker: the
   task still needs Airflow where the flow runs, as at module level.
 

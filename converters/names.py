@@ -470,15 +470,15 @@ ALL_RENAMED_NAMES: dict[str, str] = {**RENAMED_NAMES, **LEGACY_RENAMED_NAMES}
 #: old qualified name -> (replacement qualified name, what it does)
 REMOVED_NAMES: dict[str, tuple[str, str]] = {
     "airflow.utils.dates.days_ago": (
-        "shims.compat.runtime.days_ago",
+        "airflow_interop.compat.runtime.days_ago",
         "days_ago(n) was removed in Airflow 3; the same value: midnight UTC, n days before today",
     ),
     "airflow.utils.decorators.apply_defaults": (
-        "shims.compat.runtime.apply_defaults",
+        "airflow_interop.compat.runtime.apply_defaults",
         "apply_defaults was removed in Airflow 3 (a no-op since 2.0: operators apply default_args themselves)",
     ),
     "airflow.operators.python.is_venv_installed": (
-        "shims.compat.runtime.is_venv_installed",
+        "airflow_interop.compat.runtime.is_venv_installed",
         "is_venv_installed() was removed in Airflow 3; the same check: virtualenv on PATH or importable",
     ),
 }
@@ -635,7 +635,7 @@ SDK_NAMES: dict[str, frozenset[str]] = {
 
 
 # --------------------------------------------------------------------------- converter runtime stand-ins
-#: Airflow names a converted flow imports from ``shims.runtime`` instead (same API, no Airflow)
+#: Airflow names a converted flow imports from ``airflow_interop.runtime`` instead (same API, no Airflow)
 #: Airflow's ``Variable`` class, wherever Airflow 2.x and 3.x export it
 AIRFLOW_VARIABLES = frozenset(
     {"airflow.models.Variable", "airflow.models.variable.Variable", "airflow.sdk.Variable", "airflow.sdk.definitions.variable.Variable"}
@@ -643,4 +643,4 @@ AIRFLOW_VARIABLES = frozenset(
 #: what converted code reads Variables with where every use has a Prefect equivalent
 #: (:mod:`converters.variables`); else the file imports the stand-in below
 PREFECT_VARIABLE = "prefect.variables.Variable"
-RUNTIME_STANDINS: dict[str, str] = {name: "shims.runtime.Variable" for name in sorted(AIRFLOW_VARIABLES)}
+RUNTIME_STANDINS: dict[str, str] = {name: "airflow_interop.runtime.Variable" for name in sorted(AIRFLOW_VARIABLES)}

@@ -16,14 +16,14 @@ and each task takes the values it reads as parameters (``def load(ds): ... f"ech
 Why: a team leaving Airflow keeps plain Prefect code; ``airflow_context`` was this project's
 runtime in every converted file.
 
-Safety: the values are those ``shims.runtime.airflow_context`` derives (a manual run: the data
+Safety: the values are those ``airflow_interop.runtime.airflow_context`` derives (a manual run: the data
 interval starts and ends at the logical date, ``run_id`` is ``manual__<logical date>``, a naive
 date is UTC). A template rendered at run time that reads only such values is first written as
 ``render_jinja('...', ds=ctx.ds)`` over them (``plain_templates``). Where the context is used as
 a whole (a template rendered at run time that reads ``ti``, ``var`` ..., an operator run through
 the shim, ``macros`` or ``var`` read by a callable), or where a value's name is taken in the flow
 or the task, the DAG keeps ``airflow_context`` unchanged. The whole ``dag_run`` is
-``types.SimpleNamespace(...)`` of the same values (``shims.runtime.RunContext.dag_run``).
+``types.SimpleNamespace(...)`` of the same values (``airflow_interop.runtime.RunContext.dag_run``).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ VALUES = {
     "params": None,  # the DAG's params dict, as the flow received them
     "conf": None,  # dag_run.conf
     "dag_id": None,  # the literal id
-    # the run object as ``shims.runtime.RunContext.dag_run`` shows a manual run (CONF, DAG_ID: the flow's)
+    # the run object as ``airflow_interop.runtime.RunContext.dag_run`` shows a manual run (CONF, DAG_ID: the flow's)
     "dag_run": (
         "types.SimpleNamespace(\n"
         "    conf=CONF, run_id=f'manual__{logical_date.isoformat()}', dag_id=DAG_ID, run_type='manual',\n"

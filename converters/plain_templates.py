@@ -9,7 +9,7 @@ What: a template the ``templates`` rule could not write as an f-string (a filter
 upstream={})`` becomes ``render_jinja('{{ ds | ds_nodash }}', ds=ctx.ds)``: ``plain_context`` then turns ``ctx.ds`` into
 the flow's plain value, and ``render_jinja`` is a function of the output file (jinja2, a Prefect
 dependency, with ``StrictUndefined`` as Airflow's default and Airflow's filters and macros the
-templates use), so the file imports neither ``shims.runtime`` nor ``airflow``.
+templates use), so the file imports neither ``airflow_interop.runtime`` nor ``airflow``.
 
 A template whose text is known only at run time (``bash_command=COMMAND``, ``env={"HOST":
 Variable.get("host")}``, ``env=ENV``: Airflow renders a templated field's value whatever it holds)
@@ -26,13 +26,13 @@ at run time reads the upstream value the flow already passes: the pull is writte
 value alone is Jinja's native value, as Airflow's (a dict as it is, text that is a literal read
 by ``literal_eval``).
 
-Why: the values are computed the same way (``shims.runtime.RunContext.template_context``);
+Why: the values are computed the same way (``airflow_interop.runtime.RunContext.template_context``);
 jinja2 renders the same text with the same names.
 
 Safety: a template that reads anything else (``ti``, ``var``, ``conn``, ``task`` in the flow,
 ``conf`` (Airflow's configuration, not ``dag_run.conf``), another ``macros.*``), that includes
 or imports templates, that cannot be parsed, or a DAG with ``jinja_environment_kwargs``,
-``template_undefined`` or ``user_defined_filters``: every template of the DAG keeps ``shims.runtime.render_template`` (and its IX301 finding), as before.
+``template_undefined`` or ``user_defined_filters``: every template of the DAG keeps ``airflow_interop.runtime.render_template`` (and its IX301 finding), as before.
 """
 
 from __future__ import annotations
@@ -405,7 +405,7 @@ def _pull_args(text: str) -> tuple[str, str] | None:
 
 def _pulled(template: str, upstream: dict[str, cst.BaseExpression]) -> tuple[str, dict[str, cst.BaseExpression]] | None:
     """The template with each ``ti.xcom_pull(task_ids='t'[, key='k'])`` written as a name, and
-    name -> the value's source: what ``shims.runtime.render_template`` answers from
+    name -> the value's source: what ``airflow_interop.runtime.render_template`` answers from
     ``upstream`` (``t``'s XCom ``k``; None where ``t`` is not in it, as for a task the flow does
     not run); None when ``ti`` is read otherwise (a list of task ids, a computed key ...)."""
     try:

@@ -172,7 +172,7 @@ def flow_template(value: cst.BaseExpression, task: Task, dag: Dag, plan: Plan, b
             return tr.fstring
         if not tr.pulls:
             dag.uses_ctx = True
-            plan.need("shims.runtime", "render_template")
+            plan.need("airflow_interop.runtime", "render_template")
             plan.finding("IX301", task.line, f"task {task.task_id!r}: template rendered at run time: {const.value[:60]!r}")
             return f"render_template({const.value!r}, ctx{extra})"
         ups = []
@@ -188,7 +188,7 @@ def flow_template(value: cst.BaseExpression, task: Task, dag: Dag, plan: Plan, b
                 task.blocking_inputs.append(tid)
                 ups.append(f"{tid!r}: {fut}.result()" if up.returns == "xcoms" else f"{tid!r}: {{'return_value': {fut}.result()}}")
         dag.uses_ctx = True
-        plan.need("shims.runtime", "render_template")
+        plan.need("airflow_interop.runtime", "render_template")
         plan.finding(
             "IX207",
             task.line,
@@ -288,7 +288,7 @@ def _convert(plan: Plan, dag: Dag, task: Task, res: PullResolver, known: set[str
         task.function_name = name
         if rewrite.skips:
             task.options["_may_skip"] = True
-            plan.need("shims.runtime", "skipped")
+            plan.need("airflow_interop.runtime", "skipped")
     else:
         src = code_of(task.callable_expr).strip() if task.callable_expr is not None else "None"
         declared = task.kwargs.get("provide_context")
@@ -340,7 +340,7 @@ def _convert(plan: Plan, dag: Dag, task: Task, res: PullResolver, known: set[str
             call_kwargs[param] = fut
             task.data_inputs[fut] = upstream
         if rewrite.needs_upstream_xcoms:
-            plan.need("shims.runtime", "xcom_lookup")
+            plan.need("airflow_interop.runtime", "xcom_lookup")
             call_kwargs["upstream_xcoms"] = upstream_xcoms_source(plan, dag, task, ancestors=True)
     if task.options.get("_mapped"):
         _mapped_args(plan, dag, task, call_args, call_kwargs)

@@ -184,13 +184,13 @@ class PlainRenderedTemplates(Rule):
     Airflow's default, Airflow's filters and macros written in plain Python, Jinja's native
     rendering where the DAG says ``render_template_as_native_obj=True``. Each task takes the
     values it renders as parameters; ``macros.ds_add`` in a template written as an f-string calls
-    the file's ``ds_add``. The file imports neither ``shims.runtime`` nor ``airflow``.
+    the file's ``ds_add``. The file imports neither ``airflow_interop.runtime`` nor ``airflow``.
 
     Found statically (``jinja2.meta.find_undeclared_variables`` on the parsed template). A
     template that reads anything else (``ti``, ``task_instance``, ``var``, ``conn``, ``task`` in
     the flow, ``conf``, ``macros.<other>``), includes or
     imports another, or a DAG with ``jinja_environment_kwargs``, ``template_undefined`` or
-    ``user_defined_filters``: the DAG keeps ``shims.runtime.render_template`` with the context as
+    ``user_defined_filters``: the DAG keeps ``airflow_interop.runtime.render_template`` with the context as
     before (IX301 names each template rendered at run time). Implemented in
     ``plain_templates.py``, applied by ``plain_context.py``.
 
@@ -261,7 +261,7 @@ class BashSubprocess(Rule):
     ``Skipped``, any other non-zero exit a failure. Implemented in ``bash.py``.
 
     ``output_processor``, ``output_encoding`` and a skip code or ``append_env`` known only at
-    run time keep ``shims.runtime.run_bash``. Why not ``prefect-shell``'s ``ShellOperation``: it is
+    run time keep ``airflow_interop.runtime.run_bash``. Why not ``prefect-shell``'s ``ShellOperation``: it is
     one more package, returns every output line rather than the last, has no skip exit code, and
     its working directory and environment defaults differ from Airflow's; ``subprocess.run``
     keeps Airflow's behaviour in a dozen lines a reader can see and change.

@@ -6,7 +6,7 @@ What: ``S3ToRedshiftOperator(task_id="load", schema="x", ...)`` becomes
     def load(ctx, upstream_xcoms):
         return run_operator(S3ToRedshiftOperator(task_id="load", schema="x", ...), ctx=ctx, upstream=upstream_xcoms)
 
-Why: the operator keeps doing exactly what it did; ``shims.operator.run_operator`` renders its
+Why: the operator keeps doing exactly what it did; ``airflow_interop.operator.run_operator`` renders its
 templated fields with Airflow's own rendering and calls ``execute(context)`` in-process. The
 task returns a dict of every XCom the operator pushed.
 
@@ -104,14 +104,14 @@ def apply(plan: Plan, dag: Dag) -> None:
             "    except TaskSkipped as exc:\n"
             "        return skipped(exc.reason)\n"
         )
-        plan.need("shims.operator", "TaskSkipped")
-        plan.need("shims.runtime", "skipped")
+        plan.need("airflow_interop.runtime", "TaskSkipped")
+        plan.need("airflow_interop.runtime", "skipped")
         soft = task.kwargs.get("soft_fail")
         if soft is not None and code_of(soft).strip() != "False":
             task.options["_may_skip"] = True
         plan.generated.setdefault(dag.dag_id, []).append(source)
         plan.need("prefect", "task")
-        plan.need("shims.operator", "run_operator")
+        plan.need("airflow_interop.runtime", "run_operator")
         dag.uses_ctx = True
         task.function_name = fname
         task.call_kwargs = {"ctx": "ctx", "upstream_xcoms": upstream, **passed}

@@ -14,12 +14,12 @@ plain Python from the hook's ``(task, task_run, state)`` and ``prefect.runtime``
 ``up_for_retry``), ``task``, ``dag``, ``exception``, ``task_instance_key_str``. A callback of the
 file reading only such keys gets just those; any other callback (imported from a helper module,
 handing the context on, reading other keys or attributes, a starred list) gets every key
-``shims.runtime.airflow_callback`` gave but ``macros`` and ``var`` (this project's runtime; also
+``airflow_interop.runtime.airflow_callback`` gave but ``macros`` and ``var`` (this project's runtime; also
 ``conf``, the run's conf as the shim gave it, and the hook's ``prefect_task``,
 ``prefect_task_run``, ``state``), with an IX206 note in the ledger: a read of anything else (``ti.log_url``,
 ``ti.xcom_pull``) fails when it runs, as a read no adapter can answer. A callback that reads
 ``macros`` or ``var`` (``context["macros"]``, in the file, or in a function of the file it hands
-the context to) keeps ``shims.runtime.airflow_callback``. An ``on_retry_callback`` becomes the
+the context to) keeps ``airflow_interop.runtime.airflow_callback``. An ``on_retry_callback`` becomes the
 task's ``retry_condition_fn=task_callback(cb, retry=True)`` (Prefect calls it when a failed run
 has retries left, as Airflow calls the callback; the adapter answers True, and logs an error of the
 callback as Airflow does, so the task still retries); a list of them, one reading ``macros`` /
@@ -283,7 +283,7 @@ CALLBACK_KEYS: dict[str, dict[str, frozenset[str] | None]] = {
     "flow": {"dag": frozenset({"dag_id"}), "dag_run": _DAG_RUN, "run_id": None, "params": None, **_DATES},
 }
 #: the keys the adapter gives a callback whose reads the converter cannot see (imported, handing the
-#: context on, reading other keys or attributes): every key ``shims.runtime.airflow_callback`` gives
+#: context on, reading other keys or attributes): every key ``airflow_interop.runtime.airflow_callback`` gives
 #: but ``macros`` and ``var`` (this project's runtime): ``conf`` (the run's conf, as the shim), the
 #: Prefect hook's objects (``prefect_task``, ``prefect_task_run``, ``state``) and, in a DAG
 #: callback, ``exception`` and a ``ti`` with no ``task_id`` / ``try_number`` (Airflow's is the last
@@ -292,7 +292,7 @@ ALL_CALLBACK_KEYS = {
     "task": frozenset(CALLBACK_KEYS["task"]) | {"conf", "prefect_task", "prefect_task_run", "state"},
     "flow": frozenset(CALLBACK_KEYS["flow"]) | {"conf", "exception", "ti", "task_instance", "prefect_task", "prefect_task_run", "state"},
 }
-#: context keys only this project's runtime gives (``shims.runtime.airflow_callback``)
+#: context keys only this project's runtime gives (``airflow_interop.runtime.airflow_callback``)
 RUNTIME_CALLBACK_KEYS = frozenset({"macros", "var"})
 #: every key of an Airflow (2 or 3) callback context: a key outside it is absent in Airflow too
 _AIRFLOW_CONTEXT = frozenset(names.CONTEXT_KEYS) | names.AIRFLOW_ONLY_CONTEXT_KEYS | {
@@ -564,7 +564,7 @@ def _unchecked(plan: Plan, node: cst.BaseExpression, kind: str, line: int) -> No
 def _callback_hook(plan: Plan, node: cst.BaseExpression, kind: str, line: int, retry: bool = False) -> str:
     """The hook of one Airflow callback expression: the file's adapter with the keys it reads (a
     function of the file reading known keys), else with every key it can build; a callback that
-    reads ``macros`` / ``var`` keeps ``shims.runtime.airflow_callback``."""
+    reads ``macros`` / ``var`` keeps ``airflow_interop.runtime.airflow_callback``."""
     code = code_of(node).strip()
     fn = plan.model.functions.get(node.value) if isinstance(node, cst.Name) and node.value not in plan.model.taskflow_functions else None  # type: ignore[attr-defined]
     keys = None
@@ -574,7 +574,7 @@ def _callback_hook(plan: Plan, node: cst.BaseExpression, kind: str, line: int, r
             memo[(id(fn), kind)] = (fn, callback_reads(fn, kind))
         keys = memo[(id(fn), kind)][1]
     if keys is None and _reads_runtime_keys(plan, node):
-        plan.need("shims.runtime", "airflow_callback")
+        plan.need("airflow_interop.runtime", "airflow_callback")
         return f"airflow_callback({code})"
     if keys is None:
         _unchecked(plan, node, kind, line)
@@ -599,12 +599,12 @@ def state_hooks(plan: Plan, node: cst.BaseExpression, kind: str, line: int = 0) 
     Each callback is called by the file's adapter ``task_callback(cb)`` / ``flow_callback(cb)``
     (plain Python: the hook's arguments and ``prefect.runtime``), with the keys it reads when it
     is a function of this file reading known keys, else with the whole context the adapter can
-    build; only a callback reading ``macros`` / ``var`` goes through ``shims.runtime.airflow_callback``."""
+    build; only a callback reading ``macros`` / ``var`` goes through ``airflow_interop.runtime.airflow_callback``."""
     listed = isinstance(node, (cst.List, cst.Tuple))
     if listed and any(isinstance(e, cst.StarredElement) for e in node.elements):  # type: ignore[union-attr]
         # ``[*ALERTS]``: each callback of the list (a StarredElement's value is the list it unpacks)
         if _reads_runtime_keys(plan, node):
-            plan.need("shims.runtime", "airflow_callback")
+            plan.need("airflow_interop.runtime", "airflow_callback")
             return f"[airflow_callback(cb) for cb in {code_of(node).strip()}]"
         _unchecked(plan, node, kind, line)
         return f"[{_adapter(plan, kind, ALL_CALLBACK_KEYS[kind])}(cb) for cb in {code_of(node).strip()}]"
@@ -688,6 +688,6 @@ class TaskOptions(Rule):
 
             with DAG("alerts", schedule=None, on_failure_callback=tell):
                 a = BashOperator(task_id="a", bash_command="exit 1")
-            """, "on_failure=[airflow_callback(tell)]", "from shims.runtime import airflow_callback",
+            """, "on_failure=[airflow_callback(tell)]", "from airflow_interop.runtime import airflow_callback",
             title="a callback reading `macros` or `var`: the runtime's airflow_callback, which gives them"),
     ]

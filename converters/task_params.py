@@ -34,4 +34,4 @@ def apply(plan: Plan, dag: Dag) -> None:
             task.call_kwargs["ctx"] = (
                 f"airflow_context(ctx.logical_date, params={merged}, conf=ctx.conf, dag_id=ctx.dag_id, run_id=ctx.run_id)"
             )
-            plan.need("shims.runtime", "airflow_context")
+            plan.need("airflow_interop.runtime", "airflow_context")

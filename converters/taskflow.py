@@ -62,7 +62,7 @@ def apply(plan: Plan, dag: Dag) -> None:
             t.function_name = func_name
             if rewrite.skips:
                 t.options["_may_skip"] = True
-                plan.need("shims.runtime", "skipped")
+                plan.need("airflow_interop.runtime", "skipped")
             for key in rewrite.context_params:
                 if key == "templates_dict":  # ``@task(templates_dict=...)``: rendered at run time
                     t.call_kwargs[key] = templates_dict_source(t, dag, plan) or "None"
@@ -77,7 +77,7 @@ def apply(plan: Plan, dag: Dag) -> None:
                 t.call_kwargs[param] = fut if not t.options.get("_mapped") else f"unmapped({fut})"
                 t.data_inputs[fut] = upstream
             if rewrite.needs_upstream_xcoms:
-                plan.need("shims.runtime", "xcom_lookup")
+                plan.need("airflow_interop.runtime", "xcom_lookup")
                 t.call_kwargs["upstream_xcoms"] = upstream_xcoms_source(plan, dag, t, ancestors=True)
             if not same_ids or t.override:
                 t.with_options = dict(p.split("=", 1) for p in decorator_kwargs(t, t.task_id))
@@ -153,7 +153,7 @@ def _bash(plan: Plan, dag: Dag, fdef: cst.FunctionDef, tasks: list[Task], dec_op
             "        return command_text\n"
             "    return run_bash(render_template(command_text, ctx))\n"
         )
-        plan.need("shims.runtime", "skipped")
+        plan.need("airflow_interop.runtime", "skipped")
     else:
         run = "    return run_bash(render_template(command(*args, **kwargs), ctx))\n"
     for t in tasks:
@@ -168,7 +168,7 @@ def _bash(plan: Plan, dag: Dag, fdef: cst.FunctionDef, tasks: list[Task], dec_op
         )
         plan.generated.setdefault(dag.dag_id, []).append(source)
         plan.need("prefect", "task")
-        plan.need("shims.runtime", "run_bash", "render_template")
+        plan.need("airflow_interop.runtime", "run_bash", "render_template")
         t.function_name = fname
         _call(plan, dag, t)
         t.call_args.insert(0, fdef.name.value)

@@ -9,7 +9,7 @@ Why: a converted flow has no Jinja environment; values are passed in at run time
 Safety: only expressions whose meaning is certain are translated (context names, params,
 ``var``, ``macros``, ``dag_run.conf/run_id/logical_date``, Airflow's date filters on the run's
 dates, literal ``xcom_pull``). Anything else (other filters, control blocks, unknown names)
-keeps the original template, rendered at run time by ``shims.runtime.render_template`` with
+keeps the original template, rendered at run time by ``airflow_interop.runtime.render_template`` with
 Airflow's names (and the user macros it names). A DAG with ``render_template_as_native_obj=True``
 is rendered as Jinja's native environment renders: only a template whose native value is
 certain is translated, the rest is rendered with ``native=True``. Templates are parsed with
@@ -551,7 +551,7 @@ class TemplateValues(Rule):
     (``echo {{ ds }}``, ``{{ ds }}``, a date alone, a macro returning ``strftime('%Y-%m-%d')``)
     become Python; the rest is rendered at run time with Jinja's native rendering
     (``render_jinja(..., native=True)`` of ``plain_templates`` where it reads plain values and
-    literal pulls, else ``shims.runtime.render_template(..., native=True)``).
+    literal pulls, else ``airflow_interop.runtime.render_template(..., native=True)``).
     Implemented in ``templates.py``; the callers are ``bash.py`` and ``python_operator.py``.
     """
 

@@ -9,12 +9,12 @@ module reads ``Variable``); a ``from airflow... import Variable`` inside a funct
 place.
 
 The pair with ``interop import-variables``: it stores each Airflow Variable under the Prefect name
-``shims.runtime.variable_name`` gives (``MY_KEY`` -> ``my_key``), as the string Airflow stores; the
+``airflow_interop.runtime.variable_name`` gives (``MY_KEY`` -> ``my_key``), as the string Airflow stores; the
 converted call reads that name, and decodes the string with ``json.loads`` where Airflow's
 ``deserialize_json=True`` did. A key known only at run time (an f-string, a name) is named by the
 same rule inline, with the standard library (``re.sub('[^a-z0-9_-]', '_', key.lower())``).
 
-What a file keeps on the runtime stand-in ``shims.runtime.Variable`` (IX113, one finding a file,
+What a file keeps on the runtime stand-in ``airflow_interop.runtime.Variable`` (IX113, one finding a file,
 the uses listed): a use that is not a ``get``/``set``/``delete`` call (``setdefault``, ``update``,
 ``keys``, ``Variable`` passed on as an object or rebound), arguments not known statically
 (``deserialize_json=flag``, ``**kwargs``, a non-literal default of a JSON read), an ``async
@@ -51,7 +51,7 @@ import libcst as cst
 from converters.names import AIRFLOW_VARIABLES, PREFECT_VARIABLE
 from converters.rules import AIRFLOW_HEADER, Rule, converts
 from converters.walk import Pruned, bound_names, children, dotted, iter_nodes, names_in
-from shims.runtime import VARIABLE_NAME_PATTERN, variable_name
+from airflow_interop.runtime import VARIABLE_NAME_PATTERN, variable_name
 
 if TYPE_CHECKING:
     from converters.plan import Plan
@@ -72,7 +72,7 @@ class PrefectVariables(Rule):
     ``interop import-variables`` names it, ``default_var=`` as ``default=``, a JSON read decoded
     with ``json.loads``; ``set`` with ``overwrite=True``, ``delete`` as ``unset``. Where a file uses
     ``Variable`` in a way that has no static equivalent, the whole file keeps the runtime stand-in
-    ``shims.runtime.Variable`` (IX113). Implemented in ``variables.py``.
+    ``airflow_interop.runtime.Variable`` (IX113). Implemented in ``variables.py``.
     """
 
     CONSTRUCT = "`Variable.get(\"MY_KEY\", default_var=..., deserialize_json=True)`, `Variable.set`, `Variable.delete`"
@@ -124,9 +124,9 @@ class PrefectVariables(Rule):
             with DAG("variables_standin", schedule=None):
                 ensure()
             """,
-            "from shims.runtime import Variable",
+            "from airflow_interop.runtime import Variable",
             'return Variable.setdefault("mode", "full"), Variable.get("MY_KEY", default_var=1)',
-            title="no Prefect equivalent: the whole file keeps shims.runtime.Variable (IX113)"),
+            title="no Prefect equivalent: the whole file keeps airflow_interop.runtime.Variable (IX113)"),
         converts(AIRFLOW_HEADER + """
             from airflow.sdk import Variable
             from airflow.providers.standard.operators.python import PythonOperator
@@ -462,7 +462,7 @@ def survey(plan: Plan) -> Survey:
         more = f" (+{len(result.reasons) - 4} more)" if len(result.reasons) > 4 else ""
         plan.finding(
             "IX113", next((line for line, _ in result.reasons if line), 1),
-            f"Airflow Variables kept on the runtime stand-in shims.runtime.Variable: {listed}{more}",
+            f"Airflow Variables kept on the runtime stand-in airflow_interop.runtime.Variable: {listed}{more}",
         )
         return result
     result.prefect = True

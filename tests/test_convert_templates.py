@@ -136,7 +136,7 @@ def test_native_templates_keep_airflows_native_values(prefect_server, tmp_path) 
     }}``, ``echo ...``, a macro returning ``strftime('%Y-%m-%d')``) stays an f-string."""
     path, c = _compare(tmp_path, "template_native", NATIVE_DAG)
     output = convert_file(str(path)).output
-    assert "shims" not in output and "airflow" not in output, output
+    assert "airflow_interop" not in output and "airflow" not in output, output
     assert "render_jinja('{{ ds_nodash }}', native=True, ds_nodash=" in output
     assert "render_jinja('{{ xcom_make }}', native=True, xcom_make=make_future.result())" in output
     assert 'f"echo {ds}-{week_start(ds)}"' in output
@@ -505,7 +505,7 @@ def test_template_text_known_only_at_run_time_renders_with_plain_values(prefect_
     (UndefinedError) where Airflow rendered it, the one difference of the runs."""
     path, c = _compare(tmp_path, "run_time_text", RUN_TIME_TEXT_DAG, params={"who": "you"})
     result = convert_file(str(path))
-    assert "shims" not in result.output and "from airflow" not in result.output, result.output
+    assert "airflow_interop" not in result.output and "from airflow" not in result.output, result.output
     notes = [f.message for f in result.findings if f.code == "IX301"]
     assert len(notes) == 5 and all("fails (UndefinedError)" in n for n in notes), notes
     assert c.error is None
@@ -530,7 +530,7 @@ def test_a_run_time_value_that_is_not_text_renders_as_airflow_renders_it(value) 
     from airflow.providers.standard.operators.bash import BashOperator
 
     from converters import plain_templates
-    from shims.runtime import airflow_context, render_template
+    from airflow_interop.runtime import airflow_context, render_template
 
     day = datetime.datetime(2024, 1, 15, tzinfo=datetime.timezone.utc)
     operator = BashOperator(task_id="t", bash_command="true")
@@ -617,7 +617,7 @@ def test_pulls_in_a_template_rendered_at_run_time_are_plain_values(prefect_serve
     each task returns what Airflow's returned."""
     path, c = _compare(tmp_path, name, source)
     output = convert_file(str(path)).output
-    assert "shims" not in output and "airflow" not in output, output
+    assert "airflow_interop" not in output and "airflow" not in output, output
     assert c.error is None and c.equivalent, c.differences()
     assert c.airflow.tasks[task_id].values["return_value"] == value
     assert c.prefect.tasks[task_id].values == c.airflow.tasks[task_id].values
@@ -661,7 +661,7 @@ def test_a_pull_without_task_ids_in_a_template_is_what_airflow_answers(prefect_s
     path = tmp_path / "keyed_pull.py"
     path.write_text(KEYED_PULL_DAG.format(imports=imports))
     result = convert_file(str(path))
-    assert "shims" not in result.output and "from airflow" not in result.output, result.output
+    assert "airflow_interop" not in result.output and "from airflow" not in result.output, result.output
     assert not [f for f in result.findings if f.code == "IX201"]
     (c,) = compare_file(path, logical_date=LOGICAL_DATE, airflow_python=str(AIRFLOW2_PYTHON) if major == 2 else None)
     assert c.error is None and c.equivalent, c.differences()
@@ -726,7 +726,7 @@ def test_literal_pushes_in_a_command_are_the_tasks_xcoms(prefect_server, tmp_pat
     path = tmp_path / "template_push.py"
     path.write_text(PUSHED_DAG.format(imports=imports))
     output = convert_file(str(path)).output
-    assert "shims" not in output and "from airflow" not in output, output
+    assert "airflow_interop" not in output and "from airflow" not in output, output
     (c,) = compare_file(path, logical_date=LOGICAL_DATE, airflow_python=str(AIRFLOW2_PYTHON) if major == 2 else None)
     assert c.error is None and c.equivalent, c.differences()
     assert c.airflow.tasks["bash_push"].values == {"bash_pushed": "first", "n": 200, "return_value": "COMPLETE"}

@@ -197,7 +197,7 @@ def test_reads_copied_into_the_flow_are_prefect_reads(prefect_server, tmp_path, 
     from prefect.variables import Variable as PrefectVariable
 
     from converters import convert_file
-    from shims.runner import run_dag
+    from airflow_interop.runner import run_dag
 
     dag_file = tmp_path / "variables_copied.py"
     dag_file.write_text(COPIED_DAG)
@@ -207,7 +207,7 @@ def test_reads_copied_into_the_flow_are_prefect_reads(prefect_server, tmp_path, 
     PrefectVariable.set("copied_bucket", "s3://raw", overwrite=True)
 
     converted = convert_file(str(dag_file))
-    assert "shims" not in converted.output and "airflow" not in converted.output, converted.output
+    assert "airflow_interop" not in converted.output and "airflow" not in converted.output, converted.output
     assert "IX113" not in {f.code for f in converted.findings}
     flow = _converted_flow(tmp_path / "converted_variables_copied.py", converted.output)
     result = flow(logical_date="2024-01-15T00:00:00+00:00")

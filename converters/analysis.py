@@ -247,6 +247,9 @@ class Analyzer:
         inside another ``with``, in an expression) refuses the file: never a DAG silently missing."""
         placed = {id(d.decorator_func) for d in self.model.dags if d.decorator_func is not None}
         placed |= self._dag_calls
+        if all(id(node) in placed for node in census.dag_nodes(self.module, self)):
+            return
+        # (the walk that tells each node's statement, in the order the refusal has always named)
         for node, stmt in census.dag_constructions(self.module, self):
             if id(node) not in placed:
                 raise ConversionError(

@@ -29,6 +29,7 @@ from converters.model import Dag
 from converters.names import is_airflow
 from converters.plan import Plan
 from converters.rules import AIRFLOW_HEADER, Rule, converts
+from converters.source_text import ast_children
 
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 #: an Airflow import anywhere in the output (the cheap test before a parse)
@@ -69,7 +70,7 @@ def airflow_reach(tree: ast.Module) -> dict[str, dict[str, str]]:
                 (a.asname or a.name.split(".")[0], a.name) for a in node.names if is_airflow(a.name)
             )
             continue
-        stack.extend((child, owner) for child in ast.iter_child_nodes(node))
+        stack.extend((child, owner) for child in ast_children(node))
     if not imported:
         return {}
     reach = {name: {n: imported[n] for n in read if n in imported} for name, read in reads.items()}

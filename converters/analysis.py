@@ -18,7 +18,7 @@ from typing import Any, Iterable
 
 import libcst as cst
 
-from converters.walk import Lines, calls_in, dotted, find, is_docstring, iter_nodes, names_in
+from converters.walk import Lines, calls_in, children, dotted, find, is_docstring, iter_nodes, names_in
 
 from converters import census, names
 from converters.model import Const, Dag, Finding, GroupRef, Task, TaskRef, XComArgRef
@@ -247,6 +247,9 @@ class Analyzer:
         inside another ``with``, in an expression) refuses the file: never a DAG silently missing."""
         placed = {id(d.decorator_func) for d in self.model.dags if d.decorator_func is not None}
         placed |= self._dag_calls
+        if all(id(node) in placed for node in census.dag_nodes(self.module, self)):
+            return
+        # (the walk that tells each node's statement, in the order the refusal has always named)
         for node, stmt in census.dag_constructions(self.module, self):
             if id(node) not in placed:
                 raise ConversionError(
@@ -1769,10 +1772,7 @@ _calls_in = calls_in
 _names_in = names_in
 
 
-def _children(node: cst.CSTNode) -> list[cst.CSTNode]:
-    from converters.walk import children
-
-    return children(node)
+_children = children
 
 
 _NOT_A_FACTORY = object()
@@ -1788,17 +1788,19 @@ def _assigned_in(stmt: cst.CSTNode) -> set[str]:
     stack: list[cst.CSTNode] = [stmt]
     while stack:
         node = stack.pop()
-        if isinstance(node, cst.AssignTarget):
+        kind = type(node)  # exact types (none has subclasses): isinstance on libcst's ABCs is slow
+        if kind is cst.AssignTarget or kind is cst.For:
             out |= _target_names(node.target)
-        elif isinstance(node, (cst.AnnAssign, cst.AugAssign)) and isinstance(node.target, cst.Name):
+        elif (kind is cst.AnnAssign or kind is cst.AugAssign) and type(node.target) is cst.Name:
             out.add(node.target.value)
-        elif isinstance(node, cst.For):
-            out |= _target_names(node.target)
-        elif isinstance(node, cst.AsName) and isinstance(node.name, cst.Name):
+        elif kind is cst.AsName and type(node.name) is cst.Name:
             out.add(node.name.value)
-        if not isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)) or node is stmt:
-            stack.extend(_children(node))
+        if kind not in _SCOPES or node is stmt:
+            stack.extend(children(node))
     return out
+
+
+_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 
 
 def _is_main_guard(stmt: cst.If) -> bool:

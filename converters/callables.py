@@ -29,7 +29,7 @@ import libcst as cst
 
 from converters import names
 from converters.analysis import code_of, literal
-from converters.walk import Pruned, find, is_docstring, iter_nodes, names_in
+from converters.walk import Pruned, find, is_docstring, names_in
 
 MARKER = "# interop: TODO({code}): {message}"
 _EQ = cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace(""))
@@ -154,6 +154,11 @@ def _walk(node: cst.CSTNode, kind: type) -> list:
     return find(node, kind)
 
 
+def _names(stmt: cst.CSTNode) -> set[str]:
+    """The names under one statement (its walk cached: :func:`find`)."""
+    return {n.value for n in find(stmt, cst.Name)}
+
+
 def _xcom_call(node: cst.CSTNode, roles: _Roles, method: str) -> bool:
     return (
         isinstance(node, cst.Call)
@@ -212,9 +217,9 @@ def scan_callable(func: cst.FunctionDef, qualname: Callable[[cst.BaseExpression]
 class _Rewriter(Pruned, cst.CSTTransformer):
     def targets(self, root: cst.CSTNode) -> set[int]:
         # what this rewriter changes reads a context or task instance root, or is a raise/return
-        return {
-            id(n) for n in iter_nodes(root)
-            if (type(n) is cst.Name and n.value in self.roots) or type(n) in (cst.Raise, cst.Return)
+        # (from the cached walks of ``root``: rewrite_callable has walked it for its names already)
+        return {id(n) for n in find(root, cst.Name) if n.value in self.roots} | {
+            id(n) for n in find(root, (cst.Raise, cst.Return))
         }
 
     def __init__(
@@ -495,7 +500,7 @@ def rewrite_callable(
 
     # statements `context = get_current_context()` are dropped once nothing else reads them
     body = list(new.body.body)
-    remaining = {n.value for n in _walk(cst.IndentedBlock(body=body), cst.Name)}
+    read_by = [_names(stmt) for stmt in body]  # each statement walked once, not once per candidate
     kept = []
     for stmt in body:
         drop = False
@@ -505,14 +510,13 @@ def rewrite_callable(
             if isinstance(target, cst.Name) and (
                 roles.is_context_call(assign.value) or roles.context_key(assign.value) in names.TI_KEYS
             ):
-                others = [n for n in _walk(cst.IndentedBlock(body=[s for s in body if s is not stmt]), cst.Name) if n.value == target.value]
-                if not others:
+                if not any(target.value in read for s, read in zip(body, read_by) if s is not stmt):
                     drop = True
         if not drop:
             kept.append(stmt)
     body = kept
     # any ti/context left over has no equivalent
-    left = [n.value for n in _walk(cst.IndentedBlock(body=body), cst.Name)]
+    left = set().union(*[_names(stmt) for stmt in body])
     for name in roles.airflow_only:
         message = f"parameter `{name}` is an Airflow context value with no flow equivalent; pass it in by hand"
         rw.findings.append(("IX202", message, True))
@@ -521,7 +525,7 @@ def rewrite_callable(
         rw.findings.append(("IX203", f"task instance `{leftover_ti[0]}` used for more than XCom; rewrite by hand", True))
         comment = cst.EmptyLine(comment=cst.Comment(MARKER.format(code="IX203", message=f"`{leftover_ti[0]}` (the Airflow task instance) has no Prefect equivalent here")))
         for i, stmt in enumerate(body):
-            if set(leftover_ti) & {n.value for n in _walk(stmt, cst.Name)}:
+            if set(leftover_ti) & _names(stmt):
                 body[i] = stmt.with_changes(leading_lines=[*stmt.leading_lines, comment])
     leftover_ctx = sorted((set(left) & roles.ctx_vars) - ({roles.var_kw} if keep_var_kw else set()))
     if leftover_ctx:
@@ -529,7 +533,7 @@ def rewrite_callable(
         rw.findings.append(("IX204", message, True))
         comment = cst.EmptyLine(comment=cst.Comment(MARKER.format(code="IX204", message=message)))
         for i, stmt in enumerate(body):
-            if set(leftover_ctx) & {n.value for n in _walk(stmt, cst.Name)}:
+            if set(leftover_ctx) & _names(stmt):
                 body[i] = stmt.with_changes(leading_lines=[*stmt.leading_lines, comment])
 
     if scan.pushes:
@@ -557,7 +561,7 @@ def rewrite_callable(
         additions.append("upstream_xcoms")
     kwonly += [cst.Param(cst.Name(n)) for n in additions]
     star_kwarg = params.star_kwarg
-    remaining = {n.value for n in _walk(cst.IndentedBlock(body=body), cst.Name)}
+    remaining = set().union(*[_names(stmt) for stmt in body])
     if star_kwarg is not None and not keep_var_kw and star_kwarg.name.value not in remaining:
         star_kwarg = None
     star_arg = params.star_arg

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from converters import names
-from converters.walk import bound_names, children, dotted, iter_nodes
+from converters.walk import bound_names, children, dotted, find, iter_nodes
 from converters.rules import AIRFLOW_HEADER, Rule, converts, marks, refuses, unchanged  # noqa: F401
 
 if TYPE_CHECKING:
@@ -91,6 +91,19 @@ def dag_constructions(module: cst.Module, analyzer: Analyzer) -> list[tuple[cst.
                 is_stmt = _IS_STATEMENT[type(child)] = issubclass(type(child), (cst.SimpleStatementLine, cst.BaseCompoundStatement))
             stack.append((child, child if is_stmt else stmt))
     return found
+
+
+def dag_nodes(module: cst.Module, analyzer: Analyzer) -> list[cst.CSTNode]:
+    """The nodes :func:`dag_constructions` finds, without their statements: read from the cached
+    walks of the module's statements (:func:`converters.walk.find`), so the usual check (every
+    one of them placed) walks nothing the rules have not walked already."""
+    return [
+        node
+        for top in module.body
+        for node in find(top, (cst.Call, cst.FunctionDef))
+        if (type(node) is cst.Call and analyzer.qualname(node.func) in names.DAG_CLASSES)
+        or (type(node) is cst.FunctionDef and analyzer.dag_decorator(node) is not None)
+    ]
 
 
 #: node type -> is it a statement (see :func:`dag_constructions`)

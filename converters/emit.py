@@ -18,7 +18,7 @@ import libcst as cst
 from converters import dags, names, plain_context
 from converters.analysis import code_of, dotted
 from converters.local_imports import rewrite_local_imports
-from converters.source_text import comment_lines
+from converters.source_text import ast_children, comment_lines
 from converters.imports import ImportSchedule, added_imports, names_read, rewrite_import_text, unbound_globals
 from converters.names import RUNTIME_STANDINS
 from converters.plan import Plan
@@ -435,7 +435,7 @@ def _mark_dangling(plan: Plan, output: str, newline: str) -> str:
         if isinstance(node, ast.Name) and node.id in dangling and not isinstance(node.ctx, ast.Store) and stmt is not None:
             first = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", ()))])
             readers.setdefault(first, (stmt.col_offset, set()))[1].add(node.id)
-        stack.extend((child, stmt) for child in ast.iter_child_nodes(node))
+        stack.extend((child, stmt) for child in ast_children(node))
     for name in sorted(dangling):
         where = f" (bound at line {bound_at[name]} of the DAG file)" if name in bound_at else ""
         plan.finding(

@@ -27,6 +27,7 @@ from typing import Callable, Iterable
 import libcst as cst
 
 from converters.names import RUNTIME_STANDINS, airflow3_name
+from converters.source_text import ast_children
 from converters.walk import dotted
 
 ORDER = 80
@@ -53,7 +54,7 @@ def names_read(nodes: Iterable[ast.AST]) -> set[str]:
             and node.value is not None
         ):
             out.update(n.value for n in ast.walk(node.value) if isinstance(n, ast.Constant) and isinstance(n.value, str))
-        stack.extend(ast.iter_child_nodes(node))
+        stack.extend(ast_children(node))
     return out
 
 

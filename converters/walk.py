@@ -152,7 +152,7 @@ def names_in(node: cst.CSTNode) -> set[str]:
     """Every ``Name`` under ``node`` (a new set; cached by subtree, see :func:`cache_clear`)."""
     hit = _NAMES_CACHE.get(id(node))
     if hit is None or hit[0] is not node:
-        hit = _NAMES_CACHE[id(node)] = (node, frozenset(n.value for n in iter_nodes(node) if type(n) is cst.Name))
+        hit = _NAMES_CACHE[id(node)] = (node, frozenset(n.value for n in _of_kind(node, cst.Name)))
     return set(hit[1])
 
 
@@ -203,15 +203,17 @@ def _target_names(target: cst.CSTNode) -> set[str]:
 
 
 def calls_in(node: cst.CSTNode) -> list[cst.Call]:
-    return [n for n in iter_nodes(node) if isinstance(n, cst.Call)]
+    return find(node, cst.Call)
 
 
-#: id(node) -> (node, its subtree's nodes, by kind asked: the nodes of that kind)
+#: id(node) -> (node, its subtree's nodes, by kind asked: the nodes of that kind). The rules ask
+#: about the same statements again and again (its names, its calls, its arguments ...): each
+#: subtree is walked once a file, whatever is asked of it (see :func:`cache_clear`)
 _FIND_CACHE: dict[int, tuple[cst.CSTNode, list[cst.CSTNode], dict[type, list[cst.CSTNode]]]] = {}
 
 
-def find(node: cst.CSTNode, kind: type) -> list:
-    """Nodes of ``kind`` under ``node`` (a new list); cached by subtree and kind (see :func:`cache_clear`)."""
+def _of_kind(node: cst.CSTNode, kind: type) -> list:
+    """The cached list of the nodes of ``kind`` under ``node`` (not to be changed)."""
     hit = _FIND_CACHE.get(id(node))
     if hit is None or hit[0] is not node:
         hit = (node, list(iter_nodes(node)), {})
@@ -219,7 +221,12 @@ def find(node: cst.CSTNode, kind: type) -> list:
     found = hit[2].get(kind)
     if found is None:
         found = hit[2][kind] = [n for n in hit[1] if is_kind(n, kind)]
-    return list(found)
+    return found
+
+
+def find(node: cst.CSTNode, kind: type) -> list:
+    """Nodes of ``kind`` under ``node`` (a new list); cached by subtree and kind (see :func:`cache_clear`)."""
+    return list(_of_kind(node, kind))
 
 
 #: node types that live in the fields :func:`children` leaves out: a transformer that handles one

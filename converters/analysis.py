@@ -154,6 +154,8 @@ class Analyzer:
         self._groups_used: dict[str, set[str]] = {}  # dag_id -> task group ids made by @task_group calls
         self._dag_calls: set[int] = set()  # id() of the DAG(...) calls of the DAGs found
         self._bindings: dict[str, int] | None = None
+        #: names a team module's star or relative import may bind (``census``), read once
+        self.team_names: frozenset[str] | None = None
         self._dag: Dag | None = None
         self._group: str | None = None
         self.module = module

@@ -80,18 +80,19 @@ def _uri_node(call: cst.Call) -> cst.BaseExpression:
     return positional[0].value if positional else keywords.get("uri", keywords.get("name"))  # type: ignore[return-value]
 
 
+def _is_asset_class(qualname: str) -> bool:
+    """``qualname`` is Airflow's asset (dataset) class, under any of its names."""
+    return qualname in _ALSO_ASSETS or (qualname.startswith("airflow.") and names.airflow3_name(qualname) == _ASSET_CLASS)
+
+
 def _asset_key(plan: Plan, node: cst.BaseExpression) -> str | None:
     """The key of ``Asset("uri")`` / ``Dataset(uri=...)`` written in place, or None."""
-    if not isinstance(node, cst.Call):
-        return None
-    qualname = plan.analyzer.qualname(node.func) or ""
-    if qualname not in _ALSO_ASSETS and (not qualname.startswith("airflow.") or names.airflow3_name(qualname) != _ASSET_CLASS):
+    if not isinstance(node, cst.Call) or not _is_asset_class(plan.analyzer.qualname(node.func) or ""):
         return None
     if any(a.star for a in node.args):
         return None
-    positional = [a for a in node.args if a.keyword is None]
-    keywords = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
-    if set(keywords) - _ASSET_KWARGS or len(positional) > 1:
+    positional = sum(a.keyword is None for a in node.args)
+    if positional > 1 or {a.keyword.value for a in node.args if a.keyword is not None} - _ASSET_KWARGS:
         return None
     value = _uri_node(node)
     if isinstance(value, cst.Name) and isinstance(plan.model.constants.get(value.value), str):
@@ -146,7 +147,7 @@ def survey(plan: Plan) -> Survey:
     result.statements = {k: v for k, v in result.statements.items() if v in result.converted}
     # Prefect's ``Asset`` takes the Airflow class's name in the module: only where the file reads
     # the class nowhere else (an asset the rule leaves keeps Airflow's class, and its import)
-    classes = {local for local in plan.model.imports if _is_asset_class(plan, local)}
+    classes = {local for local, qualname in plan.model.imports.items() if _is_asset_class(qualname)}
     moved = {id(n) for stmt in plan.model.module.body if id(stmt) in result.statements for n in iter_nodes(stmt)}
     moved |= inside
     if any(
@@ -158,11 +159,6 @@ def survey(plan: Plan) -> Survey:
         result.converted = set()
         result.statements = {}
     return result
-
-
-def _is_asset_class(plan: Plan, local: str) -> bool:
-    qualname = plan.model.imports.get(local, "")
-    return qualname in _ALSO_ASSETS or (qualname.startswith("airflow.") and names.airflow3_name(qualname) == _ASSET_CLASS)
 
 
 def _is_import(stmt: cst.BaseStatement) -> bool:
@@ -252,14 +248,15 @@ def _swap_function(plan: Plan, name: str, assets: str) -> bool:
 
 
 def _swap_generated(plan: Plan, dag: Dag, name: str, assets: str) -> bool:
+    """The generated task ``name`` (``@task(...)`` text) written with ``@materialize(assets, ...)``."""
     sources = plan.generated.get(dag.dag_id, [])
     for i, text in enumerate(sources):
         head, sep, _ = text.partition(f"\ndef {name}(")
-        if not sep or not head.rstrip().splitlines()[-1:] or not head.rstrip().splitlines()[-1].startswith("@task"):
+        last = head.rpartition("\n")[2]  # the decorator line right above the def
+        if not sep or not last.startswith("@task"):
             continue
-        last = head.rstrip().splitlines()[-1]
         swapped = f"@materialize({assets})" if last == "@task" else f"@materialize({assets}, {last[len('@task('):]}"
-        sources[i] = text.replace(last + f"\ndef {name}(", swapped + f"\ndef {name}(", 1)
+        sources[i] = text.replace(last + sep, swapped + sep, 1)
         return True
     return False
 

@@ -168,9 +168,8 @@ def _team_names(analyzer: Analyzer) -> frozenset[str]:
     Example: ``from ops import *`` then ``MicDownloadOperator(key="x")`` in the DAG body: the star
     import may bind it to an operator class (Airflow attaches the task), so the call may build one.
     """
-    cached = getattr(analyzer, "_team_names_cache", None)
-    if cached is not None:
-        return cached
+    if analyzer.team_names is not None:
+        return analyzer.team_names
     relative: set[str] = set()
     star = False
     for stmt in analyzer.model.module.body:
@@ -186,9 +185,8 @@ def _team_names(analyzer: Analyzer) -> frozenset[str]:
         bound = {n for stmt in analyzer.model.module.body for n in bound_names(stmt)}
         read = {n.value for n in iter_nodes(analyzer.model.module) if type(n) is cst.Name}
         out |= {n for n in read - bound if not hasattr(builtins, n)}
-    result = frozenset(out)
-    analyzer._team_names_cache = result  # type: ignore[attr-defined]
-    return result
+    analyzer.team_names = frozenset(out)
+    return analyzer.team_names
 
 
 class GapRefusal(Rule):
